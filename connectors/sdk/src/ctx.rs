@@ -1,0 +1,36 @@
+//! What the engine hands a connector for one attempt.
+
+use crate::http::HttpClient;
+use uuid::Uuid;
+
+/// The context of one attempt at one task.
+#[derive(Clone)]
+pub struct Ctx {
+    /// The producer-chosen id of the erasure request.
+    pub request_id: Uuid,
+    /// The task (one per request and connector instance).
+    pub task_id: i64,
+    /// The connector instance name from config, e.g. `helpdesk`.
+    pub instance: String,
+    /// 1 for the first try; a rescue after a lost worker counts as a try.
+    pub attempt: u32,
+    /// Stable across attempts of the same task: send it to systems that deduplicate.
+    pub idempotency_key: String,
+    /// The instance's HTTP client: its rate limiter, timeout and concurrency apply.
+    pub http: HttpClient,
+}
+
+impl Ctx {
+    /// A context for tests and one-off runs (`erasure connector erase`).
+    pub fn standalone(instance: &str, http: HttpClient) -> Self {
+        let request_id = Uuid::new_v4();
+        Ctx {
+            request_id,
+            task_id: 0,
+            instance: instance.to_string(),
+            attempt: 1,
+            idempotency_key: format!("{request_id}:{instance}"),
+            http,
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! The connector contract of erasure-worker.
+//!
+//! A connector erases one subject from one external system. It classifies what happened into an
+//! [`Outcome`]; the engine owns attempts, backoff, persistence and acknowledgements.
+//!
+//! - [`Connector`] (this file): the trait every connector implements.
+//! - [`subject`]: the validated, normalised person to erase.
+//! - [`outcome`]: `Outcome`, `Evidence`, `Pending`, `Found`, `Failure`.
+//! - [`http`]: the shared HTTP client (rate limiter before every call) and status classifier.
+//! - [`ctx`]: what the engine hands a connector for one attempt.
+
+pub mod ctx;
+pub mod http;
+pub mod outcome;
+pub mod subject;
+
+pub use async_trait::async_trait;
+pub use ctx::Ctx;
+pub use http::{classify, HttpClass, HttpClient, NoLimit, RateLimiter};
+pub use outcome::{Evidence, Failure, FailureKind, Found, Outcome, Pending};
+pub use secrecy::{ExposeSecret, SecretString};
+pub use subject::{Subject, SubjectError};
+
+/// One external system that holds personal data.
+#[async_trait]
+pub trait Connector: Send + Sync {
+    /// The kind of system, as named in config (`webhook`, `zendesk`, ...).
+    fn kind(&self) -> &'static str;
+
+    /// Erase everything this system holds about the subject. Must be idempotent: the engine
+    /// may call it again after a crash between the vendor call and the commit.
+    async fn erase(&self, ctx: &Ctx, subject: &Subject) -> Outcome;
+
+    /// Follow up on an erasure the system accepted but finishes later.
+    async fn check(&self, ctx: &Ctx, subject: &Subject, pending: &Pending) -> Outcome;
+
+    /// Does the system still hold data about the subject? Used to verify after erasure.
+    async fn lookup(&self, ctx: &Ctx, subject: &Subject) -> Result<Found, Failure>;
+
+    /// Can the system be reached with the configured credentials?
+    async fn healthcheck(&self) -> Result<(), Failure>;
+}

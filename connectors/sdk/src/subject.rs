@@ -1,0 +1,234 @@
+//! The person to erase: identifiers validated and normalised once, at the edge.
+//!
+//! E-mails are trimmed, Unicode NFC, lower-cased; phone numbers are E.164 (`+` and 7 to 15
+//! digits). A `Subject` can only be built through [`Subject::new`], so a connector never sees a
+//! raw identifier.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use unicode_normalization::UnicodeNormalization;
+
+pub const MAX_EMAILS: usize = 32;
+pub const MAX_PHONES: usize = 32;
+pub const MAX_IDS: usize = 64;
+pub const MAX_ID_LEN: usize = 256;
+const MAX_EMAIL_LEN: usize = 254;
+
+/// A validated data subject. Serialises to the same shape as the intake message's `subject`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawSubject", into = "RawSubject")]
+pub struct Subject {
+    user_id: Option<String>,
+    emails: Vec<String>,
+    phones: Vec<String>,
+    ids: BTreeMap<String, String>,
+}
+
+/// The subject as it arrives, before validation.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSubject {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub emails: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phones: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ids: BTreeMap<String, String>,
+}
+
+/// Why a subject was refused. The messages never repeat the identifier.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubjectError {
+    #[error("the subject has no identifier (user_id, emails, phones or ids)")]
+    NoIdentifier,
+    #[error("subject.emails[{0}] is not a valid e-mail address")]
+    InvalidEmail(usize),
+    #[error("subject.phones[{0}] is not an E.164 phone number (+ and 7 to 15 digits)")]
+    InvalidPhone(usize),
+    #[error("subject.{0} is empty, too long or holds control characters")]
+    InvalidId(String),
+    #[error("subject.{field} has more than {max} entries")]
+    TooMany { field: &'static str, max: usize },
+}
+
+impl Subject {
+    pub fn new(raw: RawSubject) -> Result<Subject, SubjectError> {
+        if raw.emails.len() > MAX_EMAILS {
+            return Err(SubjectError::TooMany { field: "emails", max: MAX_EMAILS });
+        }
+        if raw.phones.len() > MAX_PHONES {
+            return Err(SubjectError::TooMany { field: "phones", max: MAX_PHONES });
+        }
+        if raw.ids.len() > MAX_IDS {
+            return Err(SubjectError::TooMany { field: "ids", max: MAX_IDS });
+        }
+        let user_id = match raw.user_id {
+            Some(id) => Some(clean_id(&id).ok_or_else(|| SubjectError::InvalidId("user_id".into()))?),
+            None => None,
+        };
+        let mut emails = Vec::with_capacity(raw.emails.len());
+        for (i, email) in raw.emails.iter().enumerate() {
+            let email = normalise_email(email).ok_or(SubjectError::InvalidEmail(i))?;
+            if !emails.contains(&email) {
+                emails.push(email);
+            }
+        }
+        let mut phones = Vec::with_capacity(raw.phones.len());
+        for (i, phone) in raw.phones.iter().enumerate() {
+            let phone = normalise_phone(phone).ok_or(SubjectError::InvalidPhone(i))?;
+            if !phones.contains(&phone) {
+                phones.push(phone);
+            }
+        }
+        let mut ids = BTreeMap::new();
+        for (system, id) in raw.ids {
+            let id = clean_id(&id).ok_or_else(|| SubjectError::InvalidId(format!("ids.{}", printable(&system))))?;
+            ids.insert(system, id);
+        }
+        if user_id.is_none() && emails.is_empty() && phones.is_empty() && ids.is_empty() {
+            return Err(SubjectError::NoIdentifier);
+        }
+        Ok(Subject { user_id, emails, phones, ids })
+    }
+
+    /// The product's own user id, if it gave one.
+    pub fn user_id(&self) -> Option<&str> {
+        self.user_id.as_deref()
+    }
+
+    /// Normalised e-mail addresses, without duplicates, in the order given.
+    pub fn emails(&self) -> &[String] {
+        &self.emails
+    }
+
+    /// E.164 phone numbers, without duplicates, in the order given.
+    pub fn phones(&self) -> &[String] {
+        &self.phones
+    }
+
+    /// Per-system ids, keyed by connector instance name.
+    pub fn ids(&self) -> &BTreeMap<String, String> {
+        &self.ids
+    }
+
+    /// The subject's id in one system (connector instance), if the product gave one.
+    pub fn id_in(&self, instance: &str) -> Option<&str> {
+        self.ids.get(instance).map(String::as_str)
+    }
+
+    /// Every identifier, each tagged with its kind, for hashing and matching.
+    pub fn identifiers(&self) -> Vec<(&'static str, &str)> {
+        let mut all = Vec::new();
+        if let Some(id) = &self.user_id {
+            all.push(("user_id", id.as_str()));
+        }
+        all.extend(self.emails.iter().map(|e| ("email", e.as_str())));
+        all.extend(self.phones.iter().map(|p| ("phone", p.as_str())));
+        all.extend(self.ids.values().map(|id| ("id", id.as_str())));
+        all
+    }
+}
+
+impl TryFrom<RawSubject> for Subject {
+    type Error = SubjectError;
+    fn try_from(raw: RawSubject) -> Result<Self, Self::Error> {
+        Subject::new(raw)
+    }
+}
+
+impl From<Subject> for RawSubject {
+    fn from(s: Subject) -> Self {
+        RawSubject { user_id: s.user_id, emails: s.emails, phones: s.phones, ids: s.ids }
+    }
+}
+
+/// Trim, Unicode NFC, lower-case; `None` if it is not an address.
+pub fn normalise_email(input: &str) -> Option<String> {
+    let email: String = input.trim().nfc().collect::<String>().to_lowercase();
+    if email.is_empty() || email.len() > MAX_EMAIL_LEN {
+        return None;
+    }
+    if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return None;
+    }
+    let (local, domain) = email.rsplit_once('@')?;
+    if local.is_empty() || domain.is_empty() || local.contains('@') || !domain.contains('.') {
+        return None;
+    }
+    if domain.starts_with('.') || domain.ends_with('.') || domain.contains("..") {
+        return None;
+    }
+    Some(email)
+}
+
+/// E.164: `+`, a non-zero digit, 7 to 15 digits in all. Spaces, dashes, dots and brackets are
+/// dropped; a number without its country code is refused rather than guessed.
+pub fn normalise_phone(input: &str) -> Option<String> {
+    let compact: String = input
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{a0}'))
+        .collect();
+    let digits = compact.strip_prefix('+')?;
+    let valid = (7..=15).contains(&digits.len())
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && !digits.starts_with('0');
+    valid.then(|| format!("+{digits}"))
+}
+
+fn clean_id(input: &str) -> Option<String> {
+    let id = input.trim();
+    let valid = !id.is_empty() && id.len() <= MAX_ID_LEN && !id.chars().any(char::is_control);
+    valid.then(|| id.nfc().collect())
+}
+
+fn printable(key: &str) -> String {
+    key.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-')).take(64).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(emails: &[&str], phones: &[&str]) -> RawSubject {
+        RawSubject {
+            emails: emails.iter().map(|s| s.to_string()).collect(),
+            phones: phones.iter().map(|s| s.to_string()).collect(),
+            ..RawSubject::default()
+        }
+    }
+
+    #[test]
+    fn emails_are_trimmed_lowercased_nfc_and_deduplicated() {
+        let s = Subject::new(raw(&[" Ana@Example.COM ", "ana@example.com", "Jose\u{301}@x.io"], &[])).unwrap();
+        assert_eq!(s.emails(), ["ana@example.com", "jos\u{e9}@x.io"]);
+    }
+
+    #[test]
+    fn phones_become_e164() {
+        let s = Subject::new(raw(&[], &["+33 6 12-34.56 78", "+1 (415) 555-0100"])).unwrap();
+        assert_eq!(s.phones(), ["+33612345678", "+14155550100"]);
+    }
+
+    #[test]
+    fn bad_identifiers_are_refused_without_echoing_them() {
+        for bad in ["", "no-at-sign", "a@b", "two@@x.io", "sp ace@x.io", "a@.x.io"] {
+            let err = Subject::new(raw(&[bad], &[])).unwrap_err();
+            assert_eq!(err, SubjectError::InvalidEmail(0), "{bad:?}");
+        }
+        for bad in ["0612345678", "+0612345678", "+12", "+336123456789012345", "+33abc"] {
+            assert_eq!(Subject::new(raw(&[], &[bad])).unwrap_err(), SubjectError::InvalidPhone(0), "{bad:?}");
+        }
+        assert_eq!(Subject::new(RawSubject::default()).unwrap_err(), SubjectError::NoIdentifier);
+    }
+
+    #[test]
+    fn deserialising_validates() {
+        let ok: Subject = serde_json::from_str(r#"{"emails":["A@X.IO"]}"#).unwrap();
+        assert_eq!(ok.emails(), ["a@x.io"]);
+        assert!(serde_json::from_str::<Subject>(r#"{"emails":["nope"]}"#).is_err());
+        assert!(serde_json::from_str::<Subject>(r#"{"email":"a@x.io"}"#).is_err());
+    }
+}

@@ -1,0 +1,92 @@
+//! What the simulated systems hold and what they have seen.
+
+use crate::SimOptions;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// One injected fault, consumed by one call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Fault {
+    /// Answer this status (e.g. 500, 503, 401), with `Retry-After` if given.
+    Status { status: u16, retry_after: Option<u64> },
+    /// 429 Too Many Requests, with `Retry-After` if given.
+    Throttle { retry_after: Option<u64> },
+    /// Wait this long before answering normally (longer than the client timeout = a timeout).
+    Hang { millis: u64 },
+}
+
+/// A call as the system saw it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Call {
+    /// Milliseconds since the Unix epoch when the call arrived.
+    pub at_ms: u64,
+    pub action: String,
+    pub identifiers: Vec<String>,
+    pub idempotency_key: Option<String>,
+    pub signature_ok: bool,
+    /// The status the simulator answered.
+    pub status: u16,
+}
+
+#[derive(Default)]
+pub(crate) struct System {
+    pub data: HashMap<String, u64>,
+    pub faults: VecDeque<Fault>,
+    pub calls: Vec<Call>,
+    pub async_delay: Option<Duration>,
+    pub latency: Option<Duration>,
+    pub jobs: HashMap<String, Job>,
+    pub next_job: u64,
+}
+
+pub(crate) struct Job {
+    pub ready_at: Instant,
+    pub records: u64,
+}
+
+pub(crate) struct State {
+    pub options: SimOptions,
+    pub systems: Mutex<HashMap<String, System>>,
+}
+
+impl State {
+    pub fn new(options: SimOptions) -> Self {
+        State { options, systems: Mutex::default() }
+    }
+
+    pub fn with<T>(&self, system: &str, f: impl FnOnce(&mut System) -> T) -> T {
+        let mut systems = self.systems.lock().expect("sim lock");
+        f(systems.entry(system.to_string()).or_default())
+    }
+
+    pub fn seed(&self, system: &str, identifier: &str, records: u64) {
+        self.with(system, |s| *s.data.entry(identifier.to_string()).or_insert(0) += records);
+    }
+
+    pub fn push_faults(&self, system: &str, faults: impl IntoIterator<Item = Fault>) {
+        self.with(system, |s| s.faults.extend(faults));
+    }
+
+    pub fn set_async(&self, system: &str, delay: Option<Duration>) {
+        self.with(system, |s| s.async_delay = delay);
+    }
+
+    pub fn set_latency(&self, system: &str, latency: Duration) {
+        self.with(system, |s| s.latency = Some(latency));
+    }
+
+    pub fn calls(&self, system: &str) -> Vec<Call> {
+        self.with(system, |s| s.calls.clone())
+    }
+
+    pub fn records(&self, system: &str, identifier: &str) -> u64 {
+        self.with(system, |s| s.data.get(identifier).copied().unwrap_or(0))
+    }
+}
+
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64
+}

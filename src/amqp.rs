@@ -1,0 +1,158 @@
+//! RabbitMQ: connecting (with fail-over between node URLs), the topology the worker declares,
+//! and publishing with confirms.
+
+use crate::config::AmqpSettings;
+use crate::shutdown::Shutdown;
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueDeclareOptions};
+use lapin::types::{AMQPValue, FieldTable, ShortString};
+use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind};
+use secrecy::{ExposeSecret, SecretString};
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct Broker {
+    urls: Vec<SecretString>,
+    settings: AmqpSettings,
+}
+
+/// What the broker said about one publication.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Published {
+    /// Routed and confirmed.
+    Confirmed,
+    /// Confirmed but returned: no queue is bound for it (published `mandatory`).
+    Unroutable,
+    /// The broker refused it (nack).
+    Refused,
+}
+
+impl Broker {
+    pub fn new(urls: Vec<SecretString>, settings: AmqpSettings) -> Self {
+        Broker { urls, settings }
+    }
+
+    pub fn settings(&self) -> &AmqpSettings {
+        &self.settings
+    }
+
+    /// Connect to the first node that answers, trying each in turn with a growing delay;
+    /// `None` only if shutdown was triggered first.
+    pub async fn connect(&self, name: &str, shutdown: &Shutdown) -> Option<Connection> {
+        let mut delay = Duration::from_millis(200);
+        loop {
+            for (i, url) in self.urls.iter().enumerate() {
+                if shutdown.is_triggered() {
+                    return None;
+                }
+                let properties = ConnectionProperties::default().with_connection_name(format!("erasure-{name}").into());
+                match Connection::connect(url.expose_secret(), properties).await {
+                    Ok(connection) => {
+                        tracing::info!(component = name, node = i, "Connected to RabbitMQ.");
+                        return Some(connection);
+                    }
+                    Err(error) => {
+                        tracing::warn!(component = name, node = i, error = %redact(&error.to_string()), "Cannot connect to RabbitMQ.")
+                    }
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = shutdown.wait() => return None,
+            }
+            delay = (delay * 2).min(self.settings.reconnect_max_delay.0);
+        }
+    }
+
+    /// Declare the intake quorum queue (with its dead-letter route and delivery limit), the
+    /// dead-letter queue (with a TTL: it can hold personal data) and the events exchange.
+    pub async fn declare_topology(&self, channel: &Channel) -> lapin::Result<()> {
+        let s = &self.settings;
+        let mut dlq_args = FieldTable::default();
+        dlq_args.insert("x-message-ttl".into(), AMQPValue::LongLongInt(s.dead_letter_ttl.0.as_millis() as i64));
+        channel
+            .queue_declare(s.dead_letter_queue.as_str().into(), QueueDeclareOptions::durable(), dlq_args)
+            .await?;
+        let mut args = FieldTable::default();
+        args.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
+        args.insert("x-delivery-limit".into(), AMQPValue::LongLongInt(i64::from(s.delivery_limit)));
+        args.insert("x-dead-letter-exchange".into(), AMQPValue::LongString("".into()));
+        args.insert("x-dead-letter-routing-key".into(), AMQPValue::LongString(s.dead_letter_queue.as_str().into()));
+        channel.queue_declare(s.requests_queue.as_str().into(), QueueDeclareOptions::durable(), args).await?;
+        self.declare_events_exchange(channel).await
+    }
+
+    pub async fn declare_events_exchange(&self, channel: &Channel) -> lapin::Result<()> {
+        let options = ExchangeDeclareOptions { durable: true, ..ExchangeDeclareOptions::default() };
+        channel
+            .exchange_declare(
+                self.settings.events_exchange.as_str().into(),
+                ExchangeKind::Topic,
+                options,
+                FieldTable::default(),
+            )
+            .await
+    }
+}
+
+/// A channel in confirm mode.
+pub async fn confirm_channel(connection: &Connection) -> lapin::Result<Channel> {
+    let channel = connection.create_channel().await?;
+    channel.confirm_select(ConfirmSelectOptions::default()).await?;
+    Ok(channel)
+}
+
+/// Publish persistently and `mandatory`, and wait for the broker's confirm.
+pub async fn publish(
+    channel: &Channel,
+    exchange: &str,
+    routing_key: &str,
+    body: &[u8],
+    properties: BasicProperties,
+) -> lapin::Result<Published> {
+    let options = BasicPublishOptions { mandatory: true, ..BasicPublishOptions::default() };
+    let confirmation = channel
+        .basic_publish(exchange.into(), routing_key.into(), options, body, properties.with_delivery_mode(2))
+        .await?
+        .await?;
+    Ok(match confirmation {
+        Confirmation::Ack(None) => Published::Confirmed,
+        Confirmation::Ack(Some(_)) | Confirmation::Nack(Some(_)) => Published::Unroutable,
+        Confirmation::Nack(None) => Published::Refused,
+        Confirmation::NotRequested => Published::Confirmed,
+    })
+}
+
+/// A header value as text, if it is one.
+pub fn header_text(headers: &FieldTable, name: &str) -> Option<String> {
+    match headers.inner().get(&ShortString::from(name))? {
+        AMQPValue::LongString(s) => Some(String::from_utf8_lossy(s.as_bytes()).into_owned()),
+        AMQPValue::ShortString(s) => Some(s.as_str().to_string()),
+        _ => None,
+    }
+}
+
+/// Broker errors can quote the URL; never print its password.
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for word in text.split_inclusive(|c: char| c.is_whitespace() || c == '"') {
+        if let Some(scheme_end) = word.find("://") {
+            if let Some(at) = word[scheme_end..].find('@') {
+                out.push_str(&word[..scheme_end + 3]);
+                out.push_str("***");
+                out.push_str(&word[scheme_end + at..]);
+                continue;
+            }
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn credentials_in_urls_are_redacted() {
+        assert_eq!(super::redact("cannot reach amqp://u:pw@h:5672/%2f now"), "cannot reach amqp://***@h:5672/%2f now");
+        assert_eq!(super::redact("plain"), "plain");
+    }
+}

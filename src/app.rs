@@ -1,0 +1,37 @@
+//! What every loop shares: settings, the store, the broker, the clock and the hasher.
+
+use crate::amqp::Broker;
+use crate::clock::Clock;
+use crate::config::{ConfigError, Settings};
+use crate::identity::Hasher;
+use crate::store::Store;
+use secrecy::SecretString;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+pub struct App {
+    pub settings: Settings,
+    pub store: Store,
+    pub broker: Broker,
+    pub clock: Arc<dyn Clock>,
+    pub hasher: Hasher,
+    pub database_url: SecretString,
+    /// Every configured connector instance, enabled or not: what `systems` and `ids` may name.
+    pub known_systems: BTreeSet<String>,
+}
+
+impl App {
+    /// Resolve secrets and build the pool; connects to nothing yet.
+    pub fn new(settings: Settings, clock: Arc<dyn Clock>) -> Result<App, ConfigError> {
+        let database_url = settings.database_url()?;
+        let store = Store::connect(&database_url, settings.database.pool_size).map_err(|e| ConfigError::Key {
+            key: "database.url".into(),
+            origin: "settings".into(),
+            message: e.to_string(),
+        })?;
+        let broker = Broker::new(settings.amqp_urls()?, settings.amqp.clone());
+        let hasher = Hasher::new(settings.hash_key()?);
+        let known_systems = settings.connectors.keys().cloned().collect();
+        Ok(App { settings, store, broker, clock, hasher, database_url, known_systems })
+    }
+}

@@ -1,0 +1,102 @@
+//! erasure-worker: turns one "delete my account" event into a tracked, proven erasure across
+//! every system that holds the person's data. ARCHITECTURE.md is the map; in short:
+//!
+//! - `intake`: RabbitMQ consumer; decode (`message`) -> validate -> commit -> ack, or dead-letter.
+//! - `runner`: claims due tasks, calls connectors (`registry`), records outcomes (`runner::transition`).
+//! - `outbox`: publishes committed events with publisher confirms.
+//! - `store`: every SQL statement and the migrations. `model`: states and events, no I/O.
+//! - `config`, `app`, `clock`, `identity` (keyed hashes), `amqp`, `listen`, `shutdown`: plumbing.
+
+pub mod amqp;
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod identity;
+pub mod intake;
+pub mod listen;
+pub mod message;
+pub mod model;
+pub mod outbox;
+pub mod registry;
+pub mod runner;
+pub mod shutdown;
+pub mod store;
+
+use app::App;
+use clock::Clock;
+use config::Settings;
+use shutdown::Shutdown;
+use std::sync::Arc;
+
+/// The loops a process runs; each scales on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Components {
+    pub intake: bool,
+    pub runner: bool,
+    pub outbox: bool,
+}
+
+impl Components {
+    pub const ALL: Components = Components { intake: true, runner: true, outbox: true };
+
+    /// Parse `intake,runner,outbox` (any subset).
+    pub fn parse(list: &str) -> Result<Components, String> {
+        let mut c = Components { intake: false, runner: false, outbox: false };
+        for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part {
+                "intake" => c.intake = true,
+                "runner" => c.runner = true,
+                "outbox" => c.outbox = true,
+                other => return Err(format!("unknown component `{other}`; use intake, runner and/or outbox")),
+            }
+        }
+        Ok(c)
+    }
+}
+
+/// Migrate, then run the chosen loops until `shutdown` is triggered and they have drained.
+pub async fn run(settings: Settings, clock: Arc<dyn Clock>, components: Components, shutdown: Shutdown) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let app = App::new(settings, clock)?;
+    let instances = registry::build(&app.settings, &app.store)?;
+    let migrated = connect_and_migrate(&app, &shutdown).await.context("could not migrate the database")?;
+    tracing::info!(migrations = migrated, "Database schema is up to date.");
+    let app = Arc::new(app);
+    let instances = Arc::new(instances);
+
+    let mut loops = tokio::task::JoinSet::new();
+    if components.intake {
+        loops.spawn(intake::run(app.clone(), shutdown.clone()));
+    }
+    if components.runner {
+        loops.spawn(runner::run(app.clone(), instances.clone(), shutdown.clone()));
+    }
+    if components.outbox {
+        loops.spawn(outbox::run(app.clone(), shutdown.clone()));
+    }
+    while let Some(result) = loops.join_next().await {
+        if let Err(error) = result {
+            shutdown.trigger();
+            anyhow::bail!("a worker loop crashed: {error}");
+        }
+    }
+    Ok(())
+}
+
+/// Migrations, retried while the database is still starting.
+async fn connect_and_migrate(app: &App, shutdown: &Shutdown) -> Result<usize, store::StoreError> {
+    let mut delay = std::time::Duration::from_millis(200);
+    let mut tries = 0;
+    loop {
+        match app.store.migrate().await {
+            Ok(n) => return Ok(n),
+            Err(error) if tries < 20 && !shutdown.is_triggered() => {
+                tracing::warn!(%error, "Database not ready; retrying.");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(5));
+                tries += 1;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}

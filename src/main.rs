@@ -1,0 +1,88 @@
+//! `erasure`: the worker binary. Parse the command line, load config, init tracing, run.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use erasure_worker::clock::SystemClock;
+use erasure_worker::config::{LogFormat, Settings};
+use erasure_worker::shutdown::Shutdown;
+use erasure_worker::{registry, Components};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(name = "erasure", version, about = "Turns \"delete my account\" events into proven erasures.")]
+struct Cli {
+    /// Environment config file layered over the built-in defaults (e.g. config/local.toml).
+    #[arg(long, short, global = true, env = "ERASURE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the worker: intake, runner and outbox relay (or `--only` some of them).
+    Run {
+        /// Comma-separated subset of intake, runner, outbox.
+        #[arg(long, default_value = "intake,runner,outbox")]
+        only: String,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Load and check the configuration (secrets included), print a summary, exit.
+    CheckConfig,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = Settings::load(cli.config.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    init_tracing(&settings);
+    match cli.command {
+        Command::Run { only } => {
+            let components = Components::parse(&only).map_err(anyhow::Error::msg)?;
+            let shutdown = Shutdown::default();
+            tokio::spawn(on_signal(shutdown.clone()));
+            erasure_worker::run(settings, Arc::new(SystemClock), components, shutdown).await
+        }
+        Command::Migrate => {
+            let app = erasure_worker::app::App::new(settings, Arc::new(SystemClock))?;
+            let n = app.store.migrate().await.context("could not migrate the database")?;
+            println!("applied {n} migration(s)");
+            Ok(())
+        }
+        Command::CheckConfig => {
+            let app = erasure_worker::app::App::new(settings, Arc::new(SystemClock))?;
+            let instances = registry::build(&app.settings, &app.store)?;
+            println!("configuration is valid: {} connector instance(s)", instances.len());
+            for (name, c) in &app.settings.connectors {
+                let rate = c.requests_per_second.map(|r| format!("{r}/s")).unwrap_or_else(|| "unlimited".into());
+                let state = if c.enabled { "enabled" } else { "disabled" };
+                println!("  {name:<20} kind={:<10} {state:<8} rate={rate} concurrency={}", c.kind, c.concurrency);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn init_tracing(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&settings.log.level));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match settings.log.format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+/// SIGTERM or SIGINT: stop claiming, drain, release, exit.
+async fn on_signal(shutdown: Shutdown) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("can listen for SIGTERM");
+    let mut int = signal(SignalKind::interrupt()).expect("can listen for SIGINT");
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received; shutting down."),
+        _ = int.recv() => tracing::info!("SIGINT received; shutting down."),
+    }
+    shutdown.trigger();
+}

@@ -1,0 +1,294 @@
+//! The v1 intake message (`schemas/erasure-request.v1.schema.json`): decode, validate, and say
+//! why not. A refusal carries a machine-readable reason and a detail that never repeats a value
+//! from the message (it could be personal data).
+
+use chrono::{DateTime, Duration, Utc};
+use erasure_connector::subject::RawSubject;
+use erasure_connector::Subject;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
+use uuid::Uuid;
+
+/// A valid request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntakeMessage {
+    pub request_id: Uuid,
+    pub subject: Subject,
+    pub requested_at: DateTime<Utc>,
+    pub locale: Option<String>,
+    /// Connector instances to erase from; `None` means every enabled one.
+    pub systems: Option<Vec<String>>,
+}
+
+/// Why a message was refused; the value of the `x-erasure-reason` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    TooLarge,
+    NotJson,
+    UnsupportedVersion,
+    InvalidMessage,
+    InvalidSubject,
+    UnknownSystem,
+    RequestIdConflict,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::TooLarge => "too_large",
+            Reason::NotJson => "not_json",
+            Reason::UnsupportedVersion => "unsupported_version",
+            Reason::InvalidMessage => "invalid_message",
+            Reason::InvalidSubject => "invalid_subject",
+            Reason::UnknownSystem => "unknown_system",
+            Reason::RequestIdConflict => "request_id_conflict",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    pub reason: Reason,
+    pub detail: String,
+    /// Set when the message had a readable `request_id`: the product is told by an event.
+    pub request_id: Option<Uuid>,
+}
+
+/// What the decoder checks against.
+pub struct Rules<'a> {
+    pub max_bytes: usize,
+    pub known_systems: &'a BTreeSet<String>,
+    pub now: DateTime<Utc>,
+    pub max_clock_skew: Duration,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMessage {
+    #[allow(dead_code)]
+    version: u32,
+    request_id: Uuid,
+    subject: RawSubject,
+    requested_at: DateTime<Utc>,
+    #[serde(default)]
+    locale: Option<String>,
+    #[serde(default)]
+    systems: Option<Vec<String>>,
+}
+
+/// The canonical form that is hashed to tell a redelivery from a conflicting re-use of an id.
+#[derive(Serialize)]
+struct Canonical<'a> {
+    request_id: Uuid,
+    subject: &'a Subject,
+    requested_at: String,
+    locale: &'a Option<String>,
+    systems: &'a Option<Vec<String>>,
+}
+
+pub fn decode(body: &[u8], rules: &Rules<'_>) -> Result<IntakeMessage, Rejection> {
+    let reject = |reason, detail: String, request_id| Rejection { reason, detail, request_id };
+    if body.len() > rules.max_bytes {
+        let detail = format!("the message has {} bytes; the limit is {}", body.len(), rules.max_bytes);
+        return Err(reject(Reason::TooLarge, detail, None));
+    }
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        reject(Reason::NotJson, format!("not valid JSON (line {}, column {})", e.line(), e.column()), None)
+    })?;
+    let Some(object) = value.as_object() else {
+        return Err(reject(Reason::InvalidMessage, "the message must be a JSON object".into(), None));
+    };
+    let request_id = object.get("request_id").and_then(|v| v.as_str()).and_then(|s| Uuid::parse_str(s).ok());
+    match object.get("version") {
+        Some(v) if v.as_u64() == Some(1) => {}
+        Some(_) => return Err(reject(Reason::UnsupportedVersion, "this worker reads version 1".into(), request_id)),
+        None => return Err(reject(Reason::InvalidMessage, "missing field `version`".into(), request_id)),
+    }
+    let raw: RawMessage = serde_path_to_error::deserialize(value)
+        .map_err(|e| reject(Reason::InvalidMessage, describe(&e), request_id))?;
+
+    let subject = Subject::new(raw.subject).map_err(|e| reject(Reason::InvalidSubject, e.to_string(), request_id))?;
+    for system in subject.ids().keys() {
+        if !rules.known_systems.contains(system) {
+            return Err(reject(Reason::UnknownSystem, "subject.ids names a system that is not configured".into(), request_id));
+        }
+    }
+    let systems = match raw.systems {
+        None => None,
+        Some(list) if list.is_empty() => {
+            return Err(reject(Reason::InvalidMessage, "`systems` is empty; leave it out to mean all".into(), request_id))
+        }
+        Some(list) => {
+            if list.iter().any(|s| !rules.known_systems.contains(s)) {
+                return Err(reject(Reason::UnknownSystem, "`systems` names a system that is not configured".into(), request_id));
+            }
+            let sorted: BTreeSet<String> = list.into_iter().collect();
+            Some(sorted.into_iter().collect())
+        }
+    };
+    if let Some(locale) = &raw.locale {
+        if !valid_locale(locale) {
+            return Err(reject(Reason::InvalidMessage, "`locale` is not a language tag such as fr or en-GB".into(), request_id));
+        }
+    }
+    if raw.requested_at > rules.now + rules.max_clock_skew {
+        return Err(reject(Reason::InvalidMessage, "`requested_at` is in the future".into(), request_id));
+    }
+    Ok(IntakeMessage {
+        request_id: raw.request_id,
+        subject,
+        requested_at: raw.requested_at,
+        locale: raw.locale.map(|l| l.to_lowercase()),
+        systems,
+    })
+}
+
+impl IntakeMessage {
+    /// SHA-256 of the canonical form: equal for a redelivery, different for another request.
+    pub fn fingerprint(&self) -> Vec<u8> {
+        let canonical = Canonical {
+            request_id: self.request_id,
+            subject: &self.subject,
+            requested_at: self.requested_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            locale: &self.locale,
+            systems: &self.systems,
+        };
+        let bytes = serde_json::to_vec(&canonical).expect("the canonical form serialises");
+        Sha256::digest(bytes).to_vec()
+    }
+}
+
+/// serde's message names fields for missing and unknown keys; otherwise it may quote the value,
+/// so only the path is kept.
+fn describe(e: &serde_path_to_error::Error<serde_json::Error>) -> String {
+    let path = e.path().to_string();
+    let message = e.inner().to_string();
+    for known in ["missing field `", "unknown field `"] {
+        if message.starts_with(known) {
+            let end = message[known.len()..].find('`').map(|i| i + known.len() + 1).unwrap_or(message.len());
+            let what = &message[..end.min(120)];
+            let field = &what[known.len()..what.len().saturating_sub(1).max(known.len())];
+            let parent = if known.starts_with("unknown") {
+                path.strip_suffix(field).map(|p| p.trim_end_matches('.')).unwrap_or(&path)
+            } else {
+                &path
+            };
+            return if parent.is_empty() || parent == "." { what.to_string() } else { format!("{what} in `{parent}`") };
+        }
+    }
+    format!("`{path}` has the wrong type or an invalid value")
+}
+
+fn valid_locale(locale: &str) -> bool {
+    let mut parts = locale.split(['-', '_']);
+    let language = parts.next().unwrap_or_default();
+    (2..=3).contains(&language.len())
+        && language.chars().all(|c| c.is_ascii_alphabetic())
+        && parts.all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn systems() -> BTreeSet<String> {
+        ["helpdesk", "chat"].iter().map(|s| s.to_string()).collect()
+    }
+
+    fn decode_json(value: serde_json::Value) -> Result<IntakeMessage, Rejection> {
+        let known = systems();
+        let rules = Rules {
+            max_bytes: 4096,
+            known_systems: &known,
+            now: "2026-11-24T04:00:00Z".parse().unwrap(),
+            max_clock_skew: Duration::minutes(5),
+        };
+        decode(&serde_json::to_vec(&value).unwrap(), &rules)
+    }
+
+    fn valid() -> serde_json::Value {
+        json!({
+            "version": 1,
+            "request_id": "5b0c1f9e-8a7d-4c1e-9f3a-2b6d8e0a1c4f",
+            "subject": { "user_id": "u_123", "emails": ["Ana@Example.com"], "phones": ["+33 6 12 34 56 78"],
+                         "ids": { "helpdesk": "3712" } },
+            "requested_at": "2026-11-24T03:00:00Z",
+            "locale": "fr",
+            "systems": ["helpdesk", "chat"]
+        })
+    }
+
+    fn reason(value: serde_json::Value) -> (Reason, String, Option<Uuid>) {
+        let r = decode_json(value).unwrap_err();
+        (r.reason, r.detail, r.request_id)
+    }
+
+    #[test]
+    fn the_documented_example_decodes_and_normalises() {
+        let m = decode_json(valid()).unwrap();
+        assert_eq!(m.subject.emails(), ["ana@example.com"]);
+        assert_eq!(m.subject.phones(), ["+33612345678"]);
+        assert_eq!(m.systems, Some(vec!["chat".to_string(), "helpdesk".to_string()]));
+    }
+
+    #[test]
+    fn the_fingerprint_ignores_formatting_and_order_but_not_content() {
+        let a = decode_json(valid()).unwrap();
+        let mut reordered = valid();
+        reordered["systems"] = json!(["chat", "helpdesk"]);
+        reordered["subject"]["emails"] = json!(["  ana@example.com "]);
+        assert_eq!(a.fingerprint(), decode_json(reordered).unwrap().fingerprint());
+        let mut other = valid();
+        other["subject"]["emails"] = json!(["bob@example.com"]);
+        assert_ne!(a.fingerprint(), decode_json(other).unwrap().fingerprint());
+    }
+
+    #[test]
+    fn each_kind_of_bad_message_has_its_reason_and_never_echoes_values() {
+        let id = Some(Uuid::parse_str("5b0c1f9e-8a7d-4c1e-9f3a-2b6d8e0a1c4f").unwrap());
+        let mut v = valid();
+        v["version"] = json!(2);
+        assert_eq!(reason(v).0, Reason::UnsupportedVersion);
+        let mut v = valid();
+        v["subject"]["emails"] = json!(["secret-person"]);
+        let (r, detail, rid) = reason(v);
+        assert_eq!((r, rid), (Reason::InvalidSubject, id));
+        assert!(!detail.contains("secret-person"));
+        let mut v = valid();
+        v["systems"] = json!(["payroll"]);
+        assert_eq!(reason(v).0, Reason::UnknownSystem);
+        let mut v = valid();
+        v["subject"]["ids"] = json!({ "payroll": "1" });
+        assert_eq!(reason(v).0, Reason::UnknownSystem);
+        let mut v = valid();
+        v["subject"]["emails"] = json!("ana@example.com");
+        let (r, detail, _) = reason(v);
+        assert_eq!(r, Reason::InvalidMessage);
+        assert!(!detail.contains("ana@"), "{detail}");
+        let mut v = valid();
+        v["extra"] = json!(1);
+        assert_eq!(reason(v).1, "unknown field `extra`");
+        let mut v = valid();
+        v.as_object_mut().unwrap().remove("requested_at");
+        assert_eq!(reason(v).1, "missing field `requested_at`");
+        let mut v = valid();
+        v["requested_at"] = json!("2027-01-01T00:00:00Z");
+        assert_eq!(reason(v).0, Reason::InvalidMessage);
+        let mut v = valid();
+        v["subject"] = json!({});
+        assert_eq!(reason(v).0, Reason::InvalidSubject);
+        assert_eq!(reason(json!([1, 2])).0, Reason::InvalidMessage);
+    }
+
+    #[test]
+    fn size_and_syntax_are_checked_first() {
+        let known = systems();
+        let rules = Rules { max_bytes: 10, known_systems: &known, now: Utc::now(), max_clock_skew: Duration::zero() };
+        assert_eq!(decode(b"{\"version\": 1, \"x\": 1}", &rules).unwrap_err().reason, Reason::TooLarge);
+        assert_eq!(decode(b"{nope", &rules).unwrap_err().reason, Reason::NotJson);
+        assert_eq!(decode(&[0xff, 0xfe], &rules).unwrap_err().reason, Reason::NotJson);
+    }
+}

@@ -1,0 +1,45 @@
+//! Numbered SQL migrations, embedded in the binary and applied at start-up under an advisory
+//! lock, so any number of workers can start together.
+
+use super::StoreError;
+use tokio_postgres::Client;
+
+/// `(version, name, sql)`, in order. Add a file `migrations/V{n}__{name}.sql` and a line here.
+const MIGRATIONS: &[(i32, &str, &str)] = &[(1, "init", include_str!("migrations/V1__init.sql"))];
+
+/// An arbitrary constant shared by every worker: "erasure" in ASCII.
+const LOCK_KEY: i64 = 0x6572_6173_7572_65;
+
+/// Apply every migration not applied yet; returns how many ran.
+pub async fn run(client: &mut Client) -> Result<usize, StoreError> {
+    client.execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY]).await?;
+    let result = apply_pending(client).await;
+    client.execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY]).await?;
+    result
+}
+
+async fn apply_pending(client: &mut Client) -> Result<usize, StoreError> {
+    client
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                 version integer PRIMARY KEY,
+                 name text NOT NULL,
+                 applied_at timestamptz NOT NULL DEFAULT now())",
+        )
+        .await?;
+    let applied: Vec<i32> =
+        client.query("SELECT version FROM schema_migrations", &[]).await?.iter().map(|r| r.get(0)).collect();
+    let mut ran = 0;
+    for (version, name, sql) in MIGRATIONS {
+        if applied.contains(version) {
+            continue;
+        }
+        let tx = client.transaction().await?;
+        tx.batch_execute(sql).await?;
+        tx.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", &[version, name]).await?;
+        tx.commit().await?;
+        tracing::info!(version, name, "Applied a database migration.");
+        ran += 1;
+    }
+    Ok(ran)
+}

@@ -1,0 +1,89 @@
+//! Every SQL statement of the service. The rest of the code calls these functions and never
+//! writes SQL. "Now" is always a parameter, from the injected clock.
+//!
+//! - `migrate`: embedded numbered migrations under an advisory lock.
+//! - `requests`: intake's transaction (request + tasks + audit).
+//! - `tasks`: claim with `FOR UPDATE SKIP LOCKED`, leases and fencing, outcomes, rescue.
+//! - `outbox`: events waiting for the relay.
+//! - `ratelimit`: the shared call slots of rate-limited connectors.
+
+pub mod migrate;
+pub mod outbox;
+pub mod ratelimit;
+pub mod requests;
+pub mod tasks;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use secrecy::{ExposeSecret, SecretString};
+use tokio_postgres::NoTls;
+
+pub const TASKS_CHANNEL: &str = "erasure_tasks";
+pub const OUTBOX_CHANNEL: &str = "erasure_outbox";
+
+/// Database errors. Their text never holds a subject identifier: identifiers are parameters.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] tokio_postgres::Error),
+    #[error("database pool error: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
+}
+
+/// The connection pool and the statements.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+}
+
+impl Store {
+    pub fn connect(url: &SecretString, pool_size: usize) -> Result<Store, StoreError> {
+        let config: tokio_postgres::Config =
+            url.expose_secret().parse().map_err(|_| StoreError::Corrupt("the database URL cannot be parsed".into()))?;
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(pool_size)
+            .build()
+            .map_err(|e| StoreError::Corrupt(format!("cannot build the database pool: {e}")))?;
+        Ok(Store { pool })
+    }
+
+    /// Apply pending migrations (safe to call from many processes at once).
+    pub async fn migrate(&self) -> Result<usize, StoreError> {
+        let mut client = self.pool.get().await?;
+        migrate::run(&mut client).await
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.pool.get().await?.execute("SELECT 1", &[]).await?;
+        Ok(())
+    }
+
+    pub(crate) async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        Ok(self.pool.get().await?)
+    }
+}
+
+/// Seconds as a PostgreSQL parameter (`make_interval(secs => $n)`).
+pub(crate) fn secs(d: std::time::Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+/// Append one row to the audit log, inside the caller's transaction.
+pub(crate) async fn audit(
+    tx: &deadpool_postgres::Transaction<'_>,
+    request_id: uuid::Uuid,
+    task_id: Option<i64>,
+    at: chrono::DateTime<chrono::Utc>,
+    actor: &str,
+    event: &str,
+    detail: serde_json::Value,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO audit_log (request_id, task_id, at, actor, event, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+        &[&request_id, &task_id, &at, &actor, &event, &detail],
+    )
+    .await?;
+    Ok(())
+}

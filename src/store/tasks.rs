@@ -1,0 +1,351 @@
+//! Tasks: claimed with `FOR UPDATE SKIP LOCKED` under a lease with a fencing token; every
+//! outcome is one transaction with its audit row and, when the request settles, its events.
+
+use super::outbox::{enqueue, NewEvent};
+use super::{audit, secs, Store, StoreError};
+use crate::model::{message_id, receipt, settled_state, EventType, RequestState, TaskState};
+use chrono::{DateTime, Utc};
+use deadpool_postgres::Transaction;
+use serde_json::json;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// A task this worker holds a lease on.
+#[derive(Debug, Clone)]
+pub struct ClaimedTask {
+    pub id: i64,
+    pub request_id: Uuid,
+    pub connector: String,
+    pub kind: String,
+    /// Attempts started, this one included.
+    pub attempt: i32,
+    pub max_attempts: i32,
+    pub lease_token: i64,
+    /// Set when the system accepted an async erasure: the runner calls `check`, not `erase`.
+    pub pending: Option<serde_json::Value>,
+    pub subject: serde_json::Value,
+    pub subject_hash: String,
+}
+
+/// The new state of a task, as decided by `runner::transition`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    pub state: TaskState,
+    pub attempt: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub pending: Option<serde_json::Value>,
+    pub evidence: Option<serde_json::Value>,
+    pub error: Option<String>,
+}
+
+/// Which writer may apply a transition.
+#[derive(Debug, Clone, Copy)]
+pub enum Guard {
+    /// The worker holding lease `token`.
+    Lease(i64),
+    /// Anyone, if lease `token` has expired (rescue of a lost worker's task).
+    ExpiredLease(i64),
+    /// Anyone, if the task is not running (an orphan whose connector left the config).
+    NotRunning,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    /// Applied; `Some` when this outcome settled the request.
+    Applied(Option<RequestState>),
+    /// The lease moved on (another worker, a rescue): the outcome was refused.
+    Stale,
+}
+
+impl Store {
+    /// Claim up to `limit` due tasks of one connector instance.
+    pub async fn claim(
+        &self,
+        connector: &str,
+        limit: i64,
+        owner: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ClaimedTask>, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let rows = tx
+            .query(
+                "WITH due AS (
+                     SELECT t.id FROM tasks t JOIN requests r ON r.id = t.request_id
+                     WHERE t.connector = $1 AND t.state IN ('pending', 'retrying', 'waiting')
+                       AND t.next_attempt_at <= $2 AND r.state IN ('received', 'in_progress')
+                       AND NOT EXISTS (SELECT 1 FROM request_holds h WHERE h.request_id = t.request_id)
+                     ORDER BY t.next_attempt_at
+                     LIMIT $3
+                     FOR UPDATE OF t SKIP LOCKED)
+                 UPDATE tasks t SET state = 'running', lease_token = t.lease_token + 1, lease_owner = $4,
+                        lease_expires_at = $2 + make_interval(secs => $5),
+                        attempt = CASE WHEN t.pending IS NULL THEN t.attempt + 1 ELSE t.attempt END,
+                        updated_at = $2
+                 FROM due, requests r
+                 WHERE t.id = due.id AND r.id = t.request_id
+                 RETURNING t.id, t.request_id, t.connector, t.kind, t.attempt, t.max_attempts, t.lease_token,
+                           t.pending, r.subject, r.subject_hash, r.state",
+                &[&connector, &now, &limit, &owner, &secs(lease)],
+            )
+            .await?;
+        let mut claimed = Vec::with_capacity(rows.len());
+        let mut starting = Vec::new();
+        for row in &rows {
+            let task = ClaimedTask {
+                id: row.get(0),
+                request_id: row.get(1),
+                connector: row.get(2),
+                kind: row.get(3),
+                attempt: row.get(4),
+                max_attempts: row.get(5),
+                lease_token: row.get(6),
+                pending: row.get(7),
+                subject: row.get::<_, Option<serde_json::Value>>(8).unwrap_or_default(),
+                subject_hash: row.get(9),
+            };
+            if row.get::<_, &str>(10) == "received" && !starting.contains(&task.request_id) {
+                starting.push(task.request_id);
+            }
+            audit(&tx, task.request_id, Some(task.id), now, owner, "task.running", json!({ "attempt": task.attempt }))
+                .await?;
+            claimed.push(task);
+        }
+        for request_id in &starting {
+            let started = tx
+                .execute(
+                    "UPDATE requests SET state = 'in_progress', updated_at = $2 WHERE id = $1 AND state = 'received'",
+                    &[request_id, &now],
+                )
+                .await?;
+            if started > 0 {
+                audit(&tx, *request_id, None, now, owner, "request.in_progress", json!({})).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    /// Extend a lease; `false` if it is no longer ours.
+    pub async fn renew_lease(&self, task_id: i64, token: i64, until: DateTime<Utc>) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let n = client
+            .execute(
+                "UPDATE tasks SET lease_expires_at = $3 WHERE id = $1 AND lease_token = $2 AND state = 'running'",
+                &[&task_id, &token, &until],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// Apply a transition if `guard` still holds, with its audit row; settle the request when
+    /// every task is terminal and queue its events, all in one transaction.
+    pub async fn record(
+        &self,
+        task_id: i64,
+        request_id: Uuid,
+        guard: Guard,
+        transition: &Transition,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Recorded, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        // Lock order: the request, then its task. Every writer follows it.
+        tx.query_one("SELECT 1 FROM requests WHERE id = $1 FOR UPDATE", &[&request_id]).await?;
+        let (mode, token): (i32, i64) = match guard {
+            Guard::Lease(t) => (0, t),
+            Guard::ExpiredLease(t) => (1, t),
+            Guard::NotRunning => (2, 0),
+        };
+        let error_entry = transition.error.as_ref().map(|e| json!([{ "at": now, "error": e }]));
+        let updated = tx
+            .execute(
+                "UPDATE tasks SET state = $4, attempt = $5, next_attempt_at = $6, pending = $7,
+                        evidence = COALESCE($8, evidence), last_error = COALESCE($9, last_error),
+                        errors = CASE WHEN $10::jsonb IS NULL THEN errors ELSE errors || $10::jsonb END,
+                        lease_owner = NULL, lease_expires_at = NULL, lease_token = lease_token + 1,
+                        finished_at = CASE WHEN $4 IN ('erased', 'nothing_to_erase', 'failed', 'exempt') THEN $11 END,
+                        updated_at = $11
+                 WHERE id = $1 AND CASE $2::int
+                         WHEN 0 THEN lease_token = $3 AND state = 'running'
+                         WHEN 1 THEN lease_token = $3 AND state = 'running' AND lease_expires_at <= $11
+                         ELSE state IN ('pending', 'retrying', 'waiting') END",
+                &[
+                    &task_id,
+                    &mode,
+                    &token,
+                    &transition.state.as_str(),
+                    &transition.attempt,
+                    &transition.next_attempt_at,
+                    &transition.pending,
+                    &transition.evidence,
+                    &transition.error,
+                    &error_entry,
+                    &now,
+                ],
+            )
+            .await?;
+        if updated == 0 {
+            return Ok(Recorded::Stale);
+        }
+        let mut detail = json!({ "attempt": transition.attempt });
+        if let Some(error) = &transition.error {
+            detail["error"] = json!(error);
+        }
+        if !transition.state.is_terminal() {
+            detail["next_attempt_at"] = json!(transition.next_attempt_at);
+        }
+        audit(&tx, request_id, Some(task_id), now, actor, &format!("task.{}", transition.state), detail).await?;
+        let settled = if transition.state.is_terminal() { settle(&tx, request_id, actor, now).await? } else { None };
+        tx.commit().await?;
+        Ok(Recorded::Applied(settled))
+    }
+
+    /// Give a claimed task back without consuming its attempt (shutdown drain).
+    pub async fn release(&self, task: &ClaimedTask, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let n = tx
+            .execute(
+                "UPDATE tasks SET state = CASE WHEN pending IS NULL THEN 'retrying' ELSE 'waiting' END,
+                        attempt = CASE WHEN pending IS NULL THEN attempt - 1 ELSE attempt END,
+                        next_attempt_at = $3, lease_owner = NULL, lease_expires_at = NULL,
+                        lease_token = lease_token + 1, updated_at = $3
+                 WHERE id = $1 AND lease_token = $2 AND state = 'running'",
+                &[&task.id, &task.lease_token, &now],
+            )
+            .await?;
+        if n == 1 {
+            audit(&tx, task.request_id, Some(task.id), now, "runner", "task.released", json!({ "why": "shutdown" }))
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    /// Running tasks whose lease expired: their worker was lost.
+    pub async fn expired_leases(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<ClaimedTask>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT t.id, t.request_id, t.connector, t.kind, t.attempt, t.max_attempts, t.lease_token, t.pending,
+                        r.subject_hash
+                 FROM tasks t JOIN requests r ON r.id = t.request_id
+                 WHERE t.state = 'running' AND t.lease_expires_at <= $1
+                 ORDER BY t.lease_expires_at LIMIT $2",
+                &[&now, &limit],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|row| ClaimedTask {
+                id: row.get(0),
+                request_id: row.get(1),
+                connector: row.get(2),
+                kind: row.get(3),
+                attempt: row.get(4),
+                max_attempts: row.get(5),
+                lease_token: row.get(6),
+                pending: row.get(7),
+                subject: serde_json::Value::Null,
+                subject_hash: row.get(8),
+            })
+            .collect())
+    }
+
+    /// Due tasks of connector instances not in `configured`, due for longer than `grace`.
+    pub async fn orphaned_tasks(
+        &self,
+        configured: &[String],
+        grace: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(i64, Uuid, String, i32)>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT id, request_id, connector, attempt FROM tasks
+                 WHERE state IN ('pending', 'retrying', 'waiting') AND NOT (connector = ANY($1))
+                   AND next_attempt_at <= $2 - make_interval(secs => $3)
+                 LIMIT 100",
+                &[&configured, &now, &secs(grace)],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect())
+    }
+}
+
+/// If every task of the request is terminal, mark the request and queue its events.
+async fn settle(
+    tx: &Transaction<'_>,
+    request_id: Uuid,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<RequestState>, StoreError> {
+    let tasks = tx
+        .query(
+            "SELECT connector, kind, state, evidence, finished_at, attempt, last_error
+             FROM tasks WHERE request_id = $1 ORDER BY connector",
+            &[&request_id],
+        )
+        .await?;
+    let states: Vec<TaskState> = tasks
+        .iter()
+        .map(|r| TaskState::parse(r.get(2)).ok_or_else(|| StoreError::Corrupt("unknown task state".into())))
+        .collect::<Result<_, _>>()?;
+    let Some(state) = settled_state(&states) else {
+        return Ok(None);
+    };
+    let request = tx
+        .query_one(
+            "UPDATE requests SET state = $2, finished_at = $3, updated_at = $3 WHERE id = $1
+             RETURNING generation, requested_at, deadline_at, reply_to",
+            &[&request_id, &state.as_str(), &now],
+        )
+        .await?;
+    let generation: i32 = request.get(0);
+    let requested_at: DateTime<Utc> = request.get(1);
+    let deadline_at: DateTime<Utc> = request.get(2);
+    let reply_to: Option<String> = request.get(3);
+    let event = if state == RequestState::Completed { EventType::Completed } else { EventType::Failed };
+
+    let systems: Vec<serde_json::Value> = tasks
+        .iter()
+        .zip(&states)
+        .map(|(r, state)| {
+            let mut system = json!({
+                "system": r.get::<_, &str>(0),
+                "kind": r.get::<_, &str>(1),
+                "outcome": state.as_str(),
+                "evidence": r.get::<_, Option<serde_json::Value>>(3).unwrap_or(json!({})),
+                "finished_at": r.get::<_, Option<DateTime<Utc>>>(4),
+                "attempts": r.get::<_, i32>(5),
+            });
+            if *state == TaskState::Failed || *state == TaskState::Exempt {
+                system["reason"] = json!(r.get::<_, Option<&str>>(6));
+            }
+            system
+        })
+        .collect();
+    let kept: Vec<serde_json::Value> =
+        systems.iter().filter(|s| s["outcome"] == "exempt").map(|s| json!({ "system": s["system"], "reason": s["reason"] })).collect();
+    let id = message_id(request_id, event, generation);
+    let payload = json!({
+        "version": 1,
+        "event": event.routing_key(),
+        "message_id": id,
+        "request_id": request_id,
+        "state": state.as_str(),
+        "generation": generation,
+        "requested_at": requested_at,
+        "deadline_at": deadline_at,
+        "finished_at": now,
+        "systems": systems,
+        "kept": kept,
+        "receipt": receipt(request_id),
+    });
+    enqueue(tx, &NewEvent { request_id: Some(request_id), message_id: id, event, payload, reply_to }, now).await?;
+    audit(tx, request_id, None, now, actor, &format!("request.{state}"), json!({ "event_message_id": id })).await?;
+    Ok(Some(state))
+}
