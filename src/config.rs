@@ -187,7 +187,9 @@ impl<'de> Deserialize<'de> for Dur {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
         parse_duration(&text).map(Dur).ok_or_else(|| {
-            serde::de::Error::custom(format!("`{text}` is not a duration such as 500ms, 10s, 15m, 6h or 30d"))
+            serde::de::Error::custom(format!(
+                "`{text}` is not a duration such as 500ms, 10s, 15m, 6h or 30d"
+            ))
         })
     }
 }
@@ -214,7 +216,11 @@ pub enum ConfigError {
     #[error("cannot read {file}: {message}")]
     File { file: String, message: String },
     #[error("config key `{key}` ({origin}): {message}")]
-    Key { key: String, origin: String, message: String },
+    Key {
+        key: String,
+        origin: String,
+        message: String,
+    },
 }
 
 impl Settings {
@@ -223,19 +229,29 @@ impl Settings {
         Self::load_with_env(file, std::env::vars().collect())
     }
 
-    pub fn load_with_env(file: Option<&Path>, env: BTreeMap<String, String>) -> Result<Settings, ConfigError> {
+    pub fn load_with_env(
+        file: Option<&Path>,
+        env: BTreeMap<String, String>,
+    ) -> Result<Settings, ConfigError> {
         let mut layers = vec![Layer::parse(DEFAULT_NAME.to_string(), DEFAULT_TOML)?];
         if let Some(path) = file {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| ConfigError::File { file: path.display().to_string(), message: e.to_string() })?;
+            let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+                file: path.display().to_string(),
+                message: e.to_string(),
+            })?;
             layers.push(Layer::parse(path.display().to_string(), &text)?);
         }
-        let env: BTreeMap<String, String> =
-            env.into_iter().filter(|(k, _)| k.starts_with(&format!("{ENV_PREFIX}__"))).collect();
+        let env: BTreeMap<String, String> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(&format!("{ENV_PREFIX}__")))
+            .collect();
 
         let mut builder = config::Config::builder();
         for layer in &layers {
-            builder = builder.add_source(config::File::from_str(&layer.text, config::FileFormat::Toml));
+            builder = builder.add_source(config::File::from_str(
+                &layer.text,
+                config::FileFormat::Toml,
+            ));
         }
         let environment = config::Environment::with_prefix(ENV_PREFIX)
             .prefix_separator("__")
@@ -247,14 +263,21 @@ impl Settings {
         let merged = builder
             .add_source(environment)
             .build()
-            .map_err(|e| ConfigError::File { file: "the merged configuration".into(), message: e.to_string() })?;
+            .map_err(|e| ConfigError::File {
+                file: "the merged configuration".into(),
+                message: e.to_string(),
+            })?;
 
         let settings: Settings = deserialize_named(merged, &layers, &env)?;
         settings.validate(&layers, &env)?;
         Ok(settings)
     }
 
-    fn validate(&self, layers: &[Layer], env: &BTreeMap<String, String>) -> Result<(), ConfigError> {
+    fn validate(
+        &self,
+        layers: &[Layer],
+        env: &BTreeMap<String, String>,
+    ) -> Result<(), ConfigError> {
         let fail = |key: &str, message: String| Err(key_error(key, message, layers, env));
         if self.amqp.urls.is_empty() {
             return fail("amqp.urls", "at least one broker URL is needed".into());
@@ -266,19 +289,31 @@ impl Settings {
             return fail("runner.lease", "must be at least 1s".into());
         }
         if self.requests.response_period_months == 0 || self.requests.response_period_months > 3 {
-            return fail("requests.response_period_months", "must be 1, 2 or 3 (GDPR art. 12(3))".into());
+            return fail(
+                "requests.response_period_months",
+                "must be 1, 2 or 3 (GDPR art. 12(3))".into(),
+            );
         }
         for (name, c) in &self.connectors {
             if !valid_instance_name(name) {
-                return fail(&format!("connectors.{name}"), "instance names use a-z, 0-9, `_` and `-`".into());
+                return fail(
+                    &format!("connectors.{name}"),
+                    "instance names use a-z, 0-9, `_` and `-`".into(),
+                );
             }
             if let Some(rate) = c.requests_per_second {
                 if !(rate > 0.0 && rate.is_finite()) {
-                    return fail(&format!("connectors.{name}.requests_per_second"), "must be above 0".into());
+                    return fail(
+                        &format!("connectors.{name}.requests_per_second"),
+                        "must be above 0".into(),
+                    );
                 }
             }
             if c.concurrency == 0 {
-                return fail(&format!("connectors.{name}.concurrency"), "must be at least 1".into());
+                return fail(
+                    &format!("connectors.{name}.concurrency"),
+                    "must be at least 1".into(),
+                );
             }
         }
         Ok(())
@@ -290,18 +325,30 @@ impl Settings {
         let value = serde_json::Value::Object(options.clone().into_iter().collect());
         serde_path_to_error::deserialize(value).map_err(|e| {
             let key = join_key(&format!("connectors.{instance}"), &e);
-            ConfigError::Key { key, origin: "connector options".into(), message: strip_values(e.inner().to_string()) }
+            ConfigError::Key {
+                key,
+                origin: "connector options".into(),
+                message: strip_values(e.inner().to_string()),
+            }
         })
     }
 
     /// The password-bearing database URL.
     pub fn database_url(&self) -> Result<SecretString, ConfigError> {
-        with_password(&self.database.url, self.database.password_env.as_deref(), "database")
+        with_password(
+            &self.database.url,
+            self.database.password_env.as_deref(),
+            "database",
+        )
     }
 
     /// The password-bearing broker URLs.
     pub fn amqp_urls(&self) -> Result<Vec<SecretString>, ConfigError> {
-        self.amqp.urls.iter().map(|u| with_password(u, self.amqp.password_env.as_deref(), "amqp")).collect()
+        self.amqp
+            .urls
+            .iter()
+            .map(|u| with_password(u, self.amqp.password_env.as_deref(), "amqp"))
+            .collect()
     }
 
     /// The key for the keyed hashes of identifiers, read from the environment.
@@ -319,7 +366,11 @@ impl Settings {
 
     /// Enabled connector instance names, sorted.
     pub fn enabled_instances(&self) -> Vec<String> {
-        self.connectors.iter().filter(|(_, c)| c.enabled).map(|(n, _)| n.clone()).collect()
+        self.connectors
+            .iter()
+            .filter(|(_, c)| c.enabled)
+            .map(|(n, _)| n.clone())
+            .collect()
     }
 }
 
@@ -335,7 +386,11 @@ pub fn secret_from_env(key: &str, var: &str) -> Result<SecretString, ConfigError
     }
 }
 
-fn with_password(url: &str, password_env: Option<&str>, section: &str) -> Result<SecretString, ConfigError> {
+fn with_password(
+    url: &str,
+    password_env: Option<&str>,
+    section: &str,
+) -> Result<SecretString, ConfigError> {
     let Some(var) = password_env.filter(|v| !v.is_empty()) else {
         return Ok(SecretString::from(url.to_string()));
     };
@@ -345,18 +400,22 @@ fn with_password(url: &str, password_env: Option<&str>, section: &str) -> Result
         origin: "settings".into(),
         message: format!("not a URL: {e}"),
     })?;
-    parsed.set_password(Some(secrecy::ExposeSecret::expose_secret(&password))).map_err(|_| ConfigError::Key {
-        key: format!("{section}.url"),
-        origin: "settings".into(),
-        message: "this URL cannot hold a password".into(),
-    })?;
+    parsed
+        .set_password(Some(secrecy::ExposeSecret::expose_secret(&password)))
+        .map_err(|_| ConfigError::Key {
+            key: format!("{section}.url"),
+            origin: "settings".into(),
+            message: "this URL cannot hold a password".into(),
+        })?;
     Ok(SecretString::from(parsed.to_string()))
 }
 
 pub fn valid_instance_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
 }
 
 struct Layer {
@@ -367,9 +426,15 @@ struct Layer {
 
 impl Layer {
     fn parse(name: String, text: &str) -> Result<Layer, ConfigError> {
-        let table: toml::Table =
-            toml::from_str(text).map_err(|e| ConfigError::File { file: name.clone(), message: e.to_string() })?;
-        Ok(Layer { name, text: text.to_string(), table })
+        let table: toml::Table = toml::from_str(text).map_err(|e| ConfigError::File {
+            file: name.clone(),
+            message: e.to_string(),
+        })?;
+        Ok(Layer {
+            name,
+            text: text.to_string(),
+            table,
+        })
     }
 
     fn has(&self, key: &str) -> bool {
@@ -404,7 +469,11 @@ fn join_key<E: std::fmt::Display>(prefix: &str, e: &serde_path_to_error::Error<E
     for marker in ["unknown field `", "missing field `"] {
         if let Some(rest) = message.strip_prefix(marker) {
             let field = rest.split('`').next().unwrap_or_default();
-            key = if key.is_empty() { field.to_string() } else { format!("{key}.{field}") };
+            key = if key.is_empty() {
+                field.to_string()
+            } else {
+                format!("{key}.{field}")
+            };
         }
     }
     match (prefix.is_empty(), key.is_empty()) {
@@ -414,7 +483,12 @@ fn join_key<E: std::fmt::Display>(prefix: &str, e: &serde_path_to_error::Error<E
     }
 }
 
-fn key_error(key: &str, message: String, layers: &[Layer], env: &BTreeMap<String, String>) -> ConfigError {
+fn key_error(
+    key: &str,
+    message: String,
+    layers: &[Layer],
+    env: &BTreeMap<String, String>,
+) -> ConfigError {
     let var = format!("{ENV_PREFIX}__{}", key.replace('.', "__").to_uppercase());
     let origin = if env.contains_key(&var) {
         format!("environment variable {var}")
@@ -423,7 +497,11 @@ fn key_error(key: &str, message: String, layers: &[Layer], env: &BTreeMap<String
     } else {
         layers.last().map(|l| l.name.clone()).unwrap_or_default()
     };
-    ConfigError::Key { key: key.to_string(), origin, message }
+    ConfigError::Key {
+        key: key.to_string(),
+        origin,
+        message,
+    }
 }
 
 /// Keep serde's sentence but drop the list of expected fields, which is noise here.

@@ -15,7 +15,9 @@ use crate::store::requests::{Inserted, NewRequest, NewTask};
 use chrono::Months;
 use futures_util::StreamExt;
 use lapin::message::Delivery;
-use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
+use lapin::options::{
+    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
+};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel};
 use serde_json::json;
@@ -28,21 +30,31 @@ use uuid::Uuid;
 /// Consume until shutdown, reconnecting after any broker failure.
 pub async fn run(app: Arc<App>, shutdown: Shutdown) {
     while !shutdown.is_triggered() {
-        let Some(connection) = app.broker.connect("intake", &shutdown).await else { break };
+        let Some(connection) = app.broker.connect("intake", &shutdown).await else {
+            break;
+        };
         match consume(&app, &connection, &shutdown).await {
             Ok(()) => {}
-            Err(error) => tracing::warn!(error = %amqp::redact(&error.to_string()), "Intake lost its broker connection; reconnecting."),
+            Err(error) => {
+                tracing::warn!(error = %amqp::redact(&error.to_string()), "Intake lost its broker connection; reconnecting.")
+            }
         }
         let _ = connection.close(200, "intake stopping".into()).await;
     }
     tracing::info!("Intake stopped.");
 }
 
-async fn consume(app: &Arc<App>, connection: &lapin::Connection, shutdown: &Shutdown) -> lapin::Result<()> {
+async fn consume(
+    app: &Arc<App>,
+    connection: &lapin::Connection,
+    shutdown: &Shutdown,
+) -> lapin::Result<()> {
     let settings = app.broker.settings();
     let channel = connection.create_channel().await?;
     app.broker.declare_topology(&channel).await?;
-    channel.basic_qos(settings.prefetch, BasicQosOptions::default()).await?;
+    channel
+        .basic_qos(settings.prefetch, BasicQosOptions::default())
+        .await?;
     let publisher = Arc::new(amqp::confirm_channel(connection).await?);
     let tag = format!("erasure-intake-{}", Uuid::new_v4().simple());
     let mut consumer = channel
@@ -77,9 +89,14 @@ async fn consume(app: &Arc<App>, connection: &lapin::Connection, shutdown: &Shut
             },
         }
     };
-    let _ = channel.basic_cancel(tag.as_str().into(), BasicCancelOptions::default()).await;
+    let _ = channel
+        .basic_cancel(tag.as_str().into(), BasicCancelOptions::default())
+        .await;
     let drain = app.settings.runner.drain_timeout.0;
-    let _ = tokio::time::timeout(drain, async { while in_flight.join_next().await.is_some() {} }).await;
+    let _ = tokio::time::timeout(drain, async {
+        while in_flight.join_next().await.is_some() {}
+    })
+    .await;
     result
 }
 
@@ -91,12 +108,20 @@ async fn handle(app: &App, publisher: &Channel, delivery: Delivery, shutdown: &S
         max_bytes: app.settings.intake.max_message_bytes,
         known_systems: &app.known_systems,
         now,
-        max_clock_skew: chrono::Duration::from_std(app.settings.intake.max_clock_skew.0).unwrap_or_default(),
+        max_clock_skew: chrono::Duration::from_std(app.settings.intake.max_clock_skew.0)
+            .unwrap_or_default(),
     };
-    let reply_to = delivery.properties.reply_to().as_ref().map(|r| r.as_str().to_string()).filter(|r| !r.is_empty());
+    let reply_to = delivery
+        .properties
+        .reply_to()
+        .as_ref()
+        .map(|r| r.as_str().to_string())
+        .filter(|r| !r.is_empty());
     let message = match message::decode(&delivery.data, &rules) {
         Ok(message) => message,
-        Err(rejection) => return dead_letter(app, publisher, delivery, rejection, reply_to, shutdown).await,
+        Err(rejection) => {
+            return dead_letter(app, publisher, delivery, rejection, reply_to, shutdown).await
+        }
     };
     let new = new_request(app, &message, reply_to.clone());
     let inserted = retry_db(shutdown, || app.store.insert_request(&new, app.clock.now())).await;
@@ -122,7 +147,10 @@ async fn handle(app: &App, publisher: &Channel, delivery: Delivery, shutdown: &S
 }
 
 fn new_request(app: &App, message: &IntakeMessage, reply_to: Option<String>) -> NewRequest {
-    let systems = message.systems.clone().unwrap_or_else(|| app.settings.enabled_instances());
+    let systems = message
+        .systems
+        .clone()
+        .unwrap_or_else(|| app.settings.enabled_instances());
     let tasks = systems
         .iter()
         .map(|name| {
@@ -130,7 +158,10 @@ fn new_request(app: &App, message: &IntakeMessage, reply_to: Option<String>) -> 
             NewTask {
                 connector: name.clone(),
                 kind: connector.kind.clone(),
-                max_attempts: connector.max_attempts.unwrap_or(app.settings.runner.max_attempts) as i32,
+                max_attempts: connector
+                    .max_attempts
+                    .unwrap_or(app.settings.runner.max_attempts)
+                    as i32,
             }
         })
         .collect();
@@ -144,7 +175,10 @@ fn new_request(app: &App, message: &IntakeMessage, reply_to: Option<String>) -> 
         locale: message.locale.clone(),
         reply_to,
         requested_at: message.requested_at,
-        deadline_at: message.requested_at.checked_add_months(months).unwrap_or(message.requested_at),
+        deadline_at: message
+            .requested_at
+            .checked_add_months(months)
+            .unwrap_or(message.requested_at),
         tasks,
     }
 }
@@ -158,9 +192,18 @@ async fn dead_letter(
     shutdown: &Shutdown,
 ) {
     let mut headers = delivery.properties.headers().clone().unwrap_or_default();
-    headers.insert("x-erasure-reason".into(), AMQPValue::LongString(rejection.reason.as_str().into()));
-    headers.insert("x-erasure-detail".into(), AMQPValue::LongString(rejection.detail.as_str().into()));
-    headers.insert("x-erasure-rejected-at".into(), AMQPValue::LongString(app.clock.now().to_rfc3339().into()));
+    headers.insert(
+        "x-erasure-reason".into(),
+        AMQPValue::LongString(rejection.reason.as_str().into()),
+    );
+    headers.insert(
+        "x-erasure-detail".into(),
+        AMQPValue::LongString(rejection.detail.as_str().into()),
+    );
+    headers.insert(
+        "x-erasure-rejected-at".into(),
+        AMQPValue::LongString(app.clock.now().to_rfc3339().into()),
+    );
     let mut properties = BasicProperties::default().with_headers(headers);
     if let Some(id) = delivery.properties.message_id() {
         properties = properties.with_message_id(id.clone());
@@ -172,7 +215,11 @@ async fn dead_letter(
     match amqp::publish(publisher, "", queue, &delivery.data, properties).await {
         Ok(Published::Confirmed) => {}
         outcome => {
-            tracing::error!(reason = rejection.reason.as_str(), ?outcome, "Cannot dead-letter an invalid message; it goes back to the queue.");
+            tracing::error!(
+                reason = rejection.reason.as_str(),
+                ?outcome,
+                "Cannot dead-letter an invalid message; it goes back to the queue."
+            );
             return requeue(&delivery).await;
         }
     }
@@ -200,7 +247,12 @@ async fn dead_letter(
             }),
             reply_to,
         };
-        if retry_db(shutdown, || app.store.enqueue_event(&event, app.clock.now())).await.is_none() {
+        if retry_db(shutdown, || {
+            app.store.enqueue_event(&event, app.clock.now())
+        })
+        .await
+        .is_none()
+        {
             return requeue(&delivery).await;
         }
     }
@@ -224,7 +276,9 @@ where
     loop {
         match call().await {
             Ok(value) => return Some(value),
-            Err(error) => tracing::warn!(%error, "Intake cannot reach the database; the message waits unacknowledged."),
+            Err(error) => {
+                tracing::warn!(%error, "Intake cannot reach the database; the message waits unacknowledged.")
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
@@ -241,7 +295,10 @@ async fn ack(delivery: &Delivery) {
 }
 
 async fn requeue(delivery: &Delivery) {
-    let options = BasicNackOptions { requeue: true, ..BasicNackOptions::default() };
+    let options = BasicNackOptions {
+        requeue: true,
+        ..BasicNackOptions::default()
+    };
     if let Err(error) = delivery.nack(options).await {
         tracing::warn!(%error, "Could not hand a delivery back; the broker will redeliver it.");
     }

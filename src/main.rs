@@ -10,7 +10,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Parser)]
-#[command(name = "erasure", version, about = "Turns \"delete my account\" events into proven erasures.")]
+#[command(
+    name = "erasure",
+    version,
+    about = "Turns \"delete my account\" events into proven erasures."
+)]
 struct Cli {
     /// Environment config file layered over the built-in defaults (e.g. config/local.toml).
     #[arg(long, short, global = true, env = "ERASURE_CONFIG")]
@@ -47,18 +51,31 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Migrate => {
             let app = erasure_worker::app::App::new(settings, Arc::new(SystemClock))?;
-            let n = app.store.migrate().await.context("could not migrate the database")?;
+            let n = app
+                .store
+                .migrate()
+                .await
+                .context("could not migrate the database")?;
             println!("applied {n} migration(s)");
             Ok(())
         }
         Command::CheckConfig => {
             let app = erasure_worker::app::App::new(settings, Arc::new(SystemClock))?;
             let instances = registry::build(&app.settings, &app.store)?;
-            println!("configuration is valid: {} connector instance(s)", instances.len());
+            println!(
+                "configuration is valid: {} connector instance(s)",
+                instances.len()
+            );
             for (name, c) in &app.settings.connectors {
-                let rate = c.requests_per_second.map(|r| format!("{r}/s")).unwrap_or_else(|| "unlimited".into());
+                let rate = c
+                    .requests_per_second
+                    .map(|r| format!("{r}/s"))
+                    .unwrap_or_else(|| "unlimited".into());
                 let state = if c.enabled { "enabled" } else { "disabled" };
-                println!("  {name:<20} kind={:<10} {state:<8} rate={rate} concurrency={}", c.kind, c.concurrency);
+                println!(
+                    "  {name:<20} kind={:<10} {state:<8} rate={rate} concurrency={}",
+                    c.kind, c.concurrency
+                );
             }
             Ok(())
         }
@@ -68,7 +85,11 @@ async fn main() -> anyhow::Result<()> {
 fn init_tracing(settings: &Settings) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&settings.log.level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    use std::io::IsTerminal;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     match settings.log.format {
         LogFormat::Json => builder.json().flatten_event(true).init(),
         LogFormat::Text => builder.init(),

@@ -11,11 +11,17 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Fault {
     /// Answer this status (e.g. 500, 503, 401), with `Retry-After` if given.
-    Status { status: u16, retry_after: Option<u64> },
+    Status {
+        status: u16,
+        retry_after: Option<u64>,
+    },
     /// 429 Too Many Requests, with `Retry-After` if given.
     Throttle { retry_after: Option<u64> },
     /// Wait this long before answering normally (longer than the client timeout = a timeout).
     Hang { millis: u64 },
+    /// Do the work at once, then wait this long before answering: the caller may die after
+    /// the system erased but before it learned so.
+    SlowAnswer { millis: u64 },
 }
 
 /// A call as the system saw it.
@@ -27,7 +33,7 @@ pub struct Call {
     pub identifiers: Vec<String>,
     pub idempotency_key: Option<String>,
     pub signature_ok: bool,
-    /// The status the simulator answered.
+    /// The status the simulator answered (0 while the call is in progress).
     pub status: u16,
 }
 
@@ -39,6 +45,8 @@ pub(crate) struct System {
     pub async_delay: Option<Duration>,
     pub latency: Option<Duration>,
     pub jobs: HashMap<String, Job>,
+    /// Answers already given, by idempotency key: a repeated call gets the same answer.
+    pub answers: HashMap<String, (u16, serde_json::Value)>,
     pub next_job: u64,
 }
 
@@ -54,7 +62,10 @@ pub(crate) struct State {
 
 impl State {
     pub fn new(options: SimOptions) -> Self {
-        State { options, systems: Mutex::default() }
+        State {
+            options,
+            systems: Mutex::default(),
+        }
     }
 
     pub fn with<T>(&self, system: &str, f: impl FnOnce(&mut System) -> T) -> T {
@@ -63,7 +74,9 @@ impl State {
     }
 
     pub fn seed(&self, system: &str, identifier: &str, records: u64) {
-        self.with(system, |s| *s.data.entry(identifier.to_string()).or_insert(0) += records);
+        self.with(system, |s| {
+            *s.data.entry(identifier.to_string()).or_insert(0) += records
+        });
     }
 
     pub fn push_faults(&self, system: &str, faults: impl IntoIterator<Item = Fault>) {
@@ -88,5 +101,8 @@ impl State {
 }
 
 pub(crate) fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64
 }

@@ -1,13 +1,14 @@
-//! The webhook protocol, as an internal service would implement it.
+//! The webhook protocol, as a well-behaved internal service implements it: signed calls only,
+//! and a repeated erase with the same `Idempotency-Key` gets the same answer.
 
-use crate::state::{now_ms, Call, Fault, Job, State};
+use crate::state::{now_ms, Call, Fault, Job, State, System};
 use axum::body::Bytes;
 use axum::extract::{Path, State as AxumState};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -42,6 +43,13 @@ impl Subject {
     }
 }
 
+/// A call admitted past the signature check.
+struct Admitted {
+    body: Body,
+    index: usize,
+    idempotency_key: Option<String>,
+}
+
 /// `POST /webhook/{system}`: erase, lookup or ping.
 pub async fn call(
     AxumState(state): AxumState<Arc<State>>,
@@ -49,37 +57,72 @@ pub async fn call(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some((parsed, call)) = admit(&state, &system, &headers, &body).await else {
-        return (StatusCode::UNAUTHORIZED, Json(json!({ "error": "bad signature" }))).into_response();
+    let Some(call) = admit(&state, &system, &headers, &body).await else {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({ "error": "bad signature" })),
+        )
+            .into_response();
     };
-    if let Some(response) = injected_fault(&state, &system, &call).await {
-        return response;
-    }
-    let identifiers = parsed.subject.unwrap_or_default().identifiers();
-    let response = state.with(&system, |s| match parsed.action.as_str() {
-        "ping" => (StatusCode::OK, Json(json!({ "ok": true }))),
+    let slow = match injected_fault(&state, &system, call.index).await {
+        Err(response) => return response,
+        Ok(slow) => slow,
+    };
+    let identifiers = call
+        .body
+        .subject
+        .as_ref()
+        .map(Subject::identifiers)
+        .unwrap_or_default();
+    let (status, answer) = state.with(&system, |s| match call.body.action.as_str() {
+        "ping" => (200, json!({ "ok": true })),
         "lookup" => {
             let count: u64 = identifiers.iter().filter_map(|i| s.data.get(i)).sum();
-            (StatusCode::OK, Json(json!({ "found": count > 0, "count": count })))
+            (200, json!({ "found": count > 0, "count": count }))
         }
-        "erase" => {
-            let records: u64 = identifiers.iter().filter_map(|i| s.data.remove(i)).sum();
-            match s.async_delay {
-                Some(delay) if records > 0 => {
-                    s.next_job += 1;
-                    let job = format!("job-{}", s.next_job);
-                    s.jobs.insert(job.clone(), Job { ready_at: Instant::now() + delay, records });
-                    let check_url = format!("/webhook/{system}/jobs/{job}");
-                    (StatusCode::ACCEPTED, Json(json!({ "status": "pending", "check_url": check_url, "check_after_seconds": 1, "reference": job })))
+        "erase" => match call.idempotency_key.as_ref().and_then(|k| s.answers.get(k)) {
+            Some(previous) => previous.clone(),
+            None => {
+                let answer = erase(s, &system, &identifiers);
+                if let Some(key) = &call.idempotency_key {
+                    s.answers.insert(key.clone(), answer.clone());
                 }
-                _ if records > 0 => (StatusCode::OK, Json(json!({ "status": "erased", "counts": { "records": records } }))),
-                _ => (StatusCode::OK, Json(json!({ "status": "nothing_to_erase" }))),
+                answer
             }
-        }
-        _ => (StatusCode::BAD_REQUEST, Json(json!({ "error": "unknown action" }))),
+        },
+        _ => (400, json!({ "error": "unknown action" })),
     });
-    record(&state, &system, call, response.0);
-    response.into_response()
+    if let Some(delay) = slow {
+        tokio::time::sleep(delay).await;
+    }
+    respond(&state, &system, call.index, status, answer)
+}
+
+fn erase(s: &mut System, system: &str, identifiers: &[String]) -> (u16, Value) {
+    let records: u64 = identifiers.iter().filter_map(|i| s.data.remove(i)).sum();
+    match s.async_delay {
+        Some(delay) if records > 0 => {
+            s.next_job += 1;
+            let job = format!("job-{}", s.next_job);
+            s.jobs.insert(
+                job.clone(),
+                Job {
+                    ready_at: Instant::now() + delay,
+                    records,
+                },
+            );
+            let check_url = format!("/webhook/{system}/jobs/{job}");
+            (
+                202,
+                json!({ "status": "pending", "check_url": check_url, "check_after_seconds": 1, "reference": job }),
+            )
+        }
+        _ if records > 0 => (
+            200,
+            json!({ "status": "erased", "counts": { "records": records } }),
+        ),
+        _ => (200, json!({ "status": "nothing_to_erase" })),
+    }
 }
 
 /// `POST /webhook/{system}/jobs/{job}`: is the accepted erasure finished?
@@ -89,79 +132,152 @@ pub async fn check(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some((_, call)) = admit(&state, &system, &headers, &body).await else {
-        return (StatusCode::UNAUTHORIZED, Json(json!({ "error": "bad signature" }))).into_response();
+    let Some(call) = admit(&state, &system, &headers, &body).await else {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({ "error": "bad signature" })),
+        )
+            .into_response();
     };
-    if let Some(response) = injected_fault(&state, &system, &call).await {
+    if let Err(response) = injected_fault(&state, &system, call.index).await {
         return response;
     }
-    let response = state.with(&system, |s| match s.jobs.get(&job) {
-        None => (StatusCode::NOT_FOUND, Json(json!({ "error": "no such job" }))),
-        Some(j) if j.ready_at <= Instant::now() => {
-            (StatusCode::OK, Json(json!({ "status": "erased", "counts": { "records": j.records }, "reference": job })))
-        }
+    let (status, answer) = state.with(&system, |s| match s.jobs.get(&job) {
+        None => (404, json!({ "error": "no such job" })),
+        Some(j) if j.ready_at <= Instant::now() => (
+            200,
+            json!({ "status": "erased", "counts": { "records": j.records }, "reference": job }),
+        ),
         Some(_) => {
             let check_url = format!("/webhook/{system}/jobs/{job}");
-            (StatusCode::ACCEPTED, Json(json!({ "status": "pending", "check_url": check_url, "check_after_seconds": 1 })))
+            (
+                202,
+                json!({ "status": "pending", "check_url": check_url, "check_after_seconds": 1 }),
+            )
         }
     });
-    record(&state, &system, call, response.0);
-    response.into_response()
+    respond(&state, &system, call.index, status, answer)
 }
 
-/// Verify the signature and start the call's record; `None` (and a recorded 401) if it is bad.
-async fn admit(state: &State, system: &str, headers: &HeaderMap, body: &[u8]) -> Option<(Body, Call)> {
-    let header = |name| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
-    let signature_ok = verify(state.options.webhook_secret.as_bytes(), &header(TIMESTAMP_HEADER), &header(SIGNATURE_HEADER), body);
+/// Record the call's arrival and check its signature; `None` (recorded as 401) if bad.
+async fn admit(state: &State, system: &str, headers: &HeaderMap, body: &[u8]) -> Option<Admitted> {
+    let header = |name| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let signature_ok = verify(
+        state.options.webhook_secret.as_bytes(),
+        &header(TIMESTAMP_HEADER),
+        &header(SIGNATURE_HEADER),
+        body,
+    );
     let parsed: Option<Body> = serde_json::from_slice(body).ok();
+    let idempotency_key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let call = Call {
         at_ms: now_ms(),
-        action: parsed.as_ref().map(|b| b.action.clone()).unwrap_or_else(|| "check".into()),
-        identifiers: parsed.as_ref().and_then(|b| b.subject.as_ref()).map(Subject::identifiers).unwrap_or_default(),
-        idempotency_key: headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string),
+        action: parsed
+            .as_ref()
+            .map(|b| b.action.clone())
+            .unwrap_or_else(|| "unreadable".into()),
+        identifiers: parsed
+            .as_ref()
+            .and_then(|b| b.subject.as_ref())
+            .map(Subject::identifiers)
+            .unwrap_or_default(),
+        idempotency_key: idempotency_key.clone(),
         signature_ok,
         status: 0,
     };
-    let latency = state.with(system, |s| s.latency).unwrap_or(state.options.latency);
+    let (index, latency) = state.with(system, |s| {
+        s.calls.push(call);
+        (s.calls.len() - 1, s.latency)
+    });
+    let latency = latency.unwrap_or(state.options.latency);
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
     match (signature_ok, parsed) {
-        (true, Some(parsed)) => Some((parsed, call)),
+        (true, Some(body)) => Some(Admitted {
+            body,
+            index,
+            idempotency_key,
+        }),
         _ => {
-            record(state, system, call, StatusCode::UNAUTHORIZED);
+            finish(state, system, index, 401);
             None
         }
     }
 }
 
-async fn injected_fault(state: &State, system: &str, call: &Call) -> Option<Response> {
-    let fault = state.with(system, |s| s.faults.pop_front())?;
+/// Apply the next queued fault: `Err` with the response to send instead, or `Ok` with a delay to
+/// add after the work is done.
+async fn injected_fault(
+    state: &State,
+    system: &str,
+    index: usize,
+) -> Result<Option<Duration>, Response> {
+    let Some(fault) = state.with(system, |s| s.faults.pop_front()) else {
+        return Ok(None);
+    };
     let (status, retry_after) = match fault {
         Fault::Hang { millis } => {
             tokio::time::sleep(Duration::from_millis(millis)).await;
-            return None;
+            return Ok(None);
         }
-        Fault::Status { status, retry_after } => (StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), retry_after),
-        Fault::Throttle { retry_after } => (StatusCode::TOO_MANY_REQUESTS, retry_after),
+        Fault::SlowAnswer { millis } => return Ok(Some(Duration::from_millis(millis))),
+        Fault::Status {
+            status,
+            retry_after,
+        } => (status, retry_after),
+        Fault::Throttle { retry_after } => (429, retry_after),
     };
-    record(state, system, call.clone(), status);
-    let mut response = (status, Json(json!({ "error": "injected fault" }))).into_response();
+    let mut response = respond(
+        state,
+        system,
+        index,
+        status,
+        json!({ "error": "injected fault" }),
+    );
     if let Some(secs) = retry_after {
-        response.headers_mut().insert("retry-after", secs.to_string().parse().expect("digits are a header value"));
+        response.headers_mut().insert(
+            "retry-after",
+            secs.to_string().parse().expect("digits are a header value"),
+        );
     }
-    Some(response)
+    Err(response)
 }
 
-fn record(state: &State, system: &str, mut call: Call, status: StatusCode) {
-    call.status = status.as_u16();
-    state.with(system, |s| s.calls.push(call));
+fn respond(state: &State, system: &str, index: usize, status: u16, body: Value) -> Response {
+    finish(state, system, index, status);
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, Json(body)).into_response()
+}
+
+fn finish(state: &State, system: &str, index: usize, status: u16) {
+    state.with(system, |s| {
+        if let Some(call) = s.calls.get_mut(index) {
+            call.status = status;
+        }
+    });
 }
 
 fn verify(secret: &[u8], timestamp: &str, signature: &str, body: &[u8]) -> bool {
     use hmac::{Hmac, Mac};
-    let Some(given) = signature.strip_prefix("v1=").and_then(|h| hex::decode(h).ok()) else { return false };
-    let Ok(ts) = timestamp.parse::<u64>() else { return false };
+    let Some(given) = signature
+        .strip_prefix("v1=")
+        .and_then(|h| hex::decode(h).ok())
+    else {
+        return false;
+    };
+    let Ok(ts) = timestamp.parse::<u64>() else {
+        return false;
+    };
     if ts.abs_diff(now_ms() / 1000) > 300 {
         return false;
     }

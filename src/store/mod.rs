@@ -23,7 +23,7 @@ pub const OUTBOX_CHANNEL: &str = "erasure_outbox";
 /// Database errors. Their text never holds a subject identifier: identifiers are parameters.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("database error: {0}")]
+    #[error("database error: {}", describe(.0))]
     Db(#[from] tokio_postgres::Error),
     #[error("database pool error: {0}")]
     Pool(#[from] deadpool_postgres::PoolError),
@@ -39,9 +39,17 @@ pub struct Store {
 
 impl Store {
     pub fn connect(url: &SecretString, pool_size: usize) -> Result<Store, StoreError> {
-        let config: tokio_postgres::Config =
-            url.expose_secret().parse().map_err(|_| StoreError::Corrupt("the database URL cannot be parsed".into()))?;
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let config: tokio_postgres::Config = url
+            .expose_secret()
+            .parse()
+            .map_err(|_| StoreError::Corrupt("the database URL cannot be parsed".into()))?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
         let pool = Pool::builder(manager)
             .max_size(pool_size)
             .build()
@@ -62,6 +70,15 @@ impl Store {
 
     pub(crate) async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
         Ok(self.pool.get().await?)
+    }
+}
+
+/// The server's message when there is one ("db error" alone says nothing). Server messages
+/// name tables and constraints, never parameter values.
+fn describe(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => error.to_string(),
     }
 }
 

@@ -37,7 +37,11 @@ pub struct OutboxRow {
 }
 
 /// Queue an event inside the caller's transaction.
-pub(crate) async fn enqueue(tx: &Transaction<'_>, event: &NewEvent, now: DateTime<Utc>) -> Result<(), StoreError> {
+pub(crate) async fn enqueue(
+    tx: &Transaction<'_>,
+    event: &NewEvent,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     let event_type = event.event.routing_key();
     let mut rows = vec![("events", event_type.to_string())];
     if let Some(reply_to) = &event.reply_to {
@@ -59,7 +63,11 @@ pub(crate) async fn enqueue(tx: &Transaction<'_>, event: &NewEvent, now: DateTim
 
 impl Store {
     /// Queue an event on its own (a rejection, which has no request row).
-    pub async fn enqueue_event(&self, event: &NewEvent, now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn enqueue_event(
+        &self,
+        event: &NewEvent,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         enqueue(&tx, event, now).await?;
@@ -68,11 +76,16 @@ impl Store {
     }
 
     /// Claim up to `limit` due rows for `lease`; unsent rows reappear when it runs out.
-    pub async fn claim_outbox(&self, limit: i64, lease: Duration, now: DateTime<Utc>) -> Result<Vec<OutboxRow>, StoreError> {
+    pub async fn claim_outbox(
+        &self,
+        limit: i64,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
         let client = self.client().await?;
         let rows = client
             .query(
-                "UPDATE outbox o SET next_attempt_at = $2 + make_interval(secs => $3), attempts = o.attempts + 1
+                "UPDATE outbox o SET next_attempt_at = $2 + make_interval(secs => $3::float8), attempts = o.attempts + 1
                  FROM (SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= $2
                        ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) due
                  WHERE o.id = due.id
@@ -86,7 +99,11 @@ impl Store {
                 id: r.get(0),
                 message_id: r.get(1),
                 event_type: r.get(2),
-                destination: if r.get::<_, &str>(3) == "reply" { Destination::Reply } else { Destination::Events },
+                destination: if r.get::<_, &str>(3) == "reply" {
+                    Destination::Reply
+                } else {
+                    Destination::Events
+                },
                 routing_key: r.get(4),
                 payload: r.get(5),
                 attempts: r.get(6),
@@ -108,7 +125,13 @@ impl Store {
     }
 
     /// Leave the row unsent, with the reason, until `retry_at`.
-    pub async fn mark_unsent(&self, id: i64, error: &str, retry_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn mark_unsent(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let client = self.client().await?;
         client
             .execute(

@@ -17,10 +17,10 @@ impl Store {
         let row = client
             .query_one(
                 "INSERT INTO rate_limits AS r (connector, next_slot, updated_at)
-                 VALUES ($1, $2 + make_interval(secs => $3 * $4), $2)
+                 VALUES ($1, $2::timestamptz + make_interval(secs => $3::float8 * $4::float8), $2)
                  ON CONFLICT (connector) DO UPDATE
-                   SET next_slot = GREATEST(r.next_slot, $2) + make_interval(secs => $3 * $4), updated_at = $2
-                 RETURNING next_slot - make_interval(secs => $3 * $4)",
+                   SET next_slot = GREATEST(r.next_slot, $2::timestamptz) + make_interval(secs => $3::float8 * $4::float8), updated_at = $2
+                 RETURNING next_slot - make_interval(secs => $3::float8 * $4::float8)",
                 &[&connector, &now, &f64::from(count), &spacing_secs],
             )
             .await?;

@@ -26,20 +26,36 @@ pub enum Outcome {
 
 impl Outcome {
     pub fn retry(reason: impl Into<String>) -> Self {
-        Outcome::Retry { after: None, reason: reason.into(), throttled: false }
+        Outcome::Retry {
+            after: None,
+            reason: reason.into(),
+            throttled: false,
+        }
     }
 
     pub fn failed(reason: impl Into<String>) -> Self {
-        Outcome::Failed { reason: reason.into() }
+        Outcome::Failed {
+            reason: reason.into(),
+        }
     }
 }
 
 impl From<Failure> for Outcome {
     fn from(failure: Failure) -> Self {
         match failure.kind {
-            FailureKind::Transient { after } => Outcome::Retry { after, reason: failure.reason, throttled: false },
-            FailureKind::Throttled { after } => Outcome::Retry { after, reason: failure.reason, throttled: true },
-            FailureKind::Permanent => Outcome::Failed { reason: failure.reason },
+            FailureKind::Transient { after } => Outcome::Retry {
+                after,
+                reason: failure.reason,
+                throttled: false,
+            },
+            FailureKind::Throttled { after } => Outcome::Retry {
+                after,
+                reason: failure.reason,
+                throttled: true,
+            },
+            FailureKind::Permanent => Outcome::Failed {
+                reason: failure.reason,
+            },
         }
     }
 }
@@ -111,11 +127,17 @@ pub enum FailureKind {
 
 impl Failure {
     pub fn transient(reason: impl Into<String>) -> Self {
-        Failure { kind: FailureKind::Transient { after: None }, reason: reason.into() }
+        Failure {
+            kind: FailureKind::Transient { after: None },
+            reason: reason.into(),
+        }
     }
 
     pub fn permanent(reason: impl Into<String>) -> Self {
-        Failure { kind: FailureKind::Permanent, reason: reason.into() }
+        Failure {
+            kind: FailureKind::Permanent,
+            reason: reason.into(),
+        }
     }
 }
 

@@ -20,12 +20,18 @@ pub fn sign(secret: &[u8], timestamp: u64, body: &[u8]) -> String {
 
 /// Check a signature as a receiving service must: right key, body and a fresh timestamp.
 pub fn verify(secret: &[u8], timestamp: &str, signature: &str, body: &[u8], now_unix: u64) -> bool {
-    let Ok(ts) = timestamp.parse::<u64>() else { return false };
+    let Ok(ts) = timestamp.parse::<u64>() else {
+        return false;
+    };
     if ts.abs_diff(now_unix) > TOLERANCE_SECS {
         return false;
     }
-    let Some(hex_sig) = signature.strip_prefix("v1=") else { return false };
-    let Ok(given) = hex::decode(hex_sig) else { return false };
+    let Some(hex_sig) = signature.strip_prefix("v1=") else {
+        return false;
+    };
+    let Ok(given) = hex::decode(hex_sig) else {
+        return false;
+    };
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
     mac.update(timestamp.as_bytes());
     mac.update(b".");
@@ -43,7 +49,13 @@ mod tests {
         assert!(verify(b"k", "1000", &sig, b"{}", 1_100));
         assert!(!verify(b"other", "1000", &sig, b"{}", 1_100));
         assert!(!verify(b"k", "1000", &sig, b"{ }", 1_100));
-        assert!(!verify(b"k", "1000", &sig, b"{}", 1_000 + TOLERANCE_SECS + 1));
+        assert!(!verify(
+            b"k",
+            "1000",
+            &sig,
+            b"{}",
+            1_000 + TOLERANCE_SECS + 1
+        ));
         assert!(!verify(b"k", "999", &sig, b"{}", 1_000));
     }
 }

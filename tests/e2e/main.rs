@@ -1,0 +1,9 @@
+//! End-to-end tests against real PostgreSQL and RabbitMQ (started by `scripts/test`) and the
+//! vendor simulator. One binary, several modules, so linking stays cheap.
+
+mod support;
+
+mod intake;
+mod pipeline;
+mod processes;
+mod retries;

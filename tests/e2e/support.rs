@@ -1,0 +1,536 @@
+//! Test support: a fresh database and fresh queue names per test on the real PostgreSQL and
+//! RabbitMQ that `scripts/test` starts, the vendor simulator in-process, and the worker either
+//! in-process (injected clock) or as a real `erasure` process (for kill and signal tests).
+
+use erasure_sim::{Sim, SimOptions};
+use erasure_worker::clock::Clock;
+use erasure_worker::config::Settings;
+use erasure_worker::shutdown::Shutdown;
+use erasure_worker::Components;
+use futures_util::StreamExt;
+use lapin::options::*;
+use lapin::types::FieldTable;
+use lapin::{BasicProperties, Connection, ConnectionProperties};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+pub const HASH_KEY_ENV: &str = "ERASURE_TEST_HASH_KEY";
+pub const WEBHOOK_SECRET_ENV: &str = "ERASURE_TEST_WEBHOOK_SECRET";
+pub const WEBHOOK_SECRET: &str = "test-webhook-secret-0123456789";
+
+fn required_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the tests with scripts/test, which starts PostgreSQL and RabbitMQ"))
+}
+
+/// One test's world: its own database, queue names and simulator.
+pub struct Stack {
+    pub db_url: String,
+    pub amqp_url: String,
+    pub prefix: String,
+    pub sim: Sim,
+    pub dir: PathBuf,
+}
+
+/// A connector instance for the test config: name, extra TOML lines.
+pub struct Instance<'a> {
+    pub name: &'a str,
+    pub extra: &'a str,
+}
+
+impl Stack {
+    pub async fn new() -> Stack {
+        // SAFETY: each test runs in its own process (nextest); set before any thread reads them.
+        unsafe {
+            std::env::set_var(HASH_KEY_ENV, "test-hash-key-0123456789abcdef");
+            std::env::set_var(WEBHOOK_SECRET_ENV, WEBHOOK_SECRET);
+        }
+        let admin_url = required_env("ERASURE_TEST_DATABASE_URL");
+        let amqp_url = required_env("ERASURE_TEST_AMQP_URL");
+        let id = Uuid::new_v4().simple().to_string();
+        let db_name = format!("t_{}", &id[..16]);
+        let (admin, connection) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls)
+            .await
+            .expect("connect to the test PostgreSQL");
+        tokio::spawn(connection);
+        admin
+            .batch_execute(&format!("CREATE DATABASE {db_name}"))
+            .await
+            .expect("create the test database");
+        let mut db_url = url::Url::parse(&admin_url).expect("database URL");
+        db_url.set_path(&db_name);
+        let sim = Sim::start(
+            "127.0.0.1:0".parse().unwrap(),
+            SimOptions {
+                webhook_secret: WEBHOOK_SECRET.into(),
+                ..SimOptions::default()
+            },
+        )
+        .await
+        .expect("start the simulator");
+        let dir = std::env::temp_dir().join(format!("erasure-test-{id}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        Stack {
+            db_url: db_url.to_string(),
+            amqp_url,
+            prefix: format!("t{}.", &id[..8]),
+            sim,
+            dir,
+        }
+    }
+
+    pub fn requests_queue(&self) -> String {
+        format!("{}erasure.requests", self.prefix)
+    }
+
+    pub fn dead_letter_queue(&self) -> String {
+        format!("{}erasure.requests.dlq", self.prefix)
+    }
+
+    pub fn events_exchange(&self) -> String {
+        format!("{}erasure.events", self.prefix)
+    }
+
+    /// The test config, as a TOML file layered over the defaults (the real loader reads it).
+    /// `extra` is TOML merged over the test's base, key by key.
+    pub fn config_file(&self, instances: &[Instance<'_>], extra: &str) -> PathBuf {
+        let mut base = format!(
+            "[database]\nurl = \"{}\"\npool_size = 8\n\n[amqp]\nurls = [\"{}\"]\nrequests_queue = \"{}\"\ndead_letter_queue = \"{}\"\nevents_exchange = \"{}\"\nreconnect_max_delay = \"1s\"\n\n\
+             [runner]\npoll_interval = \"100ms\"\nretry_base = \"10s\"\nretry_cap = \"10m\"\ndrain_timeout = \"5s\"\n\n\
+             [outbox]\npoll_interval = \"100ms\"\n\n[security]\nhash_key_env = \"{HASH_KEY_ENV}\"\n\n[log]\nformat = \"text\"\nlevel = \"info\"\n",
+            self.db_url,
+            self.amqp_url,
+            self.requests_queue(),
+            self.dead_letter_queue(),
+            self.events_exchange(),
+        );
+        for i in instances {
+            base.push_str(&format!(
+                "\n[connectors.{}]\nkind = \"webhook\"\nurl = \"{}\"\nsecret_env = \"{WEBHOOK_SECRET_ENV}\"\ntimeout = \"2s\"\n",
+                i.name,
+                self.sim.webhook_url(i.name),
+            ));
+        }
+        let mut table: toml::Table = base.parse().unwrap();
+        merge(&mut table, extra.parse().expect("the extra config is TOML"));
+        for i in instances {
+            let connector = table["connectors"][i.name].as_table().unwrap().clone();
+            let mut connector = connector;
+            merge(
+                &mut connector,
+                i.extra.parse().expect("the instance config is TOML"),
+            );
+            table["connectors"]
+                .as_table_mut()
+                .unwrap()
+                .insert(i.name.to_string(), toml::Value::Table(connector));
+        }
+        let path = self
+            .dir
+            .join(format!("config-{}.toml", Uuid::new_v4().simple()));
+        std::fs::write(&path, toml::to_string(&table).unwrap()).unwrap();
+        path
+    }
+
+    pub fn settings(&self, instances: &[Instance<'_>], extra: &str) -> Settings {
+        let path = self.config_file(instances, extra);
+        Settings::load_with_env(Some(&path), BTreeMap::new()).expect("the test config loads")
+    }
+
+    pub async fn db(&self) -> tokio_postgres::Client {
+        let (client, connection) = tokio_postgres::connect(&self.db_url, tokio_postgres::NoTls)
+            .await
+            .expect("connect to the test database");
+        tokio::spawn(connection);
+        client
+    }
+
+    pub async fn amqp(&self) -> Connection {
+        Connection::connect(&self.amqp_url, ConnectionProperties::default())
+            .await
+            .expect("connect to the test RabbitMQ")
+    }
+
+    /// Publish an intake message the way a product does (persistent, confirmed, mandatory).
+    pub async fn publish(&self, body: &[u8], reply_to: Option<&str>) {
+        let connection = self.amqp().await;
+        let channel = connection.create_channel().await.unwrap();
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .unwrap();
+        let mut properties = BasicProperties::default()
+            .with_delivery_mode(2)
+            .with_content_type("application/json".into());
+        if let Some(reply_to) = reply_to {
+            properties = properties.with_reply_to(reply_to.into());
+        }
+        let options = BasicPublishOptions {
+            mandatory: true,
+            ..BasicPublishOptions::default()
+        };
+        let confirm = channel
+            .basic_publish(
+                "".into(),
+                self.requests_queue().as_str().into(),
+                options,
+                body,
+                properties,
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        assert!(
+            confirm.is_ack() && confirm.take_message().is_none(),
+            "the intake queue must exist before publishing"
+        );
+        connection.close(200, "done".into()).await.ok();
+    }
+
+    /// An exclusive queue bound to every event, to read what products receive.
+    pub async fn events(&self) -> Events {
+        let connection = self.amqp().await;
+        let channel = connection.create_channel().await.unwrap();
+        let options = ExchangeDeclareOptions {
+            durable: true,
+            ..ExchangeDeclareOptions::default()
+        };
+        channel
+            .exchange_declare(
+                self.events_exchange().as_str().into(),
+                lapin::ExchangeKind::Topic,
+                options,
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        let queue = channel
+            .queue_declare(
+                "".into(),
+                QueueDeclareOptions {
+                    exclusive: true,
+                    ..QueueDeclareOptions::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        channel
+            .queue_bind(
+                queue.name().clone(),
+                self.events_exchange().as_str().into(),
+                "#".into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        let consumer = channel
+            .basic_consume(
+                queue.name().clone(),
+                "test-events".into(),
+                BasicConsumeOptions {
+                    no_ack: true,
+                    ..BasicConsumeOptions::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        Events {
+            _connection: connection,
+            consumer,
+            queue: queue.name().as_str().to_string(),
+        }
+    }
+
+    /// Declare the worker's queues before the worker starts, so tests can publish at once.
+    pub async fn declare_queues(&self, settings: &Settings) {
+        let connection = self.amqp().await;
+        let channel = connection.create_channel().await.unwrap();
+        let broker =
+            erasure_worker::amqp::Broker::new(settings.amqp_urls().unwrap(), settings.amqp.clone());
+        broker.declare_topology(&channel).await.unwrap();
+        connection.close(200, "done".into()).await.ok();
+    }
+
+    /// Messages in the dead-letter queue: (reason header, body).
+    pub async fn dead_letters(&self) -> Vec<(Option<String>, Vec<u8>)> {
+        let connection = self.amqp().await;
+        let channel = connection.create_channel().await.unwrap();
+        let mut out = Vec::new();
+        while let Some(message) = channel
+            .basic_get(
+                self.dead_letter_queue().as_str().into(),
+                BasicGetOptions { no_ack: true },
+            )
+            .await
+            .unwrap()
+        {
+            out.push((
+                erasure_worker::intake::dead_letter_reason(&message.delivery.properties),
+                message.delivery.data.clone(),
+            ));
+        }
+        out
+    }
+
+    pub async fn request_state(&self, id: Uuid) -> Option<String> {
+        let row = self
+            .db()
+            .await
+            .query_opt("SELECT state FROM requests WHERE id = $1", &[&id])
+            .await
+            .unwrap();
+        row.map(|r| r.get(0))
+    }
+
+    /// Wait until the request reaches `state`, or fail after `timeout`.
+    pub async fn wait_for_state(&self, id: Uuid, state: &str, timeout: Duration) {
+        let db = self.db().await;
+        wait_until(timeout, &format!("request to be {state}"), || async {
+            let row = db
+                .query_opt("SELECT state FROM requests WHERE id = $1", &[&id])
+                .await
+                .ok()
+                .flatten();
+            row.map(|r| r.get::<_, String>(0) == state).unwrap_or(false)
+        })
+        .await;
+    }
+
+    /// Tasks of a request: (connector, state, attempt, next_attempt_at, last_error).
+    pub async fn tasks(&self, id: Uuid) -> Vec<TaskRow> {
+        let rows = self
+            .db()
+            .await
+            .query(
+                "SELECT id, connector, state, attempt, next_attempt_at, last_error, evidence, errors FROM tasks WHERE request_id = $1 ORDER BY connector",
+                &[&id],
+            )
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|r| TaskRow {
+                id: r.get(0),
+                connector: r.get(1),
+                state: r.get(2),
+                attempt: r.get(3),
+                next_attempt_at: r.get(4),
+                last_error: r.get(5),
+                evidence: r.get(6),
+                errors: r.get(7),
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TaskRow {
+    pub id: i64,
+    pub connector: String,
+    pub state: String,
+    pub attempt: i32,
+    pub next_attempt_at: chrono::DateTime<chrono::Utc>,
+    pub last_error: Option<String>,
+    pub evidence: Option<serde_json::Value>,
+    pub errors: serde_json::Value,
+}
+
+pub struct Events {
+    _connection: Connection,
+    consumer: lapin::Consumer,
+    pub queue: String,
+}
+
+/// An event as a product receives it.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub routing_key: String,
+    pub message_id: Option<String>,
+    pub body: serde_json::Value,
+}
+
+impl Events {
+    pub async fn next(&mut self, timeout: Duration) -> Option<Event> {
+        let delivery = tokio::time::timeout(timeout, self.consumer.next())
+            .await
+            .ok()??
+            .ok()?;
+        Some(Event {
+            routing_key: delivery.routing_key.as_str().to_string(),
+            message_id: delivery
+                .properties
+                .message_id()
+                .as_ref()
+                .map(|m| m.as_str().to_string()),
+            body: serde_json::from_slice(&delivery.data).expect("events are JSON"),
+        })
+    }
+}
+
+/// A worker running in this process.
+pub struct Worker {
+    shutdown: Shutdown,
+    handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Worker {
+    pub fn start(settings: Settings, clock: Arc<dyn Clock>) -> Worker {
+        let shutdown = Shutdown::default();
+        let handle = tokio::spawn(erasure_worker::run(
+            settings,
+            clock,
+            Components::ALL,
+            shutdown.clone(),
+        ));
+        Worker { shutdown, handle }
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.trigger();
+        self.handle
+            .await
+            .expect("the worker task")
+            .expect("the worker ran cleanly");
+    }
+}
+
+/// A worker running as its own `erasure` process.
+pub struct Process {
+    pub child: tokio::process::Child,
+}
+
+impl Process {
+    pub fn start(config: &std::path::Path, log: &std::path::Path) -> Process {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_erasure"))
+            .args(["--config", config.to_str().unwrap(), "run"])
+            .env(HASH_KEY_ENV, "test-hash-key-0123456789abcdef")
+            .env(WEBHOOK_SECRET_ENV, WEBHOOK_SECRET)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start the erasure binary");
+        Process { child }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("the process is running")
+    }
+
+    pub async fn kill(mut self) {
+        self.child.kill().await.expect("SIGKILL the worker");
+    }
+
+    /// SIGTERM, then wait for the exit; returns the exit status.
+    pub async fn terminate(mut self, within: Duration) -> std::process::ExitStatus {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        tokio::time::timeout(within, self.child.wait())
+            .await
+            .expect("the worker exits after SIGTERM within the bound")
+            .unwrap()
+    }
+}
+
+pub async fn wait_until<F, Fut>(timeout: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if check().await {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A valid v1 message for `email`, with optional extra top-level fields.
+pub fn request(
+    id: Uuid,
+    email: &str,
+    requested_at: chrono::DateTime<chrono::Utc>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "version": 1,
+        "request_id": id,
+        "subject": { "user_id": format!("u_{}", &id.simple().to_string()[..8]), "emails": [email] },
+        "requested_at": requested_at,
+        "locale": "fr"
+    })
+}
+
+pub fn bytes(value: &serde_json::Value) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap()
+}
+
+/// Poll until `f` yields a value, or fail after `timeout`.
+pub async fn poll<T, F, Fut>(timeout: Duration, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = f().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+impl Stack {
+    /// Read dead letters until there are `n`.
+    pub async fn wait_dead_letters(
+        &self,
+        n: usize,
+        timeout: Duration,
+    ) -> Vec<(Option<String>, Vec<u8>)> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut all = Vec::new();
+        while all.len() < n {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {n} dead letters, got {}",
+                all.len()
+            );
+            all.extend(self.dead_letters().await);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        all
+    }
+}
+
+fn merge(into: &mut toml::Table, from: toml::Table) {
+    for (key, value) in from {
+        match (into.get_mut(&key), value) {
+            (Some(toml::Value::Table(a)), toml::Value::Table(b)) => merge(a, b),
+            (_, value) => {
+                into.insert(key, value);
+            }
+        }
+    }
+}
