@@ -29,6 +29,15 @@ pub struct Settings {
     /// Connector instances by name; the name is what messages use in `systems` and `ids`.
     #[serde(default)]
     pub connectors: BTreeMap<String, ConnectorSettings>,
+    /// Where each key came from, to name it in later errors.
+    #[serde(skip)]
+    origins: Origins,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Origins {
+    layers: std::sync::Arc<Vec<Layer>>,
+    env: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -268,8 +277,12 @@ impl Settings {
                 message: e.to_string(),
             })?;
 
-        let settings: Settings = deserialize_named(merged, &layers, &env)?;
+        let mut settings: Settings = deserialize_named(merged, &layers, &env)?;
         settings.validate(&layers, &env)?;
+        settings.origins = Origins {
+            layers: std::sync::Arc::new(layers),
+            env,
+        };
         Ok(settings)
     }
 
@@ -325,11 +338,12 @@ impl Settings {
         let value = serde_json::Value::Object(options.clone().into_iter().collect());
         serde_path_to_error::deserialize(value).map_err(|e| {
             let key = join_key(&format!("connectors.{instance}"), &e);
-            ConfigError::Key {
-                key,
-                origin: "connector options".into(),
-                message: strip_values(e.inner().to_string()),
-            }
+            key_error(
+                &key,
+                strip_values(e.inner().to_string()),
+                &self.origins.layers,
+                &self.origins.env,
+            )
         })
     }
 
@@ -418,6 +432,7 @@ pub fn valid_instance_name(name: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
 }
 
+#[derive(Debug, Clone)]
 struct Layer {
     name: String,
     text: String,
@@ -466,15 +481,14 @@ fn join_key<E: std::fmt::Display>(prefix: &str, e: &serde_path_to_error::Error<E
         key.clear();
     }
     let message = e.inner().to_string();
-    for marker in ["unknown field `", "missing field `"] {
-        if let Some(rest) = message.strip_prefix(marker) {
-            let field = rest.split('`').next().unwrap_or_default();
-            key = if key.is_empty() {
-                field.to_string()
-            } else {
-                format!("{key}.{field}")
-            };
-        }
+    // The path of an unknown field already ends with it; a missing one is not in the input.
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let field = rest.split('`').next().unwrap_or_default();
+        key = if key.is_empty() {
+            field.to_string()
+        } else {
+            format!("{key}.{field}")
+        };
     }
     match (prefix.is_empty(), key.is_empty()) {
         (true, _) => key,
@@ -506,7 +520,7 @@ fn key_error(
 
 /// Keep serde's sentence but drop the list of expected fields, which is noise here.
 fn strip_values(message: String) -> String {
-    match message.split_once(", expected one of") {
+    match message.split_once(", expected") {
         Some((head, _)) => head.to_string(),
         None => message,
     }
@@ -515,4 +529,141 @@ fn strip_values(message: String) -> String {
 /// Where the demo and the docs look for the environment file.
 pub fn default_config_path() -> Option<PathBuf> {
     std::env::var_os("ERASURE_CONFIG").map(PathBuf::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str, env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let dir = std::env::temp_dir().join(format!(
+            "erasure-config-test-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("prod.toml");
+        std::fs::write(&path, text).unwrap();
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::load_with_env(Some(&path), env)
+    }
+
+    fn message(result: Result<Settings, ConfigError>) -> String {
+        result
+            .err()
+            .expect("the config must be refused")
+            .to_string()
+    }
+
+    #[test]
+    fn the_defaults_and_the_demo_config_load() {
+        let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/local.toml");
+        let settings = Settings::load_with_env(Some(&local), BTreeMap::new()).unwrap();
+        assert_eq!(settings.runner.lease.0, Duration::from_secs(60));
+        assert_eq!(
+            settings.enabled_instances(),
+            ["accounts", "billing", "support"]
+        );
+        assert_eq!(
+            settings.connectors["support"].requests_per_second,
+            Some(10.0)
+        );
+    }
+
+    #[test]
+    fn an_unknown_key_is_named_with_its_file() {
+        let m = message(load("[runner]\nleese = \"10s\"\n", &[]));
+        assert!(
+            m.contains("`runner.leese`") && m.contains("prod.toml") && m.contains("unknown field"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn an_invalid_value_is_named_with_its_file_or_variable() {
+        let m = message(load("[runner]\nlease = \"soon\"\n", &[]));
+        assert!(
+            m.contains("`runner.lease`") && m.contains("prod.toml") && m.contains("not a duration"),
+            "{m}"
+        );
+        let m = message(load("", &[("ERASURE__RUNNER__MAX_ATTEMPTS", "many")]));
+        assert!(
+            m.contains("`runner.max_attempts`") && m.contains("ERASURE__RUNNER__MAX_ATTEMPTS"),
+            "{m}"
+        );
+        let m = message(load(
+            "[connectors.a]\nkind = \"webhook\"\nconcurrency = 0\n",
+            &[],
+        ));
+        assert!(
+            m.contains("`connectors.a.concurrency`") && m.contains("prod.toml"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn environment_variables_override_files() {
+        let s = load(
+            "[runner]\nlease = \"30s\"\n",
+            &[
+                ("ERASURE__RUNNER__LEASE", "90s"),
+                ("ERASURE__AMQP__URLS", "amqp://a,amqp://b"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.runner.lease.0, Duration::from_secs(90));
+        assert_eq!(s.amqp.urls, ["amqp://a", "amqp://b"]);
+    }
+
+    #[test]
+    fn kind_options_are_checked_by_the_kind() {
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Kind {
+            url: String,
+        }
+        let s = load(
+            "[connectors.hooks]\nkind = \"webhook\"\nurll = \"x\"\n",
+            &[],
+        )
+        .unwrap();
+        let m = s
+            .connector_options::<Kind>("hooks")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            m.contains("`connectors.hooks.urll`") && m.contains("unknown field"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn a_missing_secret_names_its_key_and_variable_but_a_present_one_never_prints() {
+        let s = load(
+            "[security]\nhash_key_env = \"ERASURE_TEST_UNSET_VARIABLE_4242\"\n",
+            &[],
+        )
+        .unwrap();
+        let m = s.hash_key().unwrap_err().to_string();
+        assert!(
+            m.contains("security.hash_key_env") && m.contains("ERASURE_TEST_UNSET_VARIABLE_4242"),
+            "{m}"
+        );
+        let secret = SecretString::from("hunter2-hunter2-hunter2".to_string());
+        assert!(!format!("{secret:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(
+            parse_duration("30d"),
+            Some(Duration::from_secs(30 * 86_400))
+        );
+        assert_eq!(parse_duration("10"), None);
+        assert_eq!(parse_duration("1w"), None);
+    }
 }

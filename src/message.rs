@@ -353,6 +353,59 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_json_schema_and_the_decoder_agree() {
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../schemas/erasure-request.v1.schema.json"))
+                .unwrap();
+        let known: BTreeSet<String> = ["accounts", "billing"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let rules = Rules {
+            max_bytes: 4096,
+            known_systems: &known,
+            now: Utc::now(),
+            max_clock_skew: Duration::zero(),
+        };
+        let example = &schema["examples"][0];
+        decode(&serde_json::to_vec(example).unwrap(), &rules)
+            .expect("the schema's example is valid");
+        for required in schema["required"].as_array().unwrap() {
+            let mut v = example.clone();
+            v.as_object_mut()
+                .unwrap()
+                .remove(required.as_str().unwrap());
+            assert!(
+                decode(&serde_json::to_vec(&v).unwrap(), &rules).is_err(),
+                "{required} is required"
+            );
+        }
+        let properties: BTreeSet<&str> = schema["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let example_keys: BTreeSet<&str> = example
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(properties, example_keys, "the example shows every field");
+        let subject_fields: BTreeSet<&str> = schema["properties"]["subject"]["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            subject_fields,
+            ["emails", "ids", "phones", "user_id"].into_iter().collect()
+        );
+    }
+
+    #[test]
     fn size_and_syntax_are_checked_first() {
         let known = systems();
         let rules = Rules {

@@ -77,6 +77,7 @@ async fn invalid_messages_are_dead_lettered_with_their_reason_and_the_next_valid
         .expect("a rejection event");
     assert_eq!(rejection.routing_key, "erasure.rejected");
     assert_eq!(rejection.body["reason"], "invalid_subject");
+    crate::pipeline::assert_matches_event_schema(&rejection.body);
     assert!(
         !rejection.body.to_string().contains("not-an-address"),
         "the detail never echoes the identifier"

@@ -222,3 +222,34 @@ async fn an_unroutable_event_stays_in_the_outbox_until_a_queue_is_bound() {
     assert!(sent);
     worker.stop().await;
 }
+
+/// The event has every field the shipped schema requires and none it does not describe.
+pub fn assert_matches_event_schema(event: &serde_json::Value) {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../schemas/erasure-event.v1.schema.json")).unwrap();
+    for required in schema["required"].as_array().unwrap() {
+        assert!(
+            event.get(required.as_str().unwrap()).is_some(),
+            "the event lacks {required}"
+        );
+    }
+    for key in event.as_object().unwrap().keys() {
+        assert!(
+            schema["properties"].get(key).is_some(),
+            "the schema does not describe `{key}`"
+        );
+    }
+    let system_schema = &schema["properties"]["systems"]["items"];
+    for system in event["systems"].as_array().into_iter().flatten() {
+        for key in system.as_object().unwrap().keys() {
+            assert!(
+                system_schema["properties"].get(key).is_some(),
+                "the schema does not describe systems[].{key}"
+            );
+        }
+        let outcomes = system_schema["properties"]["outcome"]["enum"]
+            .as_array()
+            .unwrap();
+        assert!(outcomes.contains(&system["outcome"]));
+    }
+}
