@@ -40,7 +40,13 @@ async fn main() {
         let body = bytes(&request(Uuid::new_v4(), &format!("bench{i}@example.com"), chrono::Utc::now()));
         let options = BasicPublishOptions { mandatory: true, ..BasicPublishOptions::default() };
         channel
-            .basic_publish("".into(), stack.requests_queue().as_str().into(), options, &body, BasicProperties::default().with_delivery_mode(2))
+            .basic_publish(
+                "".into(),
+                stack.requests_queue().as_str().into(),
+                options,
+                &body,
+                BasicProperties::default().with_delivery_mode(2),
+            )
             .await
             .unwrap();
     }

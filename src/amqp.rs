@@ -3,13 +3,9 @@
 
 use crate::config::AmqpSettings;
 use crate::shutdown::Shutdown;
-use lapin::options::{
-    BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueDeclareOptions,
-};
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable, ShortString};
-use lapin::{
-    BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind,
-};
+use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind};
 use secrecy::{ExposeSecret, SecretString};
 use std::time::Duration;
 
@@ -48,8 +44,7 @@ impl Broker {
                 if shutdown.is_triggered() {
                     return None;
                 }
-                let properties = ConnectionProperties::default()
-                    .with_connection_name(format!("erasure-{name}").into());
+                let properties = ConnectionProperties::default().with_connection_name(format!("erasure-{name}").into());
                 match Connection::connect(url.expose_secret(), properties).await {
                     Ok(connection) => {
                         tracing::info!(component = name, node = i, "Connected to RabbitMQ.");
@@ -73,49 +68,19 @@ impl Broker {
     pub async fn declare_topology(&self, channel: &Channel) -> lapin::Result<()> {
         let s = &self.settings;
         let mut dlq_args = FieldTable::default();
-        dlq_args.insert(
-            "x-message-ttl".into(),
-            AMQPValue::LongLongInt(s.dead_letter_ttl.0.as_millis() as i64),
-        );
-        channel
-            .queue_declare(
-                s.dead_letter_queue.as_str().into(),
-                QueueDeclareOptions::durable(),
-                dlq_args,
-            )
-            .await?;
+        dlq_args.insert("x-message-ttl".into(), AMQPValue::LongLongInt(s.dead_letter_ttl.0.as_millis() as i64));
+        channel.queue_declare(s.dead_letter_queue.as_str().into(), QueueDeclareOptions::durable(), dlq_args).await?;
         let mut args = FieldTable::default();
-        args.insert(
-            "x-queue-type".into(),
-            AMQPValue::LongString("quorum".into()),
-        );
-        args.insert(
-            "x-delivery-limit".into(),
-            AMQPValue::LongLongInt(i64::from(s.delivery_limit)),
-        );
-        args.insert(
-            "x-dead-letter-exchange".into(),
-            AMQPValue::LongString("".into()),
-        );
-        args.insert(
-            "x-dead-letter-routing-key".into(),
-            AMQPValue::LongString(s.dead_letter_queue.as_str().into()),
-        );
-        channel
-            .queue_declare(
-                s.requests_queue.as_str().into(),
-                QueueDeclareOptions::durable(),
-                args,
-            )
-            .await?;
+        args.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
+        args.insert("x-delivery-limit".into(), AMQPValue::LongLongInt(i64::from(s.delivery_limit)));
+        args.insert("x-dead-letter-exchange".into(), AMQPValue::LongString("".into()));
+        args.insert("x-dead-letter-routing-key".into(), AMQPValue::LongString(s.dead_letter_queue.as_str().into()));
+        channel.queue_declare(s.requests_queue.as_str().into(), QueueDeclareOptions::durable(), args).await?;
         self.declare_events_exchange(channel).await
     }
 
     pub async fn declare_events_exchange(&self, channel: &Channel) -> lapin::Result<()> {
-        let options = ExchangeDeclareOptions {
-            durable: true,
-            ..ExchangeDeclareOptions::default()
-        };
+        let options = ExchangeDeclareOptions { durable: true, ..ExchangeDeclareOptions::default() };
         channel
             .exchange_declare(
                 self.settings.events_exchange.as_str().into(),
@@ -130,9 +95,7 @@ impl Broker {
 /// A channel in confirm mode.
 pub async fn confirm_channel(connection: &Connection) -> lapin::Result<Channel> {
     let channel = connection.create_channel().await?;
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await?;
+    channel.confirm_select(ConfirmSelectOptions::default()).await?;
     Ok(channel)
 }
 
@@ -144,18 +107,9 @@ pub async fn publish(
     body: &[u8],
     properties: BasicProperties,
 ) -> lapin::Result<Published> {
-    let options = BasicPublishOptions {
-        mandatory: true,
-        ..BasicPublishOptions::default()
-    };
+    let options = BasicPublishOptions { mandatory: true, ..BasicPublishOptions::default() };
     let confirmation = channel
-        .basic_publish(
-            exchange.into(),
-            routing_key.into(),
-            options,
-            body,
-            properties.with_delivery_mode(2),
-        )
+        .basic_publish(exchange.into(), routing_key.into(), options, body, properties.with_delivery_mode(2))
         .await?
         .await?;
     Ok(match confirmation {
@@ -196,10 +150,7 @@ pub fn redact(text: &str) -> String {
 mod tests {
     #[test]
     fn credentials_in_urls_are_redacted() {
-        assert_eq!(
-            super::redact("cannot reach amqp://u:pw@h:5672/%2f now"),
-            "cannot reach amqp://***@h:5672/%2f now"
-        );
+        assert_eq!(super::redact("cannot reach amqp://u:pw@h:5672/%2f now"), "cannot reach amqp://***@h:5672/%2f now");
         assert_eq!(super::redact("plain"), "plain");
     }
 }

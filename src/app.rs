@@ -24,24 +24,14 @@ impl App {
     /// Resolve secrets and build the pool; connects to nothing yet.
     pub fn new(settings: Settings, clock: Arc<dyn Clock>) -> Result<App, ConfigError> {
         let database_url = settings.database_url()?;
-        let store = Store::connect(&database_url, settings.database.pool_size).map_err(|e| {
-            ConfigError::Key {
-                key: "database.url".into(),
-                origin: "settings".into(),
-                message: e.to_string(),
-            }
+        let store = Store::connect(&database_url, settings.database.pool_size).map_err(|e| ConfigError::Key {
+            key: "database.url".into(),
+            origin: "settings".into(),
+            message: e.to_string(),
         })?;
         let broker = Broker::new(settings.amqp_urls()?, settings.amqp.clone());
         let hasher = Hasher::new(settings.hash_key()?);
         let known_systems = settings.connectors.keys().cloned().collect();
-        Ok(App {
-            settings,
-            store,
-            broker,
-            clock,
-            hasher,
-            database_url,
-            known_systems,
-        })
+        Ok(App { settings, store, broker, clock, hasher, database_url, known_systems })
     }
 }

@@ -196,9 +196,7 @@ impl<'de> Deserialize<'de> for Dur {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
         parse_duration(&text).map(Dur).ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "`{text}` is not a duration such as 500ms, 10s, 15m, 6h or 30d"
-            ))
+            serde::de::Error::custom(format!("`{text}` is not a duration such as 500ms, 10s, 15m, 6h or 30d"))
         })
     }
 }
@@ -225,11 +223,7 @@ pub enum ConfigError {
     #[error("cannot read {file}: {message}")]
     File { file: String, message: String },
     #[error("config key `{key}` ({origin}): {message}")]
-    Key {
-        key: String,
-        origin: String,
-        message: String,
-    },
+    Key { key: String, origin: String, message: String },
 }
 
 impl Settings {
@@ -238,29 +232,19 @@ impl Settings {
         Self::load_with_env(file, std::env::vars().collect())
     }
 
-    pub fn load_with_env(
-        file: Option<&Path>,
-        env: BTreeMap<String, String>,
-    ) -> Result<Settings, ConfigError> {
+    pub fn load_with_env(file: Option<&Path>, env: BTreeMap<String, String>) -> Result<Settings, ConfigError> {
         let mut layers = vec![Layer::parse(DEFAULT_NAME.to_string(), DEFAULT_TOML)?];
         if let Some(path) = file {
-            let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
-                file: path.display().to_string(),
-                message: e.to_string(),
-            })?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| ConfigError::File { file: path.display().to_string(), message: e.to_string() })?;
             layers.push(Layer::parse(path.display().to_string(), &text)?);
         }
-        let env: BTreeMap<String, String> = env
-            .into_iter()
-            .filter(|(k, _)| k.starts_with(&format!("{ENV_PREFIX}__")))
-            .collect();
+        let env: BTreeMap<String, String> =
+            env.into_iter().filter(|(k, _)| k.starts_with(&format!("{ENV_PREFIX}__"))).collect();
 
         let mut builder = config::Config::builder();
         for layer in &layers {
-            builder = builder.add_source(config::File::from_str(
-                &layer.text,
-                config::FileFormat::Toml,
-            ));
+            builder = builder.add_source(config::File::from_str(&layer.text, config::FileFormat::Toml));
         }
         let environment = config::Environment::with_prefix(ENV_PREFIX)
             .prefix_separator("__")
@@ -272,25 +256,15 @@ impl Settings {
         let merged = builder
             .add_source(environment)
             .build()
-            .map_err(|e| ConfigError::File {
-                file: "the merged configuration".into(),
-                message: e.to_string(),
-            })?;
+            .map_err(|e| ConfigError::File { file: "the merged configuration".into(), message: e.to_string() })?;
 
         let mut settings: Settings = deserialize_named(merged, &layers, &env)?;
         settings.validate(&layers, &env)?;
-        settings.origins = Origins {
-            layers: std::sync::Arc::new(layers),
-            env,
-        };
+        settings.origins = Origins { layers: std::sync::Arc::new(layers), env };
         Ok(settings)
     }
 
-    fn validate(
-        &self,
-        layers: &[Layer],
-        env: &BTreeMap<String, String>,
-    ) -> Result<(), ConfigError> {
+    fn validate(&self, layers: &[Layer], env: &BTreeMap<String, String>) -> Result<(), ConfigError> {
         let fail = |key: &str, message: String| Err(key_error(key, message, layers, env));
         if self.amqp.urls.is_empty() {
             return fail("amqp.urls", "at least one broker URL is needed".into());
@@ -302,31 +276,19 @@ impl Settings {
             return fail("runner.lease", "must be at least 1s".into());
         }
         if self.requests.response_period_months == 0 || self.requests.response_period_months > 3 {
-            return fail(
-                "requests.response_period_months",
-                "must be 1, 2 or 3 (GDPR art. 12(3))".into(),
-            );
+            return fail("requests.response_period_months", "must be 1, 2 or 3 (GDPR art. 12(3))".into());
         }
         for (name, c) in &self.connectors {
             if !valid_instance_name(name) {
-                return fail(
-                    &format!("connectors.{name}"),
-                    "instance names use a-z, 0-9, `_` and `-`".into(),
-                );
+                return fail(&format!("connectors.{name}"), "instance names use a-z, 0-9, `_` and `-`".into());
             }
             if let Some(rate) = c.requests_per_second {
                 if !(rate > 0.0 && rate.is_finite()) {
-                    return fail(
-                        &format!("connectors.{name}.requests_per_second"),
-                        "must be above 0".into(),
-                    );
+                    return fail(&format!("connectors.{name}.requests_per_second"), "must be above 0".into());
                 }
             }
             if c.concurrency == 0 {
-                return fail(
-                    &format!("connectors.{name}.concurrency"),
-                    "must be at least 1".into(),
-                );
+                return fail(&format!("connectors.{name}.concurrency"), "must be at least 1".into());
             }
         }
         Ok(())
@@ -338,31 +300,18 @@ impl Settings {
         let value = serde_json::Value::Object(options.clone().into_iter().collect());
         serde_path_to_error::deserialize(value).map_err(|e| {
             let key = join_key(&format!("connectors.{instance}"), &e);
-            key_error(
-                &key,
-                strip_values(e.inner().to_string()),
-                &self.origins.layers,
-                &self.origins.env,
-            )
+            key_error(&key, strip_values(e.inner().to_string()), &self.origins.layers, &self.origins.env)
         })
     }
 
     /// The password-bearing database URL.
     pub fn database_url(&self) -> Result<SecretString, ConfigError> {
-        with_password(
-            &self.database.url,
-            self.database.password_env.as_deref(),
-            "database",
-        )
+        with_password(&self.database.url, self.database.password_env.as_deref(), "database")
     }
 
     /// The password-bearing broker URLs.
     pub fn amqp_urls(&self) -> Result<Vec<SecretString>, ConfigError> {
-        self.amqp
-            .urls
-            .iter()
-            .map(|u| with_password(u, self.amqp.password_env.as_deref(), "amqp"))
-            .collect()
+        self.amqp.urls.iter().map(|u| with_password(u, self.amqp.password_env.as_deref(), "amqp")).collect()
     }
 
     /// The key for the keyed hashes of identifiers, read from the environment.
@@ -380,11 +329,7 @@ impl Settings {
 
     /// Enabled connector instance names, sorted.
     pub fn enabled_instances(&self) -> Vec<String> {
-        self.connectors
-            .iter()
-            .filter(|(_, c)| c.enabled)
-            .map(|(n, _)| n.clone())
-            .collect()
+        self.connectors.iter().filter(|(_, c)| c.enabled).map(|(n, _)| n.clone()).collect()
     }
 }
 
@@ -400,11 +345,7 @@ pub fn secret_from_env(key: &str, var: &str) -> Result<SecretString, ConfigError
     }
 }
 
-fn with_password(
-    url: &str,
-    password_env: Option<&str>,
-    section: &str,
-) -> Result<SecretString, ConfigError> {
+fn with_password(url: &str, password_env: Option<&str>, section: &str) -> Result<SecretString, ConfigError> {
     let Some(var) = password_env.filter(|v| !v.is_empty()) else {
         return Ok(SecretString::from(url.to_string()));
     };
@@ -414,22 +355,18 @@ fn with_password(
         origin: "settings".into(),
         message: format!("not a URL: {e}"),
     })?;
-    parsed
-        .set_password(Some(secrecy::ExposeSecret::expose_secret(&password)))
-        .map_err(|_| ConfigError::Key {
-            key: format!("{section}.url"),
-            origin: "settings".into(),
-            message: "this URL cannot hold a password".into(),
-        })?;
+    parsed.set_password(Some(secrecy::ExposeSecret::expose_secret(&password))).map_err(|_| ConfigError::Key {
+        key: format!("{section}.url"),
+        origin: "settings".into(),
+        message: "this URL cannot hold a password".into(),
+    })?;
     Ok(SecretString::from(parsed.to_string()))
 }
 
 pub fn valid_instance_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
 }
 
 #[derive(Debug, Clone)]
@@ -441,15 +378,9 @@ struct Layer {
 
 impl Layer {
     fn parse(name: String, text: &str) -> Result<Layer, ConfigError> {
-        let table: toml::Table = toml::from_str(text).map_err(|e| ConfigError::File {
-            file: name.clone(),
-            message: e.to_string(),
-        })?;
-        Ok(Layer {
-            name,
-            text: text.to_string(),
-            table,
-        })
+        let table: toml::Table =
+            toml::from_str(text).map_err(|e| ConfigError::File { file: name.clone(), message: e.to_string() })?;
+        Ok(Layer { name, text: text.to_string(), table })
     }
 
     fn has(&self, key: &str) -> bool {
@@ -484,11 +415,7 @@ fn join_key<E: std::fmt::Display>(prefix: &str, e: &serde_path_to_error::Error<E
     // The path of an unknown field already ends with it; a missing one is not in the input.
     if let Some(rest) = message.strip_prefix("missing field `") {
         let field = rest.split('`').next().unwrap_or_default();
-        key = if key.is_empty() {
-            field.to_string()
-        } else {
-            format!("{key}.{field}")
-        };
+        key = if key.is_empty() { field.to_string() } else { format!("{key}.{field}") };
     }
     match (prefix.is_empty(), key.is_empty()) {
         (true, _) => key,
@@ -497,12 +424,7 @@ fn join_key<E: std::fmt::Display>(prefix: &str, e: &serde_path_to_error::Error<E
     }
 }
 
-fn key_error(
-    key: &str,
-    message: String,
-    layers: &[Layer],
-    env: &BTreeMap<String, String>,
-) -> ConfigError {
+fn key_error(key: &str, message: String, layers: &[Layer], env: &BTreeMap<String, String>) -> ConfigError {
     let var = format!("{ENV_PREFIX}__{}", key.replace('.', "__").to_uppercase());
     let origin = if env.contains_key(&var) {
         format!("environment variable {var}")
@@ -511,11 +433,7 @@ fn key_error(
     } else {
         layers.last().map(|l| l.name.clone()).unwrap_or_default()
     };
-    ConfigError::Key {
-        key: key.to_string(),
-        origin,
-        message,
-    }
+    ConfigError::Key { key: key.to_string(), origin, message }
 }
 
 /// Keep serde's sentence but drop the list of expected fields, which is noise here.
@@ -536,25 +454,16 @@ mod tests {
     use super::*;
 
     fn load(text: &str, env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let dir = std::env::temp_dir().join(format!(
-            "erasure-config-test-{}",
-            uuid::Uuid::new_v4().simple()
-        ));
+        let dir = std::env::temp_dir().join(format!("erasure-config-test-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("prod.toml");
         std::fs::write(&path, text).unwrap();
-        let env = env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Settings::load_with_env(Some(&path), env)
     }
 
     fn message(result: Result<Settings, ConfigError>) -> String {
-        result
-            .err()
-            .expect("the config must be refused")
-            .to_string()
+        result.err().expect("the config must be refused").to_string()
     }
 
     #[test]
@@ -562,55 +471,31 @@ mod tests {
         let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/local.toml");
         let settings = Settings::load_with_env(Some(&local), BTreeMap::new()).unwrap();
         assert_eq!(settings.runner.lease.0, Duration::from_secs(60));
-        assert_eq!(
-            settings.enabled_instances(),
-            ["accounts", "billing", "support"]
-        );
-        assert_eq!(
-            settings.connectors["support"].requests_per_second,
-            Some(10.0)
-        );
+        assert_eq!(settings.enabled_instances(), ["accounts", "billing", "support"]);
+        assert_eq!(settings.connectors["support"].requests_per_second, Some(10.0));
     }
 
     #[test]
     fn an_unknown_key_is_named_with_its_file() {
         let m = message(load("[runner]\nleese = \"10s\"\n", &[]));
-        assert!(
-            m.contains("`runner.leese`") && m.contains("prod.toml") && m.contains("unknown field"),
-            "{m}"
-        );
+        assert!(m.contains("`runner.leese`") && m.contains("prod.toml") && m.contains("unknown field"), "{m}");
     }
 
     #[test]
     fn an_invalid_value_is_named_with_its_file_or_variable() {
         let m = message(load("[runner]\nlease = \"soon\"\n", &[]));
-        assert!(
-            m.contains("`runner.lease`") && m.contains("prod.toml") && m.contains("not a duration"),
-            "{m}"
-        );
+        assert!(m.contains("`runner.lease`") && m.contains("prod.toml") && m.contains("not a duration"), "{m}");
         let m = message(load("", &[("ERASURE__RUNNER__MAX_ATTEMPTS", "many")]));
-        assert!(
-            m.contains("`runner.max_attempts`") && m.contains("ERASURE__RUNNER__MAX_ATTEMPTS"),
-            "{m}"
-        );
-        let m = message(load(
-            "[connectors.a]\nkind = \"webhook\"\nconcurrency = 0\n",
-            &[],
-        ));
-        assert!(
-            m.contains("`connectors.a.concurrency`") && m.contains("prod.toml"),
-            "{m}"
-        );
+        assert!(m.contains("`runner.max_attempts`") && m.contains("ERASURE__RUNNER__MAX_ATTEMPTS"), "{m}");
+        let m = message(load("[connectors.a]\nkind = \"webhook\"\nconcurrency = 0\n", &[]));
+        assert!(m.contains("`connectors.a.concurrency`") && m.contains("prod.toml"), "{m}");
     }
 
     #[test]
     fn environment_variables_override_files() {
         let s = load(
             "[runner]\nlease = \"30s\"\n",
-            &[
-                ("ERASURE__RUNNER__LEASE", "90s"),
-                ("ERASURE__AMQP__URLS", "amqp://a,amqp://b"),
-            ],
+            &[("ERASURE__RUNNER__LEASE", "90s"), ("ERASURE__AMQP__URLS", "amqp://a,amqp://b")],
         )
         .unwrap();
         assert_eq!(s.runner.lease.0, Duration::from_secs(90));
@@ -625,33 +510,16 @@ mod tests {
         struct Kind {
             url: String,
         }
-        let s = load(
-            "[connectors.hooks]\nkind = \"webhook\"\nurll = \"x\"\n",
-            &[],
-        )
-        .unwrap();
-        let m = s
-            .connector_options::<Kind>("hooks")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            m.contains("`connectors.hooks.urll`") && m.contains("unknown field"),
-            "{m}"
-        );
+        let s = load("[connectors.hooks]\nkind = \"webhook\"\nurll = \"x\"\n", &[]).unwrap();
+        let m = s.connector_options::<Kind>("hooks").unwrap_err().to_string();
+        assert!(m.contains("`connectors.hooks.urll`") && m.contains("unknown field"), "{m}");
     }
 
     #[test]
     fn a_missing_secret_names_its_key_and_variable_but_a_present_one_never_prints() {
-        let s = load(
-            "[security]\nhash_key_env = \"ERASURE_TEST_UNSET_VARIABLE_4242\"\n",
-            &[],
-        )
-        .unwrap();
+        let s = load("[security]\nhash_key_env = \"ERASURE_TEST_UNSET_VARIABLE_4242\"\n", &[]).unwrap();
         let m = s.hash_key().unwrap_err().to_string();
-        assert!(
-            m.contains("security.hash_key_env") && m.contains("ERASURE_TEST_UNSET_VARIABLE_4242"),
-            "{m}"
-        );
+        assert!(m.contains("security.hash_key_env") && m.contains("ERASURE_TEST_UNSET_VARIABLE_4242"), "{m}");
         let secret = SecretString::from("hunter2-hunter2-hunter2".to_string());
         assert!(!format!("{secret:?}").contains("hunter2"));
     }
@@ -659,10 +527,7 @@ mod tests {
     #[test]
     fn durations() {
         assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
-        assert_eq!(
-            parse_duration("30d"),
-            Some(Duration::from_secs(30 * 86_400))
-        );
+        assert_eq!(parse_duration("30d"), Some(Duration::from_secs(30 * 86_400)));
         assert_eq!(parse_duration("10"), None);
         assert_eq!(parse_duration("1w"), None);
     }

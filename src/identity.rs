@@ -22,11 +22,7 @@ impl Hasher {
 
     /// One hash per identifier of the subject, for finding a person's requests.
     pub fn identifiers(&self, subject: &Subject) -> Vec<String> {
-        subject
-            .identifiers()
-            .into_iter()
-            .map(|(kind, value)| self.identifier(kind, value))
-            .collect()
+        subject.identifiers().into_iter().map(|(kind, value)| self.identifier(kind, value)).collect()
     }
 
     /// A short hash of the whole subject, for log lines.
@@ -37,8 +33,8 @@ impl Hasher {
     }
 
     fn digest(&self, parts: &[&[u8]]) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(self.key.expose_secret().as_bytes())
-            .expect("HMAC takes any key length");
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(self.key.expose_secret().as_bytes()).expect("HMAC takes any key length");
         for part in parts {
             mac.update(part);
         }

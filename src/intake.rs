@@ -15,9 +15,7 @@ use crate::store::requests::{Inserted, NewRequest, NewTask};
 use chrono::Months;
 use futures_util::StreamExt;
 use lapin::message::Delivery;
-use lapin::options::{
-    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
-};
+use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel};
 use serde_json::json;
@@ -44,17 +42,11 @@ pub async fn run(app: Arc<App>, shutdown: Shutdown) {
     tracing::info!("Intake stopped.");
 }
 
-async fn consume(
-    app: &Arc<App>,
-    connection: &lapin::Connection,
-    shutdown: &Shutdown,
-) -> lapin::Result<()> {
+async fn consume(app: &Arc<App>, connection: &lapin::Connection, shutdown: &Shutdown) -> lapin::Result<()> {
     let settings = app.broker.settings();
     let channel = connection.create_channel().await?;
     app.broker.declare_topology(&channel).await?;
-    channel
-        .basic_qos(settings.prefetch, BasicQosOptions::default())
-        .await?;
+    channel.basic_qos(settings.prefetch, BasicQosOptions::default()).await?;
     let publisher = Arc::new(amqp::confirm_channel(connection).await?);
     let tag = format!("erasure-intake-{}", Uuid::new_v4().simple());
     let mut consumer = channel
@@ -89,14 +81,9 @@ async fn consume(
             },
         }
     };
-    let _ = channel
-        .basic_cancel(tag.as_str().into(), BasicCancelOptions::default())
-        .await;
+    let _ = channel.basic_cancel(tag.as_str().into(), BasicCancelOptions::default()).await;
     let drain = app.settings.runner.drain_timeout.0;
-    let _ = tokio::time::timeout(drain, async {
-        while in_flight.join_next().await.is_some() {}
-    })
-    .await;
+    let _ = tokio::time::timeout(drain, async { while in_flight.join_next().await.is_some() {} }).await;
     result
 }
 
@@ -108,20 +95,12 @@ async fn handle(app: &App, publisher: &Channel, delivery: Delivery, shutdown: &S
         max_bytes: app.settings.intake.max_message_bytes,
         known_systems: &app.known_systems,
         now,
-        max_clock_skew: chrono::Duration::from_std(app.settings.intake.max_clock_skew.0)
-            .unwrap_or_default(),
+        max_clock_skew: chrono::Duration::from_std(app.settings.intake.max_clock_skew.0).unwrap_or_default(),
     };
-    let reply_to = delivery
-        .properties
-        .reply_to()
-        .as_ref()
-        .map(|r| r.as_str().to_string())
-        .filter(|r| !r.is_empty());
+    let reply_to = delivery.properties.reply_to().as_ref().map(|r| r.as_str().to_string()).filter(|r| !r.is_empty());
     let message = match message::decode(&delivery.data, &rules) {
         Ok(message) => message,
-        Err(rejection) => {
-            return dead_letter(app, publisher, delivery, rejection, reply_to, shutdown).await
-        }
+        Err(rejection) => return dead_letter(app, publisher, delivery, rejection, reply_to, shutdown).await,
     };
     let new = new_request(app, &message, reply_to.clone());
     let inserted = retry_db(shutdown, || app.store.insert_request(&new, app.clock.now())).await;
@@ -147,10 +126,7 @@ async fn handle(app: &App, publisher: &Channel, delivery: Delivery, shutdown: &S
 }
 
 fn new_request(app: &App, message: &IntakeMessage, reply_to: Option<String>) -> NewRequest {
-    let systems = message
-        .systems
-        .clone()
-        .unwrap_or_else(|| app.settings.enabled_instances());
+    let systems = message.systems.clone().unwrap_or_else(|| app.settings.enabled_instances());
     let tasks = systems
         .iter()
         .map(|name| {
@@ -158,10 +134,7 @@ fn new_request(app: &App, message: &IntakeMessage, reply_to: Option<String>) -> 
             NewTask {
                 connector: name.clone(),
                 kind: connector.kind.clone(),
-                max_attempts: connector
-                    .max_attempts
-                    .unwrap_or(app.settings.runner.max_attempts)
-                    as i32,
+                max_attempts: connector.max_attempts.unwrap_or(app.settings.runner.max_attempts) as i32,
             }
         })
         .collect();
@@ -175,10 +148,7 @@ fn new_request(app: &App, message: &IntakeMessage, reply_to: Option<String>) -> 
         locale: message.locale.clone(),
         reply_to,
         requested_at: message.requested_at,
-        deadline_at: message
-            .requested_at
-            .checked_add_months(months)
-            .unwrap_or(message.requested_at),
+        deadline_at: message.requested_at.checked_add_months(months).unwrap_or(message.requested_at),
         tasks,
     }
 }
@@ -192,18 +162,9 @@ async fn dead_letter(
     shutdown: &Shutdown,
 ) {
     let mut headers = delivery.properties.headers().clone().unwrap_or_default();
-    headers.insert(
-        "x-erasure-reason".into(),
-        AMQPValue::LongString(rejection.reason.as_str().into()),
-    );
-    headers.insert(
-        "x-erasure-detail".into(),
-        AMQPValue::LongString(rejection.detail.as_str().into()),
-    );
-    headers.insert(
-        "x-erasure-rejected-at".into(),
-        AMQPValue::LongString(app.clock.now().to_rfc3339().into()),
-    );
+    headers.insert("x-erasure-reason".into(), AMQPValue::LongString(rejection.reason.as_str().into()));
+    headers.insert("x-erasure-detail".into(), AMQPValue::LongString(rejection.detail.as_str().into()));
+    headers.insert("x-erasure-rejected-at".into(), AMQPValue::LongString(app.clock.now().to_rfc3339().into()));
     let mut properties = BasicProperties::default().with_headers(headers);
     if let Some(id) = delivery.properties.message_id() {
         properties = properties.with_message_id(id.clone());
@@ -247,12 +208,7 @@ async fn dead_letter(
             }),
             reply_to,
         };
-        if retry_db(shutdown, || {
-            app.store.enqueue_event(&event, app.clock.now())
-        })
-        .await
-        .is_none()
-        {
+        if retry_db(shutdown, || app.store.enqueue_event(&event, app.clock.now())).await.is_none() {
             return requeue(&delivery).await;
         }
     }
@@ -295,10 +251,7 @@ async fn ack(delivery: &Delivery) {
 }
 
 async fn requeue(delivery: &Delivery) {
-    let options = BasicNackOptions {
-        requeue: true,
-        ..BasicNackOptions::default()
-    };
+    let options = BasicNackOptions { requeue: true, ..BasicNackOptions::default() };
     if let Err(error) = delivery.nack(options).await {
         tracing::warn!(%error, "Could not hand a delivery back; the broker will redeliver it.");
     }

@@ -37,29 +37,17 @@ pub struct Components {
 }
 
 impl Components {
-    pub const ALL: Components = Components {
-        intake: true,
-        runner: true,
-        outbox: true,
-    };
+    pub const ALL: Components = Components { intake: true, runner: true, outbox: true };
 
     /// Parse `intake,runner,outbox` (any subset).
     pub fn parse(list: &str) -> Result<Components, String> {
-        let mut c = Components {
-            intake: false,
-            runner: false,
-            outbox: false,
-        };
+        let mut c = Components { intake: false, runner: false, outbox: false };
         for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             match part {
                 "intake" => c.intake = true,
                 "runner" => c.runner = true,
                 "outbox" => c.outbox = true,
-                other => {
-                    return Err(format!(
-                        "unknown component `{other}`; use intake, runner and/or outbox"
-                    ))
-                }
+                other => return Err(format!("unknown component `{other}`; use intake, runner and/or outbox")),
             }
         }
         Ok(c)
@@ -76,9 +64,7 @@ pub async fn run(
     use anyhow::Context;
     let app = App::new(settings, clock)?;
     let instances = registry::build(&app.settings, &app.store)?;
-    let migrated = connect_and_migrate(&app, &shutdown)
-        .await
-        .context("could not migrate the database")?;
+    let migrated = connect_and_migrate(&app, &shutdown).await.context("could not migrate the database")?;
     tracing::info!(migrations = migrated, "Database schema is up to date.");
     let app = Arc::new(app);
     let instances = Arc::new(instances);
@@ -88,11 +74,7 @@ pub async fn run(
         loops.spawn(intake::run(app.clone(), shutdown.clone()));
     }
     if components.runner {
-        loops.spawn(runner::run(
-            app.clone(),
-            instances.clone(),
-            shutdown.clone(),
-        ));
+        loops.spawn(runner::run(app.clone(), instances.clone(), shutdown.clone()));
     }
     if components.outbox {
         loops.spawn(outbox::run(app.clone(), shutdown.clone()));

@@ -10,11 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Parser)]
-#[command(
-    name = "erasure",
-    version,
-    about = "Turns \"delete my account\" events into proven erasures."
-)]
+#[command(name = "erasure", version, about = "Turns \"delete my account\" events into proven erasures.")]
 struct Cli {
     /// Environment config file layered over the built-in defaults (e.g. config/local.toml).
     #[arg(long, short, global = true, env = "ERASURE_CONFIG")]
@@ -51,31 +47,18 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Migrate => {
             let app = erasure_worker::app::App::new(settings, Arc::new(SystemClock))?;
-            let n = app
-                .store
-                .migrate()
-                .await
-                .context("could not migrate the database")?;
+            let n = app.store.migrate().await.context("could not migrate the database")?;
             println!("applied {n} migration(s)");
             Ok(())
         }
         Command::CheckConfig => {
             let app = erasure_worker::app::App::new(settings, Arc::new(SystemClock))?;
             let instances = registry::build(&app.settings, &app.store)?;
-            println!(
-                "configuration is valid: {} connector instance(s)",
-                instances.len()
-            );
+            println!("configuration is valid: {} connector instance(s)", instances.len());
             for (name, c) in &app.settings.connectors {
-                let rate = c
-                    .requests_per_second
-                    .map(|r| format!("{r}/s"))
-                    .unwrap_or_else(|| "unlimited".into());
+                let rate = c.requests_per_second.map(|r| format!("{r}/s")).unwrap_or_else(|| "unlimited".into());
                 let state = if c.enabled { "enabled" } else { "disabled" };
-                println!(
-                    "  {name:<20} kind={:<10} {state:<8} rate={rate} concurrency={}",
-                    c.kind, c.concurrency
-                );
+                println!("  {name:<20} kind={:<10} {state:<8} rate={rate} concurrency={}", c.kind, c.concurrency);
             }
             Ok(())
         }

@@ -89,59 +89,27 @@ struct Canonical<'a> {
 }
 
 pub fn decode(body: &[u8], rules: &Rules<'_>) -> Result<IntakeMessage, Rejection> {
-    let reject = |reason, detail: String, request_id| Rejection {
-        reason,
-        detail,
-        request_id,
-    };
+    let reject = |reason, detail: String, request_id| Rejection { reason, detail, request_id };
     if body.len() > rules.max_bytes {
-        let detail = format!(
-            "the message has {} bytes; the limit is {}",
-            body.len(),
-            rules.max_bytes
-        );
+        let detail = format!("the message has {} bytes; the limit is {}", body.len(), rules.max_bytes);
         return Err(reject(Reason::TooLarge, detail, None));
     }
     let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
-        reject(
-            Reason::NotJson,
-            format!("not valid JSON (line {}, column {})", e.line(), e.column()),
-            None,
-        )
+        reject(Reason::NotJson, format!("not valid JSON (line {}, column {})", e.line(), e.column()), None)
     })?;
     let Some(object) = value.as_object() else {
-        return Err(reject(
-            Reason::InvalidMessage,
-            "the message must be a JSON object".into(),
-            None,
-        ));
+        return Err(reject(Reason::InvalidMessage, "the message must be a JSON object".into(), None));
     };
-    let request_id = object
-        .get("request_id")
-        .and_then(|v| v.as_str())
-        .and_then(|s| Uuid::parse_str(s).ok());
+    let request_id = object.get("request_id").and_then(|v| v.as_str()).and_then(|s| Uuid::parse_str(s).ok());
     match object.get("version") {
         Some(v) if v.as_u64() == Some(1) => {}
-        Some(_) => {
-            return Err(reject(
-                Reason::UnsupportedVersion,
-                "this worker reads version 1".into(),
-                request_id,
-            ))
-        }
-        None => {
-            return Err(reject(
-                Reason::InvalidMessage,
-                "missing field `version`".into(),
-                request_id,
-            ))
-        }
+        Some(_) => return Err(reject(Reason::UnsupportedVersion, "this worker reads version 1".into(), request_id)),
+        None => return Err(reject(Reason::InvalidMessage, "missing field `version`".into(), request_id)),
     }
     let raw: RawMessage = serde_path_to_error::deserialize(value)
         .map_err(|e| reject(Reason::InvalidMessage, describe(&e), request_id))?;
 
-    let subject = Subject::new(raw.subject)
-        .map_err(|e| reject(Reason::InvalidSubject, e.to_string(), request_id))?;
+    let subject = Subject::new(raw.subject).map_err(|e| reject(Reason::InvalidSubject, e.to_string(), request_id))?;
     for system in subject.ids().keys() {
         if !rules.known_systems.contains(system) {
             return Err(reject(
@@ -182,11 +150,7 @@ pub fn decode(body: &[u8], rules: &Rules<'_>) -> Result<IntakeMessage, Rejection
         }
     }
     if raw.requested_at > rules.now + rules.max_clock_skew {
-        return Err(reject(
-            Reason::InvalidMessage,
-            "`requested_at` is in the future".into(),
-            request_id,
-        ));
+        return Err(reject(Reason::InvalidMessage, "`requested_at` is in the future".into(), request_id));
     }
     Ok(IntakeMessage {
         request_id: raw.request_id,
@@ -203,9 +167,7 @@ impl IntakeMessage {
         let canonical = Canonical {
             request_id: self.request_id,
             subject: &self.subject,
-            requested_at: self
-                .requested_at
-                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            requested_at: self.requested_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             locale: &self.locale,
             systems: &self.systems,
         };
@@ -221,24 +183,15 @@ fn describe(e: &serde_path_to_error::Error<serde_json::Error>) -> String {
     let message = e.inner().to_string();
     for known in ["missing field `", "unknown field `"] {
         if message.starts_with(known) {
-            let end = message[known.len()..]
-                .find('`')
-                .map(|i| i + known.len() + 1)
-                .unwrap_or(message.len());
+            let end = message[known.len()..].find('`').map(|i| i + known.len() + 1).unwrap_or(message.len());
             let what = &message[..end.min(120)];
             let field = &what[known.len()..what.len().saturating_sub(1).max(known.len())];
             let parent = if known.starts_with("unknown") {
-                path.strip_suffix(field)
-                    .map(|p| p.trim_end_matches('.'))
-                    .unwrap_or(&path)
+                path.strip_suffix(field).map(|p| p.trim_end_matches('.')).unwrap_or(&path)
             } else {
                 &path
             };
-            return if parent.is_empty() || parent == "." {
-                what.to_string()
-            } else {
-                format!("{what} in `{parent}`")
-            };
+            return if parent.is_empty() || parent == "." { what.to_string() } else { format!("{what} in `{parent}`") };
         }
     }
     format!("`{path}` has the wrong type or an invalid value")
@@ -294,10 +247,7 @@ mod tests {
         let m = decode_json(valid()).unwrap();
         assert_eq!(m.subject.emails(), ["ana@example.com"]);
         assert_eq!(m.subject.phones(), ["+33612345678"]);
-        assert_eq!(
-            m.systems,
-            Some(vec!["chat".to_string(), "helpdesk".to_string()])
-        );
+        assert_eq!(m.systems, Some(vec!["chat".to_string(), "helpdesk".to_string()]));
     }
 
     #[test]
@@ -306,10 +256,7 @@ mod tests {
         let mut reordered = valid();
         reordered["systems"] = json!(["chat", "helpdesk"]);
         reordered["subject"]["emails"] = json!(["  ana@example.com "]);
-        assert_eq!(
-            a.fingerprint(),
-            decode_json(reordered).unwrap().fingerprint()
-        );
+        assert_eq!(a.fingerprint(), decode_json(reordered).unwrap().fingerprint());
         let mut other = valid();
         other["subject"]["emails"] = json!(["bob@example.com"]);
         assert_ne!(a.fingerprint(), decode_json(other).unwrap().fingerprint());
@@ -355,78 +302,30 @@ mod tests {
     #[test]
     fn the_shipped_json_schema_and_the_decoder_agree() {
         let schema: serde_json::Value =
-            serde_json::from_str(include_str!("../schemas/erasure-request.v1.schema.json"))
-                .unwrap();
-        let known: BTreeSet<String> = ["accounts", "billing"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        let rules = Rules {
-            max_bytes: 4096,
-            known_systems: &known,
-            now: Utc::now(),
-            max_clock_skew: Duration::zero(),
-        };
+            serde_json::from_str(include_str!("../schemas/erasure-request.v1.schema.json")).unwrap();
+        let known: BTreeSet<String> = ["accounts", "billing"].iter().map(|s| s.to_string()).collect();
+        let rules = Rules { max_bytes: 4096, known_systems: &known, now: Utc::now(), max_clock_skew: Duration::zero() };
         let example = &schema["examples"][0];
-        decode(&serde_json::to_vec(example).unwrap(), &rules)
-            .expect("the schema's example is valid");
+        decode(&serde_json::to_vec(example).unwrap(), &rules).expect("the schema's example is valid");
         for required in schema["required"].as_array().unwrap() {
             let mut v = example.clone();
-            v.as_object_mut()
-                .unwrap()
-                .remove(required.as_str().unwrap());
-            assert!(
-                decode(&serde_json::to_vec(&v).unwrap(), &rules).is_err(),
-                "{required} is required"
-            );
+            v.as_object_mut().unwrap().remove(required.as_str().unwrap());
+            assert!(decode(&serde_json::to_vec(&v).unwrap(), &rules).is_err(), "{required} is required");
         }
-        let properties: BTreeSet<&str> = schema["properties"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
-        let example_keys: BTreeSet<&str> = example
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
+        let properties: BTreeSet<&str> = schema["properties"].as_object().unwrap().keys().map(String::as_str).collect();
+        let example_keys: BTreeSet<&str> = example.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(properties, example_keys, "the example shows every field");
-        let subject_fields: BTreeSet<&str> = schema["properties"]["subject"]["properties"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
-        assert_eq!(
-            subject_fields,
-            ["emails", "ids", "phones", "user_id"].into_iter().collect()
-        );
+        let subject_fields: BTreeSet<&str> =
+            schema["properties"]["subject"]["properties"].as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(subject_fields, ["emails", "ids", "phones", "user_id"].into_iter().collect());
     }
 
     #[test]
     fn size_and_syntax_are_checked_first() {
         let known = systems();
-        let rules = Rules {
-            max_bytes: 10,
-            known_systems: &known,
-            now: Utc::now(),
-            max_clock_skew: Duration::zero(),
-        };
-        assert_eq!(
-            decode(b"{\"version\": 1, \"x\": 1}", &rules)
-                .unwrap_err()
-                .reason,
-            Reason::TooLarge
-        );
-        assert_eq!(
-            decode(b"{nope", &rules).unwrap_err().reason,
-            Reason::NotJson
-        );
-        assert_eq!(
-            decode(&[0xff, 0xfe], &rules).unwrap_err().reason,
-            Reason::NotJson
-        );
+        let rules = Rules { max_bytes: 10, known_systems: &known, now: Utc::now(), max_clock_skew: Duration::zero() };
+        assert_eq!(decode(b"{\"version\": 1, \"x\": 1}", &rules).unwrap_err().reason, Reason::TooLarge);
+        assert_eq!(decode(b"{nope", &rules).unwrap_err().reason, Reason::NotJson);
+        assert_eq!(decode(&[0xff, 0xfe], &rules).unwrap_err().reason, Reason::NotJson);
     }
 }

@@ -72,10 +72,7 @@ text_enum!(TaskState {
 impl TaskState {
     /// Erased, nothing to erase, or exempt: the system is done with the subject.
     pub fn is_success(self) -> bool {
-        matches!(
-            self,
-            TaskState::Erased | TaskState::NothingToErase | TaskState::Exempt
-        )
+        matches!(self, TaskState::Erased | TaskState::NothingToErase | TaskState::Exempt)
     }
 
     /// No further work will happen without a human.
@@ -119,18 +116,12 @@ const MESSAGE_ID_NAMESPACE: Uuid = Uuid::from_u128(0x2f1c_7a4e_55b0_4c1d_9a6e_0e
 /// Deterministic, so that consumers can deduplicate: the same event of the same generation of
 /// the same request always carries the same id.
 pub fn message_id(request_id: Uuid, event: EventType, generation: i32) -> Uuid {
-    Uuid::new_v5(
-        &MESSAGE_ID_NAMESPACE,
-        format!("{request_id}/{}/{generation}", event.routing_key()).as_bytes(),
-    )
+    Uuid::new_v5(&MESSAGE_ID_NAMESPACE, format!("{request_id}/{}/{generation}", event.routing_key()).as_bytes())
 }
 
 /// A reference the person can quote to a support team, derived from the request id.
 pub fn receipt(request_id: Uuid) -> String {
-    let hex = Uuid::new_v5(&MESSAGE_ID_NAMESPACE, request_id.as_bytes())
-        .simple()
-        .to_string()
-        .to_uppercase();
+    let hex = Uuid::new_v5(&MESSAGE_ID_NAMESPACE, request_id.as_bytes()).simple().to_string().to_uppercase();
     format!("ER-{}-{}-{}", &hex[0..4], &hex[4..8], &hex[8..12])
 }
 
@@ -141,10 +132,7 @@ mod tests {
     #[test]
     fn a_request_settles_only_when_every_task_is_terminal() {
         use TaskState::*;
-        assert_eq!(
-            settled_state(&[Erased, NothingToErase, Exempt]),
-            Some(RequestState::Completed)
-        );
+        assert_eq!(settled_state(&[Erased, NothingToErase, Exempt]), Some(RequestState::Completed));
         assert_eq!(settled_state(&[Erased, Failed]), Some(RequestState::Failed));
         assert_eq!(settled_state(&[Failed, Retrying]), None);
         assert_eq!(settled_state(&[Erased, Waiting]), None);
@@ -153,18 +141,9 @@ mod tests {
     #[test]
     fn message_ids_are_stable_per_request_event_and_generation() {
         let id = Uuid::from_u128(42);
-        assert_eq!(
-            message_id(id, EventType::Completed, 1),
-            message_id(id, EventType::Completed, 1)
-        );
-        assert_ne!(
-            message_id(id, EventType::Completed, 1),
-            message_id(id, EventType::Completed, 2)
-        );
-        assert_ne!(
-            message_id(id, EventType::Completed, 1),
-            message_id(id, EventType::Failed, 1)
-        );
+        assert_eq!(message_id(id, EventType::Completed, 1), message_id(id, EventType::Completed, 1));
+        assert_ne!(message_id(id, EventType::Completed, 1), message_id(id, EventType::Completed, 2));
+        assert_ne!(message_id(id, EventType::Completed, 1), message_id(id, EventType::Failed, 1));
         assert_eq!(receipt(id).len(), "ER-XXXX-XXXX-XXXX".len());
     }
 }

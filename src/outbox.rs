@@ -20,12 +20,7 @@ const CLAIM_LEASE: Duration = Duration::from_secs(30);
 
 pub async fn run(app: Arc<App>, shutdown: Shutdown) {
     let wake = Arc::new(Notify::new());
-    let listener = tokio::spawn(crate::listen::listen(
-        app.clone(),
-        OUTBOX_CHANNEL,
-        wake.clone(),
-        shutdown.clone(),
-    ));
+    let listener = tokio::spawn(crate::listen::listen(app.clone(), OUTBOX_CHANNEL, wake.clone(), shutdown.clone()));
     while !shutdown.is_triggered() {
         let Some(connection) = app.broker.connect("outbox", &shutdown).await else {
             break;
@@ -39,21 +34,12 @@ pub async fn run(app: Arc<App>, shutdown: Shutdown) {
     tracing::info!("Outbox relay stopped.");
 }
 
-async fn relay(
-    app: &App,
-    connection: &lapin::Connection,
-    wake: &Notify,
-    shutdown: &Shutdown,
-) -> lapin::Result<()> {
+async fn relay(app: &App, connection: &lapin::Connection, wake: &Notify, shutdown: &Shutdown) -> lapin::Result<()> {
     let channel = amqp::confirm_channel(connection).await?;
     app.broker.declare_events_exchange(&channel).await?;
     let batch = i64::from(app.settings.outbox.batch);
     while !shutdown.is_triggered() {
-        let rows = match app
-            .store
-            .claim_outbox(batch, CLAIM_LEASE, app.clock.now())
-            .await
-        {
+        let rows = match app.store.claim_outbox(batch, CLAIM_LEASE, app.clock.now()).await {
             Ok(rows) => rows,
             Err(error) => {
                 tracing::warn!(%error, "Outbox relay cannot reach the database.");
@@ -68,9 +54,7 @@ async fn relay(
             }
             continue;
         }
-        let results =
-            futures_util::future::join_all(rows.iter().map(|row| publish_row(app, &channel, row)))
-                .await;
+        let results = futures_util::future::join_all(rows.iter().map(|row| publish_row(app, &channel, row))).await;
         let mut sent = Vec::new();
         let mut broken = None;
         for (row, result) in rows.iter().zip(results) {
@@ -93,17 +77,10 @@ async fn relay(
     Ok(())
 }
 
-async fn publish_row(
-    app: &App,
-    channel: &lapin::Channel,
-    row: &OutboxRow,
-) -> lapin::Result<Published> {
+async fn publish_row(app: &App, channel: &lapin::Channel, row: &OutboxRow) -> lapin::Result<Published> {
     let body = serde_json::to_vec(&row.payload).expect("a JSON value serialises");
     let mut headers = FieldTable::default();
-    headers.insert(
-        "x-erasure-event".into(),
-        AMQPValue::LongString(row.event_type.as_str().into()),
-    );
+    headers.insert("x-erasure-event".into(), AMQPValue::LongString(row.event_type.as_str().into()));
     let mut properties = BasicProperties::default()
         .with_message_id(row.message_id.to_string().into())
         .with_content_type("application/json".into())
@@ -122,10 +99,7 @@ async fn publish_row(
 }
 
 async fn unsent(app: &App, row: &OutboxRow, why: &str) {
-    let policy = RetryPolicy {
-        base: app.settings.outbox.retry_base.0,
-        cap: app.settings.outbox.retry_cap.0,
-    };
+    let policy = RetryPolicy { base: app.settings.outbox.retry_base.0, cap: app.settings.outbox.retry_cap.0 };
     let delay = retry_delay(policy, row.attempts.max(1) as u32, row.id);
     let now = app.clock.now();
     let retry_at = now + chrono::Duration::from_std(delay).unwrap_or_default();

@@ -22,35 +22,24 @@ pub struct Instance {
 /// The kinds this build knows.
 pub const KINDS: &[&str] = &["webhook"];
 
-fn build_connector(
-    settings: &Settings,
-    name: &str,
-    http: HttpClient,
-) -> Result<Arc<dyn Connector>, ConfigError> {
+fn build_connector(settings: &Settings, name: &str, http: HttpClient) -> Result<Arc<dyn Connector>, ConfigError> {
     let kind = settings.connectors[name].kind.as_str();
     let key = |k: &str| format!("connectors.{name}.{k}");
     Ok(match kind {
         "webhook" => {
             let config: erasure_connector_webhook::Config = settings.connector_options(name)?;
             let secret = secret_from_env(&key("secret_env"), &config.secret_env)?;
-            Arc::new(
-                erasure_connector_webhook::Webhook::new(config, secret, http).map_err(|e| {
-                    ConfigError::Key {
-                        key: key("url"),
-                        origin: "connector options".into(),
-                        message: e,
-                    }
-                })?,
-            )
+            Arc::new(erasure_connector_webhook::Webhook::new(config, secret, http).map_err(|e| ConfigError::Key {
+                key: key("url"),
+                origin: "connector options".into(),
+                message: e,
+            })?)
         }
         other => {
             return Err(ConfigError::Key {
                 key: key("kind"),
                 origin: "settings".into(),
-                message: format!(
-                    "unknown connector kind `{other}`; this build knows: {}",
-                    KINDS.join(", ")
-                ),
+                message: format!("unknown connector kind `{other}`; this build knows: {}", KINDS.join(", ")),
             })
         }
     })

@@ -30,10 +30,7 @@ pub struct SimOptions {
 
 impl Default for SimOptions {
     fn default() -> Self {
-        SimOptions {
-            webhook_secret: "sim-secret".into(),
-            latency: Duration::ZERO,
-        }
+        SimOptions { webhook_secret: "sim-secret".into(), latency: Duration::ZERO }
     }
 }
 
@@ -115,10 +112,7 @@ struct SeedBody {
     records: u64,
 }
 
-async fn seed(
-    AxumState(state): AxumState<Arc<state::State>>,
-    Json(body): Json<SeedBody>,
-) -> &'static str {
+async fn seed(AxumState(state): AxumState<Arc<state::State>>, Json(body): Json<SeedBody>) -> &'static str {
     for identifier in &body.identifiers {
         state.seed(&body.system, identifier, body.records);
     }
@@ -131,10 +125,7 @@ struct FaultsBody {
     faults: Vec<Fault>,
 }
 
-async fn faults(
-    AxumState(state): AxumState<Arc<state::State>>,
-    Json(body): Json<FaultsBody>,
-) -> &'static str {
+async fn faults(AxumState(state): AxumState<Arc<state::State>>, Json(body): Json<FaultsBody>) -> &'static str {
     state.push_faults(&body.system, body.faults);
     "ok"
 }
@@ -145,10 +136,7 @@ struct AsyncBody {
     delay_ms: Option<u64>,
 }
 
-async fn set_async(
-    AxumState(state): AxumState<Arc<state::State>>,
-    Json(body): Json<AsyncBody>,
-) -> &'static str {
+async fn set_async(AxumState(state): AxumState<Arc<state::State>>, Json(body): Json<AsyncBody>) -> &'static str {
     state.set_async(&body.system, body.delay_ms.map(Duration::from_millis));
     "ok"
 }
@@ -158,9 +146,6 @@ struct CallsQuery {
     system: String,
 }
 
-async fn calls(
-    AxumState(state): AxumState<Arc<state::State>>,
-    Query(q): Query<CallsQuery>,
-) -> Json<Vec<Call>> {
+async fn calls(AxumState(state): AxumState<Arc<state::State>>, Query(q): Query<CallsQuery>) -> Json<Vec<Call>> {
     Json(state.calls(&q.system))
 }

@@ -28,33 +28,20 @@ async fn run() -> Result<(), String> {
             "--listen" => listen = value()?,
             "--secret-env" => secret_env = value()?,
             "--seed" => seed = Some(value()?),
-            "--latency-ms" => {
-                latency_ms = value()?
-                    .parse()
-                    .map_err(|_| "--latency-ms takes a number".to_string())?
-            }
+            "--latency-ms" => latency_ms = value()?.parse().map_err(|_| "--latency-ms takes a number".to_string())?,
             other => return Err(format!("unknown argument {other}")),
         }
     }
-    let secret = std::env::var(&secret_env)
-        .map_err(|_| format!("the environment variable {secret_env} is not set"))?;
-    let addr = listen
-        .parse()
-        .map_err(|_| format!("--listen {listen} is not an address"))?;
-    let options = SimOptions {
-        webhook_secret: secret,
-        latency: Duration::from_millis(latency_ms),
-    };
-    let sim = Sim::start(addr, options)
-        .await
-        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let secret = std::env::var(&secret_env).map_err(|_| format!("the environment variable {secret_env} is not set"))?;
+    let addr = listen.parse().map_err(|_| format!("--listen {listen} is not an address"))?;
+    let options = SimOptions { webhook_secret: secret, latency: Duration::from_millis(latency_ms) };
+    let sim = Sim::start(addr, options).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     if let Some(path) = seed {
         #[derive(serde::Deserialize)]
         struct Seed {
             systems: HashMap<String, HashMap<String, u64>>,
         }
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
         let seed: Seed = serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))?;
         for (system, people) in seed.systems {
             for (identifier, records) in people {

@@ -11,10 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Fault {
     /// Answer this status (e.g. 500, 503, 401), with `Retry-After` if given.
-    Status {
-        status: u16,
-        retry_after: Option<u64>,
-    },
+    Status { status: u16, retry_after: Option<u64> },
     /// 429 Too Many Requests, with `Retry-After` if given.
     Throttle { retry_after: Option<u64> },
     /// Wait this long before answering normally (longer than the client timeout = a timeout).
@@ -62,10 +59,7 @@ pub(crate) struct State {
 
 impl State {
     pub fn new(options: SimOptions) -> Self {
-        State {
-            options,
-            systems: Mutex::default(),
-        }
+        State { options, systems: Mutex::default() }
     }
 
     pub fn with<T>(&self, system: &str, f: impl FnOnce(&mut System) -> T) -> T {
@@ -74,9 +68,7 @@ impl State {
     }
 
     pub fn seed(&self, system: &str, identifier: &str, records: u64) {
-        self.with(system, |s| {
-            *s.data.entry(identifier.to_string()).or_insert(0) += records
-        });
+        self.with(system, |s| *s.data.entry(identifier.to_string()).or_insert(0) += records);
     }
 
     pub fn push_faults(&self, system: &str, faults: impl IntoIterator<Item = Fault>) {
@@ -101,8 +93,5 @@ impl State {
 }
 
 pub(crate) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis() as u64
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64
 }

@@ -58,22 +58,13 @@ pub async fn call(
     body: Bytes,
 ) -> Response {
     let Some(call) = admit(&state, &system, &headers, &body).await else {
-        return (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({ "error": "bad signature" })),
-        )
-            .into_response();
+        return (StatusCode::UNAUTHORIZED, Json(json!({ "error": "bad signature" }))).into_response();
     };
     let slow = match injected_fault(&state, &system, call.index).await {
         Err(response) => return response,
         Ok(slow) => slow,
     };
-    let identifiers = call
-        .body
-        .subject
-        .as_ref()
-        .map(Subject::identifiers)
-        .unwrap_or_default();
+    let identifiers = call.body.subject.as_ref().map(Subject::identifiers).unwrap_or_default();
     let (status, answer) = state.with(&system, |s| match call.body.action.as_str() {
         "ping" => (200, json!({ "ok": true })),
         "lookup" => {
@@ -104,23 +95,11 @@ fn erase(s: &mut System, system: &str, identifiers: &[String]) -> (u16, Value) {
         Some(delay) if records > 0 => {
             s.next_job += 1;
             let job = format!("job-{}", s.next_job);
-            s.jobs.insert(
-                job.clone(),
-                Job {
-                    ready_at: Instant::now() + delay,
-                    records,
-                },
-            );
+            s.jobs.insert(job.clone(), Job { ready_at: Instant::now() + delay, records });
             let check_url = format!("/webhook/{system}/jobs/{job}");
-            (
-                202,
-                json!({ "status": "pending", "check_url": check_url, "check_after_seconds": 1, "reference": job }),
-            )
+            (202, json!({ "status": "pending", "check_url": check_url, "check_after_seconds": 1, "reference": job }))
         }
-        _ if records > 0 => (
-            200,
-            json!({ "status": "erased", "counts": { "records": records } }),
-        ),
+        _ if records > 0 => (200, json!({ "status": "erased", "counts": { "records": records } })),
         _ => (200, json!({ "status": "nothing_to_erase" })),
     }
 }
@@ -133,27 +112,19 @@ pub async fn check(
     body: Bytes,
 ) -> Response {
     let Some(call) = admit(&state, &system, &headers, &body).await else {
-        return (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({ "error": "bad signature" })),
-        )
-            .into_response();
+        return (StatusCode::UNAUTHORIZED, Json(json!({ "error": "bad signature" }))).into_response();
     };
     if let Err(response) = injected_fault(&state, &system, call.index).await {
         return response;
     }
     let (status, answer) = state.with(&system, |s| match s.jobs.get(&job) {
         None => (404, json!({ "error": "no such job" })),
-        Some(j) if j.ready_at <= Instant::now() => (
-            200,
-            json!({ "status": "erased", "counts": { "records": j.records }, "reference": job }),
-        ),
+        Some(j) if j.ready_at <= Instant::now() => {
+            (200, json!({ "status": "erased", "counts": { "records": j.records }, "reference": job }))
+        }
         Some(_) => {
             let check_url = format!("/webhook/{system}/jobs/{job}");
-            (
-                202,
-                json!({ "status": "pending", "check_url": check_url, "check_after_seconds": 1 }),
-            )
+            (202, json!({ "status": "pending", "check_url": check_url, "check_after_seconds": 1 }))
         }
     });
     respond(&state, &system, call.index, status, answer)
@@ -161,35 +132,15 @@ pub async fn check(
 
 /// Record the call's arrival and check its signature; `None` (recorded as 401) if bad.
 async fn admit(state: &State, system: &str, headers: &HeaderMap, body: &[u8]) -> Option<Admitted> {
-    let header = |name| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string()
-    };
-    let signature_ok = verify(
-        state.options.webhook_secret.as_bytes(),
-        &header(TIMESTAMP_HEADER),
-        &header(SIGNATURE_HEADER),
-        body,
-    );
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let signature_ok =
+        verify(state.options.webhook_secret.as_bytes(), &header(TIMESTAMP_HEADER), &header(SIGNATURE_HEADER), body);
     let parsed: Option<Body> = serde_json::from_slice(body).ok();
-    let idempotency_key = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let idempotency_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string);
     let call = Call {
         at_ms: now_ms(),
-        action: parsed
-            .as_ref()
-            .map(|b| b.action.clone())
-            .unwrap_or_else(|| "unreadable".into()),
-        identifiers: parsed
-            .as_ref()
-            .and_then(|b| b.subject.as_ref())
-            .map(Subject::identifiers)
-            .unwrap_or_default(),
+        action: parsed.as_ref().map(|b| b.action.clone()).unwrap_or_else(|| "unreadable".into()),
+        identifiers: parsed.as_ref().and_then(|b| b.subject.as_ref()).map(Subject::identifiers).unwrap_or_default(),
         idempotency_key: idempotency_key.clone(),
         signature_ok,
         status: 0,
@@ -203,11 +154,7 @@ async fn admit(state: &State, system: &str, headers: &HeaderMap, body: &[u8]) ->
         tokio::time::sleep(latency).await;
     }
     match (signature_ok, parsed) {
-        (true, Some(body)) => Some(Admitted {
-            body,
-            index,
-            idempotency_key,
-        }),
+        (true, Some(body)) => Some(Admitted { body, index, idempotency_key }),
         _ => {
             finish(state, system, index, 401);
             None
@@ -217,11 +164,7 @@ async fn admit(state: &State, system: &str, headers: &HeaderMap, body: &[u8]) ->
 
 /// Apply the next queued fault: `Err` with the response to send instead, or `Ok` with a delay to
 /// add after the work is done.
-async fn injected_fault(
-    state: &State,
-    system: &str,
-    index: usize,
-) -> Result<Option<Duration>, Response> {
+async fn injected_fault(state: &State, system: &str, index: usize) -> Result<Option<Duration>, Response> {
     let Some(fault) = state.with(system, |s| s.faults.pop_front()) else {
         return Ok(None);
     };
@@ -231,24 +174,12 @@ async fn injected_fault(
             return Ok(None);
         }
         Fault::SlowAnswer { millis } => return Ok(Some(Duration::from_millis(millis))),
-        Fault::Status {
-            status,
-            retry_after,
-        } => (status, retry_after),
+        Fault::Status { status, retry_after } => (status, retry_after),
         Fault::Throttle { retry_after } => (429, retry_after),
     };
-    let mut response = respond(
-        state,
-        system,
-        index,
-        status,
-        json!({ "error": "injected fault" }),
-    );
+    let mut response = respond(state, system, index, status, json!({ "error": "injected fault" }));
     if let Some(secs) = retry_after {
-        response.headers_mut().insert(
-            "retry-after",
-            secs.to_string().parse().expect("digits are a header value"),
-        );
+        response.headers_mut().insert("retry-after", secs.to_string().parse().expect("digits are a header value"));
     }
     Err(response)
 }
@@ -269,10 +200,7 @@ fn finish(state: &State, system: &str, index: usize, status: u16) {
 
 fn verify(secret: &[u8], timestamp: &str, signature: &str, body: &[u8]) -> bool {
     use hmac::{Hmac, Mac};
-    let Some(given) = signature
-        .strip_prefix("v1=")
-        .and_then(|h| hex::decode(h).ok())
-    else {
+    let Some(given) = signature.strip_prefix("v1=").and_then(|h| hex::decode(h).ok()) else {
         return false;
     };
     let Ok(ts) = timestamp.parse::<u64>() else {

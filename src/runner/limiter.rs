@@ -53,9 +53,7 @@ impl RateLimiter for SharedRateLimiter {
                 .store
                 .lease_call_slots(&self.connector, self.batch, self.spacing_secs, now)
                 .await
-                .map_err(|e| {
-                    Failure::transient(format!("the rate limiter cannot reach the database: {e}"))
-                })?;
+                .map_err(|e| Failure::transient(format!("the rate limiter cannot reach the database: {e}")))?;
             slots.extend((0..self.batch).map(|i| first + spacing * i));
         }
     }

@@ -23,18 +23,9 @@ use tokio::task::JoinSet;
 use transition::{decide, RetryPolicy};
 
 pub async fn run(app: Arc<App>, instances: Arc<Vec<Instance>>, shutdown: Shutdown) {
-    let owner = format!(
-        "runner-{}-{}",
-        std::process::id(),
-        uuid::Uuid::new_v4().simple()
-    );
+    let owner = format!("runner-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
     let wake = Arc::new(Notify::new());
-    let listener = tokio::spawn(crate::listen::listen(
-        app.clone(),
-        TASKS_CHANNEL,
-        wake.clone(),
-        shutdown.clone(),
-    ));
+    let listener = tokio::spawn(crate::listen::listen(app.clone(), TASKS_CHANNEL, wake.clone(), shutdown.clone()));
     let in_flight: Arc<Mutex<HashMap<i64, ClaimedTask>>> = Arc::default();
     let mut workers = JoinSet::new();
     let configured: Vec<String> = app.settings.connectors.keys().cloned().collect();
@@ -54,48 +45,25 @@ pub async fn run(app: Arc<App>, instances: Arc<Vec<Instance>>, shutdown: Shutdow
         }
         tick += 1;
         for instance in instances.iter() {
-            let free = instance
-                .slots
-                .available_permits()
-                .min(app.settings.runner.claim_batch as usize);
+            let free = instance.slots.available_permits().min(app.settings.runner.claim_batch as usize);
             if free == 0 {
                 continue;
             }
-            let claimed = match app
-                .store
-                .claim(
-                    &instance.name,
-                    free as i64,
-                    &owner,
-                    app.settings.runner.lease.0,
-                    now,
-                )
-                .await
-            {
-                Ok(claimed) => claimed,
-                Err(error) => {
-                    tracing::warn!(connector = %instance.name, %error, "Could not claim tasks.");
-                    continue;
-                }
-            };
+            let claimed =
+                match app.store.claim(&instance.name, free as i64, &owner, app.settings.runner.lease.0, now).await {
+                    Ok(claimed) => claimed,
+                    Err(error) => {
+                        tracing::warn!(connector = %instance.name, %error, "Could not claim tasks.");
+                        continue;
+                    }
+                };
             for task in claimed {
-                let permit = instance
-                    .slots
-                    .clone()
-                    .try_acquire_owned()
-                    .expect("claimed no more than the free slots");
-                in_flight
-                    .lock()
-                    .expect("in-flight lock")
-                    .insert(task.id, task.clone());
-                let (app, instance, in_flight, wake) = (
-                    app.clone(),
-                    instance.clone(),
-                    in_flight.clone(),
-                    wake.clone(),
-                );
+                let permit = instance.slots.clone().try_acquire_owned().expect("claimed no more than the free slots");
+                in_flight.lock().expect("in-flight lock").insert(task.id, task.clone());
+                let (app, instance, in_flight, wake, owner) =
+                    (app.clone(), instance.clone(), in_flight.clone(), wake.clone(), owner.clone());
                 workers.spawn(async move {
-                    execute(&app, &instance, &task).await;
+                    execute(&app, &instance, &task, &owner).await;
                     in_flight.lock().expect("in-flight lock").remove(&task.id);
                     drop(permit);
                     wake.notify_one();
@@ -113,54 +81,32 @@ pub async fn run(app: Arc<App>, instances: Arc<Vec<Instance>>, shutdown: Shutdow
     let drain = app.settings.runner.drain_timeout.0;
     let running = in_flight.lock().expect("in-flight lock").len();
     tracing::info!(running, drain_timeout = ?drain, "Runner stopping: no new claims; draining in-flight work.");
-    let drained = tokio::time::timeout(drain, async {
-        while workers.join_next().await.is_some() {}
-    })
-    .await
-    .is_ok();
+    let drained = tokio::time::timeout(drain, async { while workers.join_next().await.is_some() {} }).await.is_ok();
     if !drained {
         workers.abort_all();
         while workers.join_next().await.is_some() {}
-        let left: Vec<ClaimedTask> = in_flight
-            .lock()
-            .expect("in-flight lock")
-            .drain()
-            .map(|(_, t)| t)
-            .collect();
+        let left: Vec<ClaimedTask> = in_flight.lock().expect("in-flight lock").drain().map(|(_, t)| t).collect();
         for task in &left {
             if let Err(error) = app.store.release(task, app.clock.now()).await {
                 tracing::warn!(task_id = task.id, %error, "Could not release a lease; it will expire instead.");
             }
         }
-        tracing::warn!(
-            released = left.len(),
-            "Drain timeout reached; released the leases of unfinished tasks."
-        );
+        tracing::warn!(released = left.len(), "Drain timeout reached; released the leases of unfinished tasks.");
     }
     listener.abort();
     tracing::info!("Runner stopped.");
 }
 
 fn policy(app: &App) -> RetryPolicy {
-    RetryPolicy {
-        base: app.settings.runner.retry_base.0,
-        cap: app.settings.runner.retry_cap.0,
-    }
+    RetryPolicy { base: app.settings.runner.retry_base.0, cap: app.settings.runner.retry_cap.0 }
 }
 
 /// One attempt: call the connector under a heartbeat and a timeout, then record the outcome.
-async fn execute(app: &Arc<App>, instance: &Instance, task: &ClaimedTask) {
+async fn execute(app: &Arc<App>, instance: &Instance, task: &ClaimedTask, owner: &str) {
     let started = std::time::Instant::now();
     let outcome = call_connector(app, instance, task).await;
     let transition = decide(task, &outcome, policy(app), app.clock.now());
-    let recorded = record(
-        app,
-        task,
-        Guard::Lease(task.lease_token),
-        &transition,
-        "runner",
-    )
-    .await;
+    let recorded = record(app, task, Guard::Lease(task.lease_token), &transition, owner).await;
     let elapsed_ms = started.elapsed().as_millis() as u64;
     match recorded {
         Some(Recorded::Applied(settled)) => log_outcome(task, &transition, settled, elapsed_ms),
@@ -175,19 +121,12 @@ async fn execute(app: &Arc<App>, instance: &Instance, task: &ClaimedTask) {
 async fn call_connector(app: &Arc<App>, instance: &Instance, task: &ClaimedTask) -> Outcome {
     let subject: Subject = match serde_json::from_value(task.subject.clone()) {
         Ok(subject) => subject,
-        Err(_) => {
-            return Outcome::failed("the stored subject is unreadable or was already forgotten")
-        }
+        Err(_) => return Outcome::failed("the stored subject is unreadable or was already forgotten"),
     };
-    let pending: Option<Pending> =
-        match task.pending.clone().map(serde_json::from_value).transpose() {
-            Ok(pending) => pending,
-            Err(_) => {
-                return Outcome::failed(
-                    "the stored follow-up state of an accepted erasure is unreadable",
-                )
-            }
-        };
+    let pending: Option<Pending> = match task.pending.clone().map(serde_json::from_value).transpose() {
+        Ok(pending) => pending,
+        Err(_) => return Outcome::failed("the stored follow-up state of an accepted erasure is unreadable"),
+    };
     let ctx = Ctx {
         request_id: task.request_id,
         task_id: task.id,
@@ -208,9 +147,7 @@ async fn call_connector(app: &Arc<App>, instance: &Instance, task: &ClaimedTask)
     let abort = call.abort_handle();
     let outcome = match tokio::time::timeout(timeout, call).await {
         Ok(Ok(outcome)) => outcome,
-        Ok(Err(join)) if join.is_panic() => {
-            Outcome::retry(format!("the {} connector panicked", instance.kind))
-        }
+        Ok(Err(join)) if join.is_panic() => Outcome::retry(format!("the {} connector panicked", instance.kind)),
         Ok(Err(_)) => Outcome::retry("the attempt was cancelled"),
         Err(_) => {
             abort.abort();
@@ -237,28 +174,11 @@ async fn heartbeat(app: Arc<App>, task_id: i64, token: i64) {
 
 /// Record with a few quick in-process retries; if the database stays away, the lease expires
 /// and another worker redoes the (idempotent) attempt.
-async fn record(
-    app: &App,
-    task: &ClaimedTask,
-    guard: Guard,
-    transition: &Transition,
-    actor: &str,
-) -> Option<Recorded> {
+async fn record(app: &App, task: &ClaimedTask, guard: Guard, transition: &Transition, actor: &str) -> Option<Recorded> {
     use backon::{ExponentialBuilder, Retryable};
-    let attempt = || {
-        app.store.record(
-            task.id,
-            task.request_id,
-            guard,
-            transition,
-            actor,
-            app.clock.now(),
-        )
-    };
-    let backoff = ExponentialBuilder::default()
-        .with_min_delay(Duration::from_millis(50))
-        .with_max_times(5)
-        .with_jitter();
+    let attempt = || app.store.record(task.id, task.request_id, guard, transition, actor, app.clock.now());
+    let backoff =
+        ExponentialBuilder::default().with_min_delay(Duration::from_millis(50)).with_max_times(5).with_jitter();
     match attempt.retry(backoff).await {
         Ok(recorded) => Some(recorded),
         Err(error) => {
@@ -268,12 +188,7 @@ async fn record(
     }
 }
 
-fn log_outcome(
-    task: &ClaimedTask,
-    t: &Transition,
-    settled: Option<crate::model::RequestState>,
-    elapsed_ms: u64,
-) {
+fn log_outcome(task: &ClaimedTask, t: &Transition, settled: Option<crate::model::RequestState>, elapsed_ms: u64) {
     let (connector, request_id, subject) = (&task.connector, task.request_id, &task.subject_hash);
     match t.state {
         TaskState::Failed => {
@@ -298,14 +213,8 @@ async fn rescue_expired(app: &App) -> Result<(), crate::store::StoreError> {
         let outcome = Outcome::retry("the lease expired: the worker running this attempt was lost");
         let mut transition = decide(&task, &outcome, policy(app), now);
         transition.next_attempt_at = now;
-        if let Some(Recorded::Applied(_)) = record(
-            app,
-            &task,
-            Guard::ExpiredLease(task.lease_token),
-            &transition,
-            "rescue",
-        )
-        .await
+        if let Some(Recorded::Applied(_)) =
+            record(app, &task, Guard::ExpiredLease(task.lease_token), &transition, "rescue").await
         {
             tracing::warn!(connector = %task.connector, task_id = task.id, request_id = %task.request_id, "Rescued a task whose worker was lost.");
         }
@@ -317,10 +226,8 @@ async fn rescue_expired(app: &App) -> Result<(), crate::store::StoreError> {
 /// waiting forever (after a grace period, so a rolling deploy that adds an instance is safe).
 async fn fail_orphans(app: &App, configured: &[String]) -> Result<(), crate::store::StoreError> {
     let now = app.clock.now();
-    for (id, request_id, connector, attempt) in app
-        .store
-        .orphaned_tasks(configured, app.settings.runner.orphan_grace.0, now)
-        .await?
+    for (id, request_id, connector, attempt) in
+        app.store.orphaned_tasks(configured, app.settings.runner.orphan_grace.0, now).await?
     {
         let transition = Transition {
             state: TaskState::Failed,
@@ -328,21 +235,9 @@ async fn fail_orphans(app: &App, configured: &[String]) -> Result<(), crate::sto
             next_attempt_at: now,
             pending: None,
             evidence: None,
-            error: Some(format!(
-                "the connector instance `{connector}` is not configured on any worker"
-            )),
+            error: Some(format!("the connector instance `{connector}` is not configured on any worker")),
         };
-        let recorded = app
-            .store
-            .record(
-                id,
-                request_id,
-                Guard::NotRunning,
-                &transition,
-                "runner",
-                now,
-            )
-            .await?;
+        let recorded = app.store.record(id, request_id, Guard::NotRunning, &transition, "runner", now).await?;
         if recorded != Recorded::Stale {
             tracing::error!(%connector, task_id = id, %request_id, "A task's connector instance is not configured; the task failed.");
         }

@@ -12,13 +12,9 @@ const LOCK_KEY: i64 = 0x6572_6173_7572_65;
 
 /// Apply every migration not applied yet; returns how many ran.
 pub async fn run(client: &mut Client) -> Result<usize, StoreError> {
-    client
-        .execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY])
-        .await?;
+    client.execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY]).await?;
     let result = apply_pending(client).await;
-    client
-        .execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY])
-        .await?;
+    client.execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY]).await?;
     result
 }
 
@@ -31,12 +27,8 @@ async fn apply_pending(client: &mut Client) -> Result<usize, StoreError> {
                  applied_at timestamptz NOT NULL DEFAULT now())",
         )
         .await?;
-    let applied: Vec<i32> = client
-        .query("SELECT version FROM schema_migrations", &[])
-        .await?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let applied: Vec<i32> =
+        client.query("SELECT version FROM schema_migrations", &[]).await?.iter().map(|r| r.get(0)).collect();
     let mut ran = 0;
     for (version, name, sql) in MIGRATIONS {
         if applied.contains(version) {
@@ -44,11 +36,7 @@ async fn apply_pending(client: &mut Client) -> Result<usize, StoreError> {
         }
         let tx = client.transaction().await?;
         tx.batch_execute(sql).await?;
-        tx.execute(
-            "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-            &[version, name],
-        )
-        .await?;
+        tx.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", &[version, name]).await?;
         tx.commit().await?;
         tracing::info!(version, name, "Applied a database migration.");
         ran += 1;

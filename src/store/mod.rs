@@ -39,17 +39,9 @@ pub struct Store {
 
 impl Store {
     pub fn connect(url: &SecretString, pool_size: usize) -> Result<Store, StoreError> {
-        let config: tokio_postgres::Config = url
-            .expose_secret()
-            .parse()
-            .map_err(|_| StoreError::Corrupt("the database URL cannot be parsed".into()))?;
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let config: tokio_postgres::Config =
+            url.expose_secret().parse().map_err(|_| StoreError::Corrupt("the database URL cannot be parsed".into()))?;
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(pool_size)
             .build()

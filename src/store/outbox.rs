@@ -37,11 +37,7 @@ pub struct OutboxRow {
 }
 
 /// Queue an event inside the caller's transaction.
-pub(crate) async fn enqueue(
-    tx: &Transaction<'_>,
-    event: &NewEvent,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
+pub(crate) async fn enqueue(tx: &Transaction<'_>, event: &NewEvent, now: DateTime<Utc>) -> Result<(), StoreError> {
     let event_type = event.event.routing_key();
     let mut rows = vec![("events", event_type.to_string())];
     if let Some(reply_to) = &event.reply_to {
@@ -63,11 +59,7 @@ pub(crate) async fn enqueue(
 
 impl Store {
     /// Queue an event on its own (a rejection, which has no request row).
-    pub async fn enqueue_event(
-        &self,
-        event: &NewEvent,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    pub async fn enqueue_event(&self, event: &NewEvent, now: DateTime<Utc>) -> Result<(), StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         enqueue(&tx, event, now).await?;
@@ -99,11 +91,7 @@ impl Store {
                 id: r.get(0),
                 message_id: r.get(1),
                 event_type: r.get(2),
-                destination: if r.get::<_, &str>(3) == "reply" {
-                    Destination::Reply
-                } else {
-                    Destination::Events
-                },
+                destination: if r.get::<_, &str>(3) == "reply" { Destination::Reply } else { Destination::Events },
                 routing_key: r.get(4),
                 payload: r.get(5),
                 attempts: r.get(6),
@@ -119,7 +107,10 @@ impl Store {
         }
         let client = self.client().await?;
         client
-            .execute("UPDATE outbox SET sent_at = $2, last_error = NULL, updated_at = $2 WHERE id = ANY($1)", &[&ids, &now])
+            .execute(
+                "UPDATE outbox SET sent_at = $2, last_error = NULL, updated_at = $2 WHERE id = ANY($1)",
+                &[&ids, &now],
+            )
             .await?;
         Ok(())
     }

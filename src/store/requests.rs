@@ -37,11 +37,7 @@ pub enum Inserted {
 }
 
 impl Store {
-    pub async fn insert_request(
-        &self,
-        new: &NewRequest,
-        now: DateTime<Utc>,
-    ) -> Result<Inserted, StoreError> {
+    pub async fn insert_request(&self, new: &NewRequest, now: DateTime<Utc>) -> Result<Inserted, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let inserted = tx
@@ -65,15 +61,9 @@ impl Store {
             )
             .await?;
         if inserted == 0 {
-            let row = tx
-                .query_one("SELECT body_sha256 FROM requests WHERE id = $1", &[&new.id])
-                .await?;
+            let row = tx.query_one("SELECT body_sha256 FROM requests WHERE id = $1", &[&new.id]).await?;
             let stored: Vec<u8> = row.get(0);
-            return Ok(if stored == new.body_sha256 {
-                Inserted::Duplicate
-            } else {
-                Inserted::Conflict
-            });
+            return Ok(if stored == new.body_sha256 { Inserted::Duplicate } else { Inserted::Conflict });
         }
 
         let connectors: Vec<&str> = new.tasks.iter().map(|t| t.connector.as_str()).collect();
@@ -95,9 +85,7 @@ impl Store {
     /// The request's state, for tests and the CLI.
     pub async fn request_state(&self, id: Uuid) -> Result<Option<String>, StoreError> {
         let client = self.client().await?;
-        let row = client
-            .query_opt("SELECT state FROM requests WHERE id = $1", &[&id])
-            .await?;
+        let row = client.query_opt("SELECT state FROM requests WHERE id = $1", &[&id]).await?;
         Ok(row.map(|r| r.get(0)))
     }
 }

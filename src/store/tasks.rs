@@ -102,24 +102,14 @@ impl Store {
                 max_attempts: row.get(5),
                 lease_token: row.get(6),
                 pending: row.get(7),
-                subject: row
-                    .get::<_, Option<serde_json::Value>>(8)
-                    .unwrap_or_default(),
+                subject: row.get::<_, Option<serde_json::Value>>(8).unwrap_or_default(),
                 subject_hash: row.get(9),
             };
             if row.get::<_, &str>(10) == "received" && !starting.contains(&task.request_id) {
                 starting.push(task.request_id);
             }
-            audit(
-                &tx,
-                task.request_id,
-                Some(task.id),
-                now,
-                owner,
-                "task.running",
-                json!({ "attempt": task.attempt }),
-            )
-            .await?;
+            audit(&tx, task.request_id, Some(task.id), now, owner, "task.running", json!({ "attempt": task.attempt }))
+                .await?;
             claimed.push(task);
         }
         for request_id in &starting {
@@ -130,16 +120,7 @@ impl Store {
                 )
                 .await?;
             if started > 0 {
-                audit(
-                    &tx,
-                    *request_id,
-                    None,
-                    now,
-                    owner,
-                    "request.in_progress",
-                    json!({}),
-                )
-                .await?;
+                audit(&tx, *request_id, None, now, owner, "request.in_progress", json!({})).await?;
             }
         }
         tx.commit().await?;
@@ -147,12 +128,7 @@ impl Store {
     }
 
     /// Extend a lease; `false` if it is no longer ours.
-    pub async fn renew_lease(
-        &self,
-        task_id: i64,
-        token: i64,
-        until: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    pub async fn renew_lease(&self, task_id: i64, token: i64, until: DateTime<Utc>) -> Result<bool, StoreError> {
         let client = self.client().await?;
         let n = client
             .execute(
@@ -177,20 +153,13 @@ impl Store {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         // Lock order: the request, then its task. Every writer follows it.
-        tx.query_one(
-            "SELECT 1 FROM requests WHERE id = $1 FOR UPDATE",
-            &[&request_id],
-        )
-        .await?;
+        tx.query_one("SELECT 1 FROM requests WHERE id = $1 FOR UPDATE", &[&request_id]).await?;
         let (mode, token): (i32, i64) = match guard {
             Guard::Lease(t) => (0, t),
             Guard::ExpiredLease(t) => (1, t),
             Guard::NotRunning => (2, 0),
         };
-        let error_entry = transition
-            .error
-            .as_ref()
-            .map(|e| json!([{ "at": now, "error": e }]));
+        let error_entry = transition.error.as_ref().map(|e| json!([{ "at": now, "error": e }]));
         let updated = tx
             .execute(
                 "UPDATE tasks SET state = $4, attempt = $5, next_attempt_at = $6, pending = $7,
@@ -228,31 +197,14 @@ impl Store {
         if !transition.state.is_terminal() {
             detail["next_attempt_at"] = json!(transition.next_attempt_at);
         }
-        audit(
-            &tx,
-            request_id,
-            Some(task_id),
-            now,
-            actor,
-            &format!("task.{}", transition.state),
-            detail,
-        )
-        .await?;
-        let settled = if transition.state.is_terminal() {
-            settle(&tx, request_id, actor, now).await?
-        } else {
-            None
-        };
+        audit(&tx, request_id, Some(task_id), now, actor, &format!("task.{}", transition.state), detail).await?;
+        let settled = if transition.state.is_terminal() { settle(&tx, request_id, actor, now).await? } else { None };
         tx.commit().await?;
         Ok(Recorded::Applied(settled))
     }
 
     /// Give a claimed task back without consuming its attempt (shutdown drain).
-    pub async fn release(
-        &self,
-        task: &ClaimedTask,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    pub async fn release(&self, task: &ClaimedTask, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let n = tx
@@ -266,27 +218,15 @@ impl Store {
             )
             .await?;
         if n == 1 {
-            audit(
-                &tx,
-                task.request_id,
-                Some(task.id),
-                now,
-                "runner",
-                "task.released",
-                json!({ "why": "shutdown" }),
-            )
-            .await?;
+            audit(&tx, task.request_id, Some(task.id), now, "runner", "task.released", json!({ "why": "shutdown" }))
+                .await?;
         }
         tx.commit().await?;
         Ok(n == 1)
     }
 
     /// Running tasks whose lease expired: their worker was lost.
-    pub async fn expired_leases(
-        &self,
-        now: DateTime<Utc>,
-        limit: i64,
-    ) -> Result<Vec<ClaimedTask>, StoreError> {
+    pub async fn expired_leases(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<ClaimedTask>, StoreError> {
         let client = self.client().await?;
         let rows = client
             .query(
@@ -332,10 +272,7 @@ impl Store {
                 &[&configured, &now, &secs(grace)],
             )
             .await?;
-        Ok(rows
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
-            .collect())
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect())
     }
 }
 
@@ -355,10 +292,7 @@ async fn settle(
         .await?;
     let states: Vec<TaskState> = tasks
         .iter()
-        .map(|r| {
-            TaskState::parse(r.get(2))
-                .ok_or_else(|| StoreError::Corrupt("unknown task state".into()))
-        })
+        .map(|r| TaskState::parse(r.get(2)).ok_or_else(|| StoreError::Corrupt("unknown task state".into())))
         .collect::<Result<_, _>>()?;
     let Some(state) = settled_state(&states) else {
         return Ok(None);
@@ -374,11 +308,7 @@ async fn settle(
     let requested_at: DateTime<Utc> = request.get(1);
     let deadline_at: DateTime<Utc> = request.get(2);
     let reply_to: Option<String> = request.get(3);
-    let event = if state == RequestState::Completed {
-        EventType::Completed
-    } else {
-        EventType::Failed
-    };
+    let event = if state == RequestState::Completed { EventType::Completed } else { EventType::Failed };
 
     let systems: Vec<serde_json::Value> = tasks
         .iter()
@@ -418,27 +348,7 @@ async fn settle(
         "kept": kept,
         "receipt": receipt(request_id),
     });
-    enqueue(
-        tx,
-        &NewEvent {
-            request_id: Some(request_id),
-            message_id: id,
-            event,
-            payload,
-            reply_to,
-        },
-        now,
-    )
-    .await?;
-    audit(
-        tx,
-        request_id,
-        None,
-        now,
-        actor,
-        &format!("request.{state}"),
-        json!({ "event_message_id": id }),
-    )
-    .await?;
+    enqueue(tx, &NewEvent { request_id: Some(request_id), message_id: id, event, payload, reply_to }, now).await?;
+    audit(tx, request_id, None, now, actor, &format!("request.{state}"), json!({ "event_message_id": id })).await?;
     Ok(Some(state))
 }

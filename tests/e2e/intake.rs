@@ -9,13 +9,7 @@ use uuid::Uuid;
 #[tokio::test]
 async fn invalid_messages_are_dead_lettered_with_their_reason_and_the_next_valid_one_completes() {
     let stack = Stack::new().await;
-    let settings = stack.settings(
-        &[Instance {
-            name: "accounts",
-            extra: "",
-        }],
-        "[intake]\nmax_message_bytes = 2048\n",
-    );
+    let settings = stack.settings(&[Instance { name: "accounts", extra: "" }], "[intake]\nmax_message_bytes = 2048\n");
     stack.declare_queues(&settings).await;
     let mut events = stack.events().await;
     let worker = Worker::start(settings, Arc::new(SystemClock));
@@ -38,16 +32,9 @@ async fn invalid_messages_are_dead_lettered_with_their_reason_and_the_next_valid
     stack.publish(&bytes(&no_identifier), None).await;
     stack.publish(&huge, None).await;
     let good = Uuid::new_v4();
-    stack
-        .publish(
-            &bytes(&request(good, "eve@example.com", chrono::Utc::now())),
-            None,
-        )
-        .await;
+    stack.publish(&bytes(&request(good, "eve@example.com", chrono::Utc::now())), None).await;
 
-    stack
-        .wait_for_state(good, "completed", Duration::from_secs(20))
-        .await;
+    stack.wait_for_state(good, "completed", Duration::from_secs(20)).await;
     let mut reasons: Vec<String> = stack
         .wait_dead_letters(6, Duration::from_secs(10))
         .await
@@ -57,67 +44,36 @@ async fn invalid_messages_are_dead_lettered_with_their_reason_and_the_next_valid
     reasons.sort();
     assert_eq!(
         reasons,
-        [
-            "invalid_subject",
-            "invalid_subject",
-            "not_json",
-            "too_large",
-            "unknown_system",
-            "unsupported_version"
-        ]
+        ["invalid_subject", "invalid_subject", "not_json", "too_large", "unknown_system", "unsupported_version"]
     );
 
     let mut seen = Vec::new();
     while let Some(event) = events.next(Duration::from_secs(3)).await {
         seen.push(event);
     }
-    let rejection = seen
-        .iter()
-        .find(|e| e.body["request_id"] == rejected_id.to_string())
-        .expect("a rejection event");
+    let rejection = seen.iter().find(|e| e.body["request_id"] == rejected_id.to_string()).expect("a rejection event");
     assert_eq!(rejection.routing_key, "erasure.rejected");
     assert_eq!(rejection.body["reason"], "invalid_subject");
     crate::pipeline::assert_matches_event_schema(&rejection.body);
-    assert!(
-        !rejection.body.to_string().contains("not-an-address"),
-        "the detail never echoes the identifier"
-    );
-    assert!(seen
-        .iter()
-        .any(|e| e.routing_key == "erasure.completed" && e.body["request_id"] == good.to_string()));
-    assert_eq!(
-        stack.request_state(rejected_id).await,
-        None,
-        "nothing was stored for an invalid request"
-    );
+    assert!(!rejection.body.to_string().contains("not-an-address"), "the detail never echoes the identifier");
+    assert!(seen.iter().any(|e| e.routing_key == "erasure.completed" && e.body["request_id"] == good.to_string()));
+    assert_eq!(stack.request_state(rejected_id).await, None, "nothing was stored for an invalid request");
     worker.stop().await;
 }
 
 #[tokio::test]
 async fn a_reused_request_id_with_another_body_is_a_conflict_not_a_merge() {
     let stack = Stack::new().await;
-    let settings = stack.settings(
-        &[Instance {
-            name: "accounts",
-            extra: "",
-        }],
-        "",
-    );
+    let settings = stack.settings(&[Instance { name: "accounts", extra: "" }], "");
     stack.declare_queues(&settings).await;
     let mut events = stack.events().await;
     let worker = Worker::start(settings, Arc::new(SystemClock));
 
     let id = Uuid::new_v4();
     let at = chrono::Utc::now();
-    stack
-        .publish(&bytes(&request(id, "fay@example.com", at)), None)
-        .await;
-    stack
-        .wait_for_state(id, "completed", Duration::from_secs(20))
-        .await;
-    stack
-        .publish(&bytes(&request(id, "someone-else@example.com", at)), None)
-        .await;
+    stack.publish(&bytes(&request(id, "fay@example.com", at)), None).await;
+    stack.wait_for_state(id, "completed", Duration::from_secs(20)).await;
+    stack.publish(&bytes(&request(id, "someone-else@example.com", at)), None).await;
 
     let dead = stack.wait_dead_letters(1, Duration::from_secs(10)).await;
     assert_eq!(dead[0].0.as_deref(), Some("request_id_conflict"));
@@ -126,17 +82,9 @@ async fn a_reused_request_id_with_another_body_is_a_conflict_not_a_merge() {
         routing_keys.push(event.routing_key);
     }
     assert_eq!(routing_keys, ["erasure.completed", "erasure.rejected"]);
-    let subject: serde_json::Value = stack
-        .db()
-        .await
-        .query_one("SELECT subject FROM requests WHERE id = $1", &[&id])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(
-        subject["emails"][0], "fay@example.com",
-        "the stored request is untouched"
-    );
+    let subject: serde_json::Value =
+        stack.db().await.query_one("SELECT subject FROM requests WHERE id = $1", &[&id]).await.unwrap().get(0);
+    assert_eq!(subject["emails"][0], "fay@example.com", "the stored request is untouched");
     assert_eq!(stack.sim.calls("accounts").len(), 1);
     worker.stop().await;
 }

@@ -8,18 +8,9 @@ use uuid::Uuid;
 
 fn three_systems() -> Vec<Instance<'static>> {
     vec![
-        Instance {
-            name: "accounts",
-            extra: "",
-        },
-        Instance {
-            name: "billing",
-            extra: "",
-        },
-        Instance {
-            name: "support",
-            extra: "",
-        },
+        Instance { name: "accounts", extra: "" },
+        Instance { name: "billing", extra: "" },
+        Instance { name: "support", extra: "" },
     ]
 }
 
@@ -38,53 +29,28 @@ async fn a_request_is_erased_everywhere_and_confirmed_on_the_exchange_and_reply_
     let body = request(id, "Ana@Example.com", chrono::Utc::now());
     stack.publish(&bytes(&body), Some(&replies.queue)).await;
 
-    let event = events
-        .next(Duration::from_secs(20))
-        .await
-        .expect("a confirmation event");
+    let event = events.next(Duration::from_secs(20)).await.expect("a confirmation event");
     assert_eq!(event.routing_key, "erasure.completed");
     assert_eq!(event.body["request_id"], id.to_string());
     assert_eq!(event.body["state"], "completed");
-    assert_eq!(
-        event.message_id.as_deref(),
-        event.body["message_id"].as_str()
-    );
+    assert_eq!(event.message_id.as_deref(), event.body["message_id"].as_str());
     let systems = event.body["systems"].as_array().unwrap();
-    let outcome = |name: &str| {
-        systems
-            .iter()
-            .find(|s| s["system"] == name)
-            .unwrap()
-            .clone()
-    };
+    let outcome = |name: &str| systems.iter().find(|s| s["system"] == name).unwrap().clone();
     assert_eq!(outcome("accounts")["outcome"], "erased");
     assert_eq!(outcome("accounts")["evidence"]["counts"]["records"], 3);
     assert_eq!(outcome("billing")["evidence"]["counts"]["records"], 2);
     assert_eq!(outcome("support")["outcome"], "nothing_to_erase");
     assert!(event.body["receipt"].as_str().unwrap().starts_with("ER-"));
-    assert!(
-        !serde_json::to_string(&event.body).unwrap().contains("ana@"),
-        "no identifier in events"
-    );
+    assert!(!serde_json::to_string(&event.body).unwrap().contains("ana@"), "no identifier in events");
 
-    let reply = replies
-        .next(Duration::from_secs(10))
-        .await
-        .expect("the confirmation on reply_to");
+    let reply = replies.next(Duration::from_secs(10)).await.expect("the confirmation on reply_to");
     assert_eq!(reply.message_id, event.message_id);
-    assert_eq!(
-        stack.sim.records("accounts", "ana@example.com"),
-        0,
-        "the identifier was normalised before the call"
-    );
+    assert_eq!(stack.sim.records("accounts", "ana@example.com"), 0, "the identifier was normalised before the call");
 
     let audit: Vec<String> = stack
         .db()
         .await
-        .query(
-            "SELECT event FROM audit_log WHERE request_id = $1 ORDER BY id",
-            &[&id],
-        )
+        .query("SELECT event FROM audit_log WHERE request_id = $1 ORDER BY id", &[&id])
         .await
         .unwrap()
         .iter()
@@ -93,11 +59,7 @@ async fn a_request_is_erased_everywhere_and_confirmed_on_the_exchange_and_reply_
     assert_eq!(audit.first().map(String::as_str), Some("request.received"));
     assert_eq!(audit.last().map(String::as_str), Some("request.completed"));
     assert_eq!(audit.iter().filter(|e| *e == "task.running").count(), 3);
-    let deleted = stack
-        .db()
-        .await
-        .execute("DELETE FROM audit_log WHERE request_id = $1", &[&id])
-        .await;
+    let deleted = stack.db().await.execute("DELETE FROM audit_log WHERE request_id = $1", &[&id]).await;
     assert!(deleted.is_err(), "the audit log is append-only");
     worker.stop().await;
 }
@@ -115,31 +77,14 @@ async fn the_same_request_published_twice_erases_once_and_confirms_once() {
     let body = bytes(&request(id, "bob@example.com", chrono::Utc::now()));
     stack.publish(&body, None).await;
     stack.publish(&body, None).await;
-    let event = events
-        .next(Duration::from_secs(20))
-        .await
-        .expect("a confirmation");
+    let event = events.next(Duration::from_secs(20)).await.expect("a confirmation");
     assert_eq!(event.routing_key, "erasure.completed");
-    assert!(
-        events.next(Duration::from_secs(2)).await.is_none(),
-        "exactly one confirmation"
-    );
+    assert!(events.next(Duration::from_secs(2)).await.is_none(), "exactly one confirmation");
     for system in ["accounts", "billing", "support"] {
-        let erases = stack
-            .sim
-            .calls(system)
-            .iter()
-            .filter(|c| c.action == "erase")
-            .count();
+        let erases = stack.sim.calls(system).iter().filter(|c| c.action == "erase").count();
         assert_eq!(erases, 1, "{system} was called once");
     }
-    let count: i64 = stack
-        .db()
-        .await
-        .query_one("SELECT count(*) FROM requests", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let count: i64 = stack.db().await.query_one("SELECT count(*) FROM requests", &[]).await.unwrap().get(0);
     assert_eq!(count, 1);
     worker.stop().await;
 }
@@ -154,9 +99,7 @@ async fn a_subset_of_systems_gets_tasks_only_for_those() {
     let mut body = request(id, "cy@example.com", chrono::Utc::now());
     body["systems"] = serde_json::json!(["billing"]);
     stack.publish(&bytes(&body), None).await;
-    stack
-        .wait_for_state(id, "completed", Duration::from_secs(20))
-        .await;
+    stack.wait_for_state(id, "completed", Duration::from_secs(20)).await;
     let tasks = stack.tasks(id).await;
     assert_eq!(tasks.len(), 1);
     assert_eq!(tasks[0].connector, "billing");
@@ -167,58 +110,26 @@ async fn a_subset_of_systems_gets_tasks_only_for_those() {
 #[tokio::test]
 async fn an_unroutable_event_stays_in_the_outbox_until_a_queue_is_bound() {
     let stack = Stack::new().await;
-    let settings = stack.settings(
-        &[Instance {
-            name: "accounts",
-            extra: "",
-        }],
-        "[outbox]\nretry_base = \"1s\"\nretry_cap = \"1s\"\n",
-    );
+    let settings = stack
+        .settings(&[Instance { name: "accounts", extra: "" }], "[outbox]\nretry_base = \"1s\"\nretry_cap = \"1s\"\n");
     stack.declare_queues(&settings).await;
     let worker = Worker::start(settings, Arc::new(SystemClock));
     let id = Uuid::new_v4();
-    stack
-        .publish(
-            &bytes(&request(id, "dee@example.com", chrono::Utc::now())),
-            None,
-        )
-        .await;
-    stack
-        .wait_for_state(id, "completed", Duration::from_secs(20))
-        .await;
+    stack.publish(&bytes(&request(id, "dee@example.com", chrono::Utc::now())), None).await;
+    stack.wait_for_state(id, "completed", Duration::from_secs(20)).await;
     let db = stack.db().await;
-    wait_until(
-        Duration::from_secs(10),
-        "the relay to find the event unroutable",
-        || async {
-            let row = db
-                .query_one(
-                    "SELECT last_error, sent_at IS NULL FROM outbox WHERE request_id = $1",
-                    &[&id],
-                )
-                .await
-                .unwrap();
-            row.get::<_, Option<String>>(0)
-                .is_some_and(|e| e.contains("Unroutable"))
-                && row.get::<_, bool>(1)
-        },
-    )
+    wait_until(Duration::from_secs(10), "the relay to find the event unroutable", || async {
+        let row =
+            db.query_one("SELECT last_error, sent_at IS NULL FROM outbox WHERE request_id = $1", &[&id]).await.unwrap();
+        row.get::<_, Option<String>>(0).is_some_and(|e| e.contains("Unroutable")) && row.get::<_, bool>(1)
+    })
     .await;
 
     let mut events = stack.events().await;
-    let event = events
-        .next(Duration::from_secs(15))
-        .await
-        .expect("the event once a queue is bound");
+    let event = events.next(Duration::from_secs(15)).await.expect("the event once a queue is bound");
     assert_eq!(event.body["request_id"], id.to_string());
-    let sent: bool = db
-        .query_one(
-            "SELECT sent_at IS NOT NULL FROM outbox WHERE request_id = $1",
-            &[&id],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let sent: bool =
+        db.query_one("SELECT sent_at IS NOT NULL FROM outbox WHERE request_id = $1", &[&id]).await.unwrap().get(0);
     assert!(sent);
     worker.stop().await;
 }
@@ -228,28 +139,17 @@ pub fn assert_matches_event_schema(event: &serde_json::Value) {
     let schema: serde_json::Value =
         serde_json::from_str(include_str!("../../schemas/erasure-event.v1.schema.json")).unwrap();
     for required in schema["required"].as_array().unwrap() {
-        assert!(
-            event.get(required.as_str().unwrap()).is_some(),
-            "the event lacks {required}"
-        );
+        assert!(event.get(required.as_str().unwrap()).is_some(), "the event lacks {required}");
     }
     for key in event.as_object().unwrap().keys() {
-        assert!(
-            schema["properties"].get(key).is_some(),
-            "the schema does not describe `{key}`"
-        );
+        assert!(schema["properties"].get(key).is_some(), "the schema does not describe `{key}`");
     }
     let system_schema = &schema["properties"]["systems"]["items"];
     for system in event["systems"].as_array().into_iter().flatten() {
         for key in system.as_object().unwrap().keys() {
-            assert!(
-                system_schema["properties"].get(key).is_some(),
-                "the schema does not describe systems[].{key}"
-            );
+            assert!(system_schema["properties"].get(key).is_some(), "the schema does not describe systems[].{key}");
         }
-        let outcomes = system_schema["properties"]["outcome"]["enum"]
-            .as_array()
-            .unwrap();
+        let outcomes = system_schema["properties"]["outcome"]["enum"].as_array().unwrap();
         assert!(outcomes.contains(&system["outcome"]));
     }
 }

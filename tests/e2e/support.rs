@@ -23,7 +23,9 @@ pub const WEBHOOK_SECRET_ENV: &str = "ERASURE_TEST_WEBHOOK_SECRET";
 pub const WEBHOOK_SECRET: &str = "test-webhook-secret-0123456789";
 
 fn required_env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the tests with scripts/test, which starts PostgreSQL and RabbitMQ"))
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the tests with scripts/test, which starts PostgreSQL and RabbitMQ")
+    })
 }
 
 /// One test's world: its own database, queue names and simulator.
@@ -52,34 +54,21 @@ impl Stack {
         let amqp_url = required_env("ERASURE_TEST_AMQP_URL");
         let id = Uuid::new_v4().simple().to_string();
         let db_name = format!("t_{}", &id[..16]);
-        let (admin, connection) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls)
-            .await
-            .expect("connect to the test PostgreSQL");
+        let (admin, connection) =
+            tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await.expect("connect to the test PostgreSQL");
         tokio::spawn(connection);
-        admin
-            .batch_execute(&format!("CREATE DATABASE {db_name}"))
-            .await
-            .expect("create the test database");
+        admin.batch_execute(&format!("CREATE DATABASE {db_name}")).await.expect("create the test database");
         let mut db_url = url::Url::parse(&admin_url).expect("database URL");
         db_url.set_path(&db_name);
         let sim = Sim::start(
             "127.0.0.1:0".parse().unwrap(),
-            SimOptions {
-                webhook_secret: WEBHOOK_SECRET.into(),
-                ..SimOptions::default()
-            },
+            SimOptions { webhook_secret: WEBHOOK_SECRET.into(), ..SimOptions::default() },
         )
         .await
         .expect("start the simulator");
         let dir = std::env::temp_dir().join(format!("erasure-test-{id}"));
         std::fs::create_dir_all(&dir).unwrap();
-        Stack {
-            db_url: db_url.to_string(),
-            amqp_url,
-            prefix: format!("t{}.", &id[..8]),
-            sim,
-            dir,
-        }
+        Stack { db_url: db_url.to_string(), amqp_url, prefix: format!("t{}.", &id[..8]), sim, dir }
     }
 
     pub fn requests_queue(&self) -> String {
@@ -119,18 +108,10 @@ impl Stack {
         for i in instances {
             let connector = table["connectors"][i.name].as_table().unwrap().clone();
             let mut connector = connector;
-            merge(
-                &mut connector,
-                i.extra.parse().expect("the instance config is TOML"),
-            );
-            table["connectors"]
-                .as_table_mut()
-                .unwrap()
-                .insert(i.name.to_string(), toml::Value::Table(connector));
+            merge(&mut connector, i.extra.parse().expect("the instance config is TOML"));
+            table["connectors"].as_table_mut().unwrap().insert(i.name.to_string(), toml::Value::Table(connector));
         }
-        let path = self
-            .dir
-            .join(format!("config-{}.toml", Uuid::new_v4().simple()));
+        let path = self.dir.join(format!("config-{}.toml", Uuid::new_v4().simple()));
         std::fs::write(&path, toml::to_string(&table).unwrap()).unwrap();
         path
     }
@@ -141,9 +122,8 @@ impl Stack {
     }
 
     pub async fn db(&self) -> tokio_postgres::Client {
-        let (client, connection) = tokio_postgres::connect(&self.db_url, tokio_postgres::NoTls)
-            .await
-            .expect("connect to the test database");
+        let (client, connection) =
+            tokio_postgres::connect(&self.db_url, tokio_postgres::NoTls).await.expect("connect to the test database");
         tokio::spawn(connection);
         client
     }
@@ -158,36 +138,20 @@ impl Stack {
     pub async fn publish(&self, body: &[u8], reply_to: Option<&str>) {
         let connection = self.amqp().await;
         let channel = connection.create_channel().await.unwrap();
-        channel
-            .confirm_select(ConfirmSelectOptions::default())
-            .await
-            .unwrap();
-        let mut properties = BasicProperties::default()
-            .with_delivery_mode(2)
-            .with_content_type("application/json".into());
+        channel.confirm_select(ConfirmSelectOptions::default()).await.unwrap();
+        let mut properties =
+            BasicProperties::default().with_delivery_mode(2).with_content_type("application/json".into());
         if let Some(reply_to) = reply_to {
             properties = properties.with_reply_to(reply_to.into());
         }
-        let options = BasicPublishOptions {
-            mandatory: true,
-            ..BasicPublishOptions::default()
-        };
+        let options = BasicPublishOptions { mandatory: true, ..BasicPublishOptions::default() };
         let confirm = channel
-            .basic_publish(
-                "".into(),
-                self.requests_queue().as_str().into(),
-                options,
-                body,
-                properties,
-            )
+            .basic_publish("".into(), self.requests_queue().as_str().into(), options, body, properties)
             .await
             .unwrap()
             .await
             .unwrap();
-        assert!(
-            confirm.is_ack() && confirm.take_message().is_none(),
-            "the intake queue must exist before publishing"
-        );
+        assert!(confirm.is_ack() && confirm.take_message().is_none(), "the intake queue must exist before publishing");
         connection.close(200, "done".into()).await.ok();
     }
 
@@ -195,10 +159,7 @@ impl Stack {
     pub async fn events(&self) -> Events {
         let connection = self.amqp().await;
         let channel = connection.create_channel().await.unwrap();
-        let options = ExchangeDeclareOptions {
-            durable: true,
-            ..ExchangeDeclareOptions::default()
-        };
+        let options = ExchangeDeclareOptions { durable: true, ..ExchangeDeclareOptions::default() };
         channel
             .exchange_declare(
                 self.events_exchange().as_str().into(),
@@ -211,10 +172,7 @@ impl Stack {
         let queue = channel
             .queue_declare(
                 "".into(),
-                QueueDeclareOptions {
-                    exclusive: true,
-                    ..QueueDeclareOptions::default()
-                },
+                QueueDeclareOptions { exclusive: true, ..QueueDeclareOptions::default() },
                 FieldTable::default(),
             )
             .await
@@ -233,27 +191,19 @@ impl Stack {
             .basic_consume(
                 queue.name().clone(),
                 "test-events".into(),
-                BasicConsumeOptions {
-                    no_ack: true,
-                    ..BasicConsumeOptions::default()
-                },
+                BasicConsumeOptions { no_ack: true, ..BasicConsumeOptions::default() },
                 FieldTable::default(),
             )
             .await
             .unwrap();
-        Events {
-            _connection: connection,
-            consumer,
-            queue: queue.name().as_str().to_string(),
-        }
+        Events { _connection: connection, consumer, queue: queue.name().as_str().to_string() }
     }
 
     /// Declare the worker's queues before the worker starts, so tests can publish at once.
     pub async fn declare_queues(&self, settings: &Settings) {
         let connection = self.amqp().await;
         let channel = connection.create_channel().await.unwrap();
-        let broker =
-            erasure_worker::amqp::Broker::new(settings.amqp_urls().unwrap(), settings.amqp.clone());
+        let broker = erasure_worker::amqp::Broker::new(settings.amqp_urls().unwrap(), settings.amqp.clone());
         broker.declare_topology(&channel).await.unwrap();
         connection.close(200, "done".into()).await.ok();
     }
@@ -263,13 +213,8 @@ impl Stack {
         let connection = self.amqp().await;
         let channel = connection.create_channel().await.unwrap();
         let mut out = Vec::new();
-        while let Some(message) = channel
-            .basic_get(
-                self.dead_letter_queue().as_str().into(),
-                BasicGetOptions { no_ack: true },
-            )
-            .await
-            .unwrap()
+        while let Some(message) =
+            channel.basic_get(self.dead_letter_queue().as_str().into(), BasicGetOptions { no_ack: true }).await.unwrap()
         {
             out.push((
                 erasure_worker::intake::dead_letter_reason(&message.delivery.properties),
@@ -280,12 +225,7 @@ impl Stack {
     }
 
     pub async fn request_state(&self, id: Uuid) -> Option<String> {
-        let row = self
-            .db()
-            .await
-            .query_opt("SELECT state FROM requests WHERE id = $1", &[&id])
-            .await
-            .unwrap();
+        let row = self.db().await.query_opt("SELECT state FROM requests WHERE id = $1", &[&id]).await.unwrap();
         row.map(|r| r.get(0))
     }
 
@@ -293,11 +233,7 @@ impl Stack {
     pub async fn wait_for_state(&self, id: Uuid, state: &str, timeout: Duration) {
         let db = self.db().await;
         wait_until(timeout, &format!("request to be {state}"), || async {
-            let row = db
-                .query_opt("SELECT state FROM requests WHERE id = $1", &[&id])
-                .await
-                .ok()
-                .flatten();
+            let row = db.query_opt("SELECT state FROM requests WHERE id = $1", &[&id]).await.ok().flatten();
             row.map(|r| r.get::<_, String>(0) == state).unwrap_or(false)
         })
         .await;
@@ -357,17 +293,10 @@ pub struct Event {
 
 impl Events {
     pub async fn next(&mut self, timeout: Duration) -> Option<Event> {
-        let delivery = tokio::time::timeout(timeout, self.consumer.next())
-            .await
-            .ok()??
-            .ok()?;
+        let delivery = tokio::time::timeout(timeout, self.consumer.next()).await.ok()??.ok()?;
         Some(Event {
             routing_key: delivery.routing_key.as_str().to_string(),
-            message_id: delivery
-                .properties
-                .message_id()
-                .as_ref()
-                .map(|m| m.as_str().to_string()),
+            message_id: delivery.properties.message_id().as_ref().map(|m| m.as_str().to_string()),
             body: serde_json::from_slice(&delivery.data).expect("events are JSON"),
         })
     }
@@ -382,21 +311,13 @@ pub struct Worker {
 impl Worker {
     pub fn start(settings: Settings, clock: Arc<dyn Clock>) -> Worker {
         let shutdown = Shutdown::default();
-        let handle = tokio::spawn(erasure_worker::run(
-            settings,
-            clock,
-            Components::ALL,
-            shutdown.clone(),
-        ));
+        let handle = tokio::spawn(erasure_worker::run(settings, clock, Components::ALL, shutdown.clone()));
         Worker { shutdown, handle }
     }
 
     pub async fn stop(self) {
         self.shutdown.trigger();
-        self.handle
-            .await
-            .expect("the worker task")
-            .expect("the worker ran cleanly");
+        self.handle.await.expect("the worker task").expect("the worker ran cleanly");
     }
 }
 
@@ -407,11 +328,7 @@ pub struct Process {
 
 impl Process {
     pub fn start(config: &std::path::Path, log: &std::path::Path) -> Process {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .unwrap();
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
         let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_erasure"))
             .args(["--config", config.to_str().unwrap(), "run"])
             .env(HASH_KEY_ENV, "test-hash-key-0123456789abcdef")
@@ -434,10 +351,7 @@ impl Process {
 
     /// SIGTERM, then wait for the exit; returns the exit status.
     pub async fn terminate(mut self, within: Duration) -> std::process::ExitStatus {
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
-            .status()
-            .unwrap();
+        let status = std::process::Command::new("kill").args(["-TERM", &self.pid().to_string()]).status().unwrap();
         assert!(status.success());
         tokio::time::timeout(within, self.child.wait())
             .await
@@ -456,20 +370,13 @@ where
         if check().await {
             return;
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
 /// A valid v1 message for `email`, with optional extra top-level fields.
-pub fn request(
-    id: Uuid,
-    email: &str,
-    requested_at: chrono::DateTime<chrono::Utc>,
-) -> serde_json::Value {
+pub fn request(id: Uuid, email: &str, requested_at: chrono::DateTime<chrono::Utc>) -> serde_json::Value {
     serde_json::json!({
         "version": 1,
         "request_id": id,
@@ -494,21 +401,14 @@ where
         if let Some(value) = f().await {
             return value;
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
 impl Stack {
     /// Read dead letters until there are `n`.
-    pub async fn wait_dead_letters(
-        &self,
-        n: usize,
-        timeout: Duration,
-    ) -> Vec<(Option<String>, Vec<u8>)> {
+    pub async fn wait_dead_letters(&self, n: usize, timeout: Duration) -> Vec<(Option<String>, Vec<u8>)> {
         let deadline = tokio::time::Instant::now() + timeout;
         let mut all = Vec::new();
         while all.len() < n {

@@ -38,24 +38,14 @@ pub struct HttpClient {
 
 impl HttpClient {
     /// `system` names the instance in failure reasons (`helpdesk answered HTTP 503`).
-    pub fn new(
-        system: &str,
-        timeout: Duration,
-        limiter: Arc<dyn RateLimiter>,
-    ) -> Result<Self, Failure> {
+    pub fn new(system: &str, timeout: Duration, limiter: Arc<dyn RateLimiter>) -> Result<Self, Failure> {
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("erasure-worker/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| {
-                Failure::permanent(format!("cannot build the HTTP client: {}", e.without_url()))
-            })?;
-        Ok(HttpClient {
-            client,
-            limiter,
-            system: system.into(),
-        })
+            .map_err(|e| Failure::permanent(format!("cannot build the HTTP client: {}", e.without_url())))?;
+        Ok(HttpClient { client, limiter, system: system.into() })
     }
 
     /// A client with no rate limit, for tests and one-off runs.
@@ -82,11 +72,7 @@ impl HttpClient {
     pub async fn send_any(&self, request: RequestBuilder) -> Result<Response, Failure> {
         self.limiter.acquire().await?;
         request.send().await.map_err(|e| {
-            let what = if e.is_timeout() {
-                "timed out"
-            } else {
-                "could not be reached"
-            };
+            let what = if e.is_timeout() { "timed out" } else { "could not be reached" };
             Failure::transient(format!("{} {what}: {}", self.system, e.without_url()))
         })
     }
@@ -162,12 +148,7 @@ mod tests {
         assert_eq!(class(429, None), HttpClass::Throttled { after: None });
         assert_eq!(class(408, None), HttpClass::Retry { after: None });
         assert_eq!(class(500, None), HttpClass::Retry { after: None });
-        assert_eq!(
-            class(503, Some("7")),
-            HttpClass::Retry {
-                after: Some(Duration::from_secs(7))
-            }
-        );
+        assert_eq!(class(503, Some("7")), HttpClass::Retry { after: Some(Duration::from_secs(7)) });
         for permanent in [400, 401, 403, 404, 409, 422, 302] {
             assert_eq!(class(permanent, None), HttpClass::Permanent, "{permanent}");
         }
@@ -175,23 +156,10 @@ mod tests {
 
     #[test]
     fn retry_after_in_seconds_or_as_a_date() {
-        assert_eq!(
-            class(429, Some("30")),
-            HttpClass::Throttled {
-                after: Some(Duration::from_secs(30))
-            }
-        );
+        assert_eq!(class(429, Some("30")), HttpClass::Throttled { after: Some(Duration::from_secs(30)) });
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_784_000_000);
         let later = httpdate::fmt_http_date(now + Duration::from_secs(90));
-        assert_eq!(
-            class(429, Some(&later)),
-            HttpClass::Throttled {
-                after: Some(Duration::from_secs(90))
-            }
-        );
-        assert_eq!(
-            class(429, Some("soon")),
-            HttpClass::Throttled { after: None }
-        );
+        assert_eq!(class(429, Some(&later)), HttpClass::Throttled { after: Some(Duration::from_secs(90)) });
+        assert_eq!(class(429, Some("soon")), HttpClass::Throttled { after: None });
     }
 }

@@ -15,47 +15,27 @@ pub enum Outcome {
     Pending(Pending),
     /// A transient problem (429, 408, 5xx, timeout). `after` overrides the engine's backoff.
     /// A `throttled` retry (rate limited) does not consume an attempt.
-    Retry {
-        after: Option<Duration>,
-        reason: String,
-        throttled: bool,
-    },
+    Retry { after: Option<Duration>, reason: String, throttled: bool },
     /// A permanent problem: a human must act (bad credentials, a refused request).
     Failed { reason: String },
 }
 
 impl Outcome {
     pub fn retry(reason: impl Into<String>) -> Self {
-        Outcome::Retry {
-            after: None,
-            reason: reason.into(),
-            throttled: false,
-        }
+        Outcome::Retry { after: None, reason: reason.into(), throttled: false }
     }
 
     pub fn failed(reason: impl Into<String>) -> Self {
-        Outcome::Failed {
-            reason: reason.into(),
-        }
+        Outcome::Failed { reason: reason.into() }
     }
 }
 
 impl From<Failure> for Outcome {
     fn from(failure: Failure) -> Self {
         match failure.kind {
-            FailureKind::Transient { after } => Outcome::Retry {
-                after,
-                reason: failure.reason,
-                throttled: false,
-            },
-            FailureKind::Throttled { after } => Outcome::Retry {
-                after,
-                reason: failure.reason,
-                throttled: true,
-            },
-            FailureKind::Permanent => Outcome::Failed {
-                reason: failure.reason,
-            },
+            FailureKind::Transient { after } => Outcome::Retry { after, reason: failure.reason, throttled: false },
+            FailureKind::Throttled { after } => Outcome::Retry { after, reason: failure.reason, throttled: true },
+            FailureKind::Permanent => Outcome::Failed { reason: failure.reason },
         }
     }
 }
@@ -127,17 +107,11 @@ pub enum FailureKind {
 
 impl Failure {
     pub fn transient(reason: impl Into<String>) -> Self {
-        Failure {
-            kind: FailureKind::Transient { after: None },
-            reason: reason.into(),
-        }
+        Failure { kind: FailureKind::Transient { after: None }, reason: reason.into() }
     }
 
     pub fn permanent(reason: impl Into<String>) -> Self {
-        Failure {
-            kind: FailureKind::Permanent,
-            reason: reason.into(),
-        }
+        Failure { kind: FailureKind::Permanent, reason: reason.into() }
     }
 }
 

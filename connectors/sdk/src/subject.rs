@@ -56,27 +56,16 @@ pub enum SubjectError {
 impl Subject {
     pub fn new(raw: RawSubject) -> Result<Subject, SubjectError> {
         if raw.emails.len() > MAX_EMAILS {
-            return Err(SubjectError::TooMany {
-                field: "emails",
-                max: MAX_EMAILS,
-            });
+            return Err(SubjectError::TooMany { field: "emails", max: MAX_EMAILS });
         }
         if raw.phones.len() > MAX_PHONES {
-            return Err(SubjectError::TooMany {
-                field: "phones",
-                max: MAX_PHONES,
-            });
+            return Err(SubjectError::TooMany { field: "phones", max: MAX_PHONES });
         }
         if raw.ids.len() > MAX_IDS {
-            return Err(SubjectError::TooMany {
-                field: "ids",
-                max: MAX_IDS,
-            });
+            return Err(SubjectError::TooMany { field: "ids", max: MAX_IDS });
         }
         let user_id = match raw.user_id {
-            Some(id) => {
-                Some(clean_id(&id).ok_or_else(|| SubjectError::InvalidId("user_id".into()))?)
-            }
+            Some(id) => Some(clean_id(&id).ok_or_else(|| SubjectError::InvalidId("user_id".into()))?),
             None => None,
         };
         let mut emails = Vec::with_capacity(raw.emails.len());
@@ -95,19 +84,13 @@ impl Subject {
         }
         let mut ids = BTreeMap::new();
         for (system, id) in raw.ids {
-            let id = clean_id(&id)
-                .ok_or_else(|| SubjectError::InvalidId(format!("ids.{}", printable(&system))))?;
+            let id = clean_id(&id).ok_or_else(|| SubjectError::InvalidId(format!("ids.{}", printable(&system))))?;
             ids.insert(system, id);
         }
         if user_id.is_none() && emails.is_empty() && phones.is_empty() && ids.is_empty() {
             return Err(SubjectError::NoIdentifier);
         }
-        Ok(Subject {
-            user_id,
-            emails,
-            phones,
-            ids,
-        })
+        Ok(Subject { user_id, emails, phones, ids })
     }
 
     /// The product's own user id, if it gave one.
@@ -157,12 +140,7 @@ impl TryFrom<RawSubject> for Subject {
 
 impl From<Subject> for RawSubject {
     fn from(s: Subject) -> Self {
-        RawSubject {
-            user_id: s.user_id,
-            emails: s.emails,
-            phones: s.phones,
-            ids: s.ids,
-        }
+        RawSubject { user_id: s.user_id, emails: s.emails, phones: s.phones, ids: s.ids }
     }
 }
 
@@ -188,15 +166,11 @@ pub fn normalise_email(input: &str) -> Option<String> {
 /// E.164: `+`, a non-zero digit, 7 to 15 digits in all. Spaces, dashes, dots and brackets are
 /// dropped; a number without its country code is refused rather than guessed.
 pub fn normalise_phone(input: &str) -> Option<String> {
-    let compact: String = input
-        .trim()
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{a0}'))
-        .collect();
+    let compact: String =
+        input.trim().chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{a0}')).collect();
     let digits = compact.strip_prefix('+')?;
-    let valid = (7..=15).contains(&digits.len())
-        && digits.chars().all(|c| c.is_ascii_digit())
-        && !digits.starts_with('0');
+    let valid =
+        (7..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) && !digits.starts_with('0');
     valid.then(|| format!("+{digits}"))
 }
 
@@ -207,10 +181,7 @@ fn clean_id(input: &str) -> Option<String> {
 }
 
 fn printable(key: &str) -> String {
-    key.chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
-        .take(64)
-        .collect()
+    key.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-')).take(64).collect()
 }
 
 #[cfg(test)]
@@ -227,11 +198,7 @@ mod tests {
 
     #[test]
     fn emails_are_trimmed_lowercased_nfc_and_deduplicated() {
-        let s = Subject::new(raw(
-            &[" Ana@Example.COM ", "ana@example.com", "Jose\u{301}@x.io"],
-            &[],
-        ))
-        .unwrap();
+        let s = Subject::new(raw(&[" Ana@Example.COM ", "ana@example.com", "Jose\u{301}@x.io"], &[])).unwrap();
         assert_eq!(s.emails(), ["ana@example.com", "jos\u{e9}@x.io"]);
     }
 
@@ -243,34 +210,14 @@ mod tests {
 
     #[test]
     fn bad_identifiers_are_refused_without_echoing_them() {
-        for bad in [
-            "",
-            "no-at-sign",
-            "a@b",
-            "two@@x.io",
-            "sp ace@x.io",
-            "a@.x.io",
-        ] {
+        for bad in ["", "no-at-sign", "a@b", "two@@x.io", "sp ace@x.io", "a@.x.io"] {
             let err = Subject::new(raw(&[bad], &[])).unwrap_err();
             assert_eq!(err, SubjectError::InvalidEmail(0), "{bad:?}");
         }
-        for bad in [
-            "0612345678",
-            "+0612345678",
-            "+12",
-            "+336123456789012345",
-            "+33abc",
-        ] {
-            assert_eq!(
-                Subject::new(raw(&[], &[bad])).unwrap_err(),
-                SubjectError::InvalidPhone(0),
-                "{bad:?}"
-            );
+        for bad in ["0612345678", "+0612345678", "+12", "+336123456789012345", "+33abc"] {
+            assert_eq!(Subject::new(raw(&[], &[bad])).unwrap_err(), SubjectError::InvalidPhone(0), "{bad:?}");
         }
-        assert_eq!(
-            Subject::new(RawSubject::default()).unwrap_err(),
-            SubjectError::NoIdentifier
-        );
+        assert_eq!(Subject::new(RawSubject::default()).unwrap_err(), SubjectError::NoIdentifier);
     }
 
     #[test]

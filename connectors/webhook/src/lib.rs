@@ -9,8 +9,8 @@ pub use protocol::{Action, Answer, CallBody, LookupAnswer, SubjectBody};
 pub use signing::{sign, verify, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
 use erasure_connector::{
-    async_trait, Connector, Ctx, Evidence, ExposeSecret, Failure, Found, HttpClient, Outcome,
-    Pending, SecretString, Subject,
+    async_trait, Connector, Ctx, Evidence, ExposeSecret, Failure, Found, HttpClient, Outcome, Pending, SecretString,
+    Subject,
 };
 use reqwest::Method;
 use serde::Deserialize;
@@ -47,24 +47,13 @@ impl Webhook {
         if !matches!(url.scheme(), "http" | "https") {
             return Err("the URL must be http or https".into());
         }
-        Ok(Webhook {
-            url,
-            secret,
-            http,
-            default_check_after: Duration::from_secs(config.default_check_after_seconds),
-        })
+        Ok(Webhook { url, secret, http, default_check_after: Duration::from_secs(config.default_check_after_seconds) })
     }
 
-    async fn call<T: serde::de::DeserializeOwned>(
-        &self,
-        url: &url::Url,
-        body: &CallBody<'_>,
-    ) -> Result<T, Failure> {
+    async fn call<T: serde::de::DeserializeOwned>(&self, url: &url::Url, body: &CallBody<'_>) -> Result<T, Failure> {
         let bytes = serde_json::to_vec(body).expect("the call body serialises");
-        let timestamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
+        let timestamp =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
         let signature = sign(self.secret.expose_secret().as_bytes(), timestamp, &bytes);
         let request = self
             .http
@@ -110,22 +99,18 @@ impl Webhook {
                 Outcome::Erased(evidence)
             }
             Answer::NothingToErase {} => Outcome::NothingToErase,
-            Answer::Pending {
-                check_url,
-                check_after_seconds,
-                reference,
-            } => {
+            Answer::Pending { check_url, check_after_seconds, reference } => {
                 let Some(check_url) = self.same_origin(&check_url) else {
-                    return Outcome::failed("the service's check_url is not on the configured host; refusing to follow it");
+                    return Outcome::failed(
+                        "the service's check_url is not on the configured host; refusing to follow it",
+                    );
                 };
                 let mut evidence = Evidence::default();
                 if let Some(reference) = reference {
                     evidence = evidence.vendor_ref(reference);
                 }
                 Outcome::Pending(Pending {
-                    check_after: check_after_seconds
-                        .map(Duration::from_secs)
-                        .unwrap_or(self.default_check_after),
+                    check_after: check_after_seconds.map(Duration::from_secs).unwrap_or(self.default_check_after),
                     state: json!({ "check_url": check_url.as_str() }),
                     evidence,
                 })
@@ -147,36 +132,22 @@ impl Connector for Webhook {
     }
 
     async fn erase(&self, ctx: &Ctx, subject: &Subject) -> Outcome {
-        match self
-            .call::<Answer>(&self.url, &self.body(Action::Erase, ctx, subject))
-            .await
-        {
+        match self.call::<Answer>(&self.url, &self.body(Action::Erase, ctx, subject)).await {
             Ok(answer) => self.outcome(answer),
             Err(failure) => failure.into(),
         }
     }
 
     async fn check(&self, ctx: &Ctx, subject: &Subject, pending: &Pending) -> Outcome {
-        let Some(url) = pending
-            .state
-            .get("check_url")
-            .and_then(|u| u.as_str())
-            .and_then(|u| self.same_origin(u))
+        let Some(url) = pending.state.get("check_url").and_then(|u| u.as_str()).and_then(|u| self.same_origin(u))
         else {
-            return Outcome::failed(
-                "the stored check URL is missing or not on the configured host",
-            );
+            return Outcome::failed("the stored check URL is missing or not on the configured host");
         };
-        match self
-            .call::<Answer>(&url, &self.body(Action::Check, ctx, subject))
-            .await
-        {
+        match self.call::<Answer>(&url, &self.body(Action::Check, ctx, subject)).await {
             Ok(answer) => {
                 let mut outcome = self.outcome(answer);
                 if let Outcome::Erased(evidence) = &mut outcome {
-                    evidence
-                        .vendor_refs
-                        .extend(pending.evidence.vendor_refs.iter().cloned());
+                    evidence.vendor_refs.extend(pending.evidence.vendor_refs.iter().cloned());
                 }
                 outcome
             }
@@ -185,24 +156,12 @@ impl Connector for Webhook {
     }
 
     async fn lookup(&self, ctx: &Ctx, subject: &Subject) -> Result<Found, Failure> {
-        let answer: LookupAnswer = self
-            .call(&self.url, &self.body(Action::Lookup, ctx, subject))
-            .await?;
-        Ok(Found {
-            present: answer.found,
-            count: answer.count,
-        })
+        let answer: LookupAnswer = self.call(&self.url, &self.body(Action::Lookup, ctx, subject)).await?;
+        Ok(Found { present: answer.found, count: answer.count })
     }
 
     async fn healthcheck(&self) -> Result<(), Failure> {
-        let body = CallBody {
-            action: Action::Ping,
-            request_id: None,
-            idempotency_key: "ping",
-            subject: None,
-        };
-        self.call::<serde_json::Value>(&self.url, &body)
-            .await
-            .map(|_| ())
+        let body = CallBody { action: Action::Ping, request_id: None, idempotency_key: "ping", subject: None };
+        self.call::<serde_json::Value>(&self.url, &body).await.map(|_| ())
     }
 }

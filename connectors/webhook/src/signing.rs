@@ -49,13 +49,7 @@ mod tests {
         assert!(verify(b"k", "1000", &sig, b"{}", 1_100));
         assert!(!verify(b"other", "1000", &sig, b"{}", 1_100));
         assert!(!verify(b"k", "1000", &sig, b"{ }", 1_100));
-        assert!(!verify(
-            b"k",
-            "1000",
-            &sig,
-            b"{}",
-            1_000 + TOLERANCE_SECS + 1
-        ));
+        assert!(!verify(b"k", "1000", &sig, b"{}", 1_000 + TOLERANCE_SECS + 1));
         assert!(!verify(b"k", "999", &sig, b"{}", 1_000));
     }
 }

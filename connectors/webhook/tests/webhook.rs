@@ -11,67 +11,41 @@ const SECRET: &str = "shared-secret";
 async fn setup(secret: &str) -> (Sim, Webhook, Ctx) {
     let sim = Sim::start(
         "127.0.0.1:0".parse().unwrap(),
-        SimOptions {
-            webhook_secret: SECRET.into(),
-            ..SimOptions::default()
-        },
+        SimOptions { webhook_secret: SECRET.into(), ..SimOptions::default() },
     )
     .await
     .unwrap();
     let http = HttpClient::unlimited("accounts", Duration::from_millis(500));
-    let config = Config {
-        url: sim.webhook_url("accounts"),
-        secret_env: "UNUSED".into(),
-        default_check_after_seconds: 30,
-    };
-    let webhook =
-        Webhook::new(config, SecretString::from(secret.to_string()), http.clone()).unwrap();
+    let config =
+        Config { url: sim.webhook_url("accounts"), secret_env: "UNUSED".into(), default_check_after_seconds: 30 };
+    let webhook = Webhook::new(config, SecretString::from(secret.to_string()), http.clone()).unwrap();
     (sim, webhook, Ctx::standalone("accounts", http))
 }
 
 fn subject(email: &str) -> Subject {
-    Subject::new(RawSubject {
-        emails: vec![email.into()],
-        ..RawSubject::default()
-    })
-    .unwrap()
+    Subject::new(RawSubject { emails: vec![email.into()], ..RawSubject::default() }).unwrap()
 }
 
 #[tokio::test]
 async fn erases_what_is_there_and_nothing_twice() {
     let (sim, webhook, ctx) = setup(SECRET).await;
     sim.seed("accounts", "ana@example.com", 3);
-    let Outcome::Erased(evidence) = webhook.erase(&ctx, &subject("ana@example.com")).await else {
-        panic!("erased")
-    };
+    let Outcome::Erased(evidence) = webhook.erase(&ctx, &subject("ana@example.com")).await else { panic!("erased") };
     assert_eq!(evidence.counts["records"], 3);
     assert_eq!(sim.records("accounts", "ana@example.com"), 0);
     let again = webhook.erase(&ctx, &subject("ana@example.com")).await;
-    assert_eq!(
-        again,
-        Outcome::Erased(evidence),
-        "the same idempotency key gets the same answer"
-    );
+    assert_eq!(again, Outcome::Erased(evidence), "the same idempotency key gets the same answer");
     let other = Ctx::standalone("accounts", ctx.http.clone());
-    assert_eq!(
-        webhook.erase(&other, &subject("ana@example.com")).await,
-        Outcome::NothingToErase
-    );
+    assert_eq!(webhook.erase(&other, &subject("ana@example.com")).await, Outcome::NothingToErase);
     let call = &sim.calls("accounts")[0];
     assert!(call.signature_ok);
-    assert_eq!(
-        call.idempotency_key.as_deref(),
-        Some(ctx.idempotency_key.as_str())
-    );
+    assert_eq!(call.idempotency_key.as_deref(), Some(ctx.idempotency_key.as_str()));
 }
 
 #[tokio::test]
 async fn nothing_to_erase_for_an_unknown_person() {
     let (_sim, webhook, ctx) = setup(SECRET).await;
-    assert_eq!(
-        webhook.erase(&ctx, &subject("nobody@example.com")).await,
-        Outcome::NothingToErase
-    );
+    assert_eq!(webhook.erase(&ctx, &subject("nobody@example.com")).await, Outcome::NothingToErase);
 }
 
 #[tokio::test]
@@ -80,19 +54,11 @@ async fn rate_limits_errors_and_timeouts_are_classified() {
     sim.push_faults(
         "accounts",
         [
-            Fault::Throttle {
-                retry_after: Some(30),
-            },
+            Fault::Throttle { retry_after: Some(30) },
             Fault::Throttle { retry_after: None },
-            Fault::Status {
-                status: 503,
-                retry_after: None,
-            },
+            Fault::Status { status: 503, retry_after: None },
             Fault::Hang { millis: 1500 },
-            Fault::Status {
-                status: 403,
-                retry_after: None,
-            },
+            Fault::Status { status: 403, retry_after: None },
         ],
     );
     let s = subject("bob@example.com");
@@ -104,43 +70,21 @@ async fn rate_limits_errors_and_timeouts_are_classified() {
             throttled: true
         }
     );
-    assert!(matches!(
-        webhook.erase(&ctx, &s).await,
-        Outcome::Retry {
-            after: None,
-            throttled: true,
-            ..
-        }
-    ));
-    assert!(matches!(
-        webhook.erase(&ctx, &s).await,
-        Outcome::Retry {
-            after: None,
-            throttled: false,
-            ..
-        }
-    ));
+    assert!(matches!(webhook.erase(&ctx, &s).await, Outcome::Retry { after: None, throttled: true, .. }));
+    assert!(matches!(webhook.erase(&ctx, &s).await, Outcome::Retry { after: None, throttled: false, .. }));
     match webhook.erase(&ctx, &s).await {
-        Outcome::Retry {
-            reason,
-            throttled: false,
-            ..
-        } => assert!(reason.starts_with("accounts timed out"), "{reason}"),
+        Outcome::Retry { reason, throttled: false, .. } => {
+            assert!(reason.starts_with("accounts timed out"), "{reason}")
+        }
         other => panic!("a timeout retries: {other:?}"),
     }
-    assert_eq!(
-        webhook.erase(&ctx, &s).await,
-        Outcome::failed("accounts answered HTTP 403")
-    );
+    assert_eq!(webhook.erase(&ctx, &s).await, Outcome::failed("accounts answered HTTP 403"));
 }
 
 #[tokio::test]
 async fn a_wrong_secret_is_refused_and_never_retried() {
     let (sim, webhook, ctx) = setup("not-the-secret").await;
-    assert_eq!(
-        webhook.erase(&ctx, &subject("cy@example.com")).await,
-        Outcome::failed("accounts answered HTTP 401")
-    );
+    assert_eq!(webhook.erase(&ctx, &subject("cy@example.com")).await, Outcome::failed("accounts answered HTTP 401"));
     assert!(!sim.calls("accounts")[0].signature_ok);
 }
 
@@ -150,18 +94,11 @@ async fn an_accepted_erasure_is_checked_until_done() {
     sim.seed("accounts", "dee@example.com", 2);
     sim.set_async("accounts", Some(Duration::from_millis(300)));
     let s = subject("dee@example.com");
-    let Outcome::Pending(pending) = webhook.erase(&ctx, &s).await else {
-        panic!("pending")
-    };
+    let Outcome::Pending(pending) = webhook.erase(&ctx, &s).await else { panic!("pending") };
     assert_eq!(pending.check_after, Duration::from_secs(1));
-    assert!(matches!(
-        webhook.check(&ctx, &s, &pending).await,
-        Outcome::Pending(_)
-    ));
+    assert!(matches!(webhook.check(&ctx, &s, &pending).await, Outcome::Pending(_)));
     tokio::time::sleep(Duration::from_millis(350)).await;
-    let Outcome::Erased(evidence) = webhook.check(&ctx, &s, &pending).await else {
-        panic!("erased")
-    };
+    let Outcome::Erased(evidence) = webhook.check(&ctx, &s, &pending).await else { panic!("erased") };
     assert_eq!(evidence.counts["records"], 2);
     assert_eq!(evidence.vendor_refs, ["job-1", "job-1"]);
 }
@@ -174,33 +111,18 @@ async fn a_check_url_on_another_host_is_never_followed() {
         state: serde_json::json!({ "check_url": "http://169.254.169.254/latest/meta-data" }),
         evidence: Default::default(),
     };
-    assert!(matches!(
-        webhook
-            .check(&ctx, &subject("e@example.com"), &pending)
-            .await,
-        Outcome::Failed { .. }
-    ));
+    assert!(matches!(webhook.check(&ctx, &subject("e@example.com"), &pending).await, Outcome::Failed { .. }));
 }
 
 #[tokio::test]
 async fn lookup_and_healthcheck() {
     let (sim, webhook, ctx) = setup(SECRET).await;
     sim.seed("accounts", "+33612345678", 4);
-    let s = Subject::new(RawSubject {
-        phones: vec!["+33 6 12 34 56 78".into()],
-        ..RawSubject::default()
-    })
-    .unwrap();
+    let s = Subject::new(RawSubject { phones: vec!["+33 6 12 34 56 78".into()], ..RawSubject::default() }).unwrap();
     let found = webhook.lookup(&ctx, &s).await.unwrap();
     assert!(found.present);
     assert_eq!(found.count, Some(4));
-    assert!(
-        !webhook
-            .lookup(&ctx, &subject("gone@example.com"))
-            .await
-            .unwrap()
-            .present
-    );
+    assert!(!webhook.lookup(&ctx, &subject("gone@example.com")).await.unwrap().present);
     webhook.healthcheck().await.unwrap();
 }
 
@@ -208,19 +130,9 @@ async fn lookup_and_healthcheck() {
 async fn hostile_identifiers_are_data_and_never_widen_an_erasure() {
     let (sim, webhook, ctx) = setup(SECRET).await;
     sim.seed("accounts", "ann@example.com", 1);
-    for hostile in [
-        "*@example.com",
-        "a\"b@example.com",
-        "{}@example.com",
-        "%@example.com",
-    ] {
+    for hostile in ["*@example.com", "a\"b@example.com", "{}@example.com", "%@example.com"] {
         assert_eq!(
-            webhook
-                .erase(
-                    &Ctx::standalone("accounts", ctx.http.clone()),
-                    &subject(hostile)
-                )
-                .await,
+            webhook.erase(&Ctx::standalone("accounts", ctx.http.clone()), &subject(hostile)).await,
             Outcome::NothingToErase
         );
     }
