@@ -4,6 +4,7 @@
 mod support;
 
 mod intake;
+mod lifecycle;
 mod pipeline;
 mod processes;
 mod retries;

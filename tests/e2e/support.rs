@@ -310,8 +310,12 @@ pub struct Worker {
 
 impl Worker {
     pub fn start(settings: Settings, clock: Arc<dyn Clock>) -> Worker {
+        Worker::start_only(settings, clock, Components::ALL)
+    }
+
+    pub fn start_only(settings: Settings, clock: Arc<dyn Clock>, components: Components) -> Worker {
         let shutdown = Shutdown::default();
-        let handle = tokio::spawn(erasure_worker::run(settings, clock, Components::ALL, shutdown.clone()));
+        let handle = tokio::spawn(erasure_worker::run(settings, clock, components, shutdown.clone()));
         Worker { shutdown, handle }
     }
 
