@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""Publish one erasure request (version 1) for erasure-worker.
+
+    publish.py --url amqp://guest:guest@localhost:5672/%2f --email ana@example.com
+    publish.py --url ... --email ana@example.com --phone +33612345678 \\
+        --user-id u_123 --id helpdesk=3712 --system helpdesk --locale fr --wait 60
+
+Exit status: 0 published (and, with --wait, a reply arrived); 1 the broker did
+not take the message (no such queue, nack, connection error); 2 no reply
+within --wait seconds (argparse also uses 2 for bad arguments).
+"""
+
+import argparse
+import json
+import sys
+import uuid
+from datetime import datetime, timezone
+
+import pika
+from pika.exceptions import AMQPError, NackError, UnroutableError
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description="Publish an erasure request (version 1).")
+    p.add_argument("--url", required=True, help="AMQP URL, e.g. amqp://user:pass@host:5672/%%2f")
+    p.add_argument("--queue", default="erasure.requests", help="default: %(default)s")
+    p.add_argument("--email", action="append", default=[], help="repeatable")
+    p.add_argument("--phone", action="append", default=[], help="E.164, e.g. +33612345678; repeatable")
+    p.add_argument("--user-id")
+    p.add_argument("--id", action="append", default=[], metavar="SYSTEM=ID",
+                   help="the person's id in one system; repeatable")
+    p.add_argument("--system", action="append", default=[], metavar="NAME",
+                   help="only erase from these systems (default: all); repeatable")
+    p.add_argument("--locale", help="language of the confirmation, e.g. fr or en-GB")
+    p.add_argument("--request-id", type=uuid.UUID, default=None,
+                   help="idempotency key (default: a new random UUID)")
+    p.add_argument("--wait", type=float, metavar="SECONDS",
+                   help="wait this long for the confirmation on a private reply queue")
+    args = p.parse_args()
+
+    ids = {}
+    for item in args.id:
+        system, sep, value = item.partition("=")
+        if not sep or not system or not value:
+            p.error(f"--id expects SYSTEM=ID, got {item!r}")
+        ids[system] = value
+    args.ids = ids
+    if not (args.email or args.phone or args.user_id or ids):
+        p.error("give at least one of --email, --phone, --user-id, --id")
+    return args
+
+
+def build_message(args, request_id):
+    subject = {}
+    if args.user_id:
+        subject["user_id"] = args.user_id
+    if args.email:
+        subject["emails"] = args.email
+    if args.phone:
+        subject["phones"] = args.phone
+    if args.ids:
+        subject["ids"] = args.ids
+
+    message = {
+        "version": 1,
+        "request_id": request_id,
+        "subject": subject,
+        # When the person asked: the legal one-month clock starts here.
+        "requested_at": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+    }
+    if args.locale:
+        message["locale"] = args.locale
+    if args.system:
+        message["systems"] = args.system
+    return message
+
+
+def main():
+    args = parse_args()
+    request_id = str(args.request_id or uuid.uuid4())
+    body = json.dumps(build_message(args, request_id)).encode()
+
+    try:
+        connection = pika.BlockingConnection(pika.URLParameters(args.url))
+    except AMQPError as e:
+        print(f"error: cannot connect to the broker: {e!r}", file=sys.stderr)
+        return 1
+
+    try:
+        channel = connection.channel()
+        channel.confirm_delivery()  # basic_publish now waits for the broker's ack
+
+        reply_queue = None
+        if args.wait is not None:
+            # Private reply queue, created before publishing so no reply is missed.
+            # (The worker declares erasure.requests itself: never declare it here.)
+            reply_queue = channel.queue_declare(queue="", exclusive=True, auto_delete=True).method.queue
+
+        properties = pika.BasicProperties(
+            content_type="application/json",
+            delivery_mode=2,  # persistent
+            message_id=request_id,
+            reply_to=reply_queue,
+        )
+        try:
+            # Default exchange, routing key = queue name; mandatory: fail if no queue takes it.
+            channel.basic_publish(exchange="", routing_key=args.queue, body=body,
+                                  properties=properties, mandatory=True)
+        except UnroutableError:
+            print(f"error: message unroutable: no queue named {args.queue!r} on this broker/vhost "
+                  "(the worker declares it when it starts)", file=sys.stderr)
+            return 1
+        except NackError:
+            print("error: the broker refused the message (nack)", file=sys.stderr)
+            return 1
+
+        if reply_queue is None:
+            print(request_id)
+            return 0
+
+        print(f"published request {request_id}; waiting up to {args.wait:g}s for the reply",
+              file=sys.stderr)
+        # Yields (None, None, None) if nothing arrives within the timeout.
+        method, props, reply = next(channel.consume(reply_queue, auto_ack=True,
+                                                    inactivity_timeout=args.wait))
+        channel.cancel()
+        if method is None:
+            print(f"error: no reply within {args.wait:g}s (request {request_id})", file=sys.stderr)
+            return 2
+        try:
+            shown = json.dumps(json.loads(reply), indent=2, ensure_ascii=False)
+        except ValueError:
+            shown = reply.decode(errors="replace")
+        print(f"routing key: {method.routing_key}")
+        print(f"type: {props.type}")
+        print(shown)
+        return 0
+    except AMQPError as e:
+        print(f"error: {e!r}", file=sys.stderr)
+        return 1
+    finally:
+        if connection.is_open:
+            connection.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

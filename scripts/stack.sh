@@ -1,0 +1,425 @@
+# shellcheck shell=bash
+# Throwaway PostgreSQL 15 + RabbitMQ 3.10 servers on loopback, for tests.
+#
+#   source scripts/stack.sh
+#   stack_install            # apt-get only what is missing (needs root or sudo)
+#   stack_up                 # start both; exports the variables below
+#   trap stack_down EXIT     # stop both, remove STACK_DIR (safe to call twice)
+#
+# Exports after stack_up:
+#   ERASURE_TEST_DATABASE_URL  postgres://postgres@127.0.0.1:PORT/postgres  (trust auth)
+#   ERASURE_TEST_AMQP_URL      amqp://guest:guest@127.0.0.1:PORT/%2f
+#   STACK_DIR STACK_PG_PORT STACK_AMQP_PORT STACK_RABBIT_NODE STACK_RABBIT_DIST_PORT
+#   STACK_EPMD_PORT STACK_PG_PID STACK_RABBIT_PID (beam.smp) STACK_RABBIT_WRAPPER_PID
+#   STACK_EPMD_PID
+# and `stack_rabbitmqctl ARGS...` runs rabbitmqctl against that node.
+#
+# Every stack has its own temp dir, ports, node name, Erlang cookie and its own
+# epmd (on a private port), so several stacks can run side by side and
+# stack_down leaves nothing behind; it only signals processes that carry this
+# stack's marker in their environment. Logs: $STACK_DIR/pg/postgres.log,
+# $STACK_DIR/rabbit/log/{rabbit,stdout}.log. stack_up also removes stacks whose
+# shell died without stack_down (kill -9). Safe to source under `set -euo pipefail`.
+# Tunables: STACK_START_TIMEOUT (seconds, default 60), STACK_TMPDIR (where the
+# stack dirs go; default /tmp when root, since the postgres and rabbitmq users
+# must reach them, else $TMPDIR or /tmp), STACK_PG_BIN, STACK_RABBIT_BIN.
+
+STACK_PG_BIN=${STACK_PG_BIN:-/usr/lib/postgresql/15/bin}
+STACK_RABBIT_BIN=${STACK_RABBIT_BIN:-/usr/lib/rabbitmq/bin}
+
+# --- helpers ----------------------------------------------------------------
+
+_stack_log() { printf 'stack: %s\n' "$*" >&2; }
+
+_stack_base() {
+    if [[ -n ${STACK_TMPDIR:-} ]]; then echo "$STACK_TMPDIR"
+    elif [[ $EUID -eq 0 ]]; then echo /tmp
+    else echo "${TMPDIR:-/tmp}"
+    fi
+}
+
+# _stack_cmd USER [VAR=value...] COMMAND ARGS...
+# Sets the array _STACK_CMD to a command line that runs COMMAND as USER (when
+# we are root; as ourselves otherwise) in a minimal environment: none of the
+# caller's RABBITMQ_*, ERL_*, PG* variables leak in. Every process we launch
+# carries the marker _ERASURE_STACK_OWNER=$STACK_DIR (children inherit it), which
+# stack_down uses to find exactly what this stack started. Callers run it with
+# "${_STACK_CMD[@]}" or, in a subshell, exec "${_STACK_CMD[@]}" (keeps the pid).
+_stack_cmd() {
+    local user=$1; shift
+    _STACK_CMD=()
+    if [[ $EUID -eq 0 ]]; then
+        _STACK_CMD=(setpriv --reuid="$user" --regid="$user" --init-groups --)
+    fi
+    _STACK_CMD+=(env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin
+                 LANG=C.UTF-8 LC_ALL=C.UTF-8 _ERASURE_STACK_OWNER="$STACK_DIR" "$@")
+}
+
+# _stack_rabbit_cmd COMMAND ARGS...: like _stack_cmd, as rabbitmq, with this
+# stack's RabbitMQ/Erlang environment (node name, ports, cookie via HOME, epmd).
+_stack_rabbit_cmd() {
+    local r=$STACK_DIR/rabbit
+    _stack_cmd rabbitmq HOME="$r/home" \
+        ERL_EPMD_PORT="$STACK_EPMD_PORT" \
+        ERL_CRASH_DUMP="$r/log/erl_crash.dump" \
+        ERL_INETRC="$r/inetrc" \
+        RABBITMQ_NODENAME="$STACK_RABBIT_NODE" \
+        RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
+        RABBITMQ_NODE_PORT="$STACK_AMQP_PORT" \
+        RABBITMQ_DIST_PORT="$STACK_RABBIT_DIST_PORT" \
+        RABBITMQ_CONF_ENV_FILE="$r/rabbitmq-env.conf" \
+        RABBITMQ_CONFIG_FILE="$r/rabbitmq.conf" \
+        RABBITMQ_ADVANCED_CONFIG_FILE="$r/advanced.config" \
+        RABBITMQ_ENABLED_PLUGINS_FILE="$r/enabled_plugins" \
+        RABBITMQ_MNESIA_BASE="$r/mnesia" \
+        RABBITMQ_LOG_BASE="$r/log" \
+        RABBITMQ_LOGS="$r/log/rabbit.log" \
+        RABBITMQ_PID_FILE="$r/rabbit.pid" \
+        RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}" \
+        "$@"
+}
+
+# _stack_spawn CWD LOG VAR: start _STACK_CMD in the background in its own
+# session (so a terminal's Ctrl-C or hang-up does not reach it), store its pid in
+# VAR. It stays a child of this shell, so the shell reaps it when it exits (some
+# sandboxes' init never reaps orphans, which would leave zombies); +m keeps it
+# in our process group so setsid needs no extra fork (the pid stays exact),
+# disown keeps it out of the job table (`wait` ignores it, no "Done" message),
+# and the 2>/dev/null around it hides an interactive shell's "[1] PID" line.
+_stack_spawn() {
+    local -; set +m
+    local cwd=$1 log=$2
+    { (cd "$cwd" && exec setsid "${_STACK_CMD[@]}" </dev/null >"$log" 2>&1) & } 2>/dev/null
+    printf -v "$3" %s "$!"
+    disown "$!" 2>/dev/null || true
+}
+
+_stack_chown() {
+    if [[ $EUID -eq 0 ]]; then chown -R "$@"; fi
+}
+
+# Alive and not a zombie.
+_stack_alive() {
+    local pid=${1:-} line
+    [[ $pid =~ ^[0-9]+$ ]] || return 1
+    { read -r line </proc/"$pid"/stat; } 2>/dev/null || return 1
+    line=${line##*) }
+    [[ ${line%% *} != Z ]]
+}
+
+# True if PID was started by this stack: every process we launch carries the
+# marker _ERASURE_STACK_OWNER=$STACK_DIR in its environment (children inherit it).
+_stack_owned() {
+    local pid=${1:-} dir=${2:-${STACK_DIR:-}}
+    [[ -n $dir ]] && _stack_alive "$pid" &&
+        grep -qzxF "_ERASURE_STACK_OWNER=$dir" /proc/"$pid"/environ 2>/dev/null
+}
+
+# Wait up to $2 seconds (default 30) for pid $1 to go away.
+_stack_wait_gone() {
+    local pid=$1 i n=$(( ${2:-30} * 10 ))
+    for ((i = 0; i < n; i++)); do
+        _stack_alive "$pid" || return 0
+        sleep 0.1
+    done
+    ! _stack_alive "$pid"
+}
+
+# Print N distinct free TCP ports on 127.0.0.1, avoiding the well-known
+# RabbitMQ/epmd/PostgreSQL ports and the rabbitmqctl range 35672-35682.
+_stack_free_ports() {
+    python3 -c '
+import socket, sys
+avoid = {4369, 5432, 5672, 15672, 25672, *range(35672, 35683)}
+socks, ports = [], []
+while len(ports) < int(sys.argv[1]):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
+    p = s.getsockname()[1]
+    if p not in avoid: ports.append(p)
+print(*ports)' "$1"
+}
+
+_stack_tail() {
+    local f
+    for f in "$@"; do
+        [[ -s $f ]] || continue
+        printf -- '--- tail of %s ---\n' "$f" >&2
+        tail -n 40 "$f" >&2
+    done
+}
+
+# Record this stack's variables in $STACK_DIR/stack.env (NAME=value lines), for
+# _stack_reap_stale and for anyone debugging a running stack.
+_stack_save() {
+    local v
+    for v in STACK_DIR STACK_OWNER_PID STACK_OWNER_START STACK_PG_PORT STACK_AMQP_PORT \
+             STACK_RABBIT_DIST_PORT STACK_EPMD_PORT STACK_RABBIT_NODE STACK_PG_PID \
+             STACK_RABBIT_PID STACK_RABBIT_WRAPPER_PID STACK_EPMD_PID; do
+        [[ -n ${!v:-} ]] && printf '%s=%s\n' "$v" "${!v}"
+    done >"$STACK_DIR/stack.env.tmp" && mv -f "$STACK_DIR/stack.env.tmp" "$STACK_DIR/stack.env"
+}
+
+# Start time (clock ticks since boot) of a pid, to tell it from a reused pid.
+_stack_starttime() {
+    local line f
+    { read -r line </proc/"$1"/stat; } 2>/dev/null || return 1
+    read -ra f <<<"${line##*) }"
+    printf '%s\n' "${f[19]}"
+}
+
+# Tear down stacks whose owner shell died without stack_down (kill -9, OOM,
+# a CI timeout): their dir has our uid and a stack.env naming a dead owner.
+_stack_reap_stale() {
+    local d
+    for d in "$(_stack_base)"/erasure-stack.*; do
+        [[ -d $d && ! -L $d && -O $d && -f $d/stack.env && -O $d/stack.env && $d != "${STACK_DIR:-}" ]] ||
+            continue
+        (
+            unset STACK_DIR STACK_OWNER_PID STACK_OWNER_START STACK_PG_PID STACK_RABBIT_PID \
+                STACK_RABBIT_WRAPPER_PID STACK_EPMD_PID
+            while IFS='=' read -r k v; do
+                [[ $k =~ ^STACK_[A-Z_]+$ ]] && printf -v "$k" %s "$v"
+            done <"$d/stack.env"
+            [[ ${STACK_DIR:-} == "$d" && -n ${STACK_OWNER_PID:-} ]] || exit 0
+            if _stack_alive "$STACK_OWNER_PID" && [[ -z ${STACK_OWNER_START:-} ||
+                    $(_stack_starttime "$STACK_OWNER_PID") == "$STACK_OWNER_START" ]]; then
+                exit 0
+            fi
+            _stack_log "removing stale stack $d (its shell, pid $STACK_OWNER_PID, is gone)"
+            stack_down
+        )
+    done
+}
+
+# Wait until 127.0.0.1:$1 accepts TCP connections while pid $2 lives.
+_stack_wait_port() {
+    local port=$1 pid=$2 deadline=$3
+    while ((SECONDS < deadline)); do
+        _stack_alive "$pid" || return 1
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    return 1
+}
+
+# --- public API ---------------------------------------------------------------
+
+stack_install() {
+    local -; set +e
+    local missing=() sudo=()
+    [[ "$(dpkg-query -W -f='${Status}' rabbitmq-server 2>/dev/null)" == "install ok installed" ]] ||
+        missing+=(rabbitmq-server)
+    [[ -x $STACK_PG_BIN/initdb ]] || missing+=(postgresql-15)
+    command -v python3 >/dev/null || missing+=(python3)
+    command -v setpriv >/dev/null || missing+=(util-linux)
+    ((${#missing[@]} == 0)) && return 0
+
+    if [[ $EUID -ne 0 ]]; then
+        command -v sudo >/dev/null || { _stack_log "need root to install: ${missing[*]}"; return 1; }
+        sudo=(sudo)
+    fi
+    local apt=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -qq -y --no-upgrade
+               -o DPkg::Lock::Timeout=600 -o Dpkg::Use-Pty=0)
+    _stack_log "installing ${missing[*]} (apt)"
+    local p need_update=0
+    for p in "${missing[@]}"; do
+        apt-cache show "$p" >/dev/null 2>&1 || need_update=1
+    done
+    if ((need_update)); then "${apt[@]}" update >/dev/null || return 1; fi
+    if ! "${apt[@]}" install "${missing[@]}" >/dev/null; then
+        # stale package lists: refresh once and retry
+        if ! { "${apt[@]}" update >/dev/null && "${apt[@]}" install "${missing[@]}" >/dev/null; }; then
+            _stack_log "apt-get install ${missing[*]} failed"; return 1
+        fi
+    fi
+}
+
+stack_up() {
+    local -; set +e
+    if [[ -n ${STACK_DIR:-} && -d ${STACK_DIR:-} ]]; then
+        _stack_log "a stack is already up in this shell ($STACK_DIR); call stack_down first"
+        return 1
+    fi
+    local timeout=${STACK_START_TIMEOUT:-60} t0=${EPOCHREALTIME/[.,]/} deadline ports _STACK_CMD
+    deadline=$((SECONDS + timeout))
+
+    _stack_reap_stale
+
+    STACK_DIR=$(mktemp -d "$(_stack_base)/erasure-stack.XXXXXX") || return 1
+    export STACK_DIR
+    chmod 711 "$STACK_DIR"    # the server users must traverse it
+    STACK_OWNER_PID=$$ STACK_OWNER_START=$(_stack_starttime $$)
+    ports=$(_stack_free_ports 4) || { _stack_fail "could not pick free ports"; return 1; }
+    read -r STACK_PG_PORT STACK_AMQP_PORT STACK_RABBIT_DIST_PORT STACK_EPMD_PORT <<<"$ports"
+    STACK_RABBIT_NODE="erasure-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')@localhost"
+    export STACK_PG_PORT STACK_AMQP_PORT STACK_RABBIT_DIST_PORT STACK_EPMD_PORT STACK_RABBIT_NODE
+    _stack_save
+
+    # ---- RabbitMQ first: it is the slow one, PostgreSQL starts while it boots.
+    local r=$STACK_DIR/rabbit
+    mkdir -p "$r/home" "$r/mnesia" "$r/log" || { _stack_fail "mkdir $r failed"; return 1; }
+    od -An -N16 -tx1 /dev/urandom | tr -d ' \n' | tr a-f A-F >"$r/home/.erlang.cookie"
+    chmod 400 "$r/home/.erlang.cookie"
+    echo '[].' >"$r/enabled_plugins"
+    echo '[].' >"$r/advanced.config"
+    # Resolve from /etc/hosts first: spares an inet_gethost helper per Erlang VM.
+    echo '{lookup, [file, native]}.' >"$r/inetrc"
+    : >"$r/rabbitmq-env.conf"    # instead of /etc/rabbitmq/rabbitmq-env.conf
+    cat >"$r/rabbitmq.conf" <<'CONF'
+log.console = false
+log.file.level = info
+CONF
+    chmod 700 "$r" "$r/home"
+    _stack_chown rabbitmq: "$r"
+
+    # A private epmd on its own port: never shares (or leaves behind) the machine's default one.
+    _stack_cmd rabbitmq /usr/bin/epmd -port "$STACK_EPMD_PORT" -address 127.0.0.1
+    _stack_spawn "$r" "$r/log/epmd.log" STACK_EPMD_PID; export STACK_EPMD_PID
+    _stack_save
+    if ! _stack_wait_port "$STACK_EPMD_PORT" "$STACK_EPMD_PID" "$deadline"; then
+        _stack_fail "epmd did not start on port $STACK_EPMD_PORT" "$r/log/epmd.log"; return 1
+    fi
+    # rabbitmq-server is a sh wrapper (it forwards TERM) running erl -> beam.smp,
+    # whose pid lands in RABBITMQ_PID_FILE early in the boot.
+    _stack_rabbit_cmd "$STACK_RABBIT_BIN/rabbitmq-server"
+    _stack_spawn "$r" "$r/log/stdout.log" STACK_RABBIT_WRAPPER_PID; export STACK_RABBIT_WRAPPER_PID
+    _stack_save
+
+    # ---- PostgreSQL
+    local pg=$STACK_DIR/pg
+    mkdir -p "$pg/sock" && chmod 700 "$pg" && chmod 755 "$pg/sock" && _stack_chown postgres: "$pg"
+    _stack_cmd postgres "$STACK_PG_BIN/initdb" -D "$pg/data" -A trust -U postgres -E UTF8 --no-locale --no-sync
+    if ! (cd "$pg" && "${_STACK_CMD[@]}" </dev/null >"$pg/initdb.log" 2>&1); then
+        _stack_fail "initdb failed" "$pg/initdb.log"; return 1
+    fi
+    cat >>"$pg/data/postgresql.conf" <<CONF
+
+# erasure-worker test stack
+port = $STACK_PG_PORT
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$pg/sock'
+max_connections = 300
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+logging_collector = off
+CONF
+    # The postmaster itself (pg_ctl start would orphan it); stopped with pg_ctl stop.
+    _stack_cmd postgres "$STACK_PG_BIN/postgres" -D "$pg/data"
+    _stack_spawn "$pg" "$pg/postgres.log" STACK_PG_PID; export STACK_PG_PID
+    _stack_save
+    until "$STACK_PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$STACK_PG_PORT" -t 2 </dev/null; do
+        if ! _stack_alive "$STACK_PG_PID" || ((SECONDS >= deadline)); then
+            _stack_fail "PostgreSQL did not start on 127.0.0.1:$STACK_PG_PORT" "$pg/postgres.log"; return 1
+        fi
+        sleep 0.1
+    done
+    export ERASURE_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$STACK_PG_PORT/postgres"
+    _stack_log "PostgreSQL 15 on 127.0.0.1:$STACK_PG_PORT (pid $STACK_PG_PID)"
+
+    # ---- wait for RabbitMQ
+    local rlogs=("$r/log/stdout.log" "$r/log/rabbit.log") ok=0
+    while [[ ! -s $r/rabbit.pid ]]; do
+        if ! _stack_alive "$STACK_RABBIT_WRAPPER_PID" || ((SECONDS >= deadline)); then
+            _stack_fail "RabbitMQ did not start (node $STACK_RABBIT_NODE)" "${rlogs[@]}"; return 1
+        fi
+        sleep 0.1
+    done
+    STACK_RABBIT_PID=$(<"$r/rabbit.pid"); export STACK_RABBIT_PID
+    _stack_save
+    while ((SECONDS < deadline)) && _stack_alive "$STACK_RABBIT_PID"; do
+        if stack_rabbitmqctl -q -t $((deadline - SECONDS + 1)) await_startup </dev/null >"$r/log/await.log" 2>&1; then
+            ok=1; break
+        fi
+        sleep 0.5    # the node's distribution may not be up yet
+    done
+    if ((!ok)); then
+        _stack_fail "RabbitMQ did not start (node $STACK_RABBIT_NODE)" "$r/log/await.log" "${rlogs[@]}"
+        return 1
+    fi
+    export ERASURE_TEST_AMQP_URL="amqp://guest:guest@127.0.0.1:$STACK_AMQP_PORT/%2f"
+    local ms=$(( (${EPOCHREALTIME/[.,]/} - t0) / 1000 ))
+    _stack_log "RabbitMQ 3.10 $STACK_RABBIT_NODE on 127.0.0.1:$STACK_AMQP_PORT (pid $STACK_RABBIT_PID); stack up in $((ms / 1000)).$(printf %03d $((ms % 1000)))s"
+}
+
+# stack_rabbitmqctl ARGS...  — rabbitmqctl for this stack's node.
+stack_rabbitmqctl() {
+    [[ -n ${STACK_DIR:-} && -n ${STACK_RABBIT_NODE:-} ]] || { _stack_log "no stack is up"; return 1; }
+    local _STACK_CMD
+    _stack_rabbit_cmd "$STACK_RABBIT_BIN/rabbitmqctl" -n "$STACK_RABBIT_NODE" "$@"
+    if [[ -t 0 ]]; then
+        # The Erlang VM resets a terminal, discarding what was typed ahead.
+        (cd "$STACK_DIR/rabbit" && "${_STACK_CMD[@]}" </dev/null)
+    else
+        (cd "$STACK_DIR/rabbit" && "${_STACK_CMD[@]}")
+    fi
+}
+
+_stack_fail() {
+    local msg=$1; shift
+    _stack_log "ERROR: $msg"
+    _stack_tail "$@"
+    stack_down
+}
+
+stack_down() {
+    local -; set +e
+    local dir=${STACK_DIR:-} _STACK_CMD traps
+    [[ -n $dir && -d $dir ]] || return 0
+    # Finish the cleanup even if a second Ctrl-C/TERM/HUP arrives meanwhile.
+    traps=$(trap -p HUP INT TERM)
+    trap '' HUP INT TERM
+
+    # RabbitMQ: graceful stop, then the wrapper script (it forwards TERM), then KILL.
+    if _stack_owned "${STACK_RABBIT_PID:-}" "$dir" || _stack_owned "${STACK_RABBIT_WRAPPER_PID:-}" "$dir"; then
+        if _stack_owned "${STACK_RABBIT_PID:-}" "$dir"; then
+            _stack_rabbit_cmd "$STACK_RABBIT_BIN/rabbitmqctl" -n "$STACK_RABBIT_NODE" -q stop
+            (cd "$dir/rabbit" && timeout -k 5 30 "${_STACK_CMD[@]}" </dev/null >/dev/null 2>&1)
+            _stack_wait_gone "$STACK_RABBIT_PID" 20
+        fi
+        local p
+        for p in "${STACK_RABBIT_WRAPPER_PID:-}" "${STACK_RABBIT_PID:-}"; do
+            _stack_owned "$p" "$dir" && kill -TERM "$p" 2>/dev/null && _stack_wait_gone "$p" 10
+            _stack_owned "$p" "$dir" && kill -KILL "$p" 2>/dev/null
+        done
+    fi
+
+    # PostgreSQL
+    if _stack_owned "${STACK_PG_PID:-}" "$dir"; then
+        _stack_cmd postgres "$STACK_PG_BIN/pg_ctl" -D "$dir/pg/data" stop -m fast -w -t 30
+        (cd "$dir/pg" && timeout -k 5 40 "${_STACK_CMD[@]}" </dev/null >/dev/null 2>&1)
+        _stack_owned "$STACK_PG_PID" "$dir" && kill -QUIT "$STACK_PG_PID" 2>/dev/null &&
+            _stack_wait_gone "$STACK_PG_PID" 5
+        _stack_owned "$STACK_PG_PID" "$dir" && kill -KILL "$STACK_PG_PID" 2>/dev/null
+    fi
+
+    # epmd
+    if _stack_owned "${STACK_EPMD_PID:-}" "$dir"; then
+        kill -TERM "$STACK_EPMD_PID" 2>/dev/null && _stack_wait_gone "$STACK_EPMD_PID" 5
+        _stack_owned "$STACK_EPMD_PID" "$dir" && kill -KILL "$STACK_EPMD_PID" 2>/dev/null
+    fi
+
+    # Sweep: anything still carrying this stack's marker (postgres backends after a
+    # KILL, erl_child_setup, an `epmd -daemon` erl spawned on our port, ...).
+    local f pid round
+    for round in TERM KILL; do
+        local left=()
+        while read -r f; do
+            pid=${f#/proc/}; pid=${pid%/environ}
+            [[ $pid == "$$" || $pid == "${BASHPID:-}" ]] && continue
+            _stack_owned "$pid" "$dir" && left+=("$pid")
+        done < <(grep -lzxF "_ERASURE_STACK_OWNER=$dir" /proc/[0-9]*/environ 2>/dev/null)
+        ((${#left[@]})) || break
+        [[ $round == TERM ]] && _stack_log "cleaning up leftover pids ${left[*]}"
+        kill -"$round" "${left[@]}" 2>/dev/null
+        for pid in "${left[@]}"; do _stack_wait_gone "$pid" 5; done
+    done
+
+    rm -rf -- "$dir"
+    unset STACK_DIR STACK_OWNER_PID STACK_OWNER_START STACK_PG_PORT STACK_AMQP_PORT \
+        STACK_RABBIT_DIST_PORT STACK_EPMD_PORT STACK_RABBIT_NODE STACK_PG_PID STACK_RABBIT_PID \
+        STACK_RABBIT_WRAPPER_PID STACK_EPMD_PID ERASURE_TEST_DATABASE_URL ERASURE_TEST_AMQP_URL
+    trap - HUP INT TERM
+    eval "$traps"
+    return 0
+}
