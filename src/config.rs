@@ -226,6 +226,15 @@ pub enum ConfigError {
     Key { key: String, origin: String, message: String },
 }
 
+impl ConfigError {
+    pub fn with_message(self, message: String) -> ConfigError {
+        match self {
+            ConfigError::Key { key, origin, .. } => ConfigError::Key { key, origin, message },
+            ConfigError::File { file, .. } => ConfigError::File { file, message },
+        }
+    }
+}
+
 impl Settings {
     /// Load the defaults, then `file` (if any), then `ERASURE__...` variables.
     pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
@@ -302,6 +311,14 @@ impl Settings {
             let key = join_key(&format!("connectors.{instance}"), &e);
             key_error(&key, strip_values(e.inner().to_string()), &self.origins.layers, &self.origins.env)
         })
+    }
+
+    /// An error about key `key` of connector `instance` (empty `key`: the whole block), with
+    /// its origin; set the message with `ConfigError::with_message`.
+    pub fn connector_options_error(&self, instance: &str, key: &str) -> ConfigError {
+        let full =
+            if key.is_empty() { format!("connectors.{instance}") } else { format!("connectors.{instance}.{key}") };
+        key_error(&full, String::new(), &self.origins.layers, &self.origins.env)
     }
 
     /// The password-bearing database URL.

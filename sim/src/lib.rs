@@ -4,11 +4,21 @@
 //! seeded data, latency, async jobs and fault injection (errors, 429 with Retry-After, hangs),
 //! and records every call it receives so tests can assert on what a system saw.
 //!
+//! Vendors, each under its own prefix with the vendor's own paths (`Sim::vendor_url`), or alone at
+//! the root of a port of its own (`Sim::serve_vendor_at_root`, for a spec-validating proxy):
+//! `/zendesk` (`zendesk.rs`), `/intercom`, `/twilio`, `/elasticsearch`, `/loki`. Faults are
+//! queued per vendor name with `push_faults("zendesk", ...)`; calls are recorded the same way.
+//!
 //! Control API (JSON): `POST /_sim/seed`, `POST /_sim/faults`, `POST /_sim/async`,
 //! `GET /_sim/calls?system=NAME`, `GET /_sim/health`.
 
+mod elasticsearch;
+mod intercom;
+mod loki;
 mod state;
+mod twilio;
 mod webhook;
+mod zendesk;
 
 pub use state::{Call, Fault};
 
@@ -91,10 +101,70 @@ impl Sim {
     pub fn records(&self, system: &str, identifier: &str) -> u64 {
         self.state.records(system, identifier)
     }
+
+    /// `http://127.0.0.1:PORT/{vendor}`: the base URL a connector of that vendor is given.
+    pub fn vendor_url(&self, vendor: &str) -> String {
+        format!("http://{}/{vendor}", self.addr)
+    }
+
+    /// Serve one vendor at the root of a new port, sharing this simulator's state; returns its
+    /// base URL. For a proxy that validates paths against the vendor's spec.
+    pub async fn serve_vendor_at_root(&self, vendor: &str) -> std::io::Result<String> {
+        let router = vendor_router(vendor).ok_or_else(|| std::io::Error::other(format!("no vendor {vendor}")))?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let app = router.with_state(self.state.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(format!("http://{addr}"))
+    }
+
+    /// Seed from a JSON document: `{"systems": {...webhook...}, "zendesk": ..., "intercom": ...}`
+    /// (each vendor's shape is documented in its module).
+    pub fn seed_json(&self, seed: &serde_json::Value) -> Result<(), String> {
+        for (key, value) in seed.as_object().ok_or("the seed must be a JSON object")? {
+            match key.as_str() {
+                "systems" => {
+                    let systems: std::collections::HashMap<String, std::collections::HashMap<String, u64>> =
+                        serde_json::from_value(value.clone()).map_err(|e| format!("systems: {e}"))?;
+                    for (system, people) in systems {
+                        for (identifier, records) in people {
+                            self.seed(&system, &identifier, records);
+                        }
+                    }
+                }
+                "zendesk" => zendesk::seed_json(&self.state, value)?,
+                "intercom" => intercom::seed_json(&self.state, value)?,
+                "twilio" => twilio::seed_json(&self.state, value)?,
+                "elasticsearch" => elasticsearch::seed_json(&self.state, value)?,
+                "loki" => loki::seed_json(&self.state, value)?,
+                other => return Err(format!("unknown seed section `{other}`")),
+            }
+        }
+        Ok(())
+    }
+}
+
+const VENDORS: &[&str] = &["zendesk", "intercom", "twilio", "elasticsearch", "loki"];
+
+fn vendor_router(vendor: &str) -> Option<Router<Arc<state::State>>> {
+    Some(match vendor {
+        "zendesk" => zendesk::router(),
+        "intercom" => intercom::router(),
+        "twilio" => twilio::router(),
+        "elasticsearch" => elasticsearch::router(),
+        "loki" => loki::router(),
+        _ => return None,
+    })
 }
 
 fn router(state: Arc<state::State>) -> Router {
-    Router::new()
+    let mut router = Router::new();
+    for vendor in VENDORS {
+        router = router.nest(&format!("/{vendor}"), vendor_router(vendor).expect("a known vendor"));
+    }
+    router
         .route("/webhook/{system}", post(webhook::call))
         .route("/webhook/{system}/jobs/{job}", post(webhook::check))
         .route("/_sim/health", get(|| async { "ok" }))

@@ -2,10 +2,10 @@
 //!
 //! Usage: erasure-sim [--listen 127.0.0.1:18089] [--secret-env SIM_WEBHOOK_SECRET]
 //!                    [--seed seed.json] [--latency-ms N]
-//! A seed file is `{"systems": {"accounts": {"ana@example.com": 3}}}`.
+//! A seed file is `{"systems": {"accounts": {"ana@example.com": 3}}, "zendesk": ..., ...}`
+//! (see `Sim::seed_json`).
 
 use erasure_sim::{Sim, SimOptions};
-use std::collections::HashMap;
 use std::time::Duration;
 
 #[tokio::main]
@@ -37,17 +37,9 @@ async fn run() -> Result<(), String> {
     let options = SimOptions { webhook_secret: secret, latency: Duration::from_millis(latency_ms) };
     let sim = Sim::start(addr, options).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     if let Some(path) = seed {
-        #[derive(serde::Deserialize)]
-        struct Seed {
-            systems: HashMap<String, HashMap<String, u64>>,
-        }
         let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
-        let seed: Seed = serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))?;
-        for (system, people) in seed.systems {
-            for (identifier, records) in people {
-                sim.seed(&system, &identifier, records);
-            }
-        }
+        let seed: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))?;
+        sim.seed_json(&seed).map_err(|e| format!("{path}: {e}"))?;
     }
     println!("erasure-sim listening on http://{}", sim.addr());
     tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;

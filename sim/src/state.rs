@@ -54,12 +54,54 @@ pub(crate) struct Job {
 
 pub(crate) struct State {
     pub options: SimOptions,
+    /// Per system (a webhook system or a vendor name): calls, faults, webhook data.
     pub systems: Mutex<HashMap<String, System>>,
+    pub zendesk: Mutex<crate::zendesk::Data>,
+    pub intercom: Mutex<crate::intercom::Data>,
+    pub twilio: Mutex<crate::twilio::Data>,
+    pub elasticsearch: Mutex<crate::elasticsearch::Data>,
+    pub loki: Mutex<crate::loki::Data>,
 }
 
 impl State {
     pub fn new(options: SimOptions) -> Self {
-        State { options, systems: Mutex::default() }
+        State {
+            options,
+            systems: Mutex::default(),
+            zendesk: Mutex::default(),
+            intercom: Mutex::default(),
+            twilio: Mutex::default(),
+            elasticsearch: Mutex::default(),
+            loki: Mutex::default(),
+        }
+    }
+
+    /// Record a call's arrival; returns its index for `finish_call`.
+    pub fn begin_call(&self, system: &str, action: String, identifiers: Vec<String>) -> usize {
+        let call = Call { at_ms: now_ms(), action, identifiers, idempotency_key: None, signature_ok: true, status: 0 };
+        self.with(system, |s| {
+            s.calls.push(call);
+            s.calls.len() - 1
+        })
+    }
+
+    /// Record the status a call was answered with.
+    pub fn finish_call(&self, system: &str, index: usize, status: u16) {
+        self.with(system, |s| {
+            if let Some(call) = s.calls.get_mut(index) {
+                call.status = status;
+            }
+        });
+    }
+
+    /// The next injected fault for `system`, if any.
+    pub fn take_fault(&self, system: &str) -> Option<Fault> {
+        self.with(system, |s| s.faults.pop_front())
+    }
+
+    /// The latency configured for `system`, or the default.
+    pub fn latency(&self, system: &str) -> std::time::Duration {
+        self.with(system, |s| s.latency).unwrap_or(self.options.latency)
     }
 
     pub fn with<T>(&self, system: &str, f: impl FnOnce(&mut System) -> T) -> T {

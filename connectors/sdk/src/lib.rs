@@ -8,17 +8,23 @@
 //! - [`outcome`]: `Outcome`, `Evidence`, `Pending`, `Found`, `Failure`.
 //! - [`http`]: the shared HTTP client (rate limiter before every call) and status classifier.
 //! - [`ctx`]: what the engine hands a connector for one attempt.
+//! - [`secrets`]: the secrets named by a connector's `*_env` config keys.
+//! - `testkit` (feature `testkit`): the conformance kit every connector passes.
 
 pub mod ctx;
 pub mod http;
 pub mod outcome;
+pub mod secrets;
 pub mod subject;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use async_trait::async_trait;
 pub use ctx::Ctx;
 pub use http::{classify, HttpClass, HttpClient, NoLimit, RateLimiter};
 pub use outcome::{Evidence, Failure, FailureKind, Found, Outcome, Pending};
 pub use secrecy::{ExposeSecret, SecretString};
+pub use secrets::Secrets;
 pub use subject::{Subject, SubjectError};
 
 /// One external system that holds personal data.

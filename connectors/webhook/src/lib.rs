@@ -10,7 +10,7 @@ pub use signing::{sign, verify, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
 use erasure_connector::{
     async_trait, Connector, Ctx, Evidence, ExposeSecret, Failure, Found, HttpClient, Outcome, Pending, SecretString,
-    Subject,
+    Secrets, Subject,
 };
 use reqwest::Method;
 use serde::Deserialize;
@@ -42,7 +42,8 @@ pub struct Webhook {
 }
 
 impl Webhook {
-    pub fn new(config: Config, secret: SecretString, http: HttpClient) -> Result<Self, String> {
+    pub fn new(config: Config, secrets: &Secrets, http: HttpClient) -> Result<Self, String> {
+        let secret = secrets.get("secret_env")?.clone();
         let url = url::Url::parse(&config.url).map_err(|e| format!("not a URL: {e}"))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err("the URL must be http or https".into());

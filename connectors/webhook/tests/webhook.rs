@@ -1,7 +1,7 @@
 //! The webhook connector against the simulator: every outcome the protocol can produce.
 
 use erasure_connector::subject::RawSubject;
-use erasure_connector::{Connector, Ctx, HttpClient, Outcome, SecretString, Subject};
+use erasure_connector::{Connector, Ctx, HttpClient, Outcome, Secrets, Subject};
 use erasure_connector_webhook::{Config, Webhook};
 use erasure_sim::{Fault, Sim, SimOptions};
 use std::time::Duration;
@@ -18,7 +18,7 @@ async fn setup(secret: &str) -> (Sim, Webhook, Ctx) {
     let http = HttpClient::unlimited("accounts", Duration::from_millis(500));
     let config =
         Config { url: sim.webhook_url("accounts"), secret_env: "UNUSED".into(), default_check_after_seconds: 30 };
-    let webhook = Webhook::new(config, SecretString::from(secret.to_string()), http.clone()).unwrap();
+    let webhook = Webhook::new(config, &Secrets::one("secret_env", secret), http.clone()).unwrap();
     (sim, webhook, Ctx::standalone("accounts", http))
 }
 
