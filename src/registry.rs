@@ -21,7 +21,7 @@ pub struct Instance {
 }
 
 /// The kinds this build knows.
-pub const KINDS: &[&str] = &["webhook", "zendesk", "intercom", "twilio", "elasticsearch", "loki"];
+pub const KINDS: &[&str] = &["webhook", "zendesk", "intercom", "twilio", "elasticsearch", "loki", "sql"];
 
 fn build_connector(
     settings: &Settings,
@@ -44,6 +44,8 @@ fn build_connector(
                 .map(|c| Arc::new(c) as Arc<dyn Connector>)
         }
         "loki" => erasure_connector_loki::Loki::new(settings.connector_options(name)?, secrets, http)
+            .map(|c| Arc::new(c) as Arc<dyn Connector>),
+        "sql" => erasure_connector_sql::Sql::new(settings.connector_options(name)?, secrets, http)
             .map(|c| Arc::new(c) as Arc<dyn Connector>),
         other => {
             return Err(options("kind")

@@ -1,0 +1,153 @@
+//! The sql connector against a real PostgreSQL (started by scripts/test): the conformance
+//! kit's checks that apply to a database (the HTTP fault checks do not), and how SQL errors are
+//! classified.
+
+use erasure_connector::testkit::{Kit, Mock, MockFault};
+use erasure_connector::{async_trait, Connector, Ctx, HttpClient, Outcome, Secrets, Subject};
+use erasure_connector_sql::{Config, Sql};
+use std::sync::Arc;
+use std::time::Duration;
+
+const SCHEMA: &str = "CREATE TABLE customers (id serial PRIMARY KEY, email text, phone text, user_id text, ext_id text);
+                      CREATE TABLE notes (customer_email text, body text)";
+
+async fn database() -> String {
+    let admin = std::env::var("ERASURE_TEST_DATABASE_URL").expect("ERASURE_TEST_DATABASE_URL: run scripts/test");
+    let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let name = format!("sql_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    client.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
+    let mut url = url::Url::parse(&admin).unwrap();
+    url.set_path(&name);
+    let (db, connection) = tokio_postgres::connect(url.as_str(), tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    db.batch_execute(SCHEMA).await.unwrap();
+    url.to_string()
+}
+
+fn config(url: &str) -> Config {
+    Config {
+        url: url.to_string(),
+        password_env: None,
+        lookup: "SELECT count(*) FROM customers WHERE email = ANY($1) OR phone = ANY($2) OR user_id = $3 OR ext_id = $4".into(),
+        erase: vec![
+            "DELETE FROM notes WHERE customer_email = ANY($1)".into(),
+            "DELETE FROM customers WHERE email = ANY($1) OR phone = ANY($2) OR user_id = $3 OR ext_id = $4".into(),
+        ],
+        max_connections: 2,
+    }
+}
+
+fn sql(config: Config) -> Sql {
+    Sql::new(config, &Secrets::default(), HttpClient::unlimited("sql", Duration::from_secs(5))).unwrap()
+}
+
+struct Database {
+    url: String,
+}
+
+impl Database {
+    async fn client(&self) -> tokio_postgres::Client {
+        let (client, connection) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(connection);
+        client
+    }
+}
+
+#[async_trait]
+impl Mock for Database {
+    async fn seed(&self, subject: &Subject, records: u64) {
+        let client = self.client().await;
+        for _ in 0..records {
+            client
+                .execute("INSERT INTO customers (email) VALUES ($1)", &[&subject.emails()[0]])
+                .await
+                .unwrap();
+            client.execute("INSERT INTO notes (customer_email, body) VALUES ($1, 'x')", &[&subject.emails()[0]]).await.unwrap();
+        }
+    }
+
+    async fn remaining(&self, subject: &Subject) -> u64 {
+        let row = self.client().await.query_one("SELECT count(*) FROM customers WHERE email = $1", &[&subject.emails()[0]]).await.unwrap();
+        row.get::<_, i64>(0) as u64
+    }
+
+    async fn inject(&self, fault: MockFault) {
+        panic!("a database has no HTTP faults to inject ({fault:?})");
+    }
+
+    fn is_async(&self) -> bool {
+        false
+    }
+
+    fn more_than_a_page(&self) -> u64 {
+        250
+    }
+}
+
+#[tokio::test]
+async fn the_conformance_checks_that_apply_to_a_database() {
+    let url = database().await;
+    let http = HttpClient::unlimited("sql", Duration::from_secs(5));
+    let connector = Arc::new(sql(config(&url)));
+    let kit = Kit::new(connector, Arc::new(Database { url }), http);
+    kit.erases_when_present().await;
+    kit.nothing_to_erase_when_absent().await;
+    kit.a_second_erase_is_harmless().await;
+    kit.pagination_beyond_one_page().await;
+    kit.lookup_sees_data_then_none().await;
+    kit.hostile_identifiers_never_widen_the_erasure().await;
+}
+
+#[tokio::test]
+async fn every_statement_runs_in_one_transaction_and_reports_its_rows() {
+    let url = database().await;
+    let db = Database { url: url.clone() };
+    let client = db.client().await;
+    client.batch_execute("INSERT INTO customers (email, user_id) VALUES ('a@x.io', 'u1'), (NULL, 'u1'), ('b@x.io', NULL);
+                          INSERT INTO notes VALUES ('a@x.io', 'n1'), ('a@x.io', 'n2')").await.unwrap();
+    let subject = Subject::new(erasure_connector::subject::RawSubject {
+        user_id: Some("u1".into()),
+        emails: vec!["A@X.IO".into()],
+        ..Default::default()
+    })
+    .unwrap();
+    let connector = sql(config(&url));
+    let ctx = Ctx::standalone("orders", HttpClient::unlimited("sql", Duration::from_secs(5)));
+    let Outcome::Erased(evidence) = connector.erase(&ctx, &subject).await else { panic!("erased") };
+    assert_eq!(evidence.counts["statement_1_rows"], 2);
+    assert_eq!(evidence.counts["statement_2_rows"], 2);
+    assert_eq!(evidence.counts["rows"], 4);
+    let left: i64 = client.query_one("SELECT count(*) FROM customers", &[]).await.unwrap().get(0);
+    assert_eq!(left, 1, "only b@x.io is left");
+
+    let mut broken = config(&url);
+    broken.erase.push("DELETE FROM no_such_table WHERE x = $3".into());
+    client.batch_execute("INSERT INTO customers (email) VALUES ('c@x.io'); INSERT INTO notes VALUES ('c@x.io', 'n')").await.unwrap();
+    let c = Subject::new(erasure_connector::subject::RawSubject { emails: vec!["c@x.io".into()], ..Default::default() }).unwrap();
+    match sql(broken).erase(&ctx, &c).await {
+        Outcome::Failed { reason } => {
+            assert!(reason.contains("42P01") && !reason.contains("c@x.io"), "{reason}");
+        }
+        other => panic!("a missing table needs a human: {other:?}"),
+    }
+    let notes: i64 = client.query_one("SELECT count(*) FROM notes WHERE customer_email = 'c@x.io'", &[]).await.unwrap().get(0);
+    assert_eq!(notes, 1, "the failed transaction erased nothing");
+}
+
+#[tokio::test]
+async fn an_unreachable_database_is_a_retry_and_a_bad_statement_fails_the_healthcheck() {
+    let url = database().await;
+    let mut unreachable = url::Url::parse(&url).unwrap();
+    unreachable.set_port(Some(1)).unwrap();
+    let connector = sql(config(unreachable.as_str()));
+    let ctx = Ctx::standalone("orders", HttpClient::unlimited("sql", Duration::from_secs(5)));
+    let subject = Subject::new(erasure_connector::subject::RawSubject { emails: vec!["d@x.io".into()], ..Default::default() }).unwrap();
+    assert!(matches!(connector.erase(&ctx, &subject).await, Outcome::Retry { throttled: false, .. }));
+
+    let mut typo = config(&url);
+    typo.lookup = "SELEC count(*) FROM customers".into();
+    let failure = sql(typo).healthcheck().await.unwrap_err();
+    assert!(failure.reason.contains("42601"), "{}", failure.reason);
+    sql(config(&url)).healthcheck().await.unwrap();
+}
