@@ -11,6 +11,7 @@ pub mod amqp;
 pub mod app;
 pub mod clock;
 pub mod config;
+pub mod connector_cli;
 pub mod identity;
 pub mod intake;
 pub mod listen;

@@ -31,6 +31,36 @@ enum Command {
     Migrate,
     /// Load and check the configuration (secrets included), print a summary, exit.
     CheckConfig,
+    /// Run one connector instance by hand, to debug an integration.
+    Connector {
+        #[command(subcommand)]
+        action: ConnectorCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConnectorCommand {
+    /// Call the instance's healthcheck (credentials, reachability).
+    Check { instance: String },
+    /// Erase one subject from one instance and print the outcome and its evidence.
+    Erase {
+        instance: String,
+        #[arg(long)]
+        email: Vec<String>,
+        #[arg(long)]
+        phone: Vec<String>,
+        #[arg(long)]
+        user_id: Option<String>,
+        /// The subject's id in this system.
+        #[arg(long)]
+        id: Option<String>,
+        /// Look up only: say what would be erased, erase nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Follow an accepted (pending) erasure for this many seconds.
+        #[arg(long, default_value_t = 120)]
+        wait: u64,
+    },
 }
 
 #[tokio::main]
@@ -50,6 +80,22 @@ async fn main() -> anyhow::Result<()> {
             let n = app.store.migrate().await.context("could not migrate the database")?;
             println!("applied {n} migration(s)");
             Ok(())
+        }
+        Command::Connector { action: ConnectorCommand::Check { instance } } => {
+            erasure_worker::connector_cli::check(&settings, &instance).await
+        }
+        Command::Connector {
+            action: ConnectorCommand::Erase { instance, email, phone, user_id, id, dry_run, wait },
+        } => {
+            let ids = id.map(|id| [(instance.clone(), id)].into_iter().collect()).unwrap_or_default();
+            let subject = erasure_connector::subject::RawSubject { user_id, emails: email, phones: phone, ids };
+            let args = erasure_worker::connector_cli::EraseArgs {
+                subject,
+                dry_run,
+                wait: std::time::Duration::from_secs(wait),
+            };
+            let status = erasure_worker::connector_cli::erase(&settings, &instance, args).await?;
+            std::process::exit(status);
         }
         Command::CheckConfig => {
             let app = erasure_worker::app::App::new(settings, Arc::new(SystemClock))?;

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod cli;
 mod intake;
 mod lifecycle;
 mod pipeline;
