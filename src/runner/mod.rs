@@ -30,20 +30,25 @@ pub async fn run(app: Arc<App>, instances: Arc<Vec<Instance>>, shutdown: Shutdow
     let mut workers = JoinSet::new();
     let configured: Vec<String> = app.settings.connectors.keys().cloned().collect();
     let poll = app.settings.runner.poll_interval.0;
-    let mut tick: u64 = 0;
+    // Sweeps (rescue of expired leases, orphans) run once per poll interval, not on every wake.
+    let mut last_sweep: Option<std::time::Instant> = None;
+    let mut sweeps: u64 = 0;
     tracing::info!(instances = instances.len(), "Runner started.");
 
     while !shutdown.is_triggered() {
         let now = app.clock.now();
-        if let Err(error) = rescue_expired(&app).await {
-            tracing::warn!(%error, "Could not rescue expired leases.");
-        }
-        if tick % 30 == 0 {
-            if let Err(error) = fail_orphans(&app, &configured).await {
-                tracing::warn!(%error, "Could not check for tasks of unconfigured connectors.");
+        if last_sweep.is_none_or(|at| at.elapsed() >= poll) {
+            last_sweep = Some(std::time::Instant::now());
+            if let Err(error) = rescue_expired(&app).await {
+                tracing::warn!(%error, "Could not rescue expired leases.");
             }
+            if sweeps % 30 == 0 {
+                if let Err(error) = fail_orphans(&app, &configured).await {
+                    tracing::warn!(%error, "Could not check for tasks of unconfigured connectors.");
+                }
+            }
+            sweeps += 1;
         }
-        tick += 1;
         for instance in instances.iter() {
             let free = instance.slots.available_permits().min(app.settings.runner.claim_batch as usize);
             if free == 0 {

@@ -108,9 +108,19 @@ impl Store {
             if row.get::<_, &str>(10) == "received" && !starting.contains(&task.request_id) {
                 starting.push(task.request_id);
             }
-            audit(&tx, task.request_id, Some(task.id), now, owner, "task.running", json!({ "attempt": task.attempt }))
-                .await?;
             claimed.push(task);
+        }
+        if !claimed.is_empty() {
+            let request_ids: Vec<Uuid> = claimed.iter().map(|t| t.request_id).collect();
+            let task_ids: Vec<i64> = claimed.iter().map(|t| t.id).collect();
+            let attempts: Vec<i32> = claimed.iter().map(|t| t.attempt).collect();
+            tx.execute(
+                "INSERT INTO audit_log (request_id, task_id, at, actor, event, detail)
+                 SELECT r, t, $4, $5, 'task.running', jsonb_build_object('attempt', a)
+                 FROM unnest($1::uuid[], $2::bigint[], $3::int[]) AS x(r, t, a)",
+                &[&request_ids, &task_ids, &attempts, &now, &owner],
+            )
+            .await?;
         }
         for request_id in &starting {
             let started = tx

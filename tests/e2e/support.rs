@@ -199,8 +199,11 @@ impl Stack {
         Events { _connection: connection, consumer, queue: queue.name().as_str().to_string() }
     }
 
-    /// Declare the worker's queues before the worker starts, so tests can publish at once.
+    /// Declare the worker's queues and migrate its database before the worker starts, so tests
+    /// can publish and query at once.
     pub async fn declare_queues(&self, settings: &Settings) {
+        let store = erasure_worker::store::Store::connect(&settings.database_url().unwrap(), 2).unwrap();
+        store.migrate().await.expect("migrate the test database");
         let connection = self.amqp().await;
         let channel = connection.create_channel().await.unwrap();
         let broker = erasure_worker::amqp::Broker::new(settings.amqp_urls().unwrap(), settings.amqp.clone());
