@@ -128,9 +128,10 @@ async fn an_unroutable_event_stays_in_the_outbox_until_a_queue_is_bound() {
     let mut events = stack.events().await;
     let event = events.next(Duration::from_secs(15)).await.expect("the event once a queue is bound");
     assert_eq!(event.body["request_id"], id.to_string());
-    let sent: bool =
-        db.query_one("SELECT sent_at IS NOT NULL FROM outbox WHERE request_id = $1", &[&id]).await.unwrap().get(0);
-    assert!(sent);
+    wait_until(Duration::from_secs(10), "the row to be marked sent after the confirm", || async {
+        db.query_one("SELECT sent_at IS NOT NULL FROM outbox WHERE request_id = $1", &[&id]).await.unwrap().get(0)
+    })
+    .await;
     worker.stop().await;
 }
 
