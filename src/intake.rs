@@ -103,6 +103,14 @@ async fn handle(app: &App, publisher: &Channel, delivery: Delivery, shutdown: &S
         Err(rejection) => return dead_letter(app, publisher, delivery, rejection, reply_to, shutdown).await,
     };
     let new = new_request(app, &message, reply_to.clone());
+    if new.tasks.is_empty() {
+        let rejection = Rejection {
+            reason: Reason::NoEnabledSystem,
+            detail: "no enabled connector instance would erase anything for this request".into(),
+            request_id: Some(message.request_id),
+        };
+        return dead_letter(app, publisher, delivery, rejection, reply_to, shutdown).await;
+    }
     let inserted = retry_db(shutdown, || app.store.insert_request(&new, app.clock.now())).await;
     match inserted {
         Some(Inserted::Created) => {
@@ -129,6 +137,7 @@ fn new_request(app: &App, message: &IntakeMessage, reply_to: Option<String>) -> 
     let systems = message.systems.clone().unwrap_or_else(|| app.settings.enabled_instances());
     let tasks = systems
         .iter()
+        .filter(|name| app.settings.connectors[*name].enabled)
         .map(|name| {
             let connector = &app.settings.connectors[name];
             NewTask {

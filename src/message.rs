@@ -31,6 +31,8 @@ pub enum Reason {
     InvalidMessage,
     InvalidSubject,
     UnknownSystem,
+    /// Every requested system is disabled (or none is configured): nothing would be erased.
+    NoEnabledSystem,
     RequestIdConflict,
 }
 
@@ -43,6 +45,7 @@ impl Reason {
             Reason::InvalidMessage => "invalid_message",
             Reason::InvalidSubject => "invalid_subject",
             Reason::UnknownSystem => "unknown_system",
+            Reason::NoEnabledSystem => "no_enabled_system",
             Reason::RequestIdConflict => "request_id_conflict",
         }
     }

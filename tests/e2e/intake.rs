@@ -88,3 +88,26 @@ async fn a_reused_request_id_with_another_body_is_a_conflict_not_a_merge() {
     assert_eq!(stack.sim.calls("accounts").len(), 1);
     worker.stop().await;
 }
+
+#[tokio::test]
+async fn a_request_for_disabled_systems_only_is_rejected_not_left_waiting() {
+    let stack = Stack::new().await;
+    let instances = [Instance { name: "accounts", extra: "" }, Instance { name: "legacy", extra: "enabled = false" }];
+    let settings = stack.settings(&instances, "");
+    stack.declare_queues(&settings).await;
+    let worker = Worker::start(settings, Arc::new(SystemClock));
+    let id = Uuid::new_v4();
+    let mut body = request(id, "uma@example.com", chrono::Utc::now());
+    body["systems"] = serde_json::json!(["legacy"]);
+    stack.publish(&bytes(&body), None).await;
+    let dead = stack.wait_dead_letters(1, Duration::from_secs(10)).await;
+    assert_eq!(dead[0].0.as_deref(), Some("no_enabled_system"));
+    assert_eq!(stack.request_state(id).await, None);
+
+    let all = Uuid::new_v4();
+    stack.publish(&bytes(&request(all, "vic@example.com", chrono::Utc::now())), None).await;
+    stack.wait_for_state(all, "completed", Duration::from_secs(20)).await;
+    let tasks = stack.tasks(all).await;
+    assert_eq!(tasks.iter().map(|t| t.connector.as_str()).collect::<Vec<_>>(), ["accounts"], "no task for a disabled instance");
+    worker.stop().await;
+}
