@@ -56,7 +56,8 @@ impl Sql {
         if config.erase.is_empty() {
             return Err("`erase` needs at least one statement".into());
         }
-        let mut pg: tokio_postgres::Config = config.url.parse().map_err(|_| "`url` is not a PostgreSQL URL".to_string())?;
+        let mut pg: tokio_postgres::Config =
+            config.url.parse().map_err(|_| "`url` is not a PostgreSQL URL".to_string())?;
         if config.password_env.is_some() {
             pg.password(secrets.get("password_env")?.expose_secret().as_bytes());
         }

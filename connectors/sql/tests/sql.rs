@@ -8,7 +8,8 @@ use erasure_connector_sql::{Config, Sql};
 use std::sync::Arc;
 use std::time::Duration;
 
-const SCHEMA: &str = "CREATE TABLE customers (id serial PRIMARY KEY, email text, phone text, user_id text, ext_id text);
+const SCHEMA: &str =
+    "CREATE TABLE customers (id serial PRIMARY KEY, email text, phone text, user_id text, ext_id text);
                       CREATE TABLE notes (customer_email text, body text)";
 
 async fn database() -> String {
@@ -29,7 +30,9 @@ fn config(url: &str) -> Config {
     Config {
         url: url.to_string(),
         password_env: None,
-        lookup: "SELECT count(*) FROM customers WHERE email = ANY($1) OR phone = ANY($2) OR user_id = $3 OR ext_id = $4".into(),
+        lookup:
+            "SELECT count(*) FROM customers WHERE email = ANY($1) OR phone = ANY($2) OR user_id = $3 OR ext_id = $4"
+                .into(),
         erase: vec![
             "DELETE FROM notes WHERE customer_email = ANY($1)".into(),
             "DELETE FROM customers WHERE email = ANY($1) OR phone = ANY($2) OR user_id = $3 OR ext_id = $4".into(),
@@ -59,16 +62,21 @@ impl Mock for Database {
     async fn seed(&self, subject: &Subject, records: u64) {
         let client = self.client().await;
         for _ in 0..records {
+            client.execute("INSERT INTO customers (email) VALUES ($1)", &[&subject.emails()[0]]).await.unwrap();
             client
-                .execute("INSERT INTO customers (email) VALUES ($1)", &[&subject.emails()[0]])
+                .execute("INSERT INTO notes (customer_email, body) VALUES ($1, 'x')", &[&subject.emails()[0]])
                 .await
                 .unwrap();
-            client.execute("INSERT INTO notes (customer_email, body) VALUES ($1, 'x')", &[&subject.emails()[0]]).await.unwrap();
         }
     }
 
     async fn remaining(&self, subject: &Subject) -> u64 {
-        let row = self.client().await.query_one("SELECT count(*) FROM customers WHERE email = $1", &[&subject.emails()[0]]).await.unwrap();
+        let row = self
+            .client()
+            .await
+            .query_one("SELECT count(*) FROM customers WHERE email = $1", &[&subject.emails()[0]])
+            .await
+            .unwrap();
         row.get::<_, i64>(0) as u64
     }
 
@@ -104,8 +112,13 @@ async fn every_statement_runs_in_one_transaction_and_reports_its_rows() {
     let url = database().await;
     let db = Database { url: url.clone() };
     let client = db.client().await;
-    client.batch_execute("INSERT INTO customers (email, user_id) VALUES ('a@x.io', 'u1'), (NULL, 'u1'), ('b@x.io', NULL);
-                          INSERT INTO notes VALUES ('a@x.io', 'n1'), ('a@x.io', 'n2')").await.unwrap();
+    client
+        .batch_execute(
+            "INSERT INTO customers (email, user_id) VALUES ('a@x.io', 'u1'), (NULL, 'u1'), ('b@x.io', NULL);
+                          INSERT INTO notes VALUES ('a@x.io', 'n1'), ('a@x.io', 'n2')",
+        )
+        .await
+        .unwrap();
     let subject = Subject::new(erasure_connector::subject::RawSubject {
         user_id: Some("u1".into()),
         emails: vec!["A@X.IO".into()],
@@ -123,15 +136,21 @@ async fn every_statement_runs_in_one_transaction_and_reports_its_rows() {
 
     let mut broken = config(&url);
     broken.erase.push("DELETE FROM no_such_table WHERE x = $3".into());
-    client.batch_execute("INSERT INTO customers (email) VALUES ('c@x.io'); INSERT INTO notes VALUES ('c@x.io', 'n')").await.unwrap();
-    let c = Subject::new(erasure_connector::subject::RawSubject { emails: vec!["c@x.io".into()], ..Default::default() }).unwrap();
+    client
+        .batch_execute("INSERT INTO customers (email) VALUES ('c@x.io'); INSERT INTO notes VALUES ('c@x.io', 'n')")
+        .await
+        .unwrap();
+    let c =
+        Subject::new(erasure_connector::subject::RawSubject { emails: vec!["c@x.io".into()], ..Default::default() })
+            .unwrap();
     match sql(broken).erase(&ctx, &c).await {
         Outcome::Failed { reason } => {
             assert!(reason.contains("42P01") && !reason.contains("c@x.io"), "{reason}");
         }
         other => panic!("a missing table needs a human: {other:?}"),
     }
-    let notes: i64 = client.query_one("SELECT count(*) FROM notes WHERE customer_email = 'c@x.io'", &[]).await.unwrap().get(0);
+    let notes: i64 =
+        client.query_one("SELECT count(*) FROM notes WHERE customer_email = 'c@x.io'", &[]).await.unwrap().get(0);
     assert_eq!(notes, 1, "the failed transaction erased nothing");
 }
 
@@ -142,7 +161,9 @@ async fn an_unreachable_database_is_a_retry_and_a_bad_statement_fails_the_health
     unreachable.set_port(Some(1)).unwrap();
     let connector = sql(config(unreachable.as_str()));
     let ctx = Ctx::standalone("orders", HttpClient::unlimited("sql", Duration::from_secs(5)));
-    let subject = Subject::new(erasure_connector::subject::RawSubject { emails: vec!["d@x.io".into()], ..Default::default() }).unwrap();
+    let subject =
+        Subject::new(erasure_connector::subject::RawSubject { emails: vec!["d@x.io".into()], ..Default::default() })
+            .unwrap();
     assert!(matches!(connector.erase(&ctx, &subject).await, Outcome::Retry { throttled: false, .. }));
 
     let mut typo = config(&url);

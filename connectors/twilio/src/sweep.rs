@@ -1,0 +1,107 @@
+//! The walk over one person's voice data: the calls to and from each of their numbers, each
+//! call's recordings, each recording's transcriptions. `erase` deletes along the way (children
+//! before parents); `count` only counts.
+
+use crate::api::{is_sid, Api, Call, Deleted, Recording, Transcription};
+use erasure_connector::Failure;
+use std::collections::BTreeSet;
+
+/// What one erase pass deleted, and what could not be deleted yet.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Tally {
+    pub transcriptions: u64,
+    pub recordings: u64,
+    pub calls: u64,
+    /// Deletes refused with error 20009 (a call still in progress).
+    pub not_yet: u64,
+}
+
+/// The sids of the calls to or from `phones`. Twilio filters on `To` and `From`; only calls
+/// whose number is exactly one of the subject's are kept.
+async fn calls_of(api: &Api, phones: &[String]) -> Result<BTreeSet<String>, Failure> {
+    let mut sids = BTreeSet::new();
+    for phone in phones {
+        for field in ["To", "From"] {
+            let calls: Vec<Call> = api.list("Calls.json", "calls", &[(field, phone)], false).await?;
+            for call in calls {
+                let party = if field == "To" { &call.to } else { &call.from };
+                if party.as_deref() == Some(phone.as_str()) {
+                    sids.insert(checked("CA", call.sid)?);
+                }
+            }
+        }
+    }
+    Ok(sids)
+}
+
+/// A call's recordings, the soft-deleted ones included (their transcriptions may remain).
+async fn recordings_of(api: &Api, call: &str) -> Result<Vec<Recording>, Failure> {
+    let query = [("CallSid", call), ("IncludeSoftDeleted", "true")];
+    let listed: Vec<Recording> = api.list("Recordings.json", "recordings", &query, false).await?;
+    let mut recordings = Vec::new();
+    for recording in listed.into_iter().filter(|r| r.call_sid.as_deref() == Some(call)) {
+        recordings.push(Recording { sid: checked("RE", recording.sid)?, ..recording });
+    }
+    Ok(recordings)
+}
+
+/// A recording's transcription sids; none if Twilio no longer knows the recording.
+async fn transcriptions_of(api: &Api, recording: &str) -> Result<Vec<String>, Failure> {
+    let list = format!("Recordings/{recording}/Transcriptions.json");
+    let listed: Vec<Transcription> = api.list(&list, "transcriptions", &[], true).await?;
+    listed.into_iter().filter(|t| t.recording_sid.as_deref() == Some(recording)).map(|t| checked("TR", t.sid)).collect()
+}
+
+/// A sid from Twilio, before it enters a path or a query.
+fn checked(prefix: &str, sid: String) -> Result<String, Failure> {
+    if is_sid(prefix, &sid) {
+        Ok(sid)
+    } else {
+        Err(Failure::permanent(format!("twilio answered a sid that is not {prefix} and 32 hex digits")))
+    }
+}
+
+/// Delete every transcription and recording of the calls to and from `phones`, then the calls
+/// themselves if `delete_calls`. Deleting again what is gone is harmless (404 counts as gone).
+pub(crate) async fn erase(api: &Api, phones: &[String], delete_calls: bool) -> Result<Tally, Failure> {
+    let mut tally = Tally::default();
+    for call in calls_of(api, phones).await? {
+        for recording in recordings_of(api, &call).await? {
+            for transcription in transcriptions_of(api, &recording.sid).await? {
+                record(&mut tally, api.delete(&format!("Transcriptions/{transcription}.json")).await?, |t| {
+                    &mut t.transcriptions
+                });
+            }
+            if !recording.is_deleted() {
+                let deleted = api.delete(&format!("Recordings/{}.json", recording.sid)).await?;
+                record(&mut tally, deleted, |t| &mut t.recordings);
+            }
+        }
+        if delete_calls {
+            record(&mut tally, api.delete(&format!("Calls/{call}.json")).await?, |t| &mut t.calls);
+        }
+    }
+    Ok(tally)
+}
+
+fn record(tally: &mut Tally, deleted: Deleted, counter: impl FnOnce(&mut Tally) -> &mut u64) {
+    match deleted {
+        Deleted::Now => *counter(tally) += 1,
+        Deleted::AlreadyGone => {}
+        Deleted::NotYet => tally.not_yet += 1,
+    }
+}
+
+/// How many records about `phones` Twilio still holds: recordings not deleted, transcriptions,
+/// and the calls themselves when `with_calls`.
+pub(crate) async fn count(api: &Api, phones: &[String], with_calls: bool) -> Result<u64, Failure> {
+    let mut n = 0;
+    for call in calls_of(api, phones).await? {
+        n += u64::from(with_calls);
+        for recording in recordings_of(api, &call).await? {
+            n += u64::from(!recording.is_deleted());
+            n += transcriptions_of(api, &recording.sid).await?.len() as u64;
+        }
+    }
+    Ok(n)
+}
