@@ -1,23 +1,58 @@
-//! The `zendesk` connector. (Scaffold: to be written.)
+//! The `zendesk` connector: erases a person from a Zendesk Support account. It finds their end
+//! users (exact e-mail, external id, or the id the product gave), redacts their comments on other
+//! people's tickets and takes them off those tickets' CCs, deletes (or redacts) the tickets they
+//! requested, then deletes the users permanently. README.md in this crate lists every call.
+//!
+//! - [`config`]: the config keys and their checks.
+//! - `api`: one method per Zendesk call; pagination; Zendesk's 429.
+//! - `erasure`: the steps of an erasure and their follow-up.
+//! - `markup`: the search term and the redaction markup.
+//! - `model`: Zendesk's answers, and the follow-up state.
 
+mod api;
+pub mod config;
+mod erasure;
+mod markup;
+mod model;
+
+pub use config::{Config, TicketPolicy};
+
+use api::Api;
+use erasure::Progress;
 use erasure_connector::{async_trait, Connector, Ctx, Failure, Found, HttpClient, Outcome, Pending, Secrets, Subject};
-use serde::Deserialize;
-
-/// `[connectors.NAME]` keys for `kind = "zendesk"`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Config {
-    pub base_url: String,
-}
+use model::Step;
+use std::time::Duration;
 
 pub struct Zendesk {
-    #[allow(dead_code)]
-    http: HttpClient,
+    api: Api,
+    tickets: TicketPolicy,
+    check_after: Duration,
+    /// The note every `Erased` evidence carries.
+    note: String,
 }
 
 impl Zendesk {
-    pub fn new(_config: Config, _secrets: &Secrets, http: HttpClient) -> Result<Self, String> {
-        Ok(Zendesk { http })
+    pub fn new(config: Config, secrets: &Secrets, http: HttpClient) -> Result<Self, String> {
+        let checked = config.check(secrets)?;
+        let mut note = String::from(
+            "Zendesk deletes a permanently deleted user's data in its other products in the background; \
+             anything left soft-deleted is purged by Zendesk after 30 days.",
+        );
+        if let Some(after) = &config.hard_delete_after {
+            note.push_str(&format!(" Verify again after {after}."));
+        }
+        Ok(Zendesk { api: Api::new(http, &checked), tickets: config.tickets, check_after: checked.check_after, note })
+    }
+
+    /// Is Zendesk still deleting the user's data in some product?
+    async fn deletion_in_progress(&self, user: i64) -> Result<bool, Failure> {
+        let Some(statuses) = self.api.compliance(user).await? else { return Ok(false) };
+        let requested = statuses.iter().any(|s| s.action == "request_deletion");
+        let complete =
+            |application: &str| statuses.iter().any(|s| s.action == "complete" && s.application == application);
+        let unfinished = statuses.iter().any(|s| s.action == "started" && !complete(&s.application));
+        let any_complete = statuses.iter().any(|s| s.action == "complete");
+        Ok(requested && (unfinished || !any_complete))
     }
 }
 
@@ -27,19 +62,41 @@ impl Connector for Zendesk {
         "zendesk"
     }
 
-    async fn erase(&self, _ctx: &Ctx, _subject: &Subject) -> Outcome {
-        Outcome::failed("the zendesk connector is not written yet")
+    async fn erase(&self, ctx: &Ctx, subject: &Subject) -> Outcome {
+        self.pass(ctx, subject, Progress::default()).await
     }
 
-    async fn check(&self, _ctx: &Ctx, _subject: &Subject, _pending: &Pending) -> Outcome {
-        Outcome::failed("the zendesk connector is not written yet")
+    async fn check(&self, ctx: &Ctx, subject: &Subject, pending: &Pending) -> Outcome {
+        match serde_json::from_value::<Step>(pending.state.clone()) {
+            Ok(step) => self.follow(ctx, subject, step, pending.evidence.clone()).await,
+            Err(_) => Outcome::failed("the stored zendesk follow-up state is unreadable"),
+        }
     }
 
-    async fn lookup(&self, _ctx: &Ctx, _subject: &Subject) -> Result<Found, Failure> {
-        Err(Failure::permanent("the zendesk connector is not written yet"))
+    /// Present while a user is found (soft-deleted ones included, when the product gave the id)
+    /// or Zendesk is still deleting one; the count is users plus the tickets they requested.
+    async fn lookup(&self, ctx: &Ctx, subject: &Subject) -> Result<Found, Failure> {
+        let users = self.find_users(ctx, subject).await?;
+        if users.is_empty() {
+            let known = subject.id_in(&ctx.instance).and_then(|id| id.parse::<i64>().ok());
+            if let Some(id) = known {
+                if self.deletion_in_progress(id).await? {
+                    return Ok(Found { present: true, count: None });
+                }
+            }
+            return Ok(Found { present: false, count: Some(0) });
+        }
+        let mut count = users.len() as u64;
+        for user in users.iter().filter(|u| u.active) {
+            count += self.api.requested_count(user.id).await?;
+        }
+        Ok(Found { present: true, count: Some(count) })
     }
 
     async fn healthcheck(&self) -> Result<(), Failure> {
-        Err(Failure::permanent("the zendesk connector is not written yet"))
+        match self.api.me().await? {
+            Some(_) => Ok(()),
+            None => Err(Failure::permanent("zendesk took the call as anonymous: the credentials were not accepted")),
+        }
     }
 }

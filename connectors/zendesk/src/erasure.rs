@@ -1,0 +1,341 @@
+//! The erasure, step by step: one pass finds the person's users, tidies the tickets they are only
+//! CC'd on, deletes (or redacts) the tickets they requested, then deletes the users. Deleting
+//! tickets runs as Zendesk background jobs: the pass ends `Pending` and `follow` (from `check`)
+//! takes the next step when the jobs are done, until a pass finds nothing left to do.
+
+use crate::api::{UserDeletion, MAX_BULK_IDS};
+use crate::config::TicketPolicy;
+use crate::markup::is_redacted;
+use crate::model::{Step, User};
+use crate::Zendesk;
+use erasure_connector::subject::normalise_email;
+use erasure_connector::{Ctx, Evidence, Failure, FailureKind, Outcome, Pending, Subject};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A failed background job is started again at most this many times.
+const MAX_RESTARTS: u32 = 3;
+
+/// What earlier steps of this erasure did and left.
+#[derive(Default)]
+pub(crate) struct Progress {
+    pub evidence: Evidence,
+    pub restarts: u32,
+    /// Tickets deleted (or being deleted) by earlier jobs, still to purge.
+    pub carried: Vec<i64>,
+}
+
+/// What became of one user.
+enum Removal {
+    Purged,
+    /// Nothing left to delete.
+    Gone,
+    /// Zendesk keeps the requester of tickets that are not closed.
+    Refused,
+}
+
+/// How the background jobs of a step stand.
+enum Jobs {
+    Running,
+    Done,
+    Failed,
+}
+
+impl Zendesk {
+    /// One pass; Zendesk's failures become retries or failures.
+    pub(crate) async fn pass(&self, ctx: &Ctx, subject: &Subject, progress: Progress) -> Outcome {
+        self.try_pass(ctx, subject, progress).await.unwrap_or_else(Outcome::from)
+    }
+
+    /// The step after `step`, once its jobs are done.
+    pub(crate) async fn follow(&self, ctx: &Ctx, subject: &Subject, step: Step, evidence: Evidence) -> Outcome {
+        self.try_follow(ctx, subject, step, evidence).await.unwrap_or_else(Outcome::from)
+    }
+
+    /// The person's users: the one named by `subject.ids.<instance>`, and those whose e-mail or
+    /// external id is exactly the subject's (Zendesk's search is fuzzy; its results are checked).
+    pub(crate) async fn find_users(&self, ctx: &Ctx, subject: &Subject) -> Result<Vec<User>, Failure> {
+        let mut found = BTreeMap::new();
+        if let Some(raw) = subject.id_in(&ctx.instance) {
+            let id = raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
+                Failure::permanent(format!("subject.ids.{} is not a zendesk user id (a number)", ctx.instance))
+            })?;
+            if let Some(user) = self.api.user(id).await? {
+                found.insert(user.id, user);
+            }
+        }
+        for email in subject.emails() {
+            for user in self.api.search_by_email(email).await? {
+                if user.email.as_deref().and_then(normalise_email).as_ref() == Some(email) {
+                    found.entry(user.id).or_insert(user);
+                }
+            }
+        }
+        if let Some(external_id) = subject.user_id() {
+            for user in self.api.search_by_external_id(external_id).await? {
+                if user.external_id.as_deref() == Some(external_id) {
+                    found.entry(user.id).or_insert(user);
+                }
+            }
+        }
+        Ok(found.into_values().collect())
+    }
+
+    async fn try_pass(&self, ctx: &Ctx, subject: &Subject, mut progress: Progress) -> Result<Outcome, Failure> {
+        let users = self.find_users(ctx, subject).await?;
+        if users.iter().any(|u| !u.is_end_user()) {
+            return Ok(Outcome::failed(
+                "the person's zendesk user is an agent or admin; the connector deletes end users only, an admin must act",
+            ));
+        }
+        let active: Vec<i64> = users.iter().filter(|u| u.active).map(|u| u.id).collect();
+        let mut requested = BTreeSet::new();
+        for user in &active {
+            requested.extend(self.api.requested(*user).await?.into_iter().map(|t| t.id));
+        }
+        for user in &active {
+            self.leave_others_tickets(*user, &requested, &mut progress.evidence).await?;
+        }
+        match self.tickets {
+            TicketPolicy::Delete if !requested.is_empty() => return self.delete_tickets(requested, progress).await,
+            TicketPolicy::Delete if !progress.carried.is_empty() => {
+                let tickets = std::mem::take(&mut progress.carried);
+                return self.purge_tickets(tickets, progress.restarts, progress.evidence).await;
+            }
+            TicketPolicy::Delete => {}
+            TicketPolicy::Redact => {
+                for ticket in &requested {
+                    let redacted = self.redact_comments(*ticket, None).await?;
+                    if redacted > 0 {
+                        add(&mut progress.evidence, "tickets_redacted", 1);
+                        add(&mut progress.evidence, "comments_redacted", redacted);
+                    }
+                }
+            }
+        }
+        self.delete_users(&users, progress.evidence).await
+    }
+
+    async fn try_follow(
+        &self,
+        ctx: &Ctx,
+        subject: &Subject,
+        step: Step,
+        evidence: Evidence,
+    ) -> Result<Outcome, Failure> {
+        match step {
+            Step::DeleteTickets { jobs, tickets, restarts } => match self.jobs(&jobs).await? {
+                Jobs::Running => Ok(self.wait(Step::DeleteTickets { jobs, tickets, restarts }, evidence)),
+                Jobs::Done => self.purge_tickets(tickets, restarts, evidence).await,
+                Jobs::Failed if restarts >= MAX_RESTARTS => Ok(gave_up()),
+                Jobs::Failed => {
+                    restarting(restarts);
+                    Ok(self.pass(ctx, subject, Progress { evidence, restarts: restarts + 1, carried: tickets }).await)
+                }
+            },
+            Step::PurgeTickets { jobs, tickets, restarts } => match self.jobs(&jobs).await? {
+                Jobs::Running => Ok(self.wait(Step::PurgeTickets { jobs, tickets, restarts }, evidence)),
+                Jobs::Done => {
+                    let mut evidence = evidence;
+                    add(&mut evidence, "tickets_deleted", tickets.len() as u64);
+                    Ok(self.pass(ctx, subject, Progress { evidence, restarts, carried: Vec::new() }).await)
+                }
+                Jobs::Failed if restarts >= MAX_RESTARTS => Ok(gave_up()),
+                Jobs::Failed => {
+                    restarting(restarts);
+                    self.purge_tickets(tickets, restarts + 1, evidence).await
+                }
+            },
+            Step::PurgeUsers { users } => {
+                let mut evidence = evidence;
+                for id in users {
+                    // The soft deletion may or may not have happened: ask.
+                    let Some(user) = self.api.user(id).await? else { continue };
+                    match self.remove_user(id, user.active).await? {
+                        Removal::Purged => add(&mut evidence, "users_deleted", 1),
+                        Removal::Gone => {}
+                        Removal::Refused => {
+                            return Ok(self.pass(ctx, subject, Progress { evidence, ..Progress::default() }).await)
+                        }
+                    }
+                }
+                Ok(self.finished(evidence))
+            }
+        }
+    }
+
+    /// On a ticket someone else requested: redact the user's own comments, then take the user
+    /// off its CCs and followers. The ticket stays.
+    async fn leave_others_tickets(
+        &self,
+        user: i64,
+        requested: &BTreeSet<i64>,
+        evidence: &mut Evidence,
+    ) -> Result<(), Failure> {
+        for ticket in self.api.ccd(user).await? {
+            if requested.contains(&ticket.id) {
+                continue;
+            }
+            let redacted = self.redact_comments(ticket.id, Some(user)).await?;
+            add(evidence, "comments_redacted", redacted);
+            self.api.unwatch(ticket.id, user).await?;
+            add(evidence, "cc_removals", 1);
+        }
+        Ok(())
+    }
+
+    /// Redact the comments of `ticket` (only those by `author` if given) not redacted yet.
+    async fn redact_comments(&self, ticket: i64, author: Option<i64>) -> Result<u64, Failure> {
+        let mut redacted = 0;
+        for comment in self.api.comments(ticket).await? {
+            if author.is_some_and(|a| comment.author_id != Some(a)) || is_redacted(&comment) {
+                continue;
+            }
+            self.api.redact(ticket, &comment).await?;
+            redacted += 1;
+        }
+        Ok(redacted)
+    }
+
+    /// Start deleting `requested` (100 a job); earlier deleted tickets are purged with them.
+    async fn delete_tickets(&self, requested: BTreeSet<i64>, progress: Progress) -> Result<Outcome, Failure> {
+        let requested: Vec<i64> = requested.into_iter().collect();
+        let Progress { mut evidence, restarts, carried: mut tickets } = progress;
+        let mut jobs = Vec::new();
+        for chunk in requested.chunks(MAX_BULK_IDS) {
+            match self.api.delete_tickets(chunk).await {
+                Ok(job) => {
+                    jobs.push(job);
+                    tickets.extend_from_slice(chunk);
+                }
+                // The jobs already started are followed; the next pass finds the other tickets.
+                Err(_) if !jobs.is_empty() => break,
+                Err(failure) => return Err(failure),
+            }
+        }
+        for job in &jobs {
+            evidence = evidence.vendor_ref(format!("job_status:{job}"));
+        }
+        tickets.sort_unstable();
+        tickets.dedup();
+        Ok(self.wait(Step::DeleteTickets { jobs, tickets, restarts }, evidence))
+    }
+
+    /// Start purging deleted tickets (100 a job).
+    async fn purge_tickets(&self, tickets: Vec<i64>, restarts: u32, evidence: Evidence) -> Result<Outcome, Failure> {
+        let mut evidence = evidence;
+        let mut jobs = Vec::new();
+        for chunk in tickets.chunks(MAX_BULK_IDS) {
+            let job = self.api.purge_tickets(chunk).await?;
+            evidence = evidence.vendor_ref(format!("job_status:{job}"));
+            jobs.push(job);
+        }
+        Ok(self.wait(Step::PurgeTickets { jobs, tickets, restarts }, evidence))
+    }
+
+    /// Delete each user for good. Once one may be soft-deleted, search no longer finds it: a
+    /// failure that is not permanent ends `Pending` with the ids still to delete.
+    async fn delete_users(&self, users: &[User], mut evidence: Evidence) -> Result<Outcome, Failure> {
+        let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
+        for (i, user) in users.iter().enumerate() {
+            let after = match self.remove_user(user.id, user.active).await {
+                Ok(Removal::Purged) => {
+                    add(&mut evidence, "users_deleted", 1);
+                    continue;
+                }
+                Ok(Removal::Gone) => continue,
+                Ok(Removal::Refused) => return Ok(self.refused()),
+                Err(failure) => match failure.kind {
+                    FailureKind::Permanent => return Err(failure),
+                    FailureKind::Transient { after } | FailureKind::Throttled { after } => after,
+                },
+            };
+            let step = Step::PurgeUsers { users: ids[i..].to_vec() };
+            return Ok(Outcome::Pending(Pending {
+                check_after: after.unwrap_or(self.check_after),
+                state: serde_json::to_value(step).expect("a step serialises"),
+                evidence,
+            }));
+        }
+        Ok(self.finished(evidence))
+    }
+
+    /// Soft-delete the user if it is still `active`, then delete it permanently.
+    async fn remove_user(&self, id: i64, active: bool) -> Result<Removal, Failure> {
+        if active {
+            match self.api.delete_user(id).await? {
+                UserDeletion::Deleted | UserDeletion::AlreadyGone => {}
+                UserDeletion::Refused => return Ok(Removal::Refused),
+            }
+        }
+        match self.api.purge_user(id).await.map_err(still_soft_deleted)? {
+            true => Ok(Removal::Purged),
+            false => Ok(Removal::Gone),
+        }
+    }
+
+    async fn jobs(&self, ids: &[String]) -> Result<Jobs, Failure> {
+        let mut running = false;
+        for id in ids {
+            // A job Zendesk no longer knows has long finished; the next step checks what is left.
+            let Some(job) = self.api.job(id).await? else { continue };
+            match job.status.as_str() {
+                "completed" => {}
+                "queued" | "working" => running = true,
+                _ => return Ok(Jobs::Failed),
+            }
+        }
+        Ok(if running { Jobs::Running } else { Jobs::Done })
+    }
+
+    fn wait(&self, step: Step, evidence: Evidence) -> Outcome {
+        let state = serde_json::to_value(step).expect("a step serialises");
+        Outcome::Pending(Pending { check_after: self.check_after, state, evidence })
+    }
+
+    fn refused(&self) -> Outcome {
+        match self.tickets {
+            TicketPolicy::Delete => {
+                Outcome::retry("zendesk refused to delete the user (HTTP 422): new tickets may have come in meanwhile")
+            }
+            TicketPolicy::Redact => Outcome::failed(
+                "zendesk refused to delete the user (HTTP 422): with tickets = \"redact\" their tickets stay, and \
+                 Zendesk keeps the requester of tickets that are not closed; close them, or use tickets = \"delete\"",
+            ),
+        }
+    }
+
+    /// `Erased` with the note, or `NothingToErase` if no step did anything.
+    pub(crate) fn finished(&self, evidence: Evidence) -> Outcome {
+        if evidence.counts.is_empty() && evidence.vendor_refs.is_empty() {
+            Outcome::NothingToErase
+        } else {
+            Outcome::Erased(evidence.note(self.note.clone()))
+        }
+    }
+}
+
+fn add(evidence: &mut Evidence, what: &str, n: u64) {
+    if n > 0 {
+        *evidence = std::mem::take(evidence).count(what, n);
+    }
+}
+
+fn restarting(restarts: u32) {
+    tracing::warn!(connector = "zendesk", restarts, "A Zendesk background job failed; starting its step again.");
+}
+
+fn gave_up() -> Outcome {
+    Outcome::failed(format!("a zendesk background job failed {} times in a row", MAX_RESTARTS + 1))
+}
+
+/// A permanent failure to purge a user already soft-deleted says what is left behind.
+fn still_soft_deleted(failure: Failure) -> Failure {
+    match failure.kind {
+        FailureKind::Permanent => Failure::permanent(format!(
+            "{} on the permanent deletion: the user is soft-deleted; an admin can delete it permanently, \
+             or Zendesk purges it after 30 days",
+            failure.reason
+        )),
+        _ => failure,
+    }
+}
