@@ -264,8 +264,12 @@ impl SpecProxy {
             .expect("start prism");
         let proxy = SpecProxy { child, url: format!("http://127.0.0.1:{port}"), log };
         let deadline = std::time::Instant::now() + Duration::from_secs(180);
+        let mut proxy = proxy;
         while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
             assert!(std::time::Instant::now() < deadline, "prism did not start: {}", proxy.log_text());
+            if let Ok(Some(status)) = proxy.child.try_wait() {
+                panic!("prism exited ({status}): {}", proxy.log_text());
+            }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         proxy
@@ -275,11 +279,15 @@ impl SpecProxy {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// Requests prism found in violation of the spec, from its log.
+    /// What Prism refused, from its log: requests that break the spec (422) and answers of the
+    /// simulator that break it ("Request terminated with error").
     pub fn violations(&self) -> Vec<String> {
         self.log_text()
             .lines()
-            .filter(|l| l.contains("Request") && (l.contains("violation") || l.contains("422")))
+            .filter(|l| {
+                let lower = l.to_lowercase();
+                lower.contains("violation") || lower.contains("request terminated with error") || lower.contains(" 422")
+            })
             .map(str::to_string)
             .collect()
     }
