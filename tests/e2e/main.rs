@@ -9,3 +9,4 @@ mod lifecycle;
 mod pipeline;
 mod processes;
 mod retries;
+mod vendors;
