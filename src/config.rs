@@ -26,6 +26,7 @@ pub struct Settings {
     pub requests: RequestSettings,
     pub security: SecuritySettings,
     pub log: LogSettings,
+    pub api: ApiSettings,
     /// Connector instances by name; the name is what messages use in `systems` and `ids`.
     #[serde(default)]
     pub connectors: BTreeMap<String, ConnectorSettings>,
@@ -133,6 +134,26 @@ pub struct RequestSettings {
 pub struct SecuritySettings {
     /// Environment variable holding the key for the keyed hashes of identifiers (32+ bytes).
     pub hash_key_env: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSettings {
+    /// Address the HTTP API listens on.
+    pub listen: String,
+    /// Bearer tokens and their scopes (`read`, `submit`, `operate`).
+    #[serde(default)]
+    pub tokens: Vec<ApiToken>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiToken {
+    /// Who holds it; actions are audited as `api:<name>`.
+    pub name: String,
+    /// Environment variable holding the token.
+    pub token_env: String,
+    pub scopes: Vec<crate::api::Scope>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -488,7 +509,10 @@ mod tests {
         let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/local.toml");
         let settings = Settings::load_with_env(Some(&local), BTreeMap::new()).unwrap();
         assert_eq!(settings.runner.lease.0, Duration::from_secs(60));
-        assert_eq!(settings.enabled_instances(), ["accounts", "billing", "chat", "helpdesk", "logs", "shop_db", "support", "voice"]);
+        assert_eq!(
+            settings.enabled_instances(),
+            ["accounts", "billing", "chat", "helpdesk", "logs", "shop_db", "support", "voice"]
+        );
         assert_eq!(settings.connectors["support"].requests_per_second, Some(10.0));
     }
 

@@ -91,12 +91,7 @@ async fn consume(app: &Arc<App>, connection: &lapin::Connection, shutdown: &Shut
 /// the database is down) handed back to the broker.
 async fn handle(app: &App, publisher: &Channel, delivery: Delivery, shutdown: &Shutdown) {
     let now = app.clock.now();
-    let rules = Rules {
-        max_bytes: app.settings.intake.max_message_bytes,
-        known_systems: &app.known_systems,
-        now,
-        max_clock_skew: chrono::Duration::from_std(app.settings.intake.max_clock_skew.0).unwrap_or_default(),
-    };
+    let rules = rules(app, now);
     let reply_to = delivery.properties.reply_to().as_ref().map(|r| r.as_str().to_string()).filter(|r| !r.is_empty());
     let message = match message::decode(&delivery.data, &rules) {
         Ok(message) => message,
@@ -133,7 +128,18 @@ async fn handle(app: &App, publisher: &Channel, delivery: Delivery, shutdown: &S
     }
 }
 
-fn new_request(app: &App, message: &IntakeMessage, reply_to: Option<String>) -> NewRequest {
+/// The decoder's rules from the settings, at `now`.
+pub(crate) fn rules(app: &App, now: chrono::DateTime<chrono::Utc>) -> Rules<'_> {
+    Rules {
+        max_bytes: app.settings.intake.max_message_bytes,
+        known_systems: &app.known_systems,
+        now,
+        max_clock_skew: chrono::Duration::from_std(app.settings.intake.max_clock_skew.0).unwrap_or_default(),
+    }
+}
+
+/// The request and its tasks (one per enabled instance among the requested systems).
+pub(crate) fn new_request(app: &App, message: &IntakeMessage, reply_to: Option<String>) -> NewRequest {
     let systems = message.systems.clone().unwrap_or_else(|| app.settings.enabled_instances());
     let tasks = systems
         .iter()

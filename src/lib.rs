@@ -8,6 +8,7 @@
 //! - `config`, `app`, `clock`, `identity` (keyed hashes), `amqp`, `listen`, `shutdown`: plumbing.
 
 pub mod amqp;
+pub mod api;
 pub mod app;
 pub mod clock;
 pub mod config;
@@ -35,20 +36,23 @@ pub struct Components {
     pub intake: bool,
     pub runner: bool,
     pub outbox: bool,
+    pub api: bool,
 }
 
 impl Components {
-    pub const ALL: Components = Components { intake: true, runner: true, outbox: true };
+    pub const ALL: Components = Components { intake: true, runner: true, outbox: true, api: true };
+    pub const NONE: Components = Components { intake: false, runner: false, outbox: false, api: false };
 
-    /// Parse `intake,runner,outbox` (any subset).
+    /// Parse `intake,runner,outbox,api` (any subset).
     pub fn parse(list: &str) -> Result<Components, String> {
-        let mut c = Components { intake: false, runner: false, outbox: false };
+        let mut c = Components::NONE;
         for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             match part {
                 "intake" => c.intake = true,
                 "runner" => c.runner = true,
                 "outbox" => c.outbox = true,
-                other => return Err(format!("unknown component `{other}`; use intake, runner and/or outbox")),
+                "api" => c.api = true,
+                other => return Err(format!("unknown component `{other}`; use intake, runner, outbox and/or api")),
             }
         }
         Ok(c)
@@ -65,6 +69,7 @@ pub async fn run(
     use anyhow::Context;
     let app = App::new(settings, clock)?;
     let instances = registry::build(&app.settings, &app.store)?;
+    let tokens = std::sync::Arc::new(api::Tokens::from_settings(&app.settings.api)?);
     let migrated = connect_and_migrate(&app, &shutdown).await.context("could not migrate the database")?;
     tracing::info!(migrations = migrated, "Database schema is up to date.");
     let app = Arc::new(app);
@@ -79,6 +84,9 @@ pub async fn run(
     }
     if components.outbox {
         loops.spawn(outbox::run(app.clone(), shutdown.clone()));
+    }
+    if components.api {
+        loops.spawn(api::run(app.clone(), tokens, shutdown.clone()));
     }
     while let Some(result) = loops.join_next().await {
         if let Err(error) = result {

@@ -99,6 +99,7 @@ pub enum EventType {
     Completed,
     Failed,
     Rejected,
+    Cancelled,
 }
 
 impl EventType {
@@ -107,6 +108,7 @@ impl EventType {
             EventType::Completed => "erasure.completed",
             EventType::Failed => "erasure.failed",
             EventType::Rejected => "erasure.rejected",
+            EventType::Cancelled => "erasure.cancelled",
         }
     }
 }

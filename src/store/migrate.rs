@@ -5,7 +5,10 @@ use super::StoreError;
 use tokio_postgres::Client;
 
 /// `(version, name, sql)`, in order. Add a file `migrations/V{n}__{name}.sql` and a line here.
-const MIGRATIONS: &[(i32, &str, &str)] = &[(1, "init", include_str!("migrations/V1__init.sql"))];
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "init", include_str!("migrations/V1__init.sql")),
+    (2, "operators", include_str!("migrations/V2__operators.sql")),
+];
 
 /// An arbitrary constant shared by every worker: "erasure" in ASCII.
 const LOCK_KEY: i64 = 0x6572_6173_7572_65;

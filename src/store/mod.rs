@@ -7,10 +7,12 @@
 //! - `outbox`: events waiting for the relay.
 //! - `ratelimit`: the shared call slots of rate-limited connectors.
 
+pub mod actions;
 pub mod migrate;
 pub mod outbox;
 pub mod ratelimit;
 pub mod requests;
+pub mod status;
 pub mod tasks;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};

@@ -287,7 +287,7 @@ impl Store {
 }
 
 /// If every task of the request is terminal, mark the request and queue its events.
-async fn settle(
+pub(crate) async fn settle(
     tx: &Transaction<'_>,
     request_id: Uuid,
     actor: &str,
@@ -307,13 +307,18 @@ async fn settle(
     let Some(state) = settled_state(&states) else {
         return Ok(None);
     };
-    let request = tx
-        .query_one(
-            "UPDATE requests SET state = $2, finished_at = $3, updated_at = $3 WHERE id = $1
+    // A cancelled request stays cancelled: its in-flight tasks still record, it does not settle.
+    let Some(request) = tx
+        .query_opt(
+            "UPDATE requests SET state = $2, finished_at = $3, updated_at = $3
+             WHERE id = $1 AND state IN ('received', 'in_progress')
              RETURNING generation, requested_at, deadline_at, reply_to",
             &[&request_id, &state.as_str(), &now],
         )
-        .await?;
+        .await?
+    else {
+        return Ok(None);
+    };
     let generation: i32 = request.get(0);
     let requested_at: DateTime<Utc> = request.get(1);
     let deadline_at: DateTime<Utc> = request.get(2);

@@ -108,6 +108,10 @@ async fn a_request_for_disabled_systems_only_is_rejected_not_left_waiting() {
     stack.publish(&bytes(&request(all, "vic@example.com", chrono::Utc::now())), None).await;
     stack.wait_for_state(all, "completed", Duration::from_secs(20)).await;
     let tasks = stack.tasks(all).await;
-    assert_eq!(tasks.iter().map(|t| t.connector.as_str()).collect::<Vec<_>>(), ["accounts"], "no task for a disabled instance");
+    assert_eq!(
+        tasks.iter().map(|t| t.connector.as_str()).collect::<Vec<_>>(),
+        ["accounts"],
+        "no task for a disabled instance"
+    );
     worker.stop().await;
 }

@@ -31,7 +31,7 @@ async fn a_task_whose_connector_left_the_config_fails_with_that_reason() {
     let stack = Stack::new().await;
     let both = [Instance { name: "accounts", extra: "" }, Instance { name: "legacy", extra: "" }];
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-    let intake_only = Components { intake: true, runner: false, outbox: false };
+    let intake_only = Components { intake: true, ..Components::NONE };
     let settings = stack.settings(&both, "");
     stack.declare_queues(&settings).await;
     let intake = Worker::start_only(settings, clock.clone(), intake_only);

@@ -89,7 +89,7 @@ impl Stack {
         let mut base = format!(
             "[database]\nurl = \"{}\"\npool_size = 8\n\n[amqp]\nurls = [\"{}\"]\nrequests_queue = \"{}\"\ndead_letter_queue = \"{}\"\nevents_exchange = \"{}\"\nreconnect_max_delay = \"1s\"\n\n\
              [runner]\npoll_interval = \"100ms\"\nretry_base = \"10s\"\nretry_cap = \"10m\"\ndrain_timeout = \"5s\"\n\n\
-             [outbox]\npoll_interval = \"100ms\"\n\n[security]\nhash_key_env = \"{HASH_KEY_ENV}\"\n\n[log]\nformat = \"text\"\nlevel = \"info\"\n",
+             [outbox]\npoll_interval = \"100ms\"\n\n[api]\nlisten = \"127.0.0.1:0\"\n\n[security]\nhash_key_env = \"{HASH_KEY_ENV}\"\n\n[log]\nformat = \"text\"\nlevel = \"info\"\n",
             self.db_url,
             self.amqp_url,
             self.requests_queue(),

@@ -1,0 +1,228 @@
+//! `/v1/requests`: read one or many, find a person's, act on one, submit one.
+
+use super::auth::Scope;
+use super::error::ApiError;
+use super::ApiState;
+use crate::message::{self, Reason};
+use crate::store::actions::{ActionResult, Refused};
+use crate::store::requests::Inserted;
+use crate::store::status::{ListFilter, RequestDetail, RequestView};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+const MAX_PAGE: i64 = 200;
+
+pub async fn detail(
+    State(s): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+) -> Result<Json<RequestDetail>, ApiError> {
+    s.tokens.authorize(&headers, Scope::Read)?;
+    s.app.store.request_detail(id, s.app.clock.now()).await?.map(Json).ok_or(ApiError::NotFound)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    state: Option<String>,
+    connector: Option<String>,
+    overdue: Option<bool>,
+    due_before: Option<DateTime<Utc>>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Page {
+    requests: Vec<RequestView>,
+    /// Pass it as `cursor` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
+}
+
+pub async fn list(
+    State(s): State<ApiState>,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Page>, ApiError> {
+    s.tokens.authorize(&headers, Scope::Read)?;
+    let after = q.cursor.as_deref().map(parse_cursor).transpose()?;
+    let limit = q.limit.unwrap_or(50).clamp(1, MAX_PAGE);
+    let filter = ListFilter {
+        state: q.state,
+        connector: q.connector,
+        overdue: q.overdue,
+        due_before: q.due_before,
+        identifier_hashes: Vec::new(),
+        after,
+        limit,
+    };
+    page(&s, filter).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchBody {
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    user_id: Option<String>,
+}
+
+/// A person's requests, by identifier. The identifier is hashed here and never stored or logged.
+pub async fn search(
+    State(s): State<ApiState>,
+    headers: HeaderMap,
+    Json(body): Json<SearchBody>,
+) -> Result<Json<Page>, ApiError> {
+    s.tokens.authorize(&headers, Scope::Read)?;
+    let raw = erasure_connector::subject::RawSubject {
+        user_id: body.user_id,
+        emails: body.email.into_iter().collect(),
+        phones: body.phone.into_iter().collect(),
+        ..Default::default()
+    };
+    let subject = erasure_connector::Subject::new(raw)
+        .map_err(|e| ApiError::Invalid { reason: "invalid_subject", detail: e.to_string() })?;
+    let filter =
+        ListFilter { identifier_hashes: s.app.hasher.identifiers(&subject), limit: MAX_PAGE, ..ListFilter::default() };
+    page(&s, filter).await
+}
+
+async fn page(s: &ApiState, filter: ListFilter) -> Result<Json<Page>, ApiError> {
+    let limit = filter.limit;
+    let requests = s.app.store.list_requests(&filter, s.app.clock.now()).await?;
+    let next_cursor = (requests.len() as i64 == limit)
+        .then(|| requests.last().map(|r| format!("{}_{}", r.received_at.timestamp_micros(), r.id)))
+        .flatten();
+    Ok(Json(Page { requests, next_cursor }))
+}
+
+fn parse_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
+    let invalid =
+        || ApiError::Invalid { reason: "invalid_cursor", detail: "the cursor is not one this API gave".into() };
+    let (micros, id) = cursor.split_once('_').ok_or_else(invalid)?;
+    let at = micros.parse().ok().and_then(DateTime::from_timestamp_micros).ok_or_else(invalid)?;
+    Ok((at, Uuid::parse_str(id).map_err(|_| invalid())?))
+}
+
+/// The body of every action: why, and for holds which kind.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionBody {
+    reason: String,
+    #[serde(default)]
+    kind: Option<String>,
+}
+
+impl ActionBody {
+    fn reason(&self) -> Result<&str, ApiError> {
+        let reason = self.reason.trim();
+        if reason.is_empty() || reason.len() > 1000 {
+            return Err(ApiError::Invalid {
+                reason: "invalid_reason",
+                detail: "`reason` must be 1 to 1000 characters".into(),
+            });
+        }
+        Ok(reason)
+    }
+
+    fn hold_kind(&self) -> Result<&str, ApiError> {
+        match self.kind.as_deref().unwrap_or("operator") {
+            kind @ ("operator" | "legal" | "brake") => Ok(kind),
+            _ => Err(ApiError::Invalid { reason: "invalid_kind", detail: "`kind` is operator, legal or brake".into() }),
+        }
+    }
+}
+
+fn done(result: ActionResult) -> Result<Json<serde_json::Value>, ApiError> {
+    match result? {
+        Ok(()) => Ok(Json(json!({ "ok": true }))),
+        Err(Refused::NotFound) => Err(ApiError::NotFound),
+        Err(Refused::Conflict(why)) => Err(ApiError::Conflict(why)),
+    }
+}
+
+pub async fn retry(
+    State(s): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Json(body): Json<ActionBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let caller = s.tokens.authorize(&headers, Scope::Operate)?;
+    done(s.app.store.retry_failed(id, &caller.actor(), body.reason()?, s.app.clock.now()).await)
+}
+
+pub async fn cancel(
+    State(s): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Json(body): Json<ActionBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let caller = s.tokens.authorize(&headers, Scope::Operate)?;
+    done(s.app.store.cancel(id, &caller.actor(), body.reason()?, s.app.clock.now()).await)
+}
+
+pub async fn hold(
+    State(s): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Json(body): Json<ActionBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let caller = s.tokens.authorize(&headers, Scope::Operate)?;
+    done(s.app.store.add_hold(id, body.hold_kind()?, &caller.actor(), body.reason()?, s.app.clock.now()).await)
+}
+
+pub async fn release(
+    State(s): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Json(body): Json<ActionBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let caller = s.tokens.authorize(&headers, Scope::Operate)?;
+    done(s.app.store.release_hold(id, body.hold_kind()?, &caller.actor(), body.reason()?, s.app.clock.now()).await)
+}
+
+pub async fn exempt(
+    State(s): State<ApiState>,
+    headers: HeaderMap,
+    Path((id, system)): Path<(Uuid, String)>,
+    Json(body): Json<ActionBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let caller = s.tokens.authorize(&headers, Scope::Operate)?;
+    done(s.app.store.exempt(id, &system, &caller.actor(), body.reason()?, s.app.clock.now()).await)
+}
+
+/// Submit a request over HTTP: the same message, validation and idempotency as the queue.
+pub async fn submit(
+    State(s): State<ApiState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    s.tokens.authorize(&headers, Scope::Submit)?;
+    let now = s.app.clock.now();
+    let message = message::decode(&body, &crate::intake::rules(&s.app, now))
+        .map_err(|r| ApiError::Invalid { reason: r.reason.as_str(), detail: r.detail })?;
+    let new = crate::intake::new_request(&s.app, &message, None);
+    if new.tasks.is_empty() {
+        return Err(ApiError::Invalid {
+            reason: Reason::NoEnabledSystem.as_str(),
+            detail: "no enabled connector instance would erase anything for this request".into(),
+        });
+    }
+    let (status, state) = match s.app.store.insert_request(&new, now).await? {
+        Inserted::Created => (StatusCode::CREATED, "received"),
+        Inserted::Duplicate => (StatusCode::OK, "duplicate"),
+        Inserted::Conflict => {
+            return Err(ApiError::Conflict("this request_id was already used for a different request".into()))
+        }
+    };
+    Ok((status, Json(json!({ "request_id": message.request_id, "status": state, "deadline_at": new.deadline_at }))))
+}

@@ -1,0 +1,182 @@
+//! Operators' actions: retry, cancel, hold, release, exempt. Each is one transaction with its
+//! audit row naming who and why.
+
+use super::outbox::{enqueue, NewEvent};
+use super::tasks::settle;
+use super::{audit, Store, StoreError, TASKS_CHANNEL};
+use crate::model::{message_id, receipt, EventType};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use uuid::Uuid;
+
+/// Why an action did not apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    NotFound,
+    /// The request or task is not in a state the action applies to; the sentence says why.
+    Conflict(String),
+}
+
+pub type ActionResult = Result<Result<(), Refused>, StoreError>;
+
+const OPEN_STATES: &[&str] = &["received", "scheduled", "in_progress"];
+
+impl Store {
+    /// Failed tasks back to pending (attempts reset); a failed request back to in progress.
+    pub async fn retry_failed(&self, id: Uuid, actor: &str, reason: &str, now: DateTime<Utc>) -> ActionResult {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let Some(row) = tx.query_opt("SELECT state FROM requests WHERE id = $1 FOR UPDATE", &[&id]).await? else {
+            return Ok(Err(Refused::NotFound));
+        };
+        let state: String = row.get(0);
+        if !matches!(state.as_str(), "failed" | "in_progress" | "received") {
+            return Ok(Err(Refused::Conflict(format!("a {state} request has no failed task to retry"))));
+        }
+        let retried = tx
+            .execute(
+                "UPDATE tasks SET state = 'pending', attempt = 0, next_attempt_at = $2, last_error = NULL,
+                        finished_at = NULL, updated_at = $2
+                 WHERE request_id = $1 AND state = 'failed'",
+                &[&id, &now],
+            )
+            .await?;
+        if retried == 0 {
+            return Ok(Err(Refused::Conflict("the request has no failed task".into())));
+        }
+        if state == "failed" {
+            tx.execute(
+                "UPDATE requests SET state = 'in_progress', generation = generation + 1, finished_at = NULL,
+                        updated_at = $2 WHERE id = $1",
+                &[&id, &now],
+            )
+            .await?;
+        }
+        audit(&tx, id, None, now, actor, "request.retried", json!({ "reason": reason, "tasks": retried })).await?;
+        tx.execute(&format!("NOTIFY {TASKS_CHANNEL}"), &[]).await?;
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    /// Stop a request that has not settled; its tasks are no longer claimed.
+    pub async fn cancel(&self, id: Uuid, actor: &str, reason: &str, now: DateTime<Utc>) -> ActionResult {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let Some(row) =
+            tx.query_opt("SELECT state, generation, reply_to FROM requests WHERE id = $1 FOR UPDATE", &[&id]).await?
+        else {
+            return Ok(Err(Refused::NotFound));
+        };
+        let state: String = row.get(0);
+        if !OPEN_STATES.contains(&state.as_str()) {
+            return Ok(Err(Refused::Conflict(format!("a {state} request cannot be cancelled"))));
+        }
+        tx.execute(
+            "UPDATE requests SET state = 'cancelled', finished_at = $2, updated_at = $2 WHERE id = $1",
+            &[&id, &now],
+        )
+        .await?;
+        audit(&tx, id, None, now, actor, "request.cancelled", json!({ "reason": reason })).await?;
+        let generation: i32 = row.get(1);
+        let message_id = message_id(id, EventType::Cancelled, generation);
+        let payload = json!({
+            "version": 1,
+            "event": EventType::Cancelled.routing_key(),
+            "message_id": message_id,
+            "request_id": id,
+            "state": "cancelled",
+            "generation": generation,
+            "finished_at": now,
+            "receipt": receipt(id),
+        });
+        let event =
+            NewEvent { request_id: Some(id), message_id, event: EventType::Cancelled, payload, reply_to: row.get(2) };
+        enqueue(&tx, &event, now).await?;
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    /// Put a hold of `kind` (operator, legal, brake) on a request; holds are a set.
+    pub async fn add_hold(&self, id: Uuid, kind: &str, actor: &str, reason: &str, now: DateTime<Utc>) -> ActionResult {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        if tx.query_opt("SELECT 1 FROM requests WHERE id = $1 FOR UPDATE", &[&id]).await?.is_none() {
+            return Ok(Err(Refused::NotFound));
+        }
+        let added = tx
+            .execute(
+                "INSERT INTO request_holds (request_id, kind, reason, actor, created_at) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT DO NOTHING",
+                &[&id, &kind, &reason, &actor, &now],
+            )
+            .await?;
+        if added == 0 {
+            return Ok(Err(Refused::Conflict(format!("the request already has a {kind} hold"))));
+        }
+        audit(&tx, id, None, now, actor, "request.held", json!({ "kind": kind, "reason": reason })).await?;
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    /// Release one hold; the request resumes when no hold is left.
+    pub async fn release_hold(
+        &self,
+        id: Uuid,
+        kind: &str,
+        actor: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> ActionResult {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        if tx.query_opt("SELECT 1 FROM requests WHERE id = $1 FOR UPDATE", &[&id]).await?.is_none() {
+            return Ok(Err(Refused::NotFound));
+        }
+        let removed =
+            tx.execute("DELETE FROM request_holds WHERE request_id = $1 AND kind = $2", &[&id, &kind]).await?;
+        if removed == 0 {
+            return Ok(Err(Refused::Conflict(format!("the request has no {kind} hold"))));
+        }
+        audit(&tx, id, None, now, actor, "request.released", json!({ "kind": kind, "reason": reason })).await?;
+        tx.execute(&format!("NOTIFY {TASKS_CHANNEL}"), &[]).await?;
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    /// Record a legal reason (GDPR art. 17(3)) to keep a system's data: the task becomes exempt.
+    pub async fn exempt(&self, id: Uuid, system: &str, actor: &str, reason: &str, now: DateTime<Utc>) -> ActionResult {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let Some(row) = tx.query_opt("SELECT state FROM requests WHERE id = $1 FOR UPDATE", &[&id]).await? else {
+            return Ok(Err(Refused::NotFound));
+        };
+        let request_state: String = row.get(0);
+        if matches!(request_state.as_str(), "cancelled" | "closed") {
+            return Ok(Err(Refused::Conflict(format!("a {request_state} request takes no exemption"))));
+        }
+        let Some(task) = tx
+            .query_opt("SELECT id, state FROM tasks WHERE request_id = $1 AND connector = $2", &[&id, &system])
+            .await?
+        else {
+            return Ok(Err(Refused::NotFound));
+        };
+        let (task_id, state): (i64, String) = (task.get(0), task.get(1));
+        if matches!(state.as_str(), "running" | "erased" | "nothing_to_erase" | "exempt") {
+            return Ok(Err(Refused::Conflict(format!("a {state} task cannot be exempted"))));
+        }
+        tx.execute(
+            "UPDATE tasks SET state = 'exempt', last_error = $2, finished_at = $3, updated_at = $3,
+                    lease_token = lease_token + 1 WHERE id = $1",
+            &[&task_id, &reason, &now],
+        )
+        .await?;
+        audit(&tx, id, Some(task_id), now, actor, "task.exempt", json!({ "legal_reason": reason })).await?;
+        if request_state == "failed" {
+            tx.execute("UPDATE requests SET state = 'in_progress', generation = generation + 1 WHERE id = $1", &[&id])
+                .await?;
+        }
+        settle(&tx, id, actor, now).await?;
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+}

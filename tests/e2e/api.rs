@@ -1,0 +1,309 @@
+//! The HTTP API: authentication and scopes, submission, status, lists, search, and every action
+//! with its audit event.
+
+use crate::support::*;
+use erasure_sim::Fault;
+use erasure_worker::clock::{Clock, ManualClock};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+const OPS: &str = "ops-token-0123456789";
+const READER: &str = "reader-token-0123456789";
+const PRODUCT: &str = "product-token-0123456789";
+
+struct Api {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        (response.status(), response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        let response =
+            self.http.post(format!("{}{path}", self.base)).bearer_auth(token).json(&body).send().await.unwrap();
+        (response.status(), response.json().await.unwrap_or(Value::Null))
+    }
+}
+
+async fn start(stack: &Stack, clock: Arc<ManualClock>, systems: &[Instance<'_>]) -> (Worker, Api) {
+    // SAFETY: set before the worker starts; each test runs in its own process.
+    unsafe {
+        std::env::set_var("E2E_OPS_TOKEN", OPS);
+        std::env::set_var("E2E_READER_TOKEN", READER);
+        std::env::set_var("E2E_PRODUCT_TOKEN", PRODUCT);
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let extra = format!(
+        r#"
+[api]
+listen = "127.0.0.1:{port}"
+tokens = [
+  {{ name = "ops", token_env = "E2E_OPS_TOKEN", scopes = ["read", "operate"] }},
+  {{ name = "dashboard", token_env = "E2E_READER_TOKEN", scopes = ["read"] }},
+  {{ name = "shop", token_env = "E2E_PRODUCT_TOKEN", scopes = ["submit"] }},
+]
+"#
+    );
+    let settings = stack.settings(systems, &extra);
+    stack.declare_queues(&settings).await;
+    let worker = Worker::start(settings, clock);
+    let api = Api { base: format!("http://127.0.0.1:{port}"), http: reqwest::Client::new() };
+    poll(Duration::from_secs(15), "the API to listen", || async {
+        api.http.get(format!("{}/healthz", api.base)).send().await.ok().filter(|r| r.status().is_success())
+    })
+    .await;
+    (worker, api)
+}
+
+fn message(id: Uuid, email: &str, clock: &ManualClock) -> Value {
+    request(id, email, clock.now())
+}
+
+async fn audit_events(stack: &Stack, id: Uuid) -> Vec<(String, String, Value)> {
+    let rows = stack
+        .db()
+        .await
+        .query("SELECT actor, event, detail FROM audit_log WHERE request_id = $1 ORDER BY id", &[&id])
+        .await
+        .unwrap();
+    rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect()
+}
+
+#[tokio::test]
+async fn no_token_is_401_a_token_without_the_scope_is_403() {
+    let stack = Stack::new().await;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let (worker, api) = start(&stack, clock.clone(), &[Instance { name: "accounts", extra: "" }]).await;
+    let id = Uuid::new_v4();
+
+    assert_eq!(api.get("/healthz", None).await.0, StatusCode::OK);
+    assert_eq!(api.get("/readyz", None).await.0, StatusCode::OK);
+    let (status, body) = api.get(&format!("/v1/requests/{id}"), None).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthenticated")));
+    assert_eq!(api.get("/v1/requests", Some("not-a-token")).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        api.post(&format!("/v1/requests/{id}/cancel"), READER, json!({ "reason": "x" })).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(api.post("/v1/requests", READER, message(id, "a@example.com", &clock)).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(api.get("/v1/requests", Some(PRODUCT)).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(api.get(&format!("/v1/requests/{id}"), Some(READER)).await.0, StatusCode::NOT_FOUND);
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn submit_over_http_with_the_queues_validation_and_idempotency_then_follow_it() {
+    let stack = Stack::new().await;
+    stack.sim.seed("accounts", "wes@example.com", 2);
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let (worker, api) = start(&stack, clock.clone(), &[Instance { name: "accounts", extra: "" }]).await;
+    let id = Uuid::new_v4();
+    let body = message(id, "Wes@Example.com", &clock);
+
+    let (status, created) = api.post("/v1/requests", PRODUCT, body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(api.post("/v1/requests", PRODUCT, body.clone()).await.0, StatusCode::OK, "a duplicate is a no-op");
+    let mut other = body.clone();
+    other["subject"]["emails"] = json!(["someone-else@example.com"]);
+    assert_eq!(api.post("/v1/requests", PRODUCT, other).await.0, StatusCode::CONFLICT);
+    let mut invalid = message(Uuid::new_v4(), "x@example.com", &clock);
+    invalid["subject"]["phones"] = json!(["0612"]);
+    let (status, refused) = api.post("/v1/requests", PRODUCT, invalid).await;
+    assert_eq!((status, refused["error"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_subject")));
+
+    stack.wait_for_state(id, "completed", Duration::from_secs(20)).await;
+    let (status, detail) = api.get(&format!("/v1/requests/{id}"), Some(READER)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(detail["state"], "completed");
+    assert_eq!(detail["tasks"][0]["system"], "accounts");
+    assert_eq!(detail["tasks"][0]["evidence"]["counts"]["records"], 2);
+    assert!(detail["deadline_at"].as_str().is_some());
+    assert_eq!(detail["timeline"].as_array().unwrap().last().unwrap()["event"], "request.completed");
+    assert!(!detail.to_string().contains("wes@"), "responses show subjects only as a keyed hash");
+
+    let (_, found) = api.post("/v1/requests/search", READER, json!({ "email": " WES@example.com" })).await;
+    assert_eq!(found["requests"][0]["id"], id.to_string());
+    let (_, none) = api.post("/v1/requests/search", READER, json!({ "email": "nobody@example.com" })).await;
+    assert_eq!(none["requests"], json!([]));
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn lists_page_with_a_stable_cursor_and_filter() {
+    let stack = Stack::new().await;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let (worker, api) = start(&stack, clock.clone(), &[Instance { name: "accounts", extra: "" }]).await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let id = Uuid::new_v4();
+        assert_eq!(
+            api.post("/v1/requests", PRODUCT, message(id, &format!("p{i}@example.com"), &clock)).await.0,
+            StatusCode::CREATED
+        );
+        clock.advance(chrono::Duration::seconds(1));
+        ids.push(id);
+    }
+    for id in &ids {
+        stack.wait_for_state(*id, "completed", Duration::from_secs(20)).await;
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/v1/requests?limit=2&cursor={c}"),
+            None => "/v1/requests?limit=2".to_string(),
+        };
+        let (status, page) = api.get(&path, Some(READER)).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        seen.extend(page["requests"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_string()));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids.iter().map(Uuid::to_string).collect::<Vec<_>>(), "every request once, in order");
+    let (_, failed) = api.get("/v1/requests?state=failed", Some(READER)).await;
+    assert_eq!(failed["requests"], json!([]));
+    let (_, overdue) = api.get("/v1/requests?overdue=true", Some(READER)).await;
+    assert_eq!(overdue["requests"], json!([]));
+    assert_eq!(api.get("/v1/requests?cursor=garbage", Some(READER)).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn retry_a_failed_system_after_fixing_it() {
+    let stack = Stack::new().await;
+    stack.sim.push_faults("accounts", [Fault::Status { status: 401, retry_after: None }]);
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let (worker, api) = start(&stack, clock.clone(), &[Instance { name: "accounts", extra: "" }]).await;
+    let id = Uuid::new_v4();
+    api.post("/v1/requests", PRODUCT, message(id, "xan@example.com", &clock)).await;
+    stack.wait_for_state(id, "failed", Duration::from_secs(20)).await;
+
+    let (status, body) =
+        api.post(&format!("/v1/requests/{id}/retry"), OPS, json!({ "reason": "rotated the API token" })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    stack.wait_for_state(id, "completed", Duration::from_secs(20)).await;
+    let events = audit_events(&stack, id).await;
+    assert!(events.iter().any(|(actor, event, detail)| actor == "api:ops"
+        && event == "request.retried"
+        && detail["reason"] == "rotated the API token"));
+    let (_, detail) = api.get(&format!("/v1/requests/{id}"), Some(OPS)).await;
+    assert_eq!(detail["generation"], 2, "a retried request is a new generation (new event ids)");
+    assert_eq!(
+        api.post(&format!("/v1/requests/{id}/retry"), OPS, json!({ "reason": "again" })).await.0,
+        StatusCode::CONFLICT
+    );
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn holds_are_a_set_and_a_held_request_waits() {
+    let stack = Stack::new().await;
+    stack.sim.push_faults("accounts", [Fault::Throttle { retry_after: Some(60) }]);
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let (worker, api) = start(&stack, clock.clone(), &[Instance { name: "accounts", extra: "" }]).await;
+    let id = Uuid::new_v4();
+    api.post("/v1/requests", PRODUCT, message(id, "yan@example.com", &clock)).await;
+    wait_until(Duration::from_secs(15), "the throttled first call", || async {
+        stack.sim.calls("accounts").len() == 1
+    })
+    .await;
+
+    let hold = |kind: &'static str| json!({ "kind": kind, "reason": "litigation 42" });
+    assert_eq!(api.post(&format!("/v1/requests/{id}/hold"), OPS, hold("legal")).await.0, StatusCode::OK);
+    assert_eq!(
+        api.post(&format!("/v1/requests/{id}/hold"), OPS, json!({ "reason": "checking" })).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(api.post(&format!("/v1/requests/{id}/hold"), OPS, hold("legal")).await.0, StatusCode::CONFLICT);
+    let (_, detail) = api.get(&format!("/v1/requests/{id}"), Some(READER)).await;
+    assert_eq!(detail["holds"].as_array().unwrap().len(), 2);
+
+    clock.advance(chrono::Duration::seconds(61));
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(stack.sim.calls("accounts").len(), 1, "a held request waits");
+    api.post(&format!("/v1/requests/{id}/release"), OPS, json!({ "kind": "operator", "reason": "checked" })).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(stack.sim.calls("accounts").len(), 1, "still held by the legal hold");
+    api.post(&format!("/v1/requests/{id}/release"), OPS, json!({ "kind": "legal", "reason": "case closed" })).await;
+    stack.wait_for_state(id, "completed", Duration::from_secs(15)).await;
+    let events: Vec<String> = audit_events(&stack, id).await.into_iter().map(|(_, e, _)| e).collect();
+    assert_eq!(events.iter().filter(|e| *e == "request.held").count(), 2);
+    assert_eq!(events.iter().filter(|e| *e == "request.released").count(), 2);
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn a_cancelled_request_never_reaches_the_connector_again_and_the_product_is_told() {
+    let stack = Stack::new().await;
+    stack.sim.push_faults("accounts", [Fault::Throttle { retry_after: Some(60) }]);
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let mut events = stack.events().await;
+    let (worker, api) = start(&stack, clock.clone(), &[Instance { name: "accounts", extra: "" }]).await;
+    let id = Uuid::new_v4();
+    api.post("/v1/requests", PRODUCT, message(id, "zed@example.com", &clock)).await;
+    wait_until(Duration::from_secs(15), "the throttled first call", || async {
+        stack.sim.calls("accounts").len() == 1
+    })
+    .await;
+
+    let (status, _) =
+        api.post(&format!("/v1/requests/{id}/cancel"), OPS, json!({ "reason": "the person changed their mind" })).await;
+    assert_eq!(status, StatusCode::OK);
+    let event = events.next(Duration::from_secs(10)).await.expect("erasure.cancelled");
+    assert_eq!(event.routing_key, "erasure.cancelled");
+    crate::pipeline::assert_matches_event_schema(&event.body);
+    clock.advance(chrono::Duration::seconds(120));
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(stack.sim.calls("accounts").len(), 1);
+    assert_eq!(stack.request_state(id).await.as_deref(), Some("cancelled"));
+    assert_eq!(
+        api.post(&format!("/v1/requests/{id}/cancel"), OPS, json!({ "reason": "again" })).await.0,
+        StatusCode::CONFLICT
+    );
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn an_exemption_with_a_legal_reason_completes_the_request_and_says_what_was_kept() {
+    let stack = Stack::new().await;
+    stack.sim.push_faults("billing", [Fault::Status { status: 403, retry_after: None }]);
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let mut events = stack.events().await;
+    let systems = [Instance { name: "accounts", extra: "" }, Instance { name: "billing", extra: "" }];
+    let (worker, api) = start(&stack, clock.clone(), &systems).await;
+    let id = Uuid::new_v4();
+    api.post("/v1/requests", PRODUCT, message(id, "amy@example.com", &clock)).await;
+    let failed = events.next(Duration::from_secs(20)).await.expect("erasure.failed");
+    assert_eq!(failed.routing_key, "erasure.failed");
+
+    let reason = "invoices kept 10 years (French commercial code art. L123-22), GDPR art. 17(3)(b)";
+    let path = format!("/v1/requests/{id}/tasks/billing/exempt");
+    assert_eq!(api.post(&path, OPS, json!({ "reason": reason })).await.0, StatusCode::OK);
+    let completed = events.next(Duration::from_secs(10)).await.expect("erasure.completed");
+    assert_eq!(completed.routing_key, "erasure.completed");
+    assert_eq!(completed.body["generation"], 2);
+    assert_eq!(completed.body["kept"], json!([{ "system": "billing", "reason": reason }]));
+    assert_eq!(api.post(&path, OPS, json!({ "reason": reason })).await.0, StatusCode::CONFLICT);
+    assert_eq!(
+        api.post(&format!("/v1/requests/{id}/tasks/nope/exempt"), OPS, json!({ "reason": "x" })).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let events = audit_events(&stack, id).await;
+    assert!(events.iter().any(|(actor, event, detail)| actor == "api:ops"
+        && event == "task.exempt"
+        && detail["legal_reason"] == reason));
+    worker.stop().await;
+}
