@@ -64,6 +64,12 @@ impl Tokens {
         }
         Ok(Caller { name: token.name.clone() })
     }
+
+    /// Digests of the tokens named `name` that have `scope`. Dashboard sessions are signed over
+    /// their token's digest, so that rotating or removing a token ends its sessions.
+    pub(super) fn digests<'a>(&'a self, name: &'a str, scope: Scope) -> impl Iterator<Item = &'a [u8; 32]> + 'a {
+        self.0.iter().filter(move |t| t.name == name && t.scopes.contains(&scope)).map(|t| &t.digest)
+    }
 }
 
 fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {

@@ -3,6 +3,7 @@
 //! show subjects only as a keyed hash.
 
 mod auth;
+mod dashboard;
 mod error;
 mod requests;
 
@@ -35,6 +36,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/requests/{id}/hold", post(requests::hold))
         .route("/v1/requests/{id}/release", post(requests::release))
         .route("/v1/requests/{id}/tasks/{system}/exempt", post(requests::exempt))
+        .route("/dashboard", get(dashboard::overview))
+        .route("/dashboard/search", post(dashboard::search))
+        .route("/dashboard/requests/{id}", get(dashboard::request))
+        .route("/dashboard/login", get(dashboard::login_form).post(dashboard::login))
+        .route("/dashboard/logout", post(dashboard::logout))
         .with_state(state)
 }
 

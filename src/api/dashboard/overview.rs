@@ -1,0 +1,282 @@
+//! `/dashboard`: totals by state, deadlines at risk, failing connector instances, and the list of
+//! requests with its filters (a GET form) and the search by e-mail or phone (a POST form, so the
+//! identifier never lands in a URL, a browser history or an access log).
+
+use super::session::Session;
+use super::{form, html, PageError};
+use crate::api::ApiState;
+use crate::store::dashboard::Summary;
+use crate::store::status::{ListFilter, RequestView};
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use erasure_connector::subject::RawSubject;
+use erasure_connector::Subject;
+use serde::Deserialize;
+use std::fmt::Write;
+use uuid::Uuid;
+
+const STATES: &[&str] = &["received", "scheduled", "in_progress", "completed", "failed", "cancelled", "closed"];
+const PAGE: i64 = 50;
+const SEARCH_LIMIT: i64 = 200;
+const SOON: chrono::Duration = chrono::Duration::days(7);
+
+/// The list's filters, as the form and the links send them; empty means "any".
+#[derive(Debug, Default, Deserialize)]
+pub struct Filters {
+    state: Option<String>,
+    connector: Option<String>,
+    overdue: Option<String>,
+    due_before: Option<String>,
+    cursor: Option<String>,
+}
+
+impl Filters {
+    fn get(value: &Option<String>) -> Option<&str> {
+        value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+    }
+
+    fn to_list_filter(&self) -> Result<ListFilter, PageError> {
+        let state = Filters::get(&self.state);
+        if state.is_some_and(|s| !STATES.contains(&s)) {
+            return Err(PageError::BadFilter("There is no such request state."));
+        }
+        let due_before = Filters::get(&self.due_before)
+            .map(|d| d.parse::<DateTime<Utc>>().map_err(|_| PageError::BadFilter("The due date is not a date.")))
+            .transpose()?;
+        let after = Filters::get(&self.cursor)
+            .map(|c| parse_cursor(c).ok_or(PageError::BadFilter("The page link is not one this dashboard made.")))
+            .transpose()?;
+        Ok(ListFilter {
+            state: state.map(str::to_string),
+            connector: Filters::get(&self.connector).map(str::to_string),
+            overdue: match Filters::get(&self.overdue) {
+                Some("yes") => Some(true),
+                Some("no") => Some(false),
+                _ => None,
+            },
+            due_before,
+            identifier_hashes: Vec::new(),
+            after,
+            limit: PAGE,
+        })
+    }
+
+    /// The query string of these filters, on another page of the list.
+    fn query(&self, cursor: Option<&str>) -> String {
+        form::query(&[
+            ("state", Filters::get(&self.state)),
+            ("connector", Filters::get(&self.connector)),
+            ("overdue", Filters::get(&self.overdue)),
+            ("due_before", Filters::get(&self.due_before)),
+            ("cursor", cursor),
+        ])
+    }
+}
+
+fn cursor(request: &RequestView) -> String {
+    format!("{}_{}", request.received_at.timestamp_micros(), request.id)
+}
+
+fn parse_cursor(cursor: &str) -> Option<(DateTime<Utc>, Uuid)> {
+    let (micros, id) = cursor.split_once('_')?;
+    Some((DateTime::from_timestamp_micros(micros.parse().ok()?)?, Uuid::parse_str(id).ok()?))
+}
+
+pub async fn overview(
+    session: Session,
+    State(s): State<ApiState>,
+    Query(filters): Query<Filters>,
+) -> Result<Response, PageError> {
+    let now = s.app.clock.now();
+    let list_filter = filters.to_list_filter()?;
+    let summary = s.app.store.dashboard_summary(now, now + SOON).await?;
+    let requests = s.app.store.list_requests(&list_filter, now).await?;
+    let mut list = String::new();
+    if let Some(due_before) = list_filter.due_before {
+        let _ = write!(
+            list,
+            "<p class=\"note\">Unfinished requests due before {}. <a href=\"/dashboard\">Show all</a></p>",
+            html::time(due_before)
+        );
+    }
+    list.push_str(&table(&requests, now));
+    let next = (requests.len() as i64 == PAGE).then(|| requests.last().map(cursor)).flatten();
+    list.push_str("<div class=\"pager\"><span>");
+    if filters.cursor.is_some() {
+        let _ = write!(list, "<a href=\"/dashboard?{}\">First page</a>", html::escape(&filters.query(None)));
+    }
+    list.push_str("</span><span>");
+    if let Some(next) = next {
+        let _ = write!(list, "<a href=\"/dashboard?{}\">Next page</a>", html::escape(&filters.query(Some(&next))));
+    }
+    list.push_str("</span></div>");
+    Ok(page(&s, &session, &summary, &filters, now, &list, StatusCode::OK))
+}
+
+/// The requests of one person, found by the keyed hash of an e-mail address or phone number.
+pub async fn search(session: Session, State(s): State<ApiState>, body: Bytes) -> Result<Response, PageError> {
+    let now = s.app.clock.now();
+    let summary = s.app.store.dashboard_summary(now, now + SOON).await?;
+    let identifier = form::field(&body, "identifier").unwrap_or_default();
+    let identifier = identifier.trim();
+    let raw = if identifier.contains('@') {
+        RawSubject { emails: vec![identifier.to_string()], ..RawSubject::default() }
+    } else {
+        RawSubject { phones: vec![identifier.to_string()], ..RawSubject::default() }
+    };
+    let filters = Filters::default();
+    let Ok(subject) = Subject::new(raw) else {
+        let refusal = "<p class=\"error\">Enter an e-mail address, or a phone number in international form \
+                       (such as +33612345678).</p>";
+        return Ok(page(&s, &session, &summary, &filters, now, refusal, StatusCode::UNPROCESSABLE_ENTITY));
+    };
+    let list_filter = ListFilter {
+        identifier_hashes: s.app.hasher.identifiers(&subject),
+        limit: SEARCH_LIMIT,
+        ..ListFilter::default()
+    };
+    let requests = s.app.store.list_requests(&list_filter, now).await?;
+    let found = match requests.len() {
+        0 => "No request".to_string(),
+        1 => "1 request".to_string(),
+        n => format!("{n} requests"),
+    };
+    let list = format!(
+        "<p class=\"note\">{found} for the identifier searched for. It was hashed for the search and is not kept. \
+         <a href=\"/dashboard\">Show all</a></p>{}",
+        table(&requests, now)
+    );
+    Ok(page(&s, &session, &summary, &filters, now, &list, StatusCode::OK))
+}
+
+fn page(
+    s: &ApiState,
+    session: &Session,
+    summary: &Summary,
+    filters: &Filters,
+    now: DateTime<Utc>,
+    list: &str,
+    status: StatusCode,
+) -> Response {
+    let mut body = String::from("<h1>Erasure requests</h1>");
+    body.push_str(&cards(summary, now));
+    body.push_str(&connectors(summary));
+    body.push_str("<h2>Requests <span class=\"muted\">(oldest first)</span></h2>");
+    body.push_str(&tools(s, filters));
+    body.push_str(list);
+    html::respond(status, html::document("Dashboard", Some(&session.name), &body))
+}
+
+fn cards(summary: &Summary, now: DateTime<Utc>) -> String {
+    let count = |state: &str| summary.states.iter().find(|(s, _)| s == state).map_or(0, |(_, n)| *n);
+    let total: i64 = summary.states.iter().map(|(_, n)| n).sum();
+    let card = |class: &str, href: &str, n: i64, label: &str| {
+        let class = if n == 0 { "card zero" } else { class };
+        format!(
+            "<a class=\"{class}\" href=\"{}\"><b>{n}</b><span>{}</span></a>",
+            html::escape(href),
+            html::escape(label)
+        )
+    };
+    let mut out = String::from("<div class=\"cards\">");
+    out.push_str(&card("card", "/dashboard", total, "all requests"));
+    for state in STATES {
+        let class = if *state == "failed" { "card alert" } else { "card" };
+        out.push_str(&card(class, &format!("/dashboard?state={state}"), count(state), &state.replace('_', " ")));
+    }
+    let due = |at: DateTime<Utc>| format!("/dashboard?{}", form::query(&[("due_before", Some(&at.to_rfc3339()))]));
+    out.push_str(&card("card alert", &due(now), summary.overdue, "overdue"));
+    out.push_str(&card("card warn", &due(now + SOON), summary.due_soon, "due within 7 days"));
+    out.push_str("</div>");
+    out
+}
+
+fn connectors(summary: &Summary) -> String {
+    let mut out = String::from("<h2>Failing connectors</h2>");
+    if summary.connectors.is_empty() {
+        out.push_str("<p class=\"muted\">No connector instance has failed or retrying tasks.</p>");
+        return out;
+    }
+    out.push_str(
+        "<table><thead><tr><th>Instance</th><th>Failed tasks</th><th>Retrying tasks</th>\
+         <th>Latest error</th><th>Last change</th></tr></thead><tbody>",
+    );
+    for c in &summary.connectors {
+        let href = format!("/dashboard?{}", form::query(&[("connector", Some(&c.connector))]));
+        let _ = write!(
+            out,
+            "<tr><td><a href=\"{}\">{}</a></td><td class=\"num{}\">{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
+            html::escape(&href),
+            html::escape(&c.connector),
+            if c.failed > 0 { " late" } else { "" },
+            c.failed,
+            c.retrying,
+            c.last_error.as_deref().map(html::escape).unwrap_or_default(),
+            html::time(c.last_change_at),
+        );
+    }
+    out.push_str("</tbody></table>");
+    out
+}
+
+/// The filter form (GET) and the search form (POST). The search field is never filled back in.
+fn tools(s: &ApiState, filters: &Filters) -> String {
+    let option = |value: &str, label: &str, current: Option<&str>| {
+        let selected = if current == Some(value) { " selected" } else { "" };
+        format!("<option value=\"{}\"{selected}>{}</option>", html::escape(value), html::escape(label))
+    };
+    let mut out = String::from("<div class=\"tools\"><form method=\"get\" action=\"/dashboard\">");
+    out.push_str("<label>State<select name=\"state\"><option value=\"\">any</option>");
+    for state in STATES {
+        out.push_str(&option(state, &state.replace('_', " "), Filters::get(&filters.state)));
+    }
+    out.push_str("</select></label><label>Connector<select name=\"connector\"><option value=\"\">any</option>");
+    for system in &s.app.known_systems {
+        out.push_str(&option(system, system, Filters::get(&filters.connector)));
+    }
+    out.push_str("</select></label><label>Deadline<select name=\"overdue\"><option value=\"\">any</option>");
+    out.push_str(&option("yes", "overdue", Filters::get(&filters.overdue)));
+    out.push_str(&option("no", "on time", Filters::get(&filters.overdue)));
+    out.push_str("</select></label>");
+    if let Some(due_before) = Filters::get(&filters.due_before) {
+        let _ = write!(out, "<input type=\"hidden\" name=\"due_before\" value=\"{}\">", html::escape(due_before));
+    }
+    out.push_str(
+        "<button type=\"submit\">Filter</button></form>\
+         <form method=\"post\" action=\"/dashboard/search\">\
+         <label>Find a person's requests<input type=\"search\" name=\"identifier\" autocomplete=\"off\" \
+         placeholder=\"e-mail address or phone number\" required></label>\
+         <button type=\"submit\">Search</button></form></div>",
+    );
+    out
+}
+
+fn table(requests: &[RequestView], now: DateTime<Utc>) -> String {
+    if requests.is_empty() {
+        return "<p class=\"muted\">No request matches.</p>".into();
+    }
+    let mut out = String::from(
+        "<table><thead><tr><th>Request</th><th>State</th><th>Subject (keyed hash)</th><th>Received</th>\
+         <th>Deadline</th><th>Finished</th><th>Holds</th></tr></thead><tbody>",
+    );
+    for r in requests {
+        let holds: Vec<String> = r.holds.iter().map(|h| html::badge(&h.kind)).collect();
+        let _ = write!(
+            out,
+            "<tr><td><a class=\"mono\" href=\"/dashboard/requests/{id}\">{id}</a></td><td>{}</td><td><code>{}</code></td>\
+             <td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            html::badge(&r.state),
+            html::escape(&r.subject_hash),
+            html::time(r.received_at),
+            html::deadline(r.deadline_at, r.finished_at, now),
+            html::optional_time(r.finished_at),
+            holds.join(" "),
+            id = r.id,
+        );
+    }
+    out.push_str("</tbody></table>");
+    out
+}
