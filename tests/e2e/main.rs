@@ -5,6 +5,7 @@ mod support;
 
 mod api;
 mod cli;
+mod dashboard;
 mod intake;
 mod lifecycle;
 mod pipeline;

@@ -91,7 +91,7 @@ pub fn deadline(deadline_at: DateTime<Utc>, finished_at: Option<DateTime<Utc>>, 
     };
     let note = match (late, finished_at.is_some()) {
         (true, _) => format!("<span class=\"late\">{amount} late</span>"),
-        (false, true) => format!("<span class=\"muted\">met, {amount} early</span>"),
+        (false, true) => format!("<span class=\"muted\">finished {amount} before</span>"),
         (false, false) => format!("<span class=\"muted\">in {amount}</span>"),
     };
     format!("{}<br>{note}", time(deadline_at))
@@ -136,7 +136,7 @@ h2{font-size:15px;margin:28px 0 10px}
 h3{font-size:14px;margin:0 0 8px;display:flex;gap:8px;align-items:center}
 a{color:var(--accent);text-decoration:none}
 a:hover{text-decoration:underline}
-.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(124px,1fr));gap:10px}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(104px,1fr));gap:10px}
 .card{display:block;background:#fff;border:1px solid var(--line);border-radius:6px;padding:10px 12px;color:inherit}
 .card:hover{border-color:var(--accent);text-decoration:none}
 .card b{display:block;font-size:22px;line-height:1.2}
@@ -144,12 +144,14 @@ a:hover{text-decoration:underline}
 .card.alert b{color:#cf222e}
 .card.warn b{color:#9a6700}
 .card.zero b{color:#8c959f}
+div.scroll{overflow-x:auto}
 table{width:100%;border-collapse:separate;border-spacing:0;background:#fff;border:1px solid var(--line);border-radius:6px;overflow:hidden}
-th,td{text-align:left;padding:7px 10px;border-bottom:1px solid #eaeef2;vertical-align:top}
+th,td{text-align:left;padding:7px 9px;border-bottom:1px solid #eaeef2;vertical-align:top}
 th{background:#f6f8fa;font-weight:600;font-size:12px;color:var(--muted)}
 tr:last-child td{border-bottom:0}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
+time,a.mono{white-space:nowrap}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;background:#eaeef2;color:#424a53;white-space:nowrap}
 .s-completed,.s-erased,.s-nothing_to_erase{background:#dafbe1;color:#116329}
 .s-failed{background:#ffebe9;color:#a40e26}
@@ -173,7 +175,11 @@ dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:6px 20px;margin:
 dl.facts dt{color:var(--muted)}
 dl.facts dd{margin:0}
 .systems{display:grid;gap:12px}
-.system table{border-radius:0 0 6px 6px}
+.system table{table-layout:fixed}
+.system th:nth-child(1){width:190px}
+.system th:nth-child(2){width:180px}
+.system th:nth-child(3){width:370px}
+.system td{overflow-wrap:anywhere}
 .pager{margin-top:10px;display:flex;justify-content:space-between;color:var(--muted)}
 .login{max-width:420px;margin:60px auto}
 .login form{display:flex;flex-direction:column;gap:12px}
@@ -216,6 +222,6 @@ mod tests {
         let after = deadline_at + chrono::Duration::hours(5);
         assert!(deadline(deadline_at, None, before).ends_with("<span class=\"muted\">in 3 days</span>"));
         assert!(deadline(deadline_at, None, after).ends_with("<span class=\"late\">5 hours late</span>"));
-        assert!(deadline(deadline_at, Some(before), after).ends_with("<span class=\"muted\">met, 3 days early</span>"));
+        assert!(deadline(deadline_at, Some(before), after).ends_with("<span class=\"muted\">finished 3 days before</span>"));
     }
 }

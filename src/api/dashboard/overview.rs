@@ -189,7 +189,7 @@ fn cards(summary: &Summary, now: DateTime<Utc>) -> String {
     }
     let due = |at: DateTime<Utc>| format!("/dashboard?{}", form::query(&[("due_before", Some(&at.to_rfc3339()))]));
     out.push_str(&card("card alert", &due(now), summary.overdue, "overdue"));
-    out.push_str(&card("card warn", &due(now + SOON), summary.due_soon, "due within 7 days"));
+    out.push_str(&card("card warn", &due(now + SOON), summary.due_soon, "due in 7 days"));
     out.push_str("</div>");
     out
 }
@@ -259,7 +259,7 @@ fn table(requests: &[RequestView], now: DateTime<Utc>) -> String {
         return "<p class=\"muted\">No request matches.</p>".into();
     }
     let mut out = String::from(
-        "<table><thead><tr><th>Request</th><th>State</th><th>Subject (keyed hash)</th><th>Received</th>\
+        "<div class=\"scroll\"><table><thead><tr><th>Request</th><th>State</th><th>Subject hash</th><th>Received</th>\
          <th>Deadline</th><th>Finished</th><th>Holds</th></tr></thead><tbody>",
     );
     for r in requests {
@@ -277,6 +277,6 @@ fn table(requests: &[RequestView], now: DateTime<Utc>) -> String {
             id = r.id,
         );
     }
-    out.push_str("</tbody></table>");
+    out.push_str("</tbody></table></div>");
     out
 }

@@ -143,7 +143,7 @@ fn timeline(heading: &str, events: &[&AuditView]) -> String {
     for e in events {
         let _ = write!(
             out,
-            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td><code>{}</code></td><td class=\"mono\">{}</td><td>{}</td></tr>",
             html::time(e.at),
             html::escape(&e.event),
             html::escape(&e.actor),
