@@ -39,7 +39,7 @@ pub fn document(title: &str, signed_in: Option<&str>, body: &str) -> String {
             escape(name)
         );
     }
-    let _ = write!(page, "</header><main>{body}</main></body></html>\n");
+    let _ = writeln!(page, "</header><main>{body}</main></body></html>");
     page
 }
 
@@ -222,6 +222,8 @@ mod tests {
         let after = deadline_at + chrono::Duration::hours(5);
         assert!(deadline(deadline_at, None, before).ends_with("<span class=\"muted\">in 3 days</span>"));
         assert!(deadline(deadline_at, None, after).ends_with("<span class=\"late\">5 hours late</span>"));
-        assert!(deadline(deadline_at, Some(before), after).ends_with("<span class=\"muted\">finished 3 days before</span>"));
+        assert!(
+            deadline(deadline_at, Some(before), after).ends_with("<span class=\"muted\">finished 3 days before</span>")
+        );
     }
 }
