@@ -3,6 +3,7 @@
 //! show subjects only as a keyed hash.
 
 mod auth;
+mod dead_letters;
 mod error;
 mod requests;
 
@@ -35,6 +36,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/requests/{id}/hold", post(requests::hold))
         .route("/v1/requests/{id}/release", post(requests::release))
         .route("/v1/requests/{id}/tasks/{system}/exempt", post(requests::exempt))
+        .route("/v1/requests/{id}/extend", post(requests::extend))
+        .route("/v1/dead-letters", get(dead_letters::list))
+        .route("/v1/dead-letters/{id}/replay", post(dead_letters::replay))
         .with_state(state)
 }
 

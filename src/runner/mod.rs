@@ -46,6 +46,9 @@ pub async fn run(app: Arc<App>, instances: Arc<Vec<Instance>>, shutdown: Shutdow
                 if let Err(error) = fail_orphans(&app, &configured).await {
                     tracing::warn!(%error, "Could not check for tasks of unconfigured connectors.");
                 }
+                if let Err(error) = app.store.purge_dead_letters(app.settings.amqp.dead_letter_ttl.0, now).await {
+                    tracing::warn!(%error, "Could not purge expired dead letters.");
+                }
             }
             sweeps += 1;
         }
