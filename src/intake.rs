@@ -111,10 +111,12 @@ async fn handle(app: &App, publisher: &Channel, delivery: Delivery, shutdown: &S
     match inserted {
         Some(Inserted::Created) => {
             tracing::info!(request_id = %message.request_id, subject = %new.subject_hash, tasks = new.tasks.len(), "Erasure request received.");
+            crate::metrics::record_intake("accepted", None);
             ack(&delivery).await;
         }
         Some(Inserted::Duplicate) => {
             tracing::info!(request_id = %message.request_id, "Duplicate delivery of a known request; nothing changed.");
+            crate::metrics::record_intake("duplicate", None);
             ack(&delivery).await;
         }
         Some(Inserted::Conflict) => {
@@ -206,6 +208,7 @@ async fn dead_letter(
         request_id = ?rejection.request_id,
         "Invalid message dead-lettered."
     );
+    crate::metrics::record_intake("dead_lettered", Some(rejection.reason.as_str()));
     let event = rejection.request_id.map(|request_id| NewEvent {
         request_id: Some(request_id),
         message_id: rejection_message_id(request_id, &delivery.data),

@@ -28,6 +28,7 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .route("/v1/requests", get(requests::list).post(requests::submit))
         .route("/v1/requests/search", post(requests::search))
         .route("/v1/requests/{id}", get(requests::detail))
@@ -75,4 +76,12 @@ async fn readyz(State(state): State<ApiState>) -> (StatusCode, &'static str) {
         }
     }
     (StatusCode::SERVICE_UNAVAILABLE, "broker unreachable")
+}
+
+/// Prometheus text format; no token (expose the port to the scraper only).
+async fn metrics(
+    State(state): State<ApiState>,
+) -> Result<([(axum::http::HeaderName, &'static str); 1], String), ApiError> {
+    let text = crate::metrics::render(&state.app).await?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
 }

@@ -198,6 +198,7 @@ async fn record(app: &App, task: &ClaimedTask, guard: Guard, transition: &Transi
 
 fn log_outcome(task: &ClaimedTask, t: &Transition, settled: Option<crate::model::RequestState>, elapsed_ms: u64) {
     let (connector, request_id, subject) = (&task.connector, task.request_id, &task.subject_hash);
+    crate::metrics::record_attempt(connector, t.state.as_str(), elapsed_ms as f64 / 1000.0);
     match t.state {
         TaskState::Failed => {
             tracing::warn!(%connector, task_id = task.id, %request_id, %subject, error = t.error.as_deref().unwrap_or(""), elapsed_ms, "Erasure failed; a human must act.")

@@ -9,6 +9,7 @@
 
 pub mod actions;
 pub mod dead_letters;
+pub mod gauges;
 pub mod migrate;
 pub mod outbox;
 pub mod ratelimit;

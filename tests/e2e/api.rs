@@ -383,3 +383,39 @@ async fn dead_letters_are_listed_with_bodies_only_for_operators_and_replayed_aft
     assert_eq!(api.post(&replay, OPS, json!({})).await.0, StatusCode::CONFLICT, "replayed once");
     worker.stop().await;
 }
+
+#[tokio::test]
+async fn metrics_show_states_attempts_and_an_overdue_request() {
+    let stack = Stack::new().await;
+    stack.sim.push_faults("accounts", [Fault::Status { status: 401, retry_after: None }]);
+    stack.sim.push_faults("billing", [Fault::Throttle { retry_after: Some(3600) }]);
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let systems = [Instance { name: "accounts", extra: "" }, Instance { name: "billing", extra: "" }];
+    let (worker, api) = start(&stack, clock.clone(), &systems).await;
+    let failed = Uuid::new_v4();
+    let mut body = message(failed, "dan@example.com", &clock);
+    body["systems"] = json!(["accounts"]);
+    api.post("/v1/requests", PRODUCT, body).await;
+    let late = Uuid::new_v4();
+    let mut body = request(late, "eva@example.com", clock.now() - chrono::Duration::days(40));
+    body["systems"] = json!(["billing"]);
+    api.post("/v1/requests", PRODUCT, body).await;
+    stack.wait_for_state(failed, "failed", Duration::from_secs(20)).await;
+    wait_until(Duration::from_secs(15), "the throttled call", || async { stack.sim.calls("billing").len() == 1 }).await;
+
+    let text = api.http.get(format!("{}/metrics", api.base)).send().await.unwrap().text().await.unwrap();
+    for line in [
+        "erasure_requests{state=\"failed\"} 1",
+        "erasure_requests{state=\"in_progress\"} 1",
+        "erasure_tasks{connector=\"accounts\",state=\"failed\"} 1",
+        "erasure_tasks{connector=\"billing\",state=\"retrying\"} 1",
+        "erasure_requests_overdue 1",
+        "erasure_task_attempts_total{connector=\"accounts\",outcome=\"failed\"} 1",
+        "erasure_outbox_unsent 1", // erasure.failed, unroutable: no queue is bound in this test
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing `{line}` in:\n{text}");
+    }
+    assert!(text.contains("erasure_task_attempt_seconds_bucket{connector=\"accounts\""));
+    assert!(!text.contains("dan@") && !text.contains("eva@"));
+    worker.stop().await;
+}
