@@ -419,3 +419,35 @@ async fn metrics_show_states_attempts_and_an_overdue_request() {
     assert!(!text.contains("dan@") && !text.contains("eva@"));
     worker.stop().await;
 }
+
+#[tokio::test]
+async fn every_operation_in_the_openapi_document_is_served() {
+    let doc: Value = serde_json::from_str(include_str!("../../docs/openapi.json")).unwrap();
+    let stack = Stack::new().await;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let (worker, api) = start(&stack, clock, &[Instance { name: "accounts", extra: "" }]).await;
+    let mut served = 0;
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        let concrete = path.replace("{id}", &Uuid::new_v4().to_string()).replace("{system}", "accounts");
+        let concrete = if path.starts_with("/v1/dead-letters/") { path.replace("{id}", "999") } else { concrete };
+        for method in operations.as_object().unwrap().keys() {
+            let request = match method.as_str() {
+                "get" => api.http.get(format!("{}{concrete}", api.base)),
+                "post" => api.http.post(format!("{}{concrete}", api.base)).json(&json!({})),
+                other => panic!("unexpected method {other}"),
+            };
+            let response = request.bearer_auth(OPS).send().await.unwrap();
+            let status = response.status();
+            let body = response.text().await.unwrap();
+            // axum answers an unknown route 404 and a wrong method 405, both with an empty body;
+            // every handler of ours answers with a body.
+            assert!(
+                status != StatusCode::METHOD_NOT_ALLOWED && !body.is_empty(),
+                "{method} {path} is not served: {status}"
+            );
+            served += 1;
+        }
+    }
+    assert_eq!(served, 15, "the document lists every operation of `api::router` (update both together)");
+    worker.stop().await;
+}
