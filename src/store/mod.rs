@@ -9,6 +9,8 @@
 
 pub mod actions;
 pub mod dashboard;
+pub mod dead_letters;
+pub mod gauges;
 pub mod migrate;
 pub mod outbox;
 pub mod ratelimit;
