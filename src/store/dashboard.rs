@@ -1,49 +1,36 @@
-//! The dashboard's overview: requests by state, deadlines at risk, and connector instances with
-//! failed or retrying tasks. Lists and single requests come from `status.rs`.
+//! What the dashboard's overview adds to the gauges of `/metrics`: the connector instances with
+//! failed or retrying tasks, and the requests whose deadline has passed or is near. Lists and
+//! single requests come from `status.rs`.
 
 use super::{Store, StoreError};
 use chrono::{DateTime, Utc};
-
-#[derive(Debug, Clone, Default)]
-pub struct Summary {
-    /// Requests by state, only the states that have some.
-    pub states: Vec<(String, i64)>,
-    /// Unfinished requests past their deadline.
-    pub overdue: i64,
-    /// Unfinished requests whose deadline falls between now and `soon`.
-    pub due_soon: i64,
-    /// Instances with failed or retrying tasks, the most failures first.
-    pub connectors: Vec<ConnectorHealth>,
-}
+use uuid::Uuid;
 
 #[derive(Debug, Clone)]
 pub struct ConnectorHealth {
     pub connector: String,
     pub failed: i64,
     pub retrying: i64,
-    /// The most recent error among those tasks, and when that task last changed.
+    /// The most recent error among those tasks, and when the last of them changed.
     pub last_error: Option<String>,
     pub last_change_at: DateTime<Utc>,
 }
 
+/// A request not yet erased everywhere (open, or failed) whose deadline is before `soon`.
+#[derive(Debug, Clone)]
+pub struct AtRisk {
+    pub id: Uuid,
+    pub state: String,
+    pub subject_hash: String,
+    pub deadline_at: DateTime<Utc>,
+}
+
 impl Store {
-    pub async fn dashboard_summary(&self, now: DateTime<Utc>, soon: DateTime<Utc>) -> Result<Summary, StoreError> {
-        let client = self.client().await?;
-        let states = client
-            .query("SELECT state, count(*) FROM requests GROUP BY state", &[])
+    /// Instances with failed or retrying tasks, the most failures first.
+    pub async fn failing_connectors(&self) -> Result<Vec<ConnectorHealth>, StoreError> {
+        let rows = self
+            .client()
             .await?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
-        let deadlines = client
-            .query_one(
-                "SELECT count(*) FILTER (WHERE deadline_at < $1),
-                        count(*) FILTER (WHERE deadline_at >= $1 AND deadline_at < $2)
-                 FROM requests WHERE finished_at IS NULL",
-                &[&now, &soon],
-            )
-            .await?;
-        let connectors = client
             .query(
                 "SELECT connector,
                         count(*) FILTER (WHERE state = 'failed') AS failed,
@@ -55,7 +42,8 @@ impl Store {
                  ORDER BY failed DESC, retrying DESC, connector",
                 &[],
             )
-            .await?
+            .await?;
+        Ok(rows
             .iter()
             .map(|r| ConnectorHealth {
                 connector: r.get(0),
@@ -64,7 +52,25 @@ impl Store {
                 last_error: r.get(3),
                 last_change_at: r.get(4),
             })
-            .collect();
-        Ok(Summary { states, overdue: deadlines.get(0), due_soon: deadlines.get(1), connectors })
+            .collect())
+    }
+
+    /// The most urgent requests first: the states and deadlines that `gauges.rs` counts as
+    /// overdue or due within 7 days, so the page and `/metrics` agree.
+    pub async fn at_risk(&self, soon: DateTime<Utc>, limit: i64) -> Result<Vec<AtRisk>, StoreError> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT id, state, subject_hash, deadline_at FROM requests
+                 WHERE state IN ('received', 'scheduled', 'in_progress', 'failed') AND deadline_at < $1
+                 ORDER BY deadline_at, id LIMIT $2",
+                &[&soon, &limit],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| AtRisk { id: r.get(0), state: r.get(1), subject_hash: r.get(2), deadline_at: r.get(3) })
+            .collect())
     }
 }

@@ -63,6 +63,12 @@ impl Dashboard {
     }
 
     /// Sign in with the read token; the `Cookie` header value of the session.
+    /// An operator's action through the API.
+    async fn act(&self, path: &str, body: serde_json::Value) -> StatusCode {
+        let request = self.http.post(format!("{}{path}", self.base)).bearer_auth(OPS).json(&body);
+        request.send().await.unwrap().status()
+    }
+
     async fn sign_in(&self) -> String {
         let page = self.post("/dashboard/login", None, &format!("token={READER}")).await;
         assert_eq!((page.status, page.location()), (StatusCode::SEE_OTHER, Some("/dashboard")));
@@ -70,12 +76,12 @@ impl Dashboard {
         set_cookie.split(';').next().unwrap().to_string()
     }
 
-    async fn submit(&self, id: Uuid, email: &str, clock: &ManualClock) {
+    async fn submit(&self, id: Uuid, email: &str, requested_at: chrono::DateTime<chrono::Utc>) {
         let response = self
             .http
             .post(format!("{}/v1/requests", self.base))
             .bearer_auth(PRODUCT)
-            .json(&request(id, email, clock.now()))
+            .json(&request(id, email, requested_at))
             .send()
             .await
             .unwrap();
@@ -191,10 +197,16 @@ async fn dashboard_request_page_shows_every_systems_task_and_its_timeline_escape
     let (worker, dashboard) = start(&stack, clock.clone(), &systems).await;
     let session = dashboard.sign_in().await;
     let id = Uuid::new_v4();
-    dashboard.submit(id, "ivy@example.com", &clock).await;
+    dashboard.submit(id, "ivy@example.com", clock.now() - chrono::Duration::days(40)).await;
     stack.wait_for_state(id, "failed", Duration::from_secs(20)).await;
 
     let overview = dashboard.get("/dashboard", Some(&session)).await.html;
+    assert!(overview.contains("<b>1</b><span>overdue</span>"), "a failed request past its deadline is overdue");
+    let at_risk = overview.split("<h2 id=\"at-risk\">").nth(1).unwrap().split("<h2>").next().unwrap();
+    assert!(
+        at_risk.contains(&format!("/dashboard/requests/{id}")) && at_risk.contains("days late</span>"),
+        "{at_risk}"
+    );
     assert!(overview.contains("<a href=\"/dashboard?connector=billing\">billing</a></td><td class=\"num late\">1</td>"));
     assert!(overview.contains("<b>1</b><span>failed</span>"), "{overview}");
 
@@ -226,16 +238,15 @@ async fn dashboard_request_page_shows_every_systems_task_and_its_timeline_escape
     assert!(html.contains(&erasure_worker::model::receipt(id)));
     assert!(!html.to_lowercase().contains("ivy@"), "subjects appear only as their keyed hash");
 
+    let extend = json!({ "months": 1, "reason": "restoring an archive" });
+    assert_eq!(dashboard.act(&format!("/v1/requests/{id}/extend"), extend).await, StatusCode::OK);
+    let overview = dashboard.get("/dashboard", Some(&session)).await.html;
+    assert!(overview.contains("No open or failed request is overdue or due within 7 days."), "{overview}");
+    let html = dashboard.get(&path, Some(&session)).await.html;
+    assert!(html.contains("extended on <time") && html.contains("<code>request.deadline_extended</code>"));
+
     let reason = "<script>alert('x')</script> & rotated the token";
-    let response = dashboard
-        .http
-        .post(format!("{}/v1/requests/{id}/retry", dashboard.base))
-        .bearer_auth(OPS)
-        .json(&json!({ "reason": reason }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(dashboard.act(&format!("/v1/requests/{id}/retry"), json!({ "reason": reason })).await, StatusCode::OK);
     stack.wait_for_state(id, "completed", Duration::from_secs(20)).await;
     let html = dashboard.get(&path, Some(&session)).await.html;
     assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; rotated the token"), "{html}");
@@ -262,8 +273,8 @@ async fn dashboard_search_by_email_finds_the_request_and_never_shows_the_email()
     let (worker, dashboard) = start(&stack, clock.clone(), &systems).await;
     let session = dashboard.sign_in().await;
     let (wes, other) = (Uuid::new_v4(), Uuid::new_v4());
-    dashboard.submit(wes, "wes@example.com", &clock).await;
-    dashboard.submit(other, "other@example.com", &clock).await;
+    dashboard.submit(wes, "wes@example.com", clock.now()).await;
+    dashboard.submit(other, "other@example.com", clock.now()).await;
     stack.wait_for_state(wes, "completed", Duration::from_secs(20)).await;
     stack.wait_for_state(other, "completed", Duration::from_secs(20)).await;
 
@@ -306,11 +317,11 @@ async fn dashboard_in_a_headless_chromium_signs_in_and_shows_the_completed_reque
     let systems = [Instance { name: "accounts", extra: "" }, Instance { name: "billing", extra: "" }];
     let (worker, dashboard) = start(&stack, clock.clone(), &systems).await;
     let (completed, failed) = (Uuid::new_v4(), Uuid::new_v4());
-    dashboard.submit(completed, "uma@example.com", &clock).await;
+    dashboard.submit(completed, "uma@example.com", clock.now()).await;
     stack.wait_for_state(completed, "completed", Duration::from_secs(20)).await;
     stack.sim.push_faults("billing", [Fault::Status { status: 401, retry_after: None }]);
     clock.advance(chrono::Duration::minutes(1));
-    dashboard.submit(failed, "vic@example.com", &clock).await;
+    dashboard.submit(failed, "vic@example.com", clock.now() - chrono::Duration::days(27)).await;
     stack.wait_for_state(failed, "failed", Duration::from_secs(20)).await;
 
     // The browser signs in itself: a page on another port of 127.0.0.1 posts the login form.

@@ -97,6 +97,12 @@ pub fn deadline(deadline_at: DateTime<Utc>, finished_at: Option<DateTime<Utc>>, 
     format!("{}<br>{note}", time(deadline_at))
 }
 
+/// When a request stopped running against its deadline. A failed request still owes an erasure
+/// (as `/metrics` counts it), so its deadline keeps running.
+pub fn settled_at(state: &str, finished_at: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    finished_at.filter(|_| state != "failed")
+}
+
 fn plural(n: i64, unit: &str) -> String {
     if n == 1 {
         format!("1 {unit}")

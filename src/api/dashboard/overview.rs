@@ -1,11 +1,13 @@
-//! `/dashboard`: totals by state, deadlines at risk, failing connector instances, and the list of
-//! requests with its filters (a GET form) and the search by e-mail or phone (a POST form, so the
-//! identifier never lands in a URL, a browser history or an access log).
+//! `/dashboard`: totals by state, deadlines at risk (the numbers of `/metrics`, and the most
+//! urgent requests), failing connector instances, and the list of requests with its filters (a GET
+//! form) and the search by e-mail or phone (a POST form, so the identifier never lands in a URL,
+//! a browser history or an access log).
 
 use super::session::Session;
 use super::{form, html, PageError};
 use crate::api::ApiState;
-use crate::store::dashboard::Summary;
+use crate::store::dashboard::{AtRisk, ConnectorHealth};
+use crate::store::gauges::Gauges;
 use crate::store::status::{ListFilter, RequestView};
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -21,6 +23,7 @@ use uuid::Uuid;
 const STATES: &[&str] = &["received", "scheduled", "in_progress", "completed", "failed", "cancelled", "closed"];
 const PAGE: i64 = 50;
 const SEARCH_LIMIT: i64 = 200;
+const AT_RISK_LIMIT: i64 = 20;
 const SOON: chrono::Duration = chrono::Duration::days(7);
 
 /// The list's filters, as the form and the links send them; empty means "any".
@@ -29,7 +32,6 @@ pub struct Filters {
     state: Option<String>,
     connector: Option<String>,
     overdue: Option<String>,
-    due_before: Option<String>,
     cursor: Option<String>,
 }
 
@@ -43,9 +45,6 @@ impl Filters {
         if state.is_some_and(|s| !STATES.contains(&s)) {
             return Err(PageError::BadFilter("There is no such request state."));
         }
-        let due_before = Filters::get(&self.due_before)
-            .map(|d| d.parse::<DateTime<Utc>>().map_err(|_| PageError::BadFilter("The due date is not a date.")))
-            .transpose()?;
         let after = Filters::get(&self.cursor)
             .map(|c| parse_cursor(c).ok_or(PageError::BadFilter("The page link is not one this dashboard made.")))
             .transpose()?;
@@ -57,7 +56,7 @@ impl Filters {
                 Some("no") => Some(false),
                 _ => None,
             },
-            due_before,
+            due_before: None,
             identifier_hashes: Vec::new(),
             after,
             limit: PAGE,
@@ -70,7 +69,6 @@ impl Filters {
             ("state", Filters::get(&self.state)),
             ("connector", Filters::get(&self.connector)),
             ("overdue", Filters::get(&self.overdue)),
-            ("due_before", Filters::get(&self.due_before)),
             ("cursor", cursor),
         ])
     }
@@ -85,6 +83,24 @@ fn parse_cursor(cursor: &str) -> Option<(DateTime<Utc>, Uuid)> {
     Some((DateTime::from_timestamp_micros(micros.parse().ok()?)?, Uuid::parse_str(id).ok()?))
 }
 
+/// Everything above the list: the gauges `/metrics` shows, the most urgent requests, and the
+/// failing connector instances.
+struct Summary {
+    gauges: Gauges,
+    at_risk: Vec<AtRisk>,
+    connectors: Vec<ConnectorHealth>,
+}
+
+impl Summary {
+    async fn load(s: &ApiState, now: DateTime<Utc>) -> Result<Summary, PageError> {
+        Ok(Summary {
+            gauges: s.app.store.gauges(now).await?,
+            at_risk: s.app.store.at_risk(now + SOON, AT_RISK_LIMIT).await?,
+            connectors: s.app.store.failing_connectors().await?,
+        })
+    }
+}
+
 pub async fn overview(
     session: Session,
     State(s): State<ApiState>,
@@ -92,17 +108,9 @@ pub async fn overview(
 ) -> Result<Response, PageError> {
     let now = s.app.clock.now();
     let list_filter = filters.to_list_filter()?;
-    let summary = s.app.store.dashboard_summary(now, now + SOON).await?;
+    let summary = Summary::load(&s, now).await?;
     let requests = s.app.store.list_requests(&list_filter, now).await?;
-    let mut list = String::new();
-    if let Some(due_before) = list_filter.due_before {
-        let _ = write!(
-            list,
-            "<p class=\"note\">Unfinished requests due before {}. <a href=\"/dashboard\">Show all</a></p>",
-            html::time(due_before)
-        );
-    }
-    list.push_str(&table(&requests, now));
+    let mut list = table(&requests, now);
     let next = (requests.len() as i64 == PAGE).then(|| requests.last().map(cursor)).flatten();
     list.push_str("<div class=\"pager\"><span>");
     if filters.cursor.is_some() {
@@ -119,7 +127,7 @@ pub async fn overview(
 /// The requests of one person, found by the keyed hash of an e-mail address or phone number.
 pub async fn search(session: Session, State(s): State<ApiState>, body: Bytes) -> Result<Response, PageError> {
     let now = s.app.clock.now();
-    let summary = s.app.store.dashboard_summary(now, now + SOON).await?;
+    let summary = Summary::load(&s, now).await?;
     let identifier = form::field(&body, "identifier").unwrap_or_default();
     let identifier = identifier.trim();
     let raw = if identifier.contains('@') {
@@ -162,17 +170,19 @@ fn page(
     status: StatusCode,
 ) -> Response {
     let mut body = String::from("<h1>Erasure requests</h1>");
-    body.push_str(&cards(summary, now));
-    body.push_str(&connectors(summary));
+    body.push_str(&cards(&summary.gauges));
+    body.push_str(&at_risk(summary, now));
+    body.push_str(&connectors(&summary.connectors));
     body.push_str("<h2>Requests <span class=\"muted\">(oldest first)</span></h2>");
     body.push_str(&tools(s, filters));
     body.push_str(list);
     html::respond(status, html::document("Dashboard", Some(&session.name), &body))
 }
 
-fn cards(summary: &Summary, now: DateTime<Utc>) -> String {
-    let count = |state: &str| summary.states.iter().find(|(s, _)| s == state).map_or(0, |(_, n)| *n);
-    let total: i64 = summary.states.iter().map(|(_, n)| n).sum();
+fn cards(gauges: &Gauges) -> String {
+    let states = &gauges.requests_by_state;
+    let count = |state: &str| states.iter().find(|(s, _)| s == state).map_or(0, |(_, n)| *n);
+    let total: i64 = states.iter().map(|(_, n)| n).sum();
     let card = |class: &str, href: &str, n: i64, label: &str| {
         let class = if n == 0 { "card zero" } else { class };
         format!(
@@ -187,16 +197,45 @@ fn cards(summary: &Summary, now: DateTime<Utc>) -> String {
         let class = if *state == "failed" { "card alert" } else { "card" };
         out.push_str(&card(class, &format!("/dashboard?state={state}"), count(state), &state.replace('_', " ")));
     }
-    let due = |at: DateTime<Utc>| format!("/dashboard?{}", form::query(&[("due_before", Some(&at.to_rfc3339()))]));
-    out.push_str(&card("card alert", &due(now), summary.overdue, "overdue"));
-    out.push_str(&card("card warn", &due(now + SOON), summary.due_soon, "due in 7 days"));
+    out.push_str(&card("card alert", "#at-risk", gauges.overdue, "overdue"));
+    out.push_str(&card("card warn", "#at-risk", gauges.due_within_7_days, "due in 7 days"));
     out.push_str("</div>");
     out
 }
 
-fn connectors(summary: &Summary) -> String {
+/// The most urgent requests not yet erased everywhere, by deadline.
+fn at_risk(summary: &Summary, now: DateTime<Utc>) -> String {
+    let mut out = String::from("<h2 id=\"at-risk\">Deadlines at risk</h2>");
+    if summary.at_risk.is_empty() {
+        out.push_str("<p class=\"muted\">No open or failed request is overdue or due within 7 days.</p>");
+        return out;
+    }
+    let counted = summary.gauges.overdue + summary.gauges.due_within_7_days;
+    if counted > summary.at_risk.len() as i64 {
+        let _ = write!(out, "<p class=\"muted\">The {} most urgent of {counted}.</p>", summary.at_risk.len());
+    }
+    out.push_str(
+        "<div class=\"scroll\"><table><thead><tr><th>Request</th><th>State</th><th>Subject hash</th>\
+         <th>Deadline</th></tr></thead><tbody>",
+    );
+    for r in &summary.at_risk {
+        let _ = write!(
+            out,
+            "<tr><td><a class=\"mono\" href=\"/dashboard/requests/{id}\">{id}</a></td><td>{}</td><td><code>{}</code></td>\
+             <td>{}</td></tr>",
+            html::badge(&r.state),
+            html::escape(&r.subject_hash),
+            html::deadline(r.deadline_at, None, now),
+            id = r.id,
+        );
+    }
+    out.push_str("</tbody></table></div>");
+    out
+}
+
+fn connectors(connectors: &[ConnectorHealth]) -> String {
     let mut out = String::from("<h2>Failing connectors</h2>");
-    if summary.connectors.is_empty() {
+    if connectors.is_empty() {
         out.push_str("<p class=\"muted\">No connector instance has failed or retrying tasks.</p>");
         return out;
     }
@@ -204,7 +243,7 @@ fn connectors(summary: &Summary) -> String {
         "<table><thead><tr><th>Instance</th><th>Failed tasks</th><th>Retrying tasks</th>\
          <th>Latest error</th><th>Last change</th></tr></thead><tbody>",
     );
-    for c in &summary.connectors {
+    for c in connectors {
         let href = format!("/dashboard?{}", form::query(&[("connector", Some(&c.connector))]));
         let _ = write!(
             out,
@@ -241,9 +280,6 @@ fn tools(s: &ApiState, filters: &Filters) -> String {
     out.push_str(&option("yes", "overdue", Filters::get(&filters.overdue)));
     out.push_str(&option("no", "on time", Filters::get(&filters.overdue)));
     out.push_str("</select></label>");
-    if let Some(due_before) = Filters::get(&filters.due_before) {
-        let _ = write!(out, "<input type=\"hidden\" name=\"due_before\" value=\"{}\">", html::escape(due_before));
-    }
     out.push_str(
         "<button type=\"submit\">Filter</button></form>\
          <form method=\"post\" action=\"/dashboard/search\">\
@@ -271,7 +307,7 @@ fn table(requests: &[RequestView], now: DateTime<Utc>) -> String {
             html::badge(&r.state),
             html::escape(&r.subject_hash),
             html::time(r.received_at),
-            html::deadline(r.deadline_at, r.finished_at, now),
+            html::deadline(r.deadline_at, html::settled_at(&r.state, r.finished_at), now),
             html::optional_time(r.finished_at),
             holds.join(" "),
             id = r.id,

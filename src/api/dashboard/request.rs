@@ -57,7 +57,7 @@ fn render(detail: &RequestDetail, now: DateTime<Utc>) -> String {
          <dt>Generation</dt><dd>{}</dd>\
          <dt>Requested</dt><dd>{}</dd>\
          <dt>Received</dt><dd>{}</dd>\
-         <dt>Deadline</dt><dd>{}</dd>\
+         <dt>Deadline</dt><dd>{}{extended}</dd>\
          <dt>Finished</dt><dd>{}</dd>\
          <dt>Holds</dt><dd>{holds}</dd></dl></div>",
         receipt(r.id),
@@ -65,8 +65,12 @@ fn render(detail: &RequestDetail, now: DateTime<Utc>) -> String {
         r.generation,
         html::time(r.requested_at),
         html::time(r.received_at),
-        html::deadline(r.deadline_at, r.finished_at, now),
+        html::deadline(r.deadline_at, html::settled_at(&r.state, r.finished_at), now),
         html::optional_time(r.finished_at),
+        extended = r
+            .deadline_extended_at
+            .map(|at| format!("<br><span class=\"muted\">extended on {}</span>", html::time(at)))
+            .unwrap_or_default(),
     );
     out.push_str(&tasks(&detail.tasks));
     out.push_str("<h2>Timeline</h2><div class=\"systems\">");
