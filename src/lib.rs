@@ -18,6 +18,7 @@ pub mod intake;
 pub mod listen;
 pub mod message;
 pub mod model;
+pub mod ops_cli;
 pub mod outbox;
 pub mod registry;
 pub mod runner;
