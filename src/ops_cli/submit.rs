@@ -74,7 +74,7 @@ pub async fn follow(client: &Client, id: Uuid, mut say: impl FnMut(&str)) -> Res
                 let kinds: Vec<String> = reply.body.request.holds.iter().map(|h| h.kind.clone()).collect();
                 if kinds != holds {
                     match kinds.is_empty() {
-                        true => say("request: no hold left; resuming"),
+                        true => say("request: every hold released"),
                         false => say(&format!("request: held ({})", kinds.join(", "))),
                     }
                     holds = kinds;

@@ -78,7 +78,11 @@ pub fn request(detail: &RequestDetail) -> String {
             format!("{}/{}", t.attempt, t.max_attempts),
             t.next_attempt_at.map(time).unwrap_or_else(|| "-".into()),
             t.evidence.as_ref().map(evidence).unwrap_or_else(|| "-".into()),
-            t.last_error.as_deref().map(|e| cut(e, 80)).unwrap_or_else(|| "-".into()),
+            match (t.state.as_str(), t.last_error.as_deref()) {
+                (_, None) => "-".into(),
+                ("exempt", Some(reason)) => format!("legal reason: {}", cut(reason, 80)),
+                (_, Some(error)) => cut(error, 80),
+            },
         ]);
     }
     out.push('\n');
@@ -144,9 +148,11 @@ pub fn progress(task: &TaskView) -> String {
     let what = match task.state.as_str() {
         "running" => format!("running (attempt {})", task.attempt),
         "retrying" => {
-            let error = task.last_error.as_deref().map(|e| format!(": {}", cut(e, 80))).unwrap_or_default();
-            let next = task.next_attempt_at.map(|t| format!(", next attempt at {}", time(t))).unwrap_or_default();
-            format!("retrying after attempt {}{error}{next}", task.attempt)
+            let error = task.last_error.as_deref().map(|e| cut(e, 80)).unwrap_or_else(|| "transient error".into());
+            match task.next_attempt_at {
+                Some(t) => format!("retrying ({error}; next attempt at {})", time(t)),
+                None => format!("retrying ({error})"),
+            }
         }
         "waiting" => "accepted; waiting for the system to finish".into(),
         "erased" => match task.evidence.as_ref().map(evidence).filter(|e| e != "-") {
@@ -245,10 +251,7 @@ mod tests {
         let retrying = task(json!({ "system": "crm", "state": "retrying", "attempt": 2,
                                      "last_error": "crm answered HTTP 503",
                                      "next_attempt_at": "2026-11-24T03:00:10Z" }));
-        assert_eq!(
-            progress(&retrying),
-            "crm: retrying after attempt 2: crm answered HTTP 503, next attempt at 2026-11-24 03:00:10Z"
-        );
+        assert_eq!(progress(&retrying), "crm: retrying (crm answered HTTP 503; next attempt at 2026-11-24 03:00:10Z)");
         let nothing = task(json!({ "system": "crm", "state": "nothing_to_erase", "attempt": 1 }));
         assert_eq!(progress(&nothing), "crm: nothing to erase");
     }

@@ -7,6 +7,7 @@ mod api;
 mod cli;
 mod intake;
 mod lifecycle;
+mod ops_cli;
 mod pipeline;
 mod processes;
 mod retries;
