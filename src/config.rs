@@ -509,6 +509,7 @@ mod tests {
         let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/local.toml");
         let settings = Settings::load_with_env(Some(&local), BTreeMap::new()).unwrap();
         assert_eq!(settings.runner.lease.0, Duration::from_secs(60));
+        assert_eq!(settings.api.tokens.len(), 1);
         assert_eq!(
             settings.enabled_instances(),
             ["accounts", "billing", "chat", "helpdesk", "logs", "shop_db", "support", "voice"]

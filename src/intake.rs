@@ -10,6 +10,7 @@ use crate::app::App;
 use crate::message::{self, IntakeMessage, Reason, Rejection, Rules};
 use crate::model::{receipt, EventType};
 use crate::shutdown::Shutdown;
+use crate::store::dead_letters::NewDeadLetter;
 use crate::store::outbox::NewEvent;
 use crate::store::requests::{Inserted, NewRequest, NewTask};
 use chrono::Months;
@@ -110,10 +111,12 @@ async fn handle(app: &App, publisher: &Channel, delivery: Delivery, shutdown: &S
     match inserted {
         Some(Inserted::Created) => {
             tracing::info!(request_id = %message.request_id, subject = %new.subject_hash, tasks = new.tasks.len(), "Erasure request received.");
+            crate::metrics::record_intake("accepted", None);
             ack(&delivery).await;
         }
         Some(Inserted::Duplicate) => {
             tracing::info!(request_id = %message.request_id, "Duplicate delivery of a known request; nothing changed.");
+            crate::metrics::record_intake("duplicate", None);
             ack(&delivery).await;
         }
         Some(Inserted::Conflict) => {
@@ -205,27 +208,34 @@ async fn dead_letter(
         request_id = ?rejection.request_id,
         "Invalid message dead-lettered."
     );
-    if let Some(request_id) = rejection.request_id {
-        let event = NewEvent {
-            request_id: Some(request_id),
-            message_id: rejection_message_id(request_id, &delivery.data),
-            event: EventType::Rejected,
-            payload: json!({
-                "version": 1,
-                "event": EventType::Rejected.routing_key(),
-                "message_id": rejection_message_id(request_id, &delivery.data),
-                "request_id": request_id,
-                "state": "rejected",
-                "reason": rejection.reason.as_str(),
-                "detail": rejection.detail,
-                "rejected_at": app.clock.now(),
-                "receipt": receipt(request_id),
-            }),
-            reply_to,
-        };
-        if retry_db(shutdown, || app.store.enqueue_event(&event, app.clock.now())).await.is_none() {
-            return requeue(&delivery).await;
-        }
+    crate::metrics::record_intake("dead_lettered", Some(rejection.reason.as_str()));
+    let event = rejection.request_id.map(|request_id| NewEvent {
+        request_id: Some(request_id),
+        message_id: rejection_message_id(request_id, &delivery.data),
+        event: EventType::Rejected,
+        payload: json!({
+            "version": 1,
+            "event": EventType::Rejected.routing_key(),
+            "message_id": rejection_message_id(request_id, &delivery.data),
+            "request_id": request_id,
+            "state": "rejected",
+            "reason": rejection.reason.as_str(),
+            "detail": rejection.detail,
+            "rejected_at": app.clock.now(),
+            "receipt": receipt(request_id),
+        }),
+        reply_to: reply_to.clone(),
+    });
+    let letter = NewDeadLetter {
+        reason: rejection.reason.as_str(),
+        detail: &rejection.detail,
+        request_id: rejection.request_id,
+        body: &delivery.data,
+        reply_to: reply_to.as_deref(),
+    };
+    let recorded = retry_db(shutdown, || app.store.record_dead_letter(&letter, event.as_ref(), app.clock.now())).await;
+    if recorded.is_none() {
+        return requeue(&delivery).await;
     }
     ack(&delivery).await;
 }

@@ -17,6 +17,7 @@ pub mod identity;
 pub mod intake;
 pub mod listen;
 pub mod message;
+pub mod metrics;
 pub mod model;
 pub mod ops_cli;
 pub mod outbox;
@@ -73,6 +74,7 @@ pub async fn run(
     let tokens = std::sync::Arc::new(api::Tokens::from_settings(&app.settings.api)?);
     let migrated = connect_and_migrate(&app, &shutdown).await.context("could not migrate the database")?;
     tracing::info!(migrations = migrated, "Database schema is up to date.");
+    metrics::install();
     let app = Arc::new(app);
     let instances = Arc::new(instances);
 

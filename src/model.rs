@@ -100,6 +100,7 @@ pub enum EventType {
     Failed,
     Rejected,
     Cancelled,
+    DeadlineExtended,
 }
 
 impl EventType {
@@ -109,6 +110,7 @@ impl EventType {
             EventType::Failed => "erasure.failed",
             EventType::Rejected => "erasure.rejected",
             EventType::Cancelled => "erasure.cancelled",
+            EventType::DeadlineExtended => "erasure.deadline_extended",
         }
     }
 }

@@ -67,6 +67,8 @@ async fn relay(app: &App, connection: &lapin::Connection, wake: &Notify, shutdow
                 }
             }
         }
+        crate::metrics::record_publication("sent", sent.len() as u64);
+        crate::metrics::record_publication("unsent", (rows.len() - sent.len()) as u64);
         if let Err(error) = app.store.mark_sent(&sent, app.clock.now()).await {
             tracing::warn!(%error, rows = sent.len(), "Published events could not be marked sent; they will be published again (same message ids).");
         }

@@ -3,6 +3,7 @@
 //! show subjects only as a keyed hash.
 
 mod auth;
+mod dead_letters;
 mod error;
 mod requests;
 
@@ -27,6 +28,7 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .route("/v1/requests", get(requests::list).post(requests::submit))
         .route("/v1/requests/search", post(requests::search))
         .route("/v1/requests/{id}", get(requests::detail))
@@ -35,6 +37,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/requests/{id}/hold", post(requests::hold))
         .route("/v1/requests/{id}/release", post(requests::release))
         .route("/v1/requests/{id}/tasks/{system}/exempt", post(requests::exempt))
+        .route("/v1/requests/{id}/extend", post(requests::extend))
+        .route("/v1/dead-letters", get(dead_letters::list))
+        .route("/v1/dead-letters/{id}/replay", post(dead_letters::replay))
         .with_state(state)
 }
 
@@ -71,4 +76,12 @@ async fn readyz(State(state): State<ApiState>) -> (StatusCode, &'static str) {
         }
     }
     (StatusCode::SERVICE_UNAVAILABLE, "broker unreachable")
+}
+
+/// Prometheus text format; no token (expose the port to the scraper only).
+async fn metrics(
+    State(state): State<ApiState>,
+) -> Result<([(axum::http::HeaderName, &'static str); 1], String), ApiError> {
+    let text = crate::metrics::render(&state.app).await?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
 }

@@ -226,3 +226,29 @@ pub async fn submit(
     };
     Ok((status, Json(json!({ "request_id": message.request_id, "status": state, "deadline_at": new.deadline_at }))))
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtendBody {
+    months: u32,
+    reason: String,
+}
+
+/// Extend the legal deadline once, by up to two months (GDPR art. 12(3)); the product is told
+/// by an `erasure.deadline_extended` event so it can notify the person.
+pub async fn extend(
+    State(s): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Json(body): Json<ExtendBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let caller = s.tokens.authorize(&headers, Scope::Operate)?;
+    if !(1..=2).contains(&body.months) {
+        return Err(ApiError::Invalid {
+            reason: "invalid_months",
+            detail: "`months` is 1 or 2 (GDPR art. 12(3))".into(),
+        });
+    }
+    let reason = ActionBody { reason: body.reason, kind: None };
+    done(s.app.store.extend_deadline(id, body.months, &caller.actor(), reason.reason()?, s.app.clock.now()).await)
+}

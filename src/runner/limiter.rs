@@ -45,6 +45,7 @@ impl RateLimiter for SharedRateLimiter {
             }
             if let Some(slot) = slots.pop_front() {
                 if let Ok(wait) = (slot - now).to_std() {
+                    crate::metrics::record_rate_limit_wait(&self.connector, wait.as_secs_f64());
                     tokio::time::sleep(wait).await;
                 }
                 return Ok(());

@@ -46,6 +46,9 @@ pub async fn run(app: Arc<App>, instances: Arc<Vec<Instance>>, shutdown: Shutdow
                 if let Err(error) = fail_orphans(&app, &configured).await {
                     tracing::warn!(%error, "Could not check for tasks of unconfigured connectors.");
                 }
+                if let Err(error) = app.store.purge_dead_letters(app.settings.amqp.dead_letter_ttl.0, now).await {
+                    tracing::warn!(%error, "Could not purge expired dead letters.");
+                }
             }
             sweeps += 1;
         }
@@ -195,6 +198,7 @@ async fn record(app: &App, task: &ClaimedTask, guard: Guard, transition: &Transi
 
 fn log_outcome(task: &ClaimedTask, t: &Transition, settled: Option<crate::model::RequestState>, elapsed_ms: u64) {
     let (connector, request_id, subject) = (&task.connector, task.request_id, &task.subject_hash);
+    crate::metrics::record_attempt(connector, t.state.as_str(), elapsed_ms as f64 / 1000.0);
     match t.state {
         TaskState::Failed => {
             tracing::warn!(%connector, task_id = task.id, %request_id, %subject, error = t.error.as_deref().unwrap_or(""), elapsed_ms, "Erasure failed; a human must act.")

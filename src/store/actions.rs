@@ -180,3 +180,76 @@ impl Store {
         Ok(Ok(()))
     }
 }
+
+impl Store {
+    /// Extend the legal deadline once, by one or two months, with the reason the person is told.
+    pub async fn extend_deadline(
+        &self,
+        id: Uuid,
+        months: u32,
+        actor: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> ActionResult {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let Some(row) = tx
+            .query_opt(
+                "SELECT state, deadline_at, deadline_extended_at IS NOT NULL, generation, reply_to
+                 FROM requests WHERE id = $1 FOR UPDATE",
+                &[&id],
+            )
+            .await?
+        else {
+            return Ok(Err(Refused::NotFound));
+        };
+        let (state, deadline, extended): (String, DateTime<Utc>, bool) = (row.get(0), row.get(1), row.get(2));
+        if extended {
+            return Ok(Err(Refused::Conflict("the deadline was already extended once".into())));
+        }
+        if !matches!(state.as_str(), "received" | "scheduled" | "in_progress" | "failed") {
+            return Ok(Err(Refused::Conflict(format!("a {state} request has no deadline to extend"))));
+        }
+        let new_deadline = deadline.checked_add_months(chrono::Months::new(months)).unwrap_or(deadline);
+        tx.execute(
+            "UPDATE requests SET deadline_at = $2, deadline_extended_at = $3, deadline_extension_reason = $4,
+                    updated_at = $3 WHERE id = $1",
+            &[&id, &new_deadline, &now, &reason],
+        )
+        .await?;
+        audit(
+            &tx,
+            id,
+            None,
+            now,
+            actor,
+            "request.deadline_extended",
+            json!({ "reason": reason, "from": deadline, "to": new_deadline }),
+        )
+        .await?;
+        let generation: i32 = row.get(3);
+        let message_id = message_id(id, EventType::DeadlineExtended, generation);
+        let payload = json!({
+            "version": 1,
+            "event": EventType::DeadlineExtended.routing_key(),
+            "message_id": message_id,
+            "request_id": id,
+            "state": state,
+            "generation": generation,
+            "deadline_at": new_deadline,
+            "previous_deadline_at": deadline,
+            "extension_reason": reason,
+            "receipt": receipt(id),
+        });
+        let event = NewEvent {
+            request_id: Some(id),
+            message_id,
+            event: EventType::DeadlineExtended,
+            payload,
+            reply_to: row.get(4),
+        };
+        enqueue(&tx, &event, now).await?;
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+}

@@ -8,6 +8,8 @@
 //! - `ratelimit`: the shared call slots of rate-limited connectors.
 
 pub mod actions;
+pub mod dead_letters;
+pub mod gauges;
 pub mod migrate;
 pub mod outbox;
 pub mod ratelimit;

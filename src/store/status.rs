@@ -18,6 +18,8 @@ pub struct RequestView {
     pub deadline_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     pub overdue: bool,
+    /// Set once the deadline was extended (it can be, once).
+    pub deadline_extended_at: Option<DateTime<Utc>>,
     pub holds: Vec<HoldView>,
 }
 
@@ -75,7 +77,8 @@ pub struct ListFilter {
 const REQUEST_COLUMNS: &str = "r.id, r.state, r.generation, r.subject_hash, r.requested_at, r.received_at, \
      r.deadline_at, r.finished_at, \
      COALESCE((SELECT json_agg(json_build_object('kind', h.kind, 'reason', h.reason, 'actor', h.actor, \
-               'since', h.created_at) ORDER BY h.kind) FROM request_holds h WHERE h.request_id = r.id), '[]')";
+               'since', h.created_at) ORDER BY h.kind) FROM request_holds h WHERE h.request_id = r.id), '[]'), \
+     r.deadline_extended_at";
 
 fn request_view(row: &tokio_postgres::Row, now: DateTime<Utc>) -> RequestView {
     let state: String = row.get(1);
@@ -103,6 +106,7 @@ fn request_view(row: &tokio_postgres::Row, now: DateTime<Utc>) -> RequestView {
         received_at: row.get(5),
         deadline_at,
         finished_at,
+        deadline_extended_at: row.get(9),
         holds,
     }
 }

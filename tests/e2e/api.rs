@@ -307,3 +307,147 @@ async fn an_exemption_with_a_legal_reason_completes_the_request_and_says_what_wa
         && detail["legal_reason"] == reason));
     worker.stop().await;
 }
+
+#[tokio::test]
+async fn the_deadline_is_extended_once_with_a_reason_and_the_product_is_told() {
+    let stack = Stack::new().await;
+    stack.sim.push_faults("accounts", [Fault::Throttle { retry_after: Some(600) }]);
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let mut events = stack.events().await;
+    let (worker, api) = start(&stack, clock.clone(), &[Instance { name: "accounts", extra: "" }]).await;
+    let id = Uuid::new_v4();
+    let requested_at = clock.now();
+    api.post("/v1/requests", PRODUCT, request(id, "ben@example.com", requested_at)).await;
+    wait_until(Duration::from_secs(15), "the throttled first call", || async {
+        stack.sim.calls("accounts").len() == 1
+    })
+    .await;
+
+    let path = format!("/v1/requests/{id}/extend");
+    assert_eq!(api.post(&path, OPS, json!({ "months": 3, "reason": "x" })).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    let reason = "the vendor's archive restore takes weeks";
+    assert_eq!(api.post(&path, OPS, json!({ "months": 2, "reason": reason })).await.0, StatusCode::OK);
+    assert_eq!(
+        api.post(&path, OPS, json!({ "months": 1, "reason": reason })).await.0,
+        StatusCode::CONFLICT,
+        "once only"
+    );
+    let event = events.next(Duration::from_secs(10)).await.expect("erasure.deadline_extended");
+    assert_eq!(event.routing_key, "erasure.deadline_extended");
+    crate::pipeline::assert_matches_event_schema(&event.body);
+    let expected = requested_at.checked_add_months(chrono::Months::new(3)).unwrap();
+    let deadline: chrono::DateTime<chrono::Utc> = event.body["deadline_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(deadline, expected, "one month plus two");
+    assert_eq!(event.body["extension_reason"], reason);
+    let (_, detail) = api.get(&format!("/v1/requests/{id}"), Some(READER)).await;
+    assert!(detail["deadline_extended_at"].is_string());
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn dead_letters_are_listed_with_bodies_only_for_operators_and_replayed_after_a_fix() {
+    let stack = Stack::new().await;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let (worker, api) = start(&stack, clock.clone(), &[Instance { name: "accounts", extra: "" }]).await;
+    let id = Uuid::new_v4();
+    let mut body = message(id, "cat@example.com", &clock);
+    body["systems"] = json!(["payroll"]);
+    stack.publish(&bytes(&body), None).await;
+    let letters = poll(Duration::from_secs(15), "the dead letter", || async {
+        let (_, list) = api.get("/v1/dead-letters", Some(READER)).await;
+        list["dead_letters"].as_array().filter(|l| !l.is_empty()).cloned()
+    })
+    .await;
+    assert_eq!(letters[0]["reason"], "unknown_system");
+    assert_eq!(letters[0]["request_id"], id.to_string());
+    assert!(letters[0].get("body").is_none(), "no body for the read scope");
+    let (_, with_bodies) = api.get("/v1/dead-letters", Some(OPS)).await;
+    assert!(with_bodies["dead_letters"][0]["body"].as_str().unwrap().contains("payroll"));
+    let letter = letters[0]["id"].as_i64().unwrap();
+    let replay = format!("/v1/dead-letters/{letter}/replay");
+    let (status, refused) = api.post(&replay, OPS, json!({})).await;
+    assert_eq!((status, refused["error"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_system")));
+    worker.stop().await;
+
+    // The fix: the system is configured now.
+    let (worker, api) = start(
+        &stack,
+        clock.clone(),
+        &[Instance { name: "accounts", extra: "" }, Instance { name: "payroll", extra: "" }],
+    )
+    .await;
+    let (status, replayed) = api.post(&replay, OPS, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{replayed}");
+    assert_eq!(replayed["status"], "received");
+    stack.wait_for_state(id, "completed", Duration::from_secs(20)).await;
+    assert_eq!(api.post(&replay, OPS, json!({})).await.0, StatusCode::CONFLICT, "replayed once");
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn metrics_show_states_attempts_and_an_overdue_request() {
+    let stack = Stack::new().await;
+    stack.sim.push_faults("accounts", [Fault::Status { status: 401, retry_after: None }]);
+    stack.sim.push_faults("billing", [Fault::Throttle { retry_after: Some(3600) }]);
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let systems = [Instance { name: "accounts", extra: "" }, Instance { name: "billing", extra: "" }];
+    let (worker, api) = start(&stack, clock.clone(), &systems).await;
+    let failed = Uuid::new_v4();
+    let mut body = message(failed, "dan@example.com", &clock);
+    body["systems"] = json!(["accounts"]);
+    api.post("/v1/requests", PRODUCT, body).await;
+    let late = Uuid::new_v4();
+    let mut body = request(late, "eva@example.com", clock.now() - chrono::Duration::days(40));
+    body["systems"] = json!(["billing"]);
+    api.post("/v1/requests", PRODUCT, body).await;
+    stack.wait_for_state(failed, "failed", Duration::from_secs(20)).await;
+    wait_until(Duration::from_secs(15), "the throttled call", || async { stack.sim.calls("billing").len() == 1 }).await;
+
+    let text = api.http.get(format!("{}/metrics", api.base)).send().await.unwrap().text().await.unwrap();
+    for line in [
+        "erasure_requests{state=\"failed\"} 1",
+        "erasure_requests{state=\"in_progress\"} 1",
+        "erasure_tasks{connector=\"accounts\",state=\"failed\"} 1",
+        "erasure_tasks{connector=\"billing\",state=\"retrying\"} 1",
+        "erasure_requests_overdue 1",
+        "erasure_task_attempts_total{connector=\"accounts\",outcome=\"failed\"} 1",
+        "erasure_outbox_unsent 1", // erasure.failed, unroutable: no queue is bound in this test
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing `{line}` in:\n{text}");
+    }
+    assert!(text.contains("erasure_task_attempt_seconds_bucket{connector=\"accounts\""));
+    assert!(!text.contains("dan@") && !text.contains("eva@"));
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn every_operation_in_the_openapi_document_is_served() {
+    let doc: Value = serde_json::from_str(include_str!("../../docs/openapi.json")).unwrap();
+    let stack = Stack::new().await;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let (worker, api) = start(&stack, clock, &[Instance { name: "accounts", extra: "" }]).await;
+    let mut served = 0;
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        let concrete = path.replace("{id}", &Uuid::new_v4().to_string()).replace("{system}", "accounts");
+        let concrete = if path.starts_with("/v1/dead-letters/") { path.replace("{id}", "999") } else { concrete };
+        for method in operations.as_object().unwrap().keys() {
+            let request = match method.as_str() {
+                "get" => api.http.get(format!("{}{concrete}", api.base)),
+                "post" => api.http.post(format!("{}{concrete}", api.base)).json(&json!({})),
+                other => panic!("unexpected method {other}"),
+            };
+            let response = request.bearer_auth(OPS).send().await.unwrap();
+            let status = response.status();
+            let body = response.text().await.unwrap();
+            // axum answers an unknown route 404 and a wrong method 405, both with an empty body;
+            // every handler of ours answers with a body.
+            assert!(
+                status != StatusCode::METHOD_NOT_ALLOWED && !body.is_empty(),
+                "{method} {path} is not served: {status}"
+            );
+            served += 1;
+        }
+    }
+    assert_eq!(served, 15, "the document lists every operation of `api::router` (update both together)");
+    worker.stop().await;
+}

@@ -1,0 +1,118 @@
+//! Dead letters: invalid intake messages kept for operators, with their reason, and their body for
+//! a replay after a fix. Purged after the dead-letter TTL, like the queue.
+
+use super::outbox::{enqueue, NewEvent};
+use super::{secs, Store, StoreError};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::time::Duration;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeadLetter {
+    pub id: i64,
+    pub reason: String,
+    pub detail: String,
+    pub request_id: Option<Uuid>,
+    pub dead_lettered_at: DateTime<Utc>,
+    pub replayed_at: Option<DateTime<Utc>>,
+    /// Only for callers allowed to see message bodies (they can hold personal data).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    #[serde(skip)]
+    pub raw_body: Vec<u8>,
+    #[serde(skip)]
+    pub reply_to: Option<String>,
+}
+
+pub struct NewDeadLetter<'a> {
+    pub reason: &'a str,
+    pub detail: &'a str,
+    pub request_id: Option<Uuid>,
+    pub body: &'a [u8],
+    pub reply_to: Option<&'a str>,
+}
+
+impl Store {
+    /// Keep a dead letter and, when the product can be told, its `erasure.rejected` event, in
+    /// one transaction.
+    pub async fn record_dead_letter(
+        &self,
+        letter: &NewDeadLetter<'_>,
+        event: Option<&NewEvent>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        tx.execute(
+            "INSERT INTO dead_letters (reason, detail, request_id, body, reply_to, dead_lettered_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&letter.reason, &letter.detail, &letter.request_id, &letter.body, &letter.reply_to, &now],
+        )
+        .await?;
+        if let Some(event) = event {
+            enqueue(&tx, event, now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The newest dead letters first.
+    pub async fn dead_letters(&self, limit: i64, with_bodies: bool) -> Result<Vec<DeadLetter>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT id, reason, detail, request_id, dead_lettered_at, replayed_at, body, reply_to
+                 FROM dead_letters ORDER BY id DESC LIMIT $1",
+                &[&limit],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| dead_letter(r, with_bodies)).collect())
+    }
+
+    pub async fn dead_letter(&self, id: i64) -> Result<Option<DeadLetter>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT id, reason, detail, request_id, dead_lettered_at, replayed_at, body, reply_to
+                 FROM dead_letters WHERE id = $1",
+                &[&id],
+            )
+            .await?;
+        Ok(row.map(|r| dead_letter(&r, true)))
+    }
+
+    pub async fn mark_replayed(&self, id: i64, actor: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute("UPDATE dead_letters SET replayed_at = $2, replayed_by = $3 WHERE id = $1", &[&id, &now, &actor])
+            .await?;
+        Ok(())
+    }
+
+    /// Forget dead letters older than `ttl`.
+    pub async fn purge_dead_letters(&self, ttl: Duration, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        Ok(client
+            .execute(
+                "DELETE FROM dead_letters WHERE dead_lettered_at < $1::timestamptz - make_interval(secs => $2::float8)",
+                &[&now, &secs(ttl)],
+            )
+            .await?)
+    }
+}
+
+fn dead_letter(r: &tokio_postgres::Row, with_bodies: bool) -> DeadLetter {
+    let raw_body: Vec<u8> = r.get(6);
+    DeadLetter {
+        id: r.get(0),
+        reason: r.get(1),
+        detail: r.get(2),
+        request_id: r.get(3),
+        dead_lettered_at: r.get(4),
+        replayed_at: r.get(5),
+        body: with_bodies.then(|| String::from_utf8_lossy(&raw_body).into_owned()),
+        raw_body,
+        reply_to: r.get(7),
+    }
+}
