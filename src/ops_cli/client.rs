@@ -235,6 +235,8 @@ pub struct RequestView {
     #[serde(default)]
     pub overdue: bool,
     #[serde(default)]
+    pub deadline_extended_at: Option<DateTime<Utc>>,
+    #[serde(default)]
     pub holds: Vec<HoldView>,
 }
 

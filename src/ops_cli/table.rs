@@ -59,7 +59,14 @@ pub fn request(detail: &RequestDetail) -> String {
     field("subject", format!("{} (keyed hash)", r.subject_hash));
     field("requested", time(r.requested_at));
     field("received", time(r.received_at));
-    field("deadline", format!("{}{}", time(r.deadline_at), if r.overdue { " (overdue)" } else { "" }));
+    let mut deadline = time(r.deadline_at);
+    if let Some(at) = r.deadline_extended_at {
+        deadline.push_str(&format!(" (extended on {})", time(at)));
+    }
+    if r.overdue {
+        deadline.push_str(" (overdue)");
+    }
+    field("deadline", deadline);
     field("finished", r.finished_at.map(time).unwrap_or_else(|| "-".into()));
     if r.holds.is_empty() {
         field("holds", "none".into());

@@ -3,7 +3,7 @@
 
 use crate::support::*;
 use erasure_sim::Fault;
-use erasure_worker::clock::ManualClock;
+use erasure_worker::clock::{Clock, ManualClock};
 use serde_json::Value;
 use std::process::{Output, Stdio};
 use std::sync::{Arc, Mutex};
@@ -143,12 +143,6 @@ tokens = [
     })
     .await;
     (worker, Cli { api })
-}
-
-async fn task_state(stack: &Stack, system: &str) -> Option<String> {
-    let db = stack.db().await;
-    let row = db.query_opt("SELECT state FROM tasks WHERE connector = $1", &[&system]).await.unwrap();
-    row.map(|r| r.get(0))
 }
 
 async fn audit_events(stack: &Stack, id: Uuid) -> Vec<(String, String, Value)> {
@@ -367,4 +361,84 @@ async fn ops_cli_a_missing_or_wrong_token_is_a_clear_error() {
     assert_eq!(unreachable.status.code(), Some(2));
     assert!(stderr(&unreachable).starts_with("error: cannot reach the API at http://127.0.0.1:9: "), "{unreachable:?}");
     worker.stop().await;
+}
+
+#[tokio::test]
+async fn ops_cli_extend_the_deadline_once() {
+    let stack = Stack::new().await;
+    stack.sim.push_faults("accounts", [Fault::Throttle { retry_after: Some(3600) }]);
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let (worker, cli) = start(&stack, clock.clone(), &[Instance { name: "accounts", extra: "" }]).await;
+    let id = cli.submit("oli@example.com").await;
+    let before = cli.json(&["status", &id.to_string()]).await;
+    let deadline: chrono::DateTime<chrono::Utc> = before["deadline_at"].as_str().unwrap().parse().unwrap();
+
+    let args = ["extend", &id.to_string(), "--months", "2", "--reason", "many systems to search"];
+    assert_eq!(cli.ok(&args).await, format!("request {id}: deadline extended by 2 months\n"));
+    let after = cli.json(&["status", &id.to_string()]).await;
+    let extended: chrono::DateTime<chrono::Utc> = after["deadline_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(extended, deadline.checked_add_months(chrono::Months::new(2)).unwrap());
+    let status = cli.ok(&["status", &id.to_string()]).await;
+    assert!(status.contains(&format!("deadline   {} (extended on ", table_time(extended))), "{status}");
+
+    let again = cli.run(Some(ONCALL), &args).await;
+    assert_eq!(again.status.code(), Some(2));
+    assert_eq!(stderr(&again).trim(), "error: the deadline was already extended once (HTTP 409, conflict)");
+    let three = cli.run(Some(ONCALL), &["extend", &id.to_string(), "--months", "3", "--reason", "x"]).await;
+    assert_eq!(three.status.code(), Some(2), "clap refuses more than two months");
+    let events = audit_events(&stack, id).await;
+    assert!(events
+        .iter()
+        .any(|(actor, _, detail)| actor == "api:oncall" && detail["reason"] == "many systems to search"));
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn ops_cli_dead_letters_listed_without_bodies_and_replayed_after_a_fix() {
+    let stack = Stack::new().await;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let (worker, cli) = start(&stack, clock.clone(), &[Instance { name: "accounts", extra: "" }]).await;
+    let id = Uuid::new_v4();
+    let mut body = request(id, "pia@example.com", clock.now());
+    body["systems"] = serde_json::json!(["payroll"]);
+    stack.publish(&bytes(&body), None).await;
+    let letters = poll(Duration::from_secs(15), "the dead letter", || async {
+        let list = cli.json(&["dlq", "list"]).await;
+        list["dead_letters"].as_array().filter(|l| !l.is_empty()).cloned()
+    })
+    .await;
+    let letter = letters[0]["id"].as_i64().unwrap().to_string();
+
+    let table = cli.ok(&["dlq", "list"]).await;
+    assert!(table.starts_with("ID "), "{table}");
+    let row = table.lines().find(|l| l.starts_with(&format!("{letter} "))).expect("a row for the letter");
+    assert!(row.contains("unknown_system") && row.contains(&id.to_string()), "{table}");
+    assert!(!table.contains("pia@") && !table.contains("payroll"), "no body in the table:\n{table}");
+    let reader = cli.run(Some(READER), &["dlq", "list"]).await;
+    assert!(stdout(&reader).contains("unknown_system"), "{reader:?}");
+
+    let refused = cli.run(Some(ONCALL), &["dlq", "replay", &letter]).await;
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(stderr(&refused).contains("(HTTP 422, unknown_system)"), "{refused:?}");
+    assert!(!stderr(&refused).contains("pia@"));
+    worker.stop().await;
+
+    // The fix: the system is configured now.
+    let systems = [Instance { name: "accounts", extra: "" }, Instance { name: "payroll", extra: "" }];
+    let (worker, cli) = start(&stack, clock.clone(), &systems).await;
+    let replayed = cli.ok(&["dlq", "replay", &letter]).await;
+    assert_eq!(replayed, format!("dead letter {letter} replayed: request {id} received\n"));
+    stack.wait_for_state(id, "completed", Duration::from_secs(20)).await;
+    let again = cli.run(Some(ONCALL), &["dlq", "replay", &letter]).await;
+    assert_eq!(again.status.code(), Some(2));
+    assert!(stderr(&again).contains("this dead letter was already replayed (HTTP 409, conflict)"), "{again:?}");
+    let listed = cli.ok(&["dlq", "list"]).await;
+    let row = listed.lines().find(|l| l.starts_with(&format!("{letter} "))).unwrap();
+    assert_eq!(row.matches(" 20").count(), 2, "dead-lettered and replayed times:\n{listed}");
+    worker.stop().await;
+}
+
+/// A time as the tables print it.
+fn table_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%SZ").to_string()
 }
