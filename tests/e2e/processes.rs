@@ -125,7 +125,7 @@ async fn a_restart_mid_backlog_loses_nothing() {
     const REQUESTS: usize = 30;
     let stack = Stack::new().await;
     let config = stack
-        .config_file(&[Instance { name: "accounts", extra: "requests_per_second = 20" }], "[runner]\nlease = \"2s\"\n");
+        .config_file(&[Instance { name: "accounts", extra: "requests_per_second = 5" }], "[runner]\nlease = \"2s\"\n");
     let settings = erasure_worker::config::Settings::load_with_env(Some(&config), Default::default()).unwrap();
     stack.declare_queues(&settings).await;
     let log = stack.dir.join("restart.log");
