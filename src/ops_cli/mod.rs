@@ -307,11 +307,12 @@ fn connect(out: &Output) -> Result<Client, ClientError> {
 }
 
 fn show(out: &Output, json: &Value, table: impl FnOnce() -> String) {
-    if out.json {
-        println!("{}", serde_json::to_string_pretty(json).unwrap_or_else(|_| json.to_string()));
-    } else {
-        print!("{}", table());
-    }
+    let text = match out.json {
+        true => format!("{}\n", serde_json::to_string_pretty(json).unwrap_or_else(|_| json.to_string())),
+        false => table(),
+    };
+    // A closed pipe (`erasure list | head`) is not an error worth a panic.
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
 }
 
 /// `2026-12-01` (midnight UTC) or an RFC 3339 time.
