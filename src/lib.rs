@@ -19,6 +19,7 @@ pub mod listen;
 pub mod message;
 pub mod metrics;
 pub mod model;
+pub mod ops_cli;
 pub mod outbox;
 pub mod registry;
 pub mod runner;

@@ -36,6 +36,8 @@ enum Command {
         #[command(subcommand)]
         action: ConnectorCommand,
     },
+    #[command(flatten)]
+    Ops(erasure_worker::ops_cli::OpsCommand),
 }
 
 #[derive(Subcommand)]
@@ -66,9 +68,14 @@ enum ConnectorCommand {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    let command = match cli.command {
+        // The operators' commands talk to the API: no config, no database.
+        Command::Ops(ops) => std::process::exit(erasure_worker::ops_cli::run(ops).await),
+        command => command,
+    };
     let settings = Settings::load(cli.config.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
     init_tracing(&settings);
-    match cli.command {
+    match command {
         Command::Run { only } => {
             let components = Components::parse(&only).map_err(anyhow::Error::msg)?;
             let shutdown = Shutdown::default();
@@ -108,6 +115,7 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Ops(_) => unreachable!("the operators' commands return above"),
     }
 }
 
