@@ -94,6 +94,9 @@ async fn handle(app: &App, publisher: &Channel, delivery: Delivery, shutdown: &S
     let now = app.clock.now();
     let rules = rules(app, now);
     let reply_to = delivery.properties.reply_to().as_ref().map(|r| r.as_str().to_string()).filter(|r| !r.is_empty());
+    if let Err(rejection) = app.verifier.check(delivery.properties.headers().as_ref(), &delivery.data) {
+        return dead_letter(app, publisher, delivery, rejection, None, shutdown).await;
+    }
     let message = match message::decode(&delivery.data, &rules) {
         Ok(message) => message,
         Err(rejection) => return dead_letter(app, publisher, delivery, rejection, reply_to, shutdown).await,

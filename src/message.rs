@@ -33,6 +33,8 @@ pub enum Reason {
     UnknownSystem,
     /// Every requested system is disabled (or none is configured): nothing would be erased.
     NoEnabledSystem,
+    /// Not signed with an active key while signatures are required, or signed wrongly.
+    BadSignature,
     RequestIdConflict,
 }
 
@@ -46,6 +48,7 @@ impl Reason {
             Reason::InvalidSubject => "invalid_subject",
             Reason::UnknownSystem => "unknown_system",
             Reason::NoEnabledSystem => "no_enabled_system",
+            Reason::BadSignature => "bad_signature",
             Reason::RequestIdConflict => "request_id_conflict",
         }
     }
