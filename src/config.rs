@@ -86,6 +86,10 @@ pub struct IntakeSettings {
     pub concurrency: usize,
     /// A `requested_at` further in the future than this is refused.
     pub max_clock_skew: Dur,
+    /// The mass-deletion brake: more requests than this within `brake_window` are accepted but
+    /// held (hold `brake`) until an operator releases them; 0 turns the brake off.
+    pub brake_max_requests: u32,
+    pub brake_window: Dur,
     /// Refuse (dead-letter as `bad_signature`) every message not signed with an active key.
     pub require_signature: bool,
     /// Active signing keys; two at once while rotating.

@@ -12,7 +12,7 @@ use crate::model::{receipt, EventType};
 use crate::shutdown::Shutdown;
 use crate::store::dead_letters::NewDeadLetter;
 use crate::store::outbox::NewEvent;
-use crate::store::requests::{Inserted, NewRequest, NewTask};
+use crate::store::requests::{Brake, Inserted, NewRequest, NewTask};
 use chrono::Months;
 use futures_util::StreamExt;
 use lapin::message::Delivery;
@@ -117,6 +117,11 @@ async fn handle(app: &App, publisher: &Channel, delivery: Delivery, shutdown: &S
             crate::metrics::record_intake("accepted", None);
             ack(&delivery).await;
         }
+        Some(Inserted::Braked) => {
+            braked(&message.request_id);
+            crate::metrics::record_intake("accepted", None);
+            ack(&delivery).await;
+        }
         Some(Inserted::Duplicate) => {
             tracing::info!(request_id = %message.request_id, "Duplicate delivery of a known request; nothing changed.");
             crate::metrics::record_intake("duplicate", None);
@@ -171,6 +176,10 @@ pub(crate) fn new_request(app: &App, message: &IntakeMessage, reply_to: Option<S
         requested_at: message.requested_at,
         deadline_at: message.requested_at.checked_add_months(months).unwrap_or(message.requested_at),
         tasks,
+        brake: (app.settings.intake.brake_max_requests > 0).then(|| Brake {
+            max_requests: i64::from(app.settings.intake.brake_max_requests),
+            window: app.settings.intake.brake_window.0,
+        }),
     }
 }
 
@@ -288,4 +297,14 @@ async fn requeue(delivery: &Delivery) {
 /// The reason header of a dead-lettered message, for tools and tests.
 pub fn dead_letter_reason(properties: &BasicProperties) -> Option<String> {
     header_text(properties.headers().as_ref()?, "x-erasure-reason")
+}
+
+/// The one place the brake is reported: an error-level alert and a metric.
+pub(crate) fn braked(request_id: &Uuid) {
+    metrics::counter!("erasure_brake_holds_total").increment(1);
+    tracing::error!(
+        alert = "mass_deletion_brake",
+        %request_id,
+        "Mass-deletion brake: too many requests recently; this one is held until an operator releases it."
+    );
 }
