@@ -140,6 +140,8 @@ pub struct MailSettings {
     pub password_env: Option<String>,
     pub from: String,
     pub recipients: Recipients,
+    /// Also publish these events to the intake message's `reply_to` (false: the e-mail replaces it).
+    pub also_reply: bool,
     /// Messages sent per pass.
     pub batch: u32,
 }
@@ -155,6 +157,7 @@ impl Default for MailSettings {
             password_env: None,
             from: "Privacy team <privacy@example.com>".into(),
             recipients: Recipients::First,
+            also_reply: true,
             batch: 16,
         }
     }

@@ -12,6 +12,7 @@ use crate::config::{ConfigError, Recipients};
 use crate::runner::transition::{retry_delay, RetryPolicy};
 use crate::shutdown::Shutdown;
 use crate::store::mail::{MailRow, MAIL_CHANNEL};
+use crate::store::outbox::{Destination, OutboxRow};
 use lettre::message::Mailbox;
 use smtp::{Outcome, Transport};
 use std::sync::Arc;
@@ -33,6 +34,15 @@ impl Sender {
         let settings = &app_settings.mail;
         Ok(Sender { transport: smtp::transport(settings)?, from: smtp::from(settings)? })
     }
+}
+
+/// True when the e-mail replaces the product's `reply_to` copy of this event (`also_reply = false`):
+/// the relay then counts the row as delivered without publishing it.
+pub fn replaces_reply(settings: &crate::config::MailSettings, row: &OutboxRow) -> bool {
+    settings.enabled
+        && !settings.also_reply
+        && row.destination == Destination::Reply
+        && crate::store::mail::is_mailed(&row.event_type)
 }
 
 pub async fn run(app: Arc<App>, sender: Sender, shutdown: Shutdown) {

@@ -30,6 +30,13 @@ fn concerns_the_person(event: EventType) -> bool {
     matches!(event, EventType::Completed | EventType::Failed | EventType::Cancelled | EventType::DeadlineExtended)
 }
 
+/// Whether the person is written to for this routing key.
+pub fn is_mailed(routing_key: &str) -> bool {
+    [EventType::Completed, EventType::Failed, EventType::Cancelled, EventType::DeadlineExtended]
+        .iter()
+        .any(|e| e.routing_key() == routing_key)
+}
+
 /// Queue the message for `event` inside the caller's transaction (once per message id).
 pub(crate) async fn enqueue(tx: &Transaction<'_>, event: &NewEvent, now: DateTime<Utc>) -> Result<(), StoreError> {
     let Some(request_id) = event.request_id.filter(|_| concerns_the_person(event.event)) else {

@@ -74,8 +74,8 @@ impl Api {
     }
 }
 
-/// A worker with the API and `[mail]` pointing at `smtp_port`.
-async fn start(stack: &Stack, smtp_port: u16, recipients: &str, systems: &[Instance<'_>]) -> (Worker, Api) {
+/// A worker with the API and `[mail]` pointing at `smtp_port`, plus the `mail` keys.
+async fn start(stack: &Stack, smtp_port: u16, mail: &str, systems: &[Instance<'_>]) -> (Worker, Api) {
     // SAFETY: set before the worker starts; each test runs in its own process.
     unsafe {
         std::env::set_var("E2E_OPS_TOKEN", OPS);
@@ -100,7 +100,7 @@ enabled = true
 smtp_url = "smtp://127.0.0.1:{smtp_port}"
 starttls = "opportunistic"
 from = "Privacy team <privacy@example.com>"
-recipients = "{recipients}"
+{mail}
 "#
     );
     let settings = stack.settings(systems, &extra);
@@ -171,7 +171,7 @@ async fn completed_in_english_names_the_kinds_of_system_erased_to_the_first_addr
     let maildir = stack.dir.join("maildir");
     let smtp = Smtp::start(smtp_port, &maildir, "aiosmtpd.handlers.Mailbox").await;
     let systems = [Instance { name: "accounts", extra: "" }, Instance { name: "billing", extra: "" }];
-    let (worker, api) = start(&stack, smtp_port, "first", &systems).await;
+    let (worker, api) = start(&stack, smtp_port, r#"recipients = "first""#, &systems).await;
     stack.sim.seed("accounts", "ana@example.com", 2);
     let id = Uuid::new_v4();
     assert_eq!(api.post("/v1/requests", PRODUCT, person(id, None)).await, StatusCode::CREATED);
@@ -203,7 +203,7 @@ async fn failed_then_completed_in_french_to_every_address_says_what_was_kept_and
     let smtp = Smtp::start(smtp_port, &maildir, "aiosmtpd.handlers.Mailbox").await;
     stack.sim.push_faults("billing", [Fault::Status { status: 401, retry_after: None }]);
     let systems = [Instance { name: "accounts", extra: "" }, Instance { name: "billing", extra: "" }];
-    let (worker, api) = start(&stack, smtp_port, "all", &systems).await;
+    let (worker, api) = start(&stack, smtp_port, r#"recipients = "all""#, &systems).await;
     let id = Uuid::new_v4();
     assert_eq!(api.post("/v1/requests", PRODUCT, person(id, Some("fr"))).await, StatusCode::CREATED);
 
@@ -239,7 +239,8 @@ async fn the_extended_deadline_notice_gives_the_reason_and_the_new_date() {
     let maildir = stack.dir.join("maildir");
     let smtp = Smtp::start(smtp_port, &maildir, "aiosmtpd.handlers.Mailbox").await;
     stack.sim.push_faults("accounts", [Fault::Throttle { retry_after: Some(600) }]);
-    let (worker, api) = start(&stack, smtp_port, "first", &[Instance { name: "accounts", extra: "" }]).await;
+    let (worker, api) =
+        start(&stack, smtp_port, r#"recipients = "first""#, &[Instance { name: "accounts", extra: "" }]).await;
     let id = Uuid::new_v4();
     let body = person(id, Some("fr-FR"));
     let requested_at: chrono::DateTime<chrono::Utc> = body["requested_at"].as_str().unwrap().parse().unwrap();
@@ -270,7 +271,8 @@ async fn the_cancelled_notice_is_sent_in_english() {
     let maildir = stack.dir.join("maildir");
     let smtp = Smtp::start(smtp_port, &maildir, "aiosmtpd.handlers.Mailbox").await;
     stack.sim.push_faults("accounts", [Fault::Throttle { retry_after: Some(600) }]);
-    let (worker, api) = start(&stack, smtp_port, "first", &[Instance { name: "accounts", extra: "" }]).await;
+    let (worker, api) =
+        start(&stack, smtp_port, r#"recipients = "first""#, &[Instance { name: "accounts", extra: "" }]).await;
     let id = Uuid::new_v4();
     assert_eq!(api.post("/v1/requests", PRODUCT, person(id, Some("en"))).await, StatusCode::CREATED);
     wait_until(Duration::from_secs(15), "the throttled first call", || async {
@@ -296,7 +298,8 @@ async fn a_refused_address_is_recorded_and_not_retried() {
     let smtp_port = free_port();
     let maildir = stack.dir.join("maildir");
     let smtp = Smtp::start(smtp_port, &maildir, "smtp_refuse.Refuse").await;
-    let (worker, api) = start(&stack, smtp_port, "first", &[Instance { name: "accounts", extra: "" }]).await;
+    let (worker, api) =
+        start(&stack, smtp_port, r#"recipients = "first""#, &[Instance { name: "accounts", extra: "" }]).await;
     let id = Uuid::new_v4();
     let mut body = person(id, Some("en"));
     body["subject"]["emails"] = json!(["refuse-me@example.com"]);
@@ -324,7 +327,8 @@ async fn a_message_waits_while_the_smtp_server_is_down_and_is_sent_when_it_is_ba
     let stack = Stack::new().await;
     let smtp_port = free_port();
     let maildir = stack.dir.join("maildir");
-    let (worker, api) = start(&stack, smtp_port, "first", &[Instance { name: "accounts", extra: "" }]).await;
+    let (worker, api) =
+        start(&stack, smtp_port, r#"recipients = "first""#, &[Instance { name: "accounts", extra: "" }]).await;
     let id = Uuid::new_v4();
     assert_eq!(api.post("/v1/requests", PRODUCT, person(id, Some("en"))).await, StatusCode::CREATED);
 
@@ -344,6 +348,31 @@ async fn a_message_waits_while_the_smtp_server_is_down_and_is_sent_when_it_is_ba
         mail_row(&stack, id, "erasure.completed").await.3.then_some(())
     })
     .await;
+    worker.stop().await;
+    smtp.stop().await;
+}
+
+#[tokio::test]
+async fn with_also_reply_off_the_mail_replaces_the_reply_but_the_events_exchange_still_gets_it() {
+    let stack = Stack::new().await;
+    let smtp_port = free_port();
+    let maildir = stack.dir.join("maildir");
+    let smtp = Smtp::start(smtp_port, &maildir, "aiosmtpd.handlers.Mailbox").await;
+    let mut events = stack.events().await;
+    // A second queue bound to the exchange, used as reply_to: it gets the exchange's copy only.
+    let mut replies = stack.events().await;
+    let mail = "recipients = \"first\"\nalso_reply = false";
+    let (worker, _api) = start(&stack, smtp_port, mail, &[Instance { name: "accounts", extra: "" }]).await;
+    let id = Uuid::new_v4();
+    stack.publish(&bytes(&person(id, Some("en"))), Some(&replies.queue)).await;
+
+    let m = wait_for_mail(&maildir, 1).await.remove(0);
+    assert_eq!(m["subject"], format!("Your data has been erased ({})", receipt(id)));
+    let event = events.next(Duration::from_secs(10)).await.expect("erasure.completed on the exchange");
+    assert_eq!(event.routing_key, "erasure.completed");
+    let copy = replies.next(Duration::from_secs(10)).await.expect("the exchange's copy");
+    assert_eq!(copy.message_id, event.message_id);
+    assert!(replies.next(Duration::from_secs(2)).await.is_none(), "no reply_to copy: the e-mail replaced it");
     worker.stop().await;
     smtp.stop().await;
 }
