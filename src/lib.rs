@@ -85,6 +85,7 @@ pub async fn run(
     };
     let migrated = connect_and_migrate(&app, &shutdown).await.context("could not migrate the database")?;
     tracing::info!(migrations = migrated, "Database schema is up to date.");
+    app.store.set_mail_enabled(app.settings.mail.enabled).await.context("could not record the mail setting")?;
     metrics::install();
     let app = Arc::new(app);
     let instances = Arc::new(instances);

@@ -42,18 +42,28 @@ pub(crate) async fn enqueue(tx: &Transaction<'_>, event: &NewEvent, now: DateTim
     let Some(request_id) = event.request_id.filter(|_| concerns_the_person(event.event)) else {
         return Ok(());
     };
-    tx.execute(
-        "INSERT INTO mail_outbox (request_id, message_id, event_type, payload, next_attempt_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $5, $5)
-         ON CONFLICT (message_id) DO NOTHING",
-        &[&request_id, &event.message_id, &event.event.routing_key(), &event.payload, &now],
-    )
-    .await?;
-    tx.execute(&format!("NOTIFY {MAIL_CHANNEL}"), &[]).await?;
+    let queued = tx
+        .execute(
+            "INSERT INTO mail_outbox (request_id, message_id, event_type, payload, next_attempt_at, created_at, updated_at)
+             SELECT $1, $2, $3, $4, $5, $5, $5 FROM mail_switch WHERE enabled
+             ON CONFLICT (message_id) DO NOTHING",
+            &[&request_id, &event.message_id, &event.event.routing_key(), &event.payload, &now],
+        )
+        .await?;
+    if queued > 0 {
+        tx.execute(&format!("NOTIFY {MAIL_CHANNEL}"), &[]).await?;
+    }
     Ok(())
 }
 
 impl Store {
+    /// Queue messages from now on, or not (`[mail] enabled`; the same on every worker).
+    pub async fn set_mail_enabled(&self, enabled: bool) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client.execute("UPDATE mail_switch SET enabled = $1", &[&enabled]).await?;
+        Ok(())
+    }
+
     /// Claim up to `limit` due messages for `lease`.
     pub async fn claim_mail(
         &self,

@@ -376,3 +376,16 @@ async fn with_also_reply_off_the_mail_replaces_the_reply_but_the_events_exchange
     worker.stop().await;
     smtp.stop().await;
 }
+
+#[tokio::test]
+async fn without_mail_nothing_is_queued_for_the_person() {
+    let stack = Stack::new().await;
+    let settings = stack.settings(&[Instance { name: "accounts", extra: "" }], "");
+    stack.declare_queues(&settings).await;
+    let worker = Worker::start(settings, Arc::new(SystemClock));
+    let id = Uuid::new_v4();
+    stack.publish(&bytes(&person(id, Some("en"))), None).await;
+    stack.wait_for_state(id, "completed", Duration::from_secs(20)).await;
+    assert!(try_mail_row(&stack, id, "erasure.completed").await.is_none(), "mail is off by default");
+    worker.stop().await;
+}

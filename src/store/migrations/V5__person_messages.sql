@@ -17,3 +17,11 @@ CREATE TABLE mail_outbox (
     updated_at      timestamptz NOT NULL
 );
 CREATE INDEX mail_outbox_due ON mail_outbox (next_attempt_at) WHERE sent_at IS NULL AND refused_at IS NULL;
+
+-- Whether messages are queued at all: set at start-up from `[mail] enabled`, so a worker without
+-- mail queues nothing that would be sent, stale, the day mail is switched on.
+CREATE TABLE mail_switch (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    enabled   boolean NOT NULL
+);
+INSERT INTO mail_switch (enabled) VALUES (false);
