@@ -27,6 +27,9 @@ pub struct Settings {
     pub security: SecuritySettings,
     pub log: LogSettings,
     pub api: ApiSettings,
+    /// Messages to the person (e-mail over SMTP).
+    #[serde(default)]
+    pub mail: MailSettings,
     /// Connector instances by name; the name is what messages use in `systems` and `ids`.
     #[serde(default)]
     pub connectors: BTreeMap<String, ConnectorSettings>,
@@ -138,6 +141,61 @@ pub struct OutboxSettings {
     /// Unroutable or refused publications wait this long, doubling, up to `retry_cap`.
     pub retry_base: Dur,
     pub retry_cap: Dur,
+}
+
+/// How messages to the person are sent; see `[mail]` in config/default.toml.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailSettings {
+    pub enabled: bool,
+    /// `smtp://host:port`.
+    pub smtp_url: String,
+    pub starttls: StartTls,
+    /// Implicit TLS from the first byte (port 465); `starttls` is then ignored.
+    pub tls: bool,
+    pub username: Option<String>,
+    /// Environment variable holding the SMTP password.
+    pub password_env: Option<String>,
+    pub from: String,
+    pub recipients: Recipients,
+    /// Also publish these events to the intake message's `reply_to` (false: the e-mail replaces it).
+    pub also_reply: bool,
+    /// Messages sent per pass.
+    pub batch: u32,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        MailSettings {
+            enabled: false,
+            smtp_url: "smtp://127.0.0.1:25".into(),
+            starttls: StartTls::Opportunistic,
+            tls: false,
+            username: None,
+            password_env: None,
+            from: "Privacy team <privacy@example.com>".into(),
+            recipients: Recipients::First,
+            also_reply: true,
+            batch: 16,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StartTls {
+    Off,
+    Opportunistic,
+    Required,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Recipients {
+    /// The first e-mail of the request's subject.
+    First,
+    /// Every e-mail of the request's subject.
+    All,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -4,6 +4,7 @@
 //! - `intake`: RabbitMQ consumer; decode (`message`) -> validate -> commit -> ack, or dead-letter.
 //! - `runner`: claims due tasks, calls connectors (`registry`), records outcomes (`runner::transition`).
 //! - `outbox`: publishes committed events with publisher confirms.
+//! - `mail`: sends the messages to the person over SMTP (when `[mail] enabled`).
 //! - `store`: every SQL statement and the migrations. `model`: states and events, no I/O.
 //! - `config`, `app`, `clock`, `identity` (keyed hashes), `amqp`, `listen`, `shutdown`: plumbing.
 
@@ -16,6 +17,7 @@ pub mod connector_cli;
 pub mod identity;
 pub mod intake;
 pub mod listen;
+pub mod mail;
 pub mod message;
 pub mod metrics;
 pub mod model;
@@ -40,13 +42,15 @@ pub struct Components {
     pub runner: bool,
     pub outbox: bool,
     pub api: bool,
+    /// Runs only when `[mail] enabled = true`.
+    pub mail: bool,
 }
 
 impl Components {
-    pub const ALL: Components = Components { intake: true, runner: true, outbox: true, api: true };
-    pub const NONE: Components = Components { intake: false, runner: false, outbox: false, api: false };
+    pub const ALL: Components = Components { intake: true, runner: true, outbox: true, api: true, mail: true };
+    pub const NONE: Components = Components { intake: false, runner: false, outbox: false, api: false, mail: false };
 
-    /// Parse `intake,runner,outbox,api` (any subset).
+    /// Parse `intake,runner,outbox,api,mail` (any subset).
     pub fn parse(list: &str) -> Result<Components, String> {
         let mut c = Components::NONE;
         for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -55,7 +59,10 @@ impl Components {
                 "runner" => c.runner = true,
                 "outbox" => c.outbox = true,
                 "api" => c.api = true,
-                other => return Err(format!("unknown component `{other}`; use intake, runner, outbox and/or api")),
+                "mail" => c.mail = true,
+                other => {
+                    return Err(format!("unknown component `{other}`; use intake, runner, outbox, api and/or mail"))
+                }
             }
         }
         Ok(c)
@@ -73,8 +80,13 @@ pub async fn run(
     let app = App::new(settings, clock)?;
     let instances = registry::build(&app.settings, &app.store)?;
     let tokens = std::sync::Arc::new(api::Tokens::from_settings(&app.settings.api)?);
+    let mail = match components.mail && app.settings.mail.enabled {
+        true => Some(mail::Sender::from_settings(&app.settings)?),
+        false => None,
+    };
     let migrated = connect_and_migrate(&app, &shutdown).await.context("could not migrate the database")?;
     tracing::info!(migrations = migrated, "Database schema is up to date.");
+    app.store.set_mail_enabled(app.settings.mail.enabled).await.context("could not record the mail setting")?;
     metrics::install();
     let app = Arc::new(app);
     let instances = Arc::new(instances);
@@ -88,6 +100,9 @@ pub async fn run(
     }
     if components.outbox {
         loops.spawn(outbox::run(app.clone(), shutdown.clone()));
+    }
+    if let Some(sender) = mail {
+        loops.spawn(mail::run(app.clone(), sender, shutdown.clone()));
     }
     if components.api {
         loops.spawn(api::run(app.clone(), tokens, shutdown.clone()));

@@ -21,10 +21,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the worker: intake, runner, outbox relay and HTTP API (or `--only` some of them).
+    /// Run the worker: intake, runner, outbox relay, HTTP API and mail sender (or `--only` some of them).
     Run {
-        /// Comma-separated subset of intake, runner, outbox, api.
-        #[arg(long, default_value = "intake,runner,outbox,api")]
+        /// Comma-separated subset of intake, runner, outbox, api, mail (mail runs only when `[mail] enabled`).
+        #[arg(long, default_value = "intake,runner,outbox,api,mail")]
         only: String,
     },
     /// Apply database migrations and exit.

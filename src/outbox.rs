@@ -80,6 +80,9 @@ async fn relay(app: &App, connection: &lapin::Connection, wake: &Notify, shutdow
 }
 
 async fn publish_row(app: &App, channel: &lapin::Channel, row: &OutboxRow) -> lapin::Result<Published> {
+    if crate::mail::replaces_reply(&app.settings.mail, row) {
+        return Ok(Published::Confirmed);
+    }
     let body = serde_json::to_vec(&row.payload).expect("a JSON value serialises");
     let mut headers = FieldTable::default();
     headers.insert("x-erasure-event".into(), AMQPValue::LongString(row.event_type.as_str().into()));

@@ -4,13 +4,14 @@
 //! - `migrate`: embedded numbered migrations under an advisory lock.
 //! - `requests`: intake's transaction (request + tasks + audit).
 //! - `tasks`: claim with `FOR UPDATE SKIP LOCKED`, leases and fencing, outcomes, rescue.
-//! - `outbox`: events waiting for the relay.
+//! - `outbox`: events waiting for the relay. `mail`: messages to the person waiting for the sender.
 //! - `ratelimit`: the shared call slots of rate-limited connectors.
 
 pub mod actions;
 pub mod dashboard;
 pub mod dead_letters;
 pub mod gauges;
+pub mod mail;
 pub mod migrate;
 pub mod outbox;
 pub mod ratelimit;

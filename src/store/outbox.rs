@@ -54,6 +54,7 @@ pub(crate) async fn enqueue(tx: &Transaction<'_>, event: &NewEvent, now: DateTim
         .await?;
     }
     tx.execute(&format!("NOTIFY {OUTBOX_CHANNEL}"), &[]).await?;
+    super::mail::enqueue(tx, event, now).await?;
     Ok(())
 }
 

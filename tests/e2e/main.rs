@@ -8,6 +8,7 @@ mod cli;
 mod dashboard;
 mod intake;
 mod lifecycle;
+mod mail;
 mod ops_cli;
 mod pipeline;
 mod processes;

@@ -1,0 +1,151 @@
+//! The mail sender: sends the messages to the person queued in `mail_outbox` (completed, failed,
+//! deadline extended, cancelled) over SMTP, at least once, with a Message-ID derived from the
+//! outbox message id so a repeat is recognisable. A temporary failure (4xx, no connection) is
+//! retried with the outbox's backoff; a permanent refusal (5xx) is recorded, alerted, and never
+//! retried.
+
+pub mod smtp;
+pub mod templates;
+
+use crate::app::App;
+use crate::config::{ConfigError, Recipients};
+use crate::runner::transition::{retry_delay, RetryPolicy};
+use crate::shutdown::Shutdown;
+use crate::store::mail::{MailRow, MAIL_CHANNEL};
+use crate::store::outbox::{Destination, OutboxRow};
+use lettre::message::Mailbox;
+use smtp::{Outcome, Transport};
+use std::sync::Arc;
+use std::time::Duration;
+use templates::Lang;
+use tokio::sync::Notify;
+
+/// How long a claimed message stays invisible to other senders (an SMTP exchange included).
+const CLAIM_LEASE: Duration = Duration::from_secs(120);
+
+/// The transport and sender, built before the loops start so a bad `[mail]` stops start-up.
+pub struct Sender {
+    transport: Transport,
+    from: Mailbox,
+}
+
+impl Sender {
+    pub fn from_settings(app_settings: &crate::config::Settings) -> Result<Sender, ConfigError> {
+        let settings = &app_settings.mail;
+        Ok(Sender { transport: smtp::transport(settings)?, from: smtp::from(settings)? })
+    }
+}
+
+/// True when the e-mail replaces the product's `reply_to` copy of this event (`also_reply = false`):
+/// the relay then counts the row as delivered without publishing it.
+pub fn replaces_reply(settings: &crate::config::MailSettings, row: &OutboxRow) -> bool {
+    settings.enabled
+        && !settings.also_reply
+        && row.destination == Destination::Reply
+        && crate::store::mail::is_mailed(&row.event_type)
+}
+
+pub async fn run(app: Arc<App>, sender: Sender, shutdown: Shutdown) {
+    let wake = Arc::new(Notify::new());
+    let listener = tokio::spawn(crate::listen::listen(app.clone(), MAIL_CHANNEL, wake.clone(), shutdown.clone()));
+    let batch = i64::from(app.settings.mail.batch);
+    while !shutdown.is_triggered() {
+        let rows = match app.store.claim_mail(batch, CLAIM_LEASE, app.clock.now()).await {
+            Ok(rows) => rows,
+            Err(error) => {
+                tracing::warn!(%error, "Mail sender cannot reach the database.");
+                Vec::new()
+            }
+        };
+        if rows.is_empty() {
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(app.settings.outbox.poll_interval.0) => {}
+                _ = shutdown.wait() => {}
+            }
+            continue;
+        }
+        for row in &rows {
+            deliver(&app, &sender, row).await;
+        }
+    }
+    listener.abort();
+    tracing::info!("Mail sender stopped.");
+}
+
+async fn deliver(app: &App, sender: &Sender, row: &MailRow) {
+    let lang = Lang::from_locale(row.locale.as_deref());
+    let Some(rendered) = templates::render(&row.event_type, &row.payload, lang) else {
+        refused(app, row, "no message exists for this event").await;
+        return;
+    };
+    let to = recipients(&row.subject, app.settings.mail.recipients);
+    if to.is_empty() {
+        refused(app, row, "the request has no e-mail address").await;
+        return;
+    }
+    match smtp::send(&sender.transport, &sender.from, &to, row.message_id, &rendered).await {
+        Outcome::Sent => {
+            tracing::info!(event = %row.event_type, message_id = %row.message_id, recipients = to.len(), "Sent a message to the person.");
+            if let Err(error) = app.store.mark_mail_sent(row.id, app.clock.now()).await {
+                tracing::warn!(%error, "A sent message could not be marked sent; it will be sent again (same Message-ID).");
+            }
+        }
+        Outcome::Temporary(why) => retry(app, row, &why).await,
+        Outcome::Refused(why) => refused(app, row, &why).await,
+    }
+}
+
+/// The first e-mail of the request, or all of them.
+fn recipients(subject: &serde_json::Value, which: Recipients) -> Vec<String> {
+    let emails = subject["emails"].as_array().into_iter().flatten().filter_map(|e| e.as_str()).map(str::to_string);
+    match which {
+        Recipients::First => emails.take(1).collect(),
+        Recipients::All => emails.collect(),
+    }
+}
+
+async fn retry(app: &App, row: &MailRow, why: &str) {
+    let policy = RetryPolicy { base: app.settings.outbox.retry_base.0, cap: app.settings.outbox.retry_cap.0 };
+    let delay = retry_delay(policy, row.attempts.max(1) as u32, row.id);
+    let now = app.clock.now();
+    let retry_at = now + chrono::Duration::from_std(delay).unwrap_or_default();
+    tracing::warn!(
+        event = %row.event_type,
+        message_id = %row.message_id,
+        attempts = row.attempts,
+        retry_at = %retry_at,
+        error = why,
+        "A message to the person could not be sent yet; it will be retried."
+    );
+    if let Err(error) = app.store.mark_mail_retry(row.id, why, retry_at, now).await {
+        tracing::warn!(%error, "Could not record an unsent message; its claim will lapse and it will be retried.");
+    }
+}
+
+async fn refused(app: &App, row: &MailRow, why: &str) {
+    tracing::error!(
+        alert = "mail_refused",
+        event = %row.event_type,
+        message_id = %row.message_id,
+        reason = why,
+        "A message to the person was refused; it will not be retried. Check the request's address."
+    );
+    if let Err(error) = app.store.mark_mail_refused(row.id, why, app.clock.now()).await {
+        tracing::warn!(%error, "Could not record a refused message; its claim will lapse and it will be tried again.");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn recipients_are_the_first_or_every_email() {
+        let subject = json!({ "user_id": "u1", "emails": ["a@example.com", "b@example.com"], "phones": ["+331"] });
+        assert_eq!(recipients(&subject, Recipients::First), ["a@example.com"]);
+        assert_eq!(recipients(&subject, Recipients::All), ["a@example.com", "b@example.com"]);
+        assert!(recipients(&json!(null), Recipients::All).is_empty());
+    }
+}

@@ -1,0 +1,277 @@
+//! The messages to the person, in French and English: a subject with the receipt, a plain-text
+//! body and the same text as HTML. They hold no identifier: only the receipt, the kinds of system,
+//! dates and reasons; the address they are sent to is the only personal data in the e-mail.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use std::fmt::Write;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Fr,
+    En,
+}
+
+impl Lang {
+    /// French for `fr`, `fr-FR`, `fr_CA`…; English otherwise, and when there is no locale.
+    pub fn from_locale(locale: Option<&str>) -> Lang {
+        match locale.map(|l| l.trim().to_ascii_lowercase()) {
+            Some(l) if l == "fr" || l.starts_with("fr-") || l.starts_with("fr_") => Lang::Fr,
+            _ => Lang::En,
+        }
+    }
+}
+
+/// A rendered message.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// Render the message for an outbox event; `None` for an event the person does not hear about.
+pub fn render(event_type: &str, payload: &Value, lang: Lang) -> Option<Rendered> {
+    let receipt = payload["receipt"].as_str().unwrap_or_default();
+    let (title, paragraphs) = match event_type {
+        "erasure.completed" => completed(payload, lang),
+        "erasure.failed" => failed(payload, lang),
+        "erasure.deadline_extended" => extended(payload, lang),
+        "erasure.cancelled" => cancelled(payload, lang),
+        _ => return None,
+    };
+    let subject = format!("{title} ({receipt})");
+    let closing = match lang {
+        Lang::Fr => format!("Votre référence : {receipt}. Indiquez-la si vous nous écrivez au sujet de cette demande."),
+        Lang::En => format!("Your reference: {receipt}. Please quote it if you write to us about this request."),
+    };
+    let signature = match lang {
+        Lang::Fr => "L'équipe chargée de la protection des données",
+        Lang::En => "The privacy team",
+    };
+    let mut text = String::new();
+    let mut html = String::from("<!DOCTYPE html>\n<html><body>\n");
+    let _ = writeln!(html, "<h1>{}</h1>", escape(title));
+    for paragraph in paragraphs.iter().chain([&Paragraph::Text(closing), &Paragraph::Text(signature.into())]) {
+        match paragraph {
+            Paragraph::Text(t) => {
+                let _ = writeln!(text, "{t}\n");
+                let _ = writeln!(html, "<p>{}</p>", escape(t));
+            }
+            Paragraph::List(items) => {
+                html.push_str("<ul>\n");
+                for item in items {
+                    let _ = writeln!(text, "  - {item}");
+                    let _ = writeln!(html, "<li>{}</li>", escape(item));
+                }
+                text.push('\n');
+                html.push_str("</ul>\n");
+            }
+        }
+    }
+    html.push_str("</body></html>\n");
+    Some(Rendered { subject, text: text.trim_end().to_string() + "\n", html })
+}
+
+enum Paragraph {
+    Text(String),
+    List(Vec<String>),
+}
+
+fn completed(payload: &Value, lang: Lang) -> (&'static str, Vec<Paragraph>) {
+    let systems = payload["systems"].as_array().cloned().unwrap_or_default();
+    let kind_of = |system: &Value| -> String {
+        systems
+            .iter()
+            .find(|s| s["system"] == *system)
+            .and_then(|s| s["kind"].as_str())
+            .map(|k| kind_label(k, lang))
+            .unwrap_or_else(|| kind_label("other", lang))
+    };
+    let mut erased: Vec<String> = systems
+        .iter()
+        .filter(|s| s["outcome"] == "erased" || s["outcome"] == "nothing_to_erase")
+        .filter_map(|s| s["kind"].as_str())
+        .map(|k| kind_label(k, lang))
+        .collect();
+    erased.sort();
+    erased.dedup();
+    let kept: Vec<String> = payload["kept"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|k| {
+            let reason = k["reason"].as_str().unwrap_or(match lang {
+                Lang::Fr => "obligation légale",
+                Lang::En => "legal obligation",
+            });
+            let separator = if lang == Lang::Fr { " : " } else { ": " };
+            format!("{}{separator}{reason}", kind_of(&k["system"]))
+        })
+        .collect();
+    let when = date(&payload["finished_at"], lang);
+    let mut paragraphs = Vec::new();
+    match lang {
+        Lang::Fr => {
+            paragraphs.push(Paragraph::Text(format!(
+                "Bonjour,\n\nVotre demande d'effacement de vos données personnelles a été traitée le {when}. \
+                 Vos données ont été effacées des systèmes suivants :"
+            )));
+        }
+        Lang::En => {
+            paragraphs.push(Paragraph::Text(format!(
+                "Hello,\n\nYour request to erase your personal data was completed on {when}. \
+                 Your data was erased from the following kinds of system:"
+            )));
+        }
+    }
+    paragraphs.push(Paragraph::List(erased));
+    if !kept.is_empty() {
+        paragraphs.push(Paragraph::Text(
+            match lang {
+                Lang::Fr => "Certaines données sont conservées, comme la loi nous y oblige ou nous y autorise (RGPD, art. 17(3)) :",
+                Lang::En => "Some data is kept, as the law requires or allows (GDPR art. 17(3)):",
+            }
+            .into(),
+        ));
+        paragraphs.push(Paragraph::List(kept));
+    }
+    let title = match lang {
+        Lang::Fr => "Vos données ont été effacées",
+        Lang::En => "Your data has been erased",
+    };
+    (title, paragraphs)
+}
+
+fn failed(payload: &Value, lang: Lang) -> (&'static str, Vec<Paragraph>) {
+    let deadline = date(&payload["deadline_at"], lang);
+    let (title, body) = match lang {
+        Lang::Fr => (
+            "Votre demande d'effacement est en cours de traitement",
+            format!(
+                "Bonjour,\n\nL'effacement de vos données n'a pas encore pu être mené à son terme dans tous nos systèmes. \
+                 Notre équipe s'en occupe et vous écrira dès qu'il sera terminé, au plus tard le {deadline}. \
+                 Vous n'avez rien à faire."
+            ),
+        ),
+        Lang::En => (
+            "Your erasure request is still being handled",
+            format!(
+                "Hello,\n\nWe could not yet finish erasing your data from all of our systems. \
+                 Our team is working on it and will write to you when it is done, by {deadline} at the latest. \
+                 You do not need to do anything."
+            ),
+        ),
+    };
+    (title, vec![Paragraph::Text(body)])
+}
+
+fn extended(payload: &Value, lang: Lang) -> (&'static str, Vec<Paragraph>) {
+    let deadline = date(&payload["deadline_at"], lang);
+    let reason = payload["extension_reason"].as_str().unwrap_or_default();
+    let (title, body, why) = match lang {
+        Lang::Fr => (
+            "Le délai de traitement de votre demande est prolongé",
+            format!(
+                "Bonjour,\n\nComme le permet l'article 12(3) du RGPD, nous prolongeons le délai de traitement de votre \
+                 demande d'effacement. Elle sera traitée au plus tard le {deadline}."
+            ),
+            format!("Motif : {reason}"),
+        ),
+        Lang::En => (
+            "We need more time for your erasure request",
+            format!(
+                "Hello,\n\nAs GDPR article 12(3) allows, we are extending the time we need to handle your erasure \
+                 request. It will be completed by {deadline} at the latest."
+            ),
+            format!("Reason: {reason}"),
+        ),
+    };
+    (title, vec![Paragraph::Text(body), Paragraph::Text(why)])
+}
+
+fn cancelled(payload: &Value, lang: Lang) -> (&'static str, Vec<Paragraph>) {
+    let when = date(&payload["finished_at"], lang);
+    let (title, body) = match lang {
+        Lang::Fr => (
+            "Votre demande d'effacement a été annulée",
+            format!(
+                "Bonjour,\n\nVotre demande d'effacement a été annulée le {when}, à votre demande ou à celle du service \
+                 concerné. Vos données n'ont pas été effacées par cette demande. Vous pouvez en faire une nouvelle à tout moment."
+            ),
+        ),
+        Lang::En => (
+            "Your erasure request was cancelled",
+            format!(
+                "Hello,\n\nYour erasure request was cancelled on {when}, at your request or the service's. \
+                 This request did not erase your data. You can make a new one at any time."
+            ),
+        ),
+    };
+    (title, vec![Paragraph::Text(body)])
+}
+
+/// The kind of system in words the person understands; never the instance name.
+fn kind_label(kind: &str, lang: Lang) -> String {
+    let (fr, en) = match kind {
+        "zendesk" => ("Support client (tickets)", "Customer support (tickets)"),
+        "intercom" => ("Messagerie client", "Customer messaging"),
+        "twilio" => ("SMS et appels", "Text messages and calls"),
+        "elasticsearch" => ("Index de recherche", "Search index"),
+        "loki" => ("Journaux techniques", "Technical logs"),
+        "sql" => ("Base de données", "Database"),
+        "webhook" => ("Service interne", "Internal service"),
+        _ => ("Autre système", "Other system"),
+    };
+    match lang {
+        Lang::Fr => fr.into(),
+        Lang::En => en.into(),
+    }
+}
+
+fn date(value: &Value, lang: Lang) -> String {
+    let Some(at) = value.as_str().and_then(|s| s.parse::<DateTime<Utc>>().ok()) else {
+        return "—".into();
+    };
+    match lang {
+        Lang::Fr => at.format("%d/%m/%Y").to_string(),
+        Lang::En => at.format("%-d %B %Y").to_string(),
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\n', "<br>")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn completed_lists_kinds_and_kept_data_in_french() {
+        let payload = json!({
+            "receipt": "ER-AAAA-BBBB-CCCC",
+            "finished_at": "2026-11-25T10:00:00Z",
+            "systems": [
+                { "system": "helpdesk", "kind": "zendesk", "outcome": "erased" },
+                { "system": "billing", "kind": "sql", "outcome": "exempt", "reason": "Code de commerce L123-22" },
+            ],
+            "kept": [{ "system": "billing", "reason": "Code de commerce L123-22" }],
+        });
+        let m = render("erasure.completed", &payload, Lang::Fr).unwrap();
+        assert_eq!(m.subject, "Vos données ont été effacées (ER-AAAA-BBBB-CCCC)");
+        assert!(m.text.contains("Support client (tickets)") && m.text.contains("25/11/2026"), "{}", m.text);
+        assert!(m.text.contains("Base de données : Code de commerce L123-22"), "{}", m.text);
+        assert!(!m.text.contains("helpdesk") && !m.text.contains("billing"));
+        assert!(m.html.contains("<li>Support client (tickets)</li>"));
+    }
+
+    #[test]
+    fn the_locale_chooses_the_language() {
+        assert_eq!(Lang::from_locale(Some("fr-FR")), Lang::Fr);
+        assert_eq!(Lang::from_locale(Some("en")), Lang::En);
+        assert_eq!(Lang::from_locale(None), Lang::En);
+        assert!(render("erasure.rejected", &json!({}), Lang::En).is_none());
+    }
+}

@@ -1,0 +1,146 @@
+//! Messages to the person, queued with the event that causes them (same transaction) and
+//! claimed by the mail sender like outbox rows: claiming pushes `next_attempt_at` forward, so a
+//! crashed sender's rows come back by themselves. A refused row is never claimed again.
+
+use super::outbox::NewEvent;
+use super::{secs, Store, StoreError};
+use crate::model::EventType;
+use chrono::{DateTime, Utc};
+use deadpool_postgres::Transaction;
+use std::time::Duration;
+use uuid::Uuid;
+
+pub const MAIL_CHANNEL: &str = "erasure_mail";
+
+/// A claimed message with what the sender needs from its request.
+#[derive(Debug, Clone)]
+pub struct MailRow {
+    pub id: i64,
+    pub message_id: Uuid,
+    pub event_type: String,
+    pub payload: serde_json::Value,
+    pub attempts: i32,
+    /// The request's `subject` (its `emails` are the recipients); null once it was purged.
+    pub subject: serde_json::Value,
+    pub locale: Option<String>,
+}
+
+/// The events the person hears about.
+fn concerns_the_person(event: EventType) -> bool {
+    matches!(event, EventType::Completed | EventType::Failed | EventType::Cancelled | EventType::DeadlineExtended)
+}
+
+/// Whether the person is written to for this routing key.
+pub fn is_mailed(routing_key: &str) -> bool {
+    [EventType::Completed, EventType::Failed, EventType::Cancelled, EventType::DeadlineExtended]
+        .iter()
+        .any(|e| e.routing_key() == routing_key)
+}
+
+/// Queue the message for `event` inside the caller's transaction (once per message id).
+pub(crate) async fn enqueue(tx: &Transaction<'_>, event: &NewEvent, now: DateTime<Utc>) -> Result<(), StoreError> {
+    let Some(request_id) = event.request_id.filter(|_| concerns_the_person(event.event)) else {
+        return Ok(());
+    };
+    let queued = tx
+        .execute(
+            "INSERT INTO mail_outbox (request_id, message_id, event_type, payload, next_attempt_at, created_at, updated_at)
+             SELECT $1, $2, $3, $4, $5, $5, $5 FROM mail_switch WHERE enabled
+             ON CONFLICT (message_id) DO NOTHING",
+            &[&request_id, &event.message_id, &event.event.routing_key(), &event.payload, &now],
+        )
+        .await?;
+    if queued > 0 {
+        tx.execute(&format!("NOTIFY {MAIL_CHANNEL}"), &[]).await?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Queue messages from now on, or not (`[mail] enabled`; the same on every worker).
+    pub async fn set_mail_enabled(&self, enabled: bool) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client.execute("UPDATE mail_switch SET enabled = $1", &[&enabled]).await?;
+        Ok(())
+    }
+
+    /// Claim up to `limit` due messages for `lease`.
+    pub async fn claim_mail(
+        &self,
+        limit: i64,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<MailRow>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "WITH claimed AS (
+                     UPDATE mail_outbox m SET next_attempt_at = $2 + make_interval(secs => $3::float8),
+                                              attempts = m.attempts + 1
+                     FROM (SELECT id FROM mail_outbox
+                           WHERE sent_at IS NULL AND refused_at IS NULL AND next_attempt_at <= $2
+                           ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) due
+                     WHERE m.id = due.id
+                     RETURNING m.id, m.message_id, m.event_type, m.payload, m.attempts, m.request_id)
+                 SELECT c.id, c.message_id, c.event_type, c.payload, c.attempts, r.subject, r.locale
+                 FROM claimed c JOIN requests r ON r.id = c.request_id
+                 ORDER BY c.id",
+                &[&limit, &now, &secs(lease)],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| MailRow {
+                id: r.get(0),
+                message_id: r.get(1),
+                event_type: r.get(2),
+                payload: r.get(3),
+                attempts: r.get(4),
+                subject: r.get::<_, Option<serde_json::Value>>(5).unwrap_or_default(),
+                locale: r.get(6),
+            })
+            .collect())
+    }
+
+    pub async fn mark_mail_sent(&self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE mail_outbox SET sent_at = $2, last_error = NULL, updated_at = $2 WHERE id = $1",
+                &[&id, &now],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// A temporary failure: try again at `retry_at`.
+    pub async fn mark_mail_retry(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE mail_outbox SET last_error = $2, next_attempt_at = $3, updated_at = $4
+                 WHERE id = $1 AND sent_at IS NULL",
+                &[&id, &error, &retry_at, &now],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// A permanent refusal (or nothing to send to): recorded with the reason, never retried.
+    pub async fn mark_mail_refused(&self, id: i64, error: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE mail_outbox SET refused_at = $3, last_error = $2, updated_at = $3 WHERE id = $1 AND sent_at IS NULL",
+                &[&id, &error, &now],
+            )
+            .await?;
+        Ok(())
+    }
+}
