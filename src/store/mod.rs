@@ -11,6 +11,7 @@ pub mod actions;
 pub mod dashboard;
 pub mod dead_letters;
 pub mod gauges;
+pub mod grace;
 pub mod migrate;
 pub mod outbox;
 pub mod ratelimit;

@@ -16,6 +16,8 @@ pub struct NewRequest {
     pub reply_to: Option<String>,
     pub requested_at: DateTime<Utc>,
     pub deadline_at: DateTime<Utc>,
+    /// The end of the grace period, if any: until then the request waits `scheduled`.
+    pub starts_at: Option<DateTime<Utc>>,
     pub tasks: Vec<NewTask>,
 }
 
@@ -38,13 +40,15 @@ pub enum Inserted {
 
 impl Store {
     pub async fn insert_request(&self, new: &NewRequest, now: DateTime<Utc>) -> Result<Inserted, StoreError> {
+        let scheduled = new.starts_at.filter(|at| *at > now);
+        let state = if scheduled.is_some() { "scheduled" } else { "received" };
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let inserted = tx
             .execute(
                 "INSERT INTO requests (id, state, body_sha256, subject, subject_hash, identifier_hashes, locale,
                                        reply_to, requested_at, received_at, deadline_at, created_at, updated_at)
-                 VALUES ($1, 'received', $2, $3, $4, $5, $6, $7, $8, $9, $10, $9, $9)
+                 VALUES ($1, $11, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9, $9)
                  ON CONFLICT (id) DO NOTHING",
                 &[
                     &new.id,
@@ -57,6 +61,7 @@ impl Store {
                     &new.requested_at,
                     &now,
                     &new.deadline_at,
+                    &state,
                 ],
             )
             .await?;
@@ -69,14 +74,19 @@ impl Store {
         let connectors: Vec<&str> = new.tasks.iter().map(|t| t.connector.as_str()).collect();
         let kinds: Vec<&str> = new.tasks.iter().map(|t| t.kind.as_str()).collect();
         let max_attempts: Vec<i32> = new.tasks.iter().map(|t| t.max_attempts).collect();
+        let first_attempt_at = scheduled.unwrap_or(now);
         tx.execute(
             "INSERT INTO tasks (request_id, connector, kind, state, max_attempts, next_attempt_at, created_at, updated_at)
-             SELECT $1, c, k, 'pending', m, $5, $5, $5 FROM unnest($2::text[], $3::text[], $4::int[]) AS t(c, k, m)",
-            &[&new.id, &connectors, &kinds, &max_attempts, &now],
+             SELECT $1, c, k, 'pending', m, $6, $5, $5 FROM unnest($2::text[], $3::text[], $4::int[]) AS t(c, k, m)",
+            &[&new.id, &connectors, &kinds, &max_attempts, &now, &first_attempt_at],
         )
         .await?;
         let detail = serde_json::json!({ "systems": connectors, "deadline_at": new.deadline_at });
         audit(&tx, new.id, None, now, "intake", "request.received", detail).await?;
+        if let Some(starts_at) = scheduled {
+            let detail = serde_json::json!({ "starts_at": starts_at });
+            audit(&tx, new.id, None, now, "intake", "request.scheduled", detail).await?;
+        }
         tx.execute(&format!("NOTIFY {TASKS_CHANNEL}"), &[]).await?;
         tx.commit().await?;
         Ok(Inserted::Created)
