@@ -12,6 +12,7 @@ pub mod dashboard;
 pub mod dead_letters;
 pub mod gauges;
 pub mod grace;
+pub mod legal_holds;
 pub mod migrate;
 pub mod outbox;
 pub mod ratelimit;

@@ -83,6 +83,7 @@ impl Store {
         .await?;
         let detail = serde_json::json!({ "systems": connectors, "deadline_at": new.deadline_at });
         audit(&tx, new.id, None, now, "intake", "request.received", detail).await?;
+        super::legal_holds::hold_matching(&tx, Some(new.id), now).await?;
         if let Some(starts_at) = scheduled {
             let detail = serde_json::json!({ "starts_at": starts_at });
             audit(&tx, new.id, None, now, "intake", "request.scheduled", detail).await?;

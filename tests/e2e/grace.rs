@@ -183,3 +183,80 @@ async fn grace_a_cancel_for_an_unknown_or_settled_request_is_dead_lettered_with_
     assert_eq!(stack.request_state(done).await.as_deref(), Some("completed"));
     worker.stop().await;
 }
+
+#[tokio::test]
+async fn grace_legal_hold_holds_a_matching_request_lets_others_proceed_and_resumes_it_on_release() {
+    let stack = Stack::new().await;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let (worker, api) = start(&stack, clock.clone(), "0s").await;
+    let mut events = stack.events().await;
+    let entry = json!({ "email": "  Kim@Example.com ", "reason": "litigation 2026-17", "owner": "legal@company" });
+    let (status, added) = api.post("/v1/legal-holds", OPS, entry).await;
+    assert_eq!(status, StatusCode::OK, "{added}");
+    assert_eq!(added["held_requests"], 0);
+
+    let (held, free) = (Uuid::new_v4(), Uuid::new_v4());
+    stack.publish(&bytes(&request(held, "kim@example.com", clock.now())), None).await;
+    stack.publish(&bytes(&request(free, "lee@example.com", clock.now())), None).await;
+    stack.wait_for_state(free, "completed", Duration::from_secs(15)).await;
+    settle().await;
+    assert_eq!(stack.sim.calls("accounts").len(), 1, "only the unrelated request reached the connector");
+    assert_eq!(stack.request_state(held).await.as_deref(), Some("received"));
+    let (_, detail) = api.get(&format!("/v1/requests/{held}")).await;
+    assert_eq!(detail["holds"][0]["kind"], "legal", "operators see the hold: {detail}");
+
+    let id = added["id"].as_i64().unwrap();
+    let release = json!({ "reason": "case settled" });
+    let (status, body) = api.post(&format!("/v1/legal-holds/{id}/release"), OPS, release.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    stack.wait_for_state(held, "completed", Duration::from_secs(15)).await;
+    assert_eq!(api.post(&format!("/v1/legal-holds/{id}/release"), OPS, release).await.0, StatusCode::CONFLICT);
+
+    let mut seen = Vec::new();
+    while let Some(event) = events.next(Duration::from_secs(2)).await {
+        seen.push(event);
+    }
+    assert!(seen.iter().any(|e| e.routing_key == "erasure.completed" && e.body["request_id"] == held.to_string()));
+    for event in &seen {
+        let text = event.body.to_string();
+        assert!(!text.contains("legal") && !text.contains("litigation"), "no event tells of the hold: {text}");
+    }
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn grace_legal_hold_list_holds_open_requests_and_stores_no_identifier_in_clear() {
+    let stack = Stack::new().await;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let (worker, api) = start(&stack, clock.clone(), "7d").await;
+    let id = Uuid::new_v4();
+    let user_id = format!("u_{}", &id.simple().to_string()[..8]);
+    stack.publish(&bytes(&request(id, "max@example.com", clock.now())), None).await;
+    stack.wait_for_state(id, "scheduled", Duration::from_secs(15)).await;
+
+    let entry = json!({ "user_id": user_id, "reason": "tax audit", "owner": "finance" });
+    let (status, added) = api.post("/v1/legal-holds", OPS, entry).await;
+    assert_eq!(status, StatusCode::OK, "{added}");
+    assert_eq!(added["held_requests"], 1, "an open request matching a new entry is held");
+    let bad = json!({ "email": "max@example.com", "phone": "+33612345678", "reason": "x", "owner": "y" });
+    assert_eq!(api.post("/v1/legal-holds", OPS, bad).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let rows = stack.db().await.query("SELECT row_to_json(l)::text FROM legal_holds l", &[]).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    let stored: String = rows[0].get(0);
+    assert!(!stored.contains(&user_id), "the identifier is stored only as a keyed hash: {stored}");
+    assert!(stored.contains(added["identifier_hash"].as_str().unwrap()));
+    let (status, list) = api.get("/v1/legal-holds").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list["legal_holds"][0]["owner"], "finance");
+    assert_eq!(list["legal_holds"][0]["holding"], 1);
+    assert!(!list.to_string().contains(&user_id));
+
+    clock.advance(WEEK);
+    settle().await;
+    assert!(stack.sim.calls("accounts").is_empty(), "a held request waits after its grace period too");
+    let entry_id = added["id"].as_i64().unwrap();
+    api.post(&format!("/v1/legal-holds/{entry_id}/release"), OPS, json!({ "reason": "audit closed" })).await;
+    stack.wait_for_state(id, "completed", Duration::from_secs(15)).await;
+    worker.stop().await;
+}
