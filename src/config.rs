@@ -203,6 +203,8 @@ pub enum Recipients {
 pub struct RequestSettings {
     /// The legal response period, in calendar months (GDPR art. 12(3): one).
     pub response_period_months: u32,
+    /// How long a new request waits `scheduled`, cancellable, before it starts (`0s`: none).
+    pub grace_period: Dur,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -3,13 +3,15 @@
 //! A message is acknowledged only after its request and tasks are committed. An invalid message
 //! is republished to the dead-letter queue with an `x-erasure-reason` header (confirmed) before
 //! it is acknowledged, and an `erasure.rejected` event is queued when its `request_id` could be
-//! read. While the database is down, a message stays unacknowledged and is retried in place.
+//! read. A cancellation (`"type": "cancel"`) on the same queue cancels a request still open.
+//! While the database is down, a message stays unacknowledged and is retried in place.
 
 use crate::amqp::{self, header_text, Published};
 use crate::app::App;
-use crate::message::{self, IntakeMessage, Reason, Rejection, Rules};
+use crate::message::{self, CancelMessage, IntakeMessage, Reason, Rejection, Rules};
 use crate::model::{receipt, EventType};
 use crate::shutdown::Shutdown;
+use crate::store::actions::Refused;
 use crate::store::dead_letters::NewDeadLetter;
 use crate::store::outbox::NewEvent;
 use crate::store::requests::{Brake, Inserted, NewRequest, NewTask};
@@ -94,8 +96,14 @@ async fn handle(app: &App, publisher: &Channel, delivery: Delivery, shutdown: &S
     let now = app.clock.now();
     let rules = rules(app, now);
     let reply_to = delivery.properties.reply_to().as_ref().map(|r| r.as_str().to_string()).filter(|r| !r.is_empty());
+    // Cancellations must be signed too: an unauthenticated message changes nothing.
     if let Err(rejection) = app.verifier.check(delivery.properties.headers().as_ref(), &delivery.data) {
         return dead_letter(app, publisher, delivery, rejection, None, shutdown).await;
+    }
+    match message::decode_cancel(&delivery.data, &rules) {
+        Some(Ok(cancel)) => return cancel_request(app, publisher, delivery, cancel, reply_to, shutdown).await,
+        Some(Err(rejection)) => return dead_letter(app, publisher, delivery, rejection, reply_to, shutdown).await,
+        None => {}
     }
     let message = match message::decode(&delivery.data, &rules) {
         Ok(message) => message,
@@ -139,6 +147,48 @@ async fn handle(app: &App, publisher: &Channel, delivery: Delivery, shutdown: &S
     }
 }
 
+/// A cancellation: the request is cancelled (one transaction, its event queued) and the message
+/// acked; a cancellation of an unknown or settled request is dead-lettered.
+async fn cancel_request(
+    app: &App,
+    publisher: &Channel,
+    delivery: Delivery,
+    cancel: CancelMessage,
+    reply_to: Option<String>,
+    shutdown: &Shutdown,
+) {
+    let id = cancel.request_id;
+    let Some(outcome) = retry_db(shutdown, || app.store.cancel(id, "intake", &cancel.reason, app.clock.now())).await
+    else {
+        return requeue(&delivery).await;
+    };
+    match outcome {
+        Ok(()) => {
+            tracing::info!(request_id = %id, "Erasure request cancelled by message.");
+            crate::metrics::record_intake("cancelled", None);
+            ack(&delivery).await;
+        }
+        Err(refused) => {
+            let Some(state) = retry_db(shutdown, || app.store.request_state(id)).await else {
+                return requeue(&delivery).await;
+            };
+            if state.as_deref() == Some("cancelled") {
+                tracing::info!(request_id = %id, "Repeated cancellation of a cancelled request; nothing changed.");
+                crate::metrics::record_intake("duplicate", None);
+                return ack(&delivery).await;
+            }
+            let detail = match refused {
+                Refused::NotFound => "no request has this request_id".to_string(),
+                Refused::Conflict(why) => why,
+            };
+            // No `request_id`: a rejection event would tell the product that its request was
+            // rejected, when only the cancellation was.
+            let rejection = Rejection { reason: Reason::CancelNotApplicable, detail, request_id: None };
+            dead_letter(app, publisher, delivery, rejection, reply_to, shutdown).await
+        }
+    }
+}
+
 /// The decoder's rules from the settings, at `now`.
 pub(crate) fn rules(app: &App, now: chrono::DateTime<chrono::Utc>) -> Rules<'_> {
     Rules {
@@ -175,12 +225,22 @@ pub(crate) fn new_request(app: &App, message: &IntakeMessage, reply_to: Option<S
         reply_to,
         requested_at: message.requested_at,
         deadline_at: message.requested_at.checked_add_months(months).unwrap_or(message.requested_at),
+        starts_at: grace_end(app, message.requested_at),
         tasks,
         brake: (app.settings.intake.brake_max_requests > 0).then(|| Brake {
             max_requests: i64::from(app.settings.intake.brake_max_requests),
             window: app.settings.intake.brake_window.0,
         }),
     }
+}
+
+/// When a request's grace period ends, if one is configured.
+fn grace_end(app: &App, requested_at: chrono::DateTime<chrono::Utc>) -> Option<chrono::DateTime<chrono::Utc>> {
+    let grace = app.settings.requests.grace_period.0;
+    if grace.is_zero() {
+        return None;
+    }
+    chrono::Duration::from_std(grace).ok().and_then(|g| requested_at.checked_add_signed(g))
 }
 
 async fn dead_letter(

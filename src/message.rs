@@ -36,6 +36,8 @@ pub enum Reason {
     /// Not signed with an active key while signatures are required, or signed wrongly.
     BadSignature,
     RequestIdConflict,
+    /// A cancellation names no request that is still open (unknown, or already settled).
+    CancelNotApplicable,
 }
 
 impl Reason {
@@ -50,6 +52,7 @@ impl Reason {
             Reason::NoEnabledSystem => "no_enabled_system",
             Reason::BadSignature => "bad_signature",
             Reason::RequestIdConflict => "request_id_conflict",
+            Reason::CancelNotApplicable => "cancel_not_applicable",
         }
     }
 }
@@ -82,6 +85,56 @@ struct RawMessage {
     locale: Option<String>,
     #[serde(default)]
     systems: Option<Vec<String>>,
+}
+
+/// A valid cancellation (`schemas/erasure-cancel.v1.schema.json`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CancelMessage {
+    pub request_id: Uuid,
+    pub reason: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCancel {
+    #[allow(dead_code)]
+    version: u32,
+    #[allow(dead_code)]
+    r#type: String,
+    request_id: Uuid,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+const MAX_CANCEL_REASON: usize = 500;
+
+/// `Some` when the body is a cancellation (`"type": "cancel"`), decoded or refused; `None` for
+/// anything else, which `decode` then reads as a request.
+pub fn decode_cancel(body: &[u8], rules: &Rules<'_>) -> Option<Result<CancelMessage, Rejection>> {
+    if body.len() > rules.max_bytes {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if value.get("type").and_then(|t| t.as_str()) != Some("cancel") {
+        return None;
+    }
+    let request_id = value.get("request_id").and_then(|v| v.as_str()).and_then(|s| Uuid::parse_str(s).ok());
+    let reject = |reason, detail: &str| Some(Err(Rejection { reason, detail: detail.into(), request_id }));
+    if value.get("version").and_then(|v| v.as_u64()) != Some(1) {
+        return reject(Reason::UnsupportedVersion, "this worker reads version 1 of a cancellation");
+    }
+    let raw: RawCancel = match serde_path_to_error::deserialize(value) {
+        Ok(raw) => raw,
+        Err(e) => return Some(Err(Rejection { reason: Reason::InvalidMessage, detail: describe(&e), request_id })),
+    };
+    let reason = raw.reason.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
+    if reason.as_ref().is_some_and(|r| r.chars().count() > MAX_CANCEL_REASON) {
+        return reject(Reason::InvalidMessage, "`reason` is longer than 500 characters");
+    }
+    Some(Ok(CancelMessage {
+        request_id: raw.request_id,
+        reason: reason.unwrap_or_else(|| "cancelled by the product".into()),
+    }))
 }
 
 /// The canonical form that is hashed to tell a redelivery from a conflicting re-use of an id.
@@ -330,6 +383,26 @@ mod tests {
         let subject_fields: BTreeSet<&str> =
             schema["properties"]["subject"]["properties"].as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(subject_fields, ["emails", "ids", "phones", "user_id"].into_iter().collect());
+    }
+
+    #[test]
+    fn a_cancellation_is_told_apart_from_a_request_and_checked() {
+        let known = systems();
+        let rules = Rules { max_bytes: 4096, known_systems: &known, now: Utc::now(), max_clock_skew: Duration::zero() };
+        let cancel = |v: serde_json::Value| decode_cancel(&serde_json::to_vec(&v).unwrap(), &rules);
+        assert!(cancel(valid()).is_none(), "a request is not a cancellation");
+        let id = "5b0c1f9e-8a7d-4c1e-9f3a-2b6d8e0a1c4f";
+        let ok = cancel(json!({ "version": 1, "type": "cancel", "request_id": id, "reason": "changed my mind" }));
+        assert_eq!(ok.unwrap().unwrap().reason, "changed my mind");
+        let bare = cancel(json!({ "version": 1, "type": "cancel", "request_id": id })).unwrap().unwrap();
+        assert_eq!(bare.request_id.to_string(), id);
+        let extra = cancel(json!({ "version": 1, "type": "cancel", "request_id": id, "x": 1 })).unwrap().unwrap_err();
+        assert_eq!(extra.reason, Reason::InvalidMessage);
+        let v2 = cancel(json!({ "version": 2, "type": "cancel", "request_id": id })).unwrap().unwrap_err();
+        assert_eq!(v2.reason, Reason::UnsupportedVersion);
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../schemas/erasure-cancel.v1.schema.json")).unwrap();
+        cancel(schema["examples"][0].clone()).unwrap().expect("the schema's example is valid");
     }
 
     #[test]

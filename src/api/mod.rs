@@ -6,6 +6,7 @@ mod auth;
 mod dashboard;
 mod dead_letters;
 mod error;
+mod legal_holds;
 mod requests;
 
 pub use auth::{Scope, Tokens};
@@ -39,6 +40,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/requests/{id}/release", post(requests::release))
         .route("/v1/requests/{id}/tasks/{system}/exempt", post(requests::exempt))
         .route("/v1/requests/{id}/extend", post(requests::extend))
+        .route("/v1/legal-holds", get(legal_holds::list).post(legal_holds::add))
+        .route("/v1/legal-holds/{id}/release", post(legal_holds::release))
         .route("/v1/dead-letters", get(dead_letters::list))
         .route("/v1/dead-letters/{id}/replay", post(dead_letters::replay))
         .route("/dashboard", get(dashboard::overview))

@@ -42,6 +42,11 @@ pub async fn run(app: Arc<App>, instances: Arc<Vec<Instance>>, shutdown: Shutdow
             if let Err(error) = rescue_expired(&app).await {
                 tracing::warn!(%error, "Could not rescue expired leases.");
             }
+            match app.store.start_due_requests(now).await {
+                Ok(0) => {}
+                Ok(started) => tracing::info!(started, "Requests whose grace period ended have started."),
+                Err(error) => tracing::warn!(%error, "Could not start requests whose grace period ended."),
+            }
             if sweeps % 30 == 0 {
                 if let Err(error) = fail_orphans(&app, &configured).await {
                     tracing::warn!(%error, "Could not check for tasks of unconfigured connectors.");

@@ -9,6 +9,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "init", include_str!("migrations/V1__init.sql")),
     (2, "operators", include_str!("migrations/V2__operators.sql")),
     (3, "deadlines_dead_letters", include_str!("migrations/V3__deadlines_dead_letters.sql")),
+    (4, "grace_and_legal_holds", include_str!("migrations/V4__grace_and_legal_holds.sql")),
     (5, "person_messages", include_str!("migrations/V5__person_messages.sql")),
 ];
 

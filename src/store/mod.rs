@@ -11,6 +11,8 @@ pub mod actions;
 pub mod dashboard;
 pub mod dead_letters;
 pub mod gauges;
+pub mod grace;
+pub mod legal_holds;
 pub mod mail;
 pub mod migrate;
 pub mod outbox;

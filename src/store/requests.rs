@@ -16,6 +16,8 @@ pub struct NewRequest {
     pub reply_to: Option<String>,
     pub requested_at: DateTime<Utc>,
     pub deadline_at: DateTime<Utc>,
+    /// The end of the grace period, if any: until then the request waits `scheduled`.
+    pub starts_at: Option<DateTime<Utc>>,
     pub tasks: Vec<NewTask>,
     /// The mass-deletion brake: hold the request if too many arrived recently.
     pub brake: Option<Brake>,
@@ -49,13 +51,15 @@ pub enum Inserted {
 
 impl Store {
     pub async fn insert_request(&self, new: &NewRequest, now: DateTime<Utc>) -> Result<Inserted, StoreError> {
+        let scheduled = new.starts_at.filter(|at| *at > now);
+        let state = if scheduled.is_some() { "scheduled" } else { "received" };
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let inserted = tx
             .execute(
                 "INSERT INTO requests (id, state, body_sha256, subject, subject_hash, identifier_hashes, locale,
                                        reply_to, requested_at, received_at, deadline_at, created_at, updated_at)
-                 VALUES ($1, 'received', $2, $3, $4, $5, $6, $7, $8, $9, $10, $9, $9)
+                 VALUES ($1, $11, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9, $9)
                  ON CONFLICT (id) DO NOTHING",
                 &[
                     &new.id,
@@ -68,6 +72,7 @@ impl Store {
                     &new.requested_at,
                     &now,
                     &new.deadline_at,
+                    &state,
                 ],
             )
             .await?;
@@ -80,10 +85,11 @@ impl Store {
         let connectors: Vec<&str> = new.tasks.iter().map(|t| t.connector.as_str()).collect();
         let kinds: Vec<&str> = new.tasks.iter().map(|t| t.kind.as_str()).collect();
         let max_attempts: Vec<i32> = new.tasks.iter().map(|t| t.max_attempts).collect();
+        let first_attempt_at = scheduled.unwrap_or(now);
         tx.execute(
             "INSERT INTO tasks (request_id, connector, kind, state, max_attempts, next_attempt_at, created_at, updated_at)
-             SELECT $1, c, k, 'pending', m, $5, $5, $5 FROM unnest($2::text[], $3::text[], $4::int[]) AS t(c, k, m)",
-            &[&new.id, &connectors, &kinds, &max_attempts, &now],
+             SELECT $1, c, k, 'pending', m, $6, $5, $5 FROM unnest($2::text[], $3::text[], $4::int[]) AS t(c, k, m)",
+            &[&new.id, &connectors, &kinds, &max_attempts, &now, &first_attempt_at],
         )
         .await?;
         let detail = serde_json::json!({ "systems": connectors, "deadline_at": new.deadline_at });
@@ -92,6 +98,11 @@ impl Store {
             Some(brake) => apply_brake(&tx, new.id, brake, now).await?,
             None => false,
         };
+        super::legal_holds::hold_matching(&tx, Some(new.id), now).await?;
+        if let Some(starts_at) = scheduled {
+            let detail = serde_json::json!({ "starts_at": starts_at });
+            audit(&tx, new.id, None, now, "intake", "request.scheduled", detail).await?;
+        }
         tx.execute(&format!("NOTIFY {TASKS_CHANNEL}"), &[]).await?;
         tx.commit().await?;
         Ok(if braked { Inserted::Braked } else { Inserted::Created })

@@ -82,6 +82,7 @@ async fn a_stale_worker_cannot_record_after_its_lease_was_rescued() {
         reply_to: None,
         requested_at: now,
         deadline_at: now,
+        starts_at: None,
         tasks: vec![NewTask { connector: "accounts".into(), kind: "webhook".into(), max_attempts: 5 }],
         brake: None,
     };

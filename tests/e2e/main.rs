@@ -6,6 +6,7 @@ mod support;
 mod api;
 mod cli;
 mod dashboard;
+mod grace;
 mod intake;
 mod lifecycle;
 mod mail;

@@ -1,0 +1,116 @@
+//! `/v1/legal-holds`: the legal hold list. An identifier is normalised and hashed on arrival and
+//! never stored or answered in clear.
+
+use super::auth::Scope;
+use super::error::ApiError;
+use super::ApiState;
+use crate::store::actions::Refused;
+use crate::store::legal_holds::{LegalHoldView, NewLegalHold};
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use erasure_connector::subject::RawSubject;
+use erasure_connector::Subject;
+use serde::Deserialize;
+use serde_json::json;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewEntry {
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    user_id: Option<String>,
+    reason: String,
+    owner: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseBody {
+    reason: String,
+}
+
+fn text<'a>(value: &'a str, field: &'static str) -> Result<&'a str, ApiError> {
+    let value = value.trim();
+    if value.is_empty() || value.len() > 1000 {
+        return Err(ApiError::Invalid {
+            reason: "invalid_body",
+            detail: format!("`{field}` must be 1 to 1000 characters"),
+        });
+    }
+    Ok(value)
+}
+
+/// The kind and keyed hash of the one identifier of the body, normalised as intake does.
+fn identifier_hash(s: &ApiState, entry: &NewEntry) -> Result<(&'static str, String), ApiError> {
+    let mut raw = RawSubject::default();
+    let kind = match (&entry.email, &entry.phone, &entry.user_id) {
+        (Some(email), None, None) => {
+            raw.emails = vec![email.clone()];
+            "email"
+        }
+        (None, Some(phone), None) => {
+            raw.phones = vec![phone.clone()];
+            "phone"
+        }
+        (None, None, Some(user_id)) => {
+            raw.user_id = Some(user_id.clone());
+            "user_id"
+        }
+        _ => {
+            return Err(ApiError::Invalid {
+                reason: "invalid_identifier",
+                detail: "give exactly one of `email`, `phone` or `user_id`".into(),
+            })
+        }
+    };
+    let subject =
+        Subject::new(raw).map_err(|e| ApiError::Invalid { reason: "invalid_identifier", detail: e.to_string() })?;
+    let hash = s.app.hasher.identifiers(&subject).pop().expect("one identifier");
+    Ok((kind, hash))
+}
+
+pub async fn add(
+    State(s): State<ApiState>,
+    headers: HeaderMap,
+    Json(body): Json<NewEntry>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let caller = s.tokens.authorize(&headers, Scope::Operate)?;
+    let (identifier_kind, identifier_hash) = identifier_hash(&s, &body)?;
+    let new = NewLegalHold {
+        identifier_kind,
+        identifier_hash,
+        reason: text(&body.reason, "reason")?,
+        owner: text(&body.owner, "owner")?,
+    };
+    let (id, held) = s.app.store.add_legal_hold(&new, &caller.actor(), s.app.clock.now()).await?;
+    tracing::info!(legal_hold_id = id, held, "Legal hold added to the list.");
+    Ok(Json(json!({ "id": id, "identifier_hash": new.identifier_hash, "held_requests": held })))
+}
+
+pub async fn list(State(s): State<ApiState>, headers: HeaderMap) -> Result<Json<serde_json::Value>, ApiError> {
+    s.tokens.authorize(&headers, Scope::Read)?;
+    let entries: Vec<LegalHoldView> = s.app.store.legal_holds().await?;
+    Ok(Json(json!({ "legal_holds": entries })))
+}
+
+pub async fn release(
+    State(s): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Json(body): Json<ReleaseBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let caller = s.tokens.authorize(&headers, Scope::Operate)?;
+    let reason = text(&body.reason, "reason")?;
+    match s.app.store.release_legal_hold(id, &caller.actor(), reason, s.app.clock.now()).await? {
+        Ok(()) => {
+            tracing::info!(legal_hold_id = id, "Legal hold released.");
+            Ok(Json(json!({ "ok": true })))
+        }
+        Err(Refused::NotFound) => Err(ApiError::NotFound),
+        Err(Refused::Conflict(why)) => Err(ApiError::Conflict(why)),
+    }
+}

@@ -1,0 +1,262 @@
+//! The person's side: the grace period, cancellation by message or API, and the legal hold list.
+
+use crate::support::*;
+use erasure_worker::clock::{Clock, ManualClock};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+const OPS: &str = "grace-ops-token-0123456789";
+const PRODUCT: &str = "grace-product-token-0123456789";
+const WEEK: chrono::Duration = chrono::Duration::days(7);
+
+struct Api {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let response = self.http.get(format!("{}{path}", self.base)).bearer_auth(OPS).send().await.unwrap();
+        (response.status(), response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        let response =
+            self.http.post(format!("{}{path}", self.base)).bearer_auth(token).json(&body).send().await.unwrap();
+        (response.status(), response.json().await.unwrap_or(Value::Null))
+    }
+}
+
+/// A worker with the API, one `accounts` connector and `grace` as the grace period.
+async fn start(stack: &Stack, clock: Arc<ManualClock>, grace: &str) -> (Worker, Api) {
+    // SAFETY: set before the worker starts; each test runs in its own process.
+    unsafe {
+        std::env::set_var("E2E_GRACE_OPS_TOKEN", OPS);
+        std::env::set_var("E2E_GRACE_PRODUCT_TOKEN", PRODUCT);
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let extra = format!(
+        r#"
+[requests]
+grace_period = "{grace}"
+
+[api]
+listen = "127.0.0.1:{port}"
+tokens = [
+  {{ name = "ops", token_env = "E2E_GRACE_OPS_TOKEN", scopes = ["read", "operate"] }},
+  {{ name = "shop", token_env = "E2E_GRACE_PRODUCT_TOKEN", scopes = ["submit"] }},
+]
+"#
+    );
+    let settings = stack.settings(&[Instance { name: "accounts", extra: "" }], &extra);
+    stack.declare_queues(&settings).await;
+    let worker = Worker::start(settings, clock);
+    let api = Api { base: format!("http://127.0.0.1:{port}"), http: reqwest::Client::new() };
+    poll(Duration::from_secs(15), "the API to listen", || async {
+        api.http.get(format!("{}/healthz", api.base)).send().await.ok().filter(|r| r.status().is_success())
+    })
+    .await;
+    (worker, api)
+}
+
+async fn audit_events(stack: &Stack, id: Uuid) -> Vec<(String, String, Value)> {
+    let rows = stack
+        .db()
+        .await
+        .query("SELECT actor, event, detail FROM audit_log WHERE request_id = $1 ORDER BY id", &[&id])
+        .await
+        .unwrap();
+    rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect()
+}
+
+/// Long enough for several runner polls (100 ms in tests) to have passed.
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(800)).await;
+}
+
+#[tokio::test]
+async fn grace_period_a_request_waits_scheduled_then_starts_by_itself_and_completes() {
+    let stack = Stack::new().await;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let (worker, _api) = start(&stack, clock.clone(), "7d").await;
+    let id = Uuid::new_v4();
+    stack.publish(&bytes(&request(id, "gia@example.com", clock.now())), None).await;
+    stack.wait_for_state(id, "scheduled", Duration::from_secs(15)).await;
+    settle().await;
+    assert!(stack.sim.calls("accounts").is_empty(), "no connector call during the grace period");
+
+    clock.advance(WEEK - chrono::Duration::hours(1));
+    settle().await;
+    assert_eq!(stack.request_state(id).await.as_deref(), Some("scheduled"), "still within the period");
+    assert!(stack.sim.calls("accounts").is_empty());
+
+    clock.advance(chrono::Duration::hours(1));
+    stack.wait_for_state(id, "completed", Duration::from_secs(15)).await;
+    assert_eq!(stack.sim.calls("accounts").len(), 1);
+    let events: Vec<String> = audit_events(&stack, id).await.into_iter().map(|(_, e, _)| e).collect();
+    let position = |name: &str| events.iter().position(|e| e == name).unwrap_or_else(|| panic!("{name} in {events:?}"));
+    assert!(position("request.scheduled") < position("request.started"));
+    assert!(position("request.started") < position("request.completed"));
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn grace_a_cancel_message_during_the_period_cancels_and_no_connector_is_ever_called() {
+    let stack = Stack::new().await;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let (worker, _api) = start(&stack, clock.clone(), "7d").await;
+    let mut events = stack.events().await;
+    let id = Uuid::new_v4();
+    stack.publish(&bytes(&request(id, "hal@example.com", clock.now())), None).await;
+    stack.wait_for_state(id, "scheduled", Duration::from_secs(15)).await;
+
+    clock.advance(chrono::Duration::days(2));
+    let cancel = json!({ "version": 1, "type": "cancel", "request_id": id, "reason": "withdrawn in the app" });
+    stack.publish(&bytes(&cancel), None).await;
+    stack.wait_for_state(id, "cancelled", Duration::from_secs(15)).await;
+    stack.publish(&bytes(&cancel), None).await;
+
+    clock.advance(WEEK);
+    settle().await;
+    assert!(stack.sim.calls("accounts").is_empty(), "a cancelled request never reaches a connector");
+    assert_eq!(stack.request_state(id).await.as_deref(), Some("cancelled"));
+    let audit = audit_events(&stack, id).await;
+    assert!(audit.iter().any(|(actor, event, detail)| actor == "intake"
+        && event == "request.cancelled"
+        && detail["reason"] == "withdrawn in the app"));
+    assert!(!audit.iter().any(|(_, event, _)| event == "request.started"));
+    let mut cancelled = None;
+    while let Some(event) = events.next(Duration::from_secs(3)).await {
+        if event.routing_key == "erasure.cancelled" {
+            cancelled = Some(event);
+            break;
+        }
+    }
+    let event = cancelled.expect("an erasure.cancelled event");
+    assert_eq!(event.body["request_id"], id.to_string());
+    assert!(stack.dead_letters().await.is_empty(), "repeating a cancellation is a no-op, not a dead letter");
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn grace_an_api_cancel_during_the_period_cancels_and_no_connector_is_ever_called() {
+    let stack = Stack::new().await;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let (worker, api) = start(&stack, clock.clone(), "7d").await;
+    let id = Uuid::new_v4();
+    let (status, body) = api.post("/v1/requests", PRODUCT, request(id, "ida@example.com", clock.now())).await;
+    assert!(status.is_success(), "{status} {body}");
+    stack.wait_for_state(id, "scheduled", Duration::from_secs(15)).await;
+
+    let (status, body) =
+        api.post(&format!("/v1/requests/{id}/cancel"), OPS, json!({ "reason": "asked by phone" })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    clock.advance(WEEK + chrono::Duration::days(1));
+    settle().await;
+    assert!(stack.sim.calls("accounts").is_empty());
+    assert_eq!(stack.request_state(id).await.as_deref(), Some("cancelled"));
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn grace_a_cancel_for_an_unknown_or_settled_request_is_dead_lettered_with_its_reason() {
+    let stack = Stack::new().await;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let (worker, _api) = start(&stack, clock.clone(), "0s").await;
+    let done = Uuid::new_v4();
+    stack.publish(&bytes(&request(done, "jo@example.com", clock.now())), None).await;
+    stack.wait_for_state(done, "completed", Duration::from_secs(15)).await;
+
+    let unknown = json!({ "version": 1, "type": "cancel", "request_id": Uuid::new_v4() });
+    stack.publish(&bytes(&unknown), None).await;
+    stack.publish(&bytes(&json!({ "version": 1, "type": "cancel", "request_id": done })), None).await;
+    let reasons: Vec<String> = stack
+        .wait_dead_letters(2, Duration::from_secs(10))
+        .await
+        .into_iter()
+        .map(|(reason, _)| reason.unwrap_or_default())
+        .collect();
+    assert_eq!(reasons, ["cancel_not_applicable", "cancel_not_applicable"]);
+    assert_eq!(stack.request_state(done).await.as_deref(), Some("completed"));
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn grace_legal_hold_holds_a_matching_request_lets_others_proceed_and_resumes_it_on_release() {
+    let stack = Stack::new().await;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let (worker, api) = start(&stack, clock.clone(), "0s").await;
+    let mut events = stack.events().await;
+    let entry = json!({ "email": "  Kim@Example.com ", "reason": "litigation 2026-17", "owner": "legal@company" });
+    let (status, added) = api.post("/v1/legal-holds", OPS, entry).await;
+    assert_eq!(status, StatusCode::OK, "{added}");
+    assert_eq!(added["held_requests"], 0);
+
+    let (held, free) = (Uuid::new_v4(), Uuid::new_v4());
+    stack.publish(&bytes(&request(held, "kim@example.com", clock.now())), None).await;
+    stack.publish(&bytes(&request(free, "lee@example.com", clock.now())), None).await;
+    stack.wait_for_state(free, "completed", Duration::from_secs(15)).await;
+    settle().await;
+    assert_eq!(stack.sim.calls("accounts").len(), 1, "only the unrelated request reached the connector");
+    assert_eq!(stack.request_state(held).await.as_deref(), Some("received"));
+    let (_, detail) = api.get(&format!("/v1/requests/{held}")).await;
+    assert_eq!(detail["holds"][0]["kind"], "legal", "operators see the hold: {detail}");
+
+    let id = added["id"].as_i64().unwrap();
+    let release = json!({ "reason": "case settled" });
+    let (status, body) = api.post(&format!("/v1/legal-holds/{id}/release"), OPS, release.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    stack.wait_for_state(held, "completed", Duration::from_secs(15)).await;
+    assert_eq!(api.post(&format!("/v1/legal-holds/{id}/release"), OPS, release).await.0, StatusCode::CONFLICT);
+
+    let mut seen = Vec::new();
+    while let Some(event) = events.next(Duration::from_secs(2)).await {
+        seen.push(event);
+    }
+    assert!(seen.iter().any(|e| e.routing_key == "erasure.completed" && e.body["request_id"] == held.to_string()));
+    for event in &seen {
+        let text = event.body.to_string();
+        assert!(!text.contains("legal") && !text.contains("litigation"), "no event tells of the hold: {text}");
+    }
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn grace_legal_hold_list_holds_open_requests_and_stores_no_identifier_in_clear() {
+    let stack = Stack::new().await;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let (worker, api) = start(&stack, clock.clone(), "7d").await;
+    let id = Uuid::new_v4();
+    let user_id = format!("u_{}", &id.simple().to_string()[..8]);
+    stack.publish(&bytes(&request(id, "max@example.com", clock.now())), None).await;
+    stack.wait_for_state(id, "scheduled", Duration::from_secs(15)).await;
+
+    let entry = json!({ "user_id": user_id, "reason": "tax audit", "owner": "finance" });
+    let (status, added) = api.post("/v1/legal-holds", OPS, entry).await;
+    assert_eq!(status, StatusCode::OK, "{added}");
+    assert_eq!(added["held_requests"], 1, "an open request matching a new entry is held");
+    let bad = json!({ "email": "max@example.com", "phone": "+33612345678", "reason": "x", "owner": "y" });
+    assert_eq!(api.post("/v1/legal-holds", OPS, bad).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let rows = stack.db().await.query("SELECT row_to_json(l)::text FROM legal_holds l", &[]).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    let stored: String = rows[0].get(0);
+    assert!(!stored.contains(&user_id), "the identifier is stored only as a keyed hash: {stored}");
+    assert!(stored.contains(added["identifier_hash"].as_str().unwrap()));
+    let (status, list) = api.get("/v1/legal-holds").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list["legal_holds"][0]["owner"], "finance");
+    assert_eq!(list["legal_holds"][0]["holding"], 1);
+    assert!(!list.to_string().contains(&user_id));
+
+    clock.advance(WEEK);
+    settle().await;
+    assert!(stack.sim.calls("accounts").is_empty(), "a held request waits after its grace period too");
+    let entry_id = added["id"].as_i64().unwrap();
+    api.post(&format!("/v1/legal-holds/{entry_id}/release"), OPS, json!({ "reason": "audit closed" })).await;
+    stack.wait_for_state(id, "completed", Duration::from_secs(15)).await;
+    worker.stop().await;
+}
