@@ -81,10 +81,26 @@ async fn deliver(app: &App, sender: &Sender, row: &MailRow) {
     };
     let to = recipients(&row.subject, app.settings.mail.recipients);
     if to.is_empty() {
-        refused(app, row, "the request has no e-mail address").await;
+        tracing::info!(event = %row.event_type, message_id = %row.message_id, "The request has no e-mail address; no message is sent.");
+        if let Err(error) =
+            app.store.mark_mail_refused(row.id, "the request has no e-mail address", app.clock.now()).await
+        {
+            tracing::warn!(%error, "Could not record a message without an address; it will be looked at again.");
+        }
         return;
     }
-    match smtp::send(&sender.transport, &sender.from, &to, row.message_id, &rendered).await {
+    // One copy per address; a temporary failure retries them all (same Message-IDs), else a
+    // refusal is recorded once the others went out.
+    let mut refusal = None;
+    for (index, address) in to.iter().enumerate() {
+        let message_id = smtp::message_id(row.message_id, index);
+        match smtp::send(&sender.transport, &sender.from, address, message_id, &rendered).await {
+            Outcome::Sent => {}
+            Outcome::Temporary(why) => return retry(app, row, &why).await,
+            Outcome::Refused(why) => refusal = Some(why),
+        }
+    }
+    match refusal.map_or(Outcome::Sent, Outcome::Refused) {
         Outcome::Sent => {
             tracing::info!(event = %row.event_type, message_id = %row.message_id, recipients = to.len(), "Sent a message to the person.");
             if let Err(error) = app.store.mark_mail_sent(row.id, app.clock.now()).await {

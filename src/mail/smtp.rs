@@ -63,24 +63,22 @@ pub fn from(settings: &MailSettings) -> Result<Mailbox, ConfigError> {
     settings.from.parse().map_err(|e| invalid("from", format!("not a mailbox: {e}")))
 }
 
-/// Send one message; its Message-ID derives from the outbox row, so a retry is recognisable.
-pub async fn send(
-    transport: &Transport,
-    from: &Mailbox,
-    to: &[String],
-    message_id: Uuid,
-    rendered: &Rendered,
-) -> Outcome {
-    let mut builder = Message::builder()
-        .from(from.clone())
-        .subject(rendered.subject.clone())
-        .message_id(Some(format!("<{message_id}@erasure-worker>")));
-    for address in to {
-        match address.parse::<Mailbox>() {
-            Ok(mailbox) => builder = builder.to(mailbox),
-            Err(_) => return Outcome::Refused("an address of the request is not a valid e-mail address".into()),
-        }
+/// The Message-ID of the copy for the `index`-th recipient: derived from the outbox message id,
+/// so a retry is recognisable.
+pub fn message_id(message_id: Uuid, index: usize) -> String {
+    match index {
+        0 => format!("<{message_id}@erasure-worker>"),
+        n => format!("<{message_id}.{n}@erasure-worker>"),
     }
+}
+
+/// Send one copy to one address: no copy shows another address.
+pub async fn send(transport: &Transport, from: &Mailbox, to: &str, message_id: String, rendered: &Rendered) -> Outcome {
+    let Ok(to) = to.parse::<Mailbox>() else {
+        return Outcome::Refused("an address of the request is not a valid e-mail address".into());
+    };
+    let builder =
+        Message::builder().from(from.clone()).to(to).subject(rendered.subject.clone()).message_id(Some(message_id));
     let body = MultiPart::alternative()
         .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(rendered.text.clone()))
         .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(rendered.html.clone()));
