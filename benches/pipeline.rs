@@ -23,7 +23,7 @@ async fn main() {
     let instances: Vec<Instance> = systems.iter().map(|name| Instance { name, extra: "concurrency = 32" }).collect();
     let settings = stack.settings(
         &instances,
-        "[database]\npool_size = 32\n[runner]\nclaim_batch = 32\n[intake]\nconcurrency = 32\n[amqp]\nprefetch = 256\n[log]\nlevel = \"warn\"\n",
+        "[database]\npool_size = 32\n[runner]\nclaim_batch = 32\n[intake]\nconcurrency = 32\nbrake_max_requests = 0\n[amqp]\nprefetch = 256\n[log]\nlevel = \"warn\"\n",
     );
     stack.declare_queues(&settings).await;
     for i in 0..requests {

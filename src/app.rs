@@ -18,6 +18,8 @@ pub struct App {
     pub database_url: SecretString,
     /// Every configured connector instance, enabled or not: what `systems` and `ids` may name.
     pub known_systems: BTreeSet<String>,
+    /// Checks the signatures of intake messages.
+    pub verifier: crate::signature::Verifier,
 }
 
 impl App {
@@ -32,6 +34,7 @@ impl App {
         let broker = Broker::new(settings.amqp_urls()?, settings.amqp.clone());
         let hasher = Hasher::new(settings.hash_key()?);
         let known_systems = settings.connectors.keys().cloned().collect();
-        Ok(App { settings, store, broker, clock, hasher, database_url, known_systems })
+        let verifier = crate::signature::Verifier::from_settings(&settings.intake)?;
+        Ok(App { settings, store, broker, clock, hasher, database_url, known_systems, verifier })
     }
 }

@@ -86,6 +86,24 @@ pub struct IntakeSettings {
     pub concurrency: usize,
     /// A `requested_at` further in the future than this is refused.
     pub max_clock_skew: Dur,
+    /// The mass-deletion brake: more requests than this within `brake_window` are accepted but
+    /// held (hold `brake`) until an operator releases them; 0 turns the brake off.
+    pub brake_max_requests: u32,
+    pub brake_window: Dur,
+    /// Refuse (dead-letter as `bad_signature`) every message not signed with an active key.
+    pub require_signature: bool,
+    /// Active signing keys; two at once while rotating.
+    #[serde(default)]
+    pub signing_keys: Vec<SigningKey>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigningKey {
+    /// The key id producers send in `x-erasure-key-id`.
+    pub id: String,
+    /// Environment variable holding the HMAC secret.
+    pub secret_env: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

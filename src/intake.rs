@@ -14,7 +14,7 @@ use crate::shutdown::Shutdown;
 use crate::store::actions::Refused;
 use crate::store::dead_letters::NewDeadLetter;
 use crate::store::outbox::NewEvent;
-use crate::store::requests::{Inserted, NewRequest, NewTask};
+use crate::store::requests::{Brake, Inserted, NewRequest, NewTask};
 use chrono::Months;
 use futures_util::StreamExt;
 use lapin::message::Delivery;
@@ -96,6 +96,9 @@ async fn handle(app: &App, publisher: &Channel, delivery: Delivery, shutdown: &S
     let now = app.clock.now();
     let rules = rules(app, now);
     let reply_to = delivery.properties.reply_to().as_ref().map(|r| r.as_str().to_string()).filter(|r| !r.is_empty());
+    if let Err(rejection) = app.verifier.check(delivery.properties.headers().as_ref(), &delivery.data) {
+        return dead_letter(app, publisher, delivery, rejection, None, shutdown).await;
+    }
     match message::decode_cancel(&delivery.data, &rules) {
         Some(Ok(cancel)) => return cancel_request(app, publisher, delivery, cancel, reply_to, shutdown).await,
         Some(Err(rejection)) => return dead_letter(app, publisher, delivery, rejection, reply_to, shutdown).await,
@@ -118,6 +121,11 @@ async fn handle(app: &App, publisher: &Channel, delivery: Delivery, shutdown: &S
     match inserted {
         Some(Inserted::Created) => {
             tracing::info!(request_id = %message.request_id, subject = %new.subject_hash, tasks = new.tasks.len(), "Erasure request received.");
+            crate::metrics::record_intake("accepted", None);
+            ack(&delivery).await;
+        }
+        Some(Inserted::Braked) => {
+            braked(&message.request_id);
             crate::metrics::record_intake("accepted", None);
             ack(&delivery).await;
         }
@@ -218,6 +226,10 @@ pub(crate) fn new_request(app: &App, message: &IntakeMessage, reply_to: Option<S
         deadline_at: message.requested_at.checked_add_months(months).unwrap_or(message.requested_at),
         starts_at: grace_end(app, message.requested_at),
         tasks,
+        brake: (app.settings.intake.brake_max_requests > 0).then(|| Brake {
+            max_requests: i64::from(app.settings.intake.brake_max_requests),
+            window: app.settings.intake.brake_window.0,
+        }),
     }
 }
 
@@ -344,4 +356,14 @@ async fn requeue(delivery: &Delivery) {
 /// The reason header of a dead-lettered message, for tools and tests.
 pub fn dead_letter_reason(properties: &BasicProperties) -> Option<String> {
     header_text(properties.headers().as_ref()?, "x-erasure-reason")
+}
+
+/// The one place the brake is reported: an error-level alert and a metric.
+pub(crate) fn braked(request_id: &Uuid) {
+    metrics::counter!("erasure_brake_holds_total").increment(1);
+    tracing::error!(
+        alert = "mass_deletion_brake",
+        %request_id,
+        "Mass-deletion brake: too many requests recently; this one is held until an operator releases it."
+    );
 }

@@ -24,6 +24,7 @@ pub mod outbox;
 pub mod registry;
 pub mod runner;
 pub mod shutdown;
+pub mod signature;
 pub mod store;
 
 use app::App;

@@ -121,7 +121,10 @@ async fn main() -> anyhow::Result<()> {
 
 fn init_tracing(settings: &Settings) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&settings.log.level));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&settings.log.level))
+        // lapin logs a returned message with its body, which can hold personal data; the outbox
+        // and intake report returns themselves, without it.
+        .add_directive("lapin::returned_messages=off".parse().expect("a valid directive"));
     use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

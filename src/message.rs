@@ -33,6 +33,8 @@ pub enum Reason {
     UnknownSystem,
     /// Every requested system is disabled (or none is configured): nothing would be erased.
     NoEnabledSystem,
+    /// Not signed with an active key while signatures are required, or signed wrongly.
+    BadSignature,
     RequestIdConflict,
     /// A cancellation names no request that is still open (unknown, or already settled).
     CancelNotApplicable,
@@ -48,6 +50,7 @@ impl Reason {
             Reason::InvalidSubject => "invalid_subject",
             Reason::UnknownSystem => "unknown_system",
             Reason::NoEnabledSystem => "no_enabled_system",
+            Reason::BadSignature => "bad_signature",
             Reason::RequestIdConflict => "request_id_conflict",
             Reason::CancelNotApplicable => "cancel_not_applicable",
         }
@@ -162,8 +165,11 @@ pub fn decode(body: &[u8], rules: &Rules<'_>) -> Result<IntakeMessage, Rejection
         Some(_) => return Err(reject(Reason::UnsupportedVersion, "this worker reads version 1".into(), request_id)),
         None => return Err(reject(Reason::InvalidMessage, "missing field `version`".into(), request_id)),
     }
-    let raw: RawMessage = serde_path_to_error::deserialize(value)
+    // Decoded again from the bytes, not from the `Value`: a repeated key is refused, never resolved
+    // to whichever copy a parser happens to keep.
+    let raw: RawMessage = serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(body))
         .map_err(|e| reject(Reason::InvalidMessage, describe(&e), request_id))?;
+    drop(value);
 
     let subject = Subject::new(raw.subject).map_err(|e| reject(Reason::InvalidSubject, e.to_string(), request_id))?;
     for system in subject.ids().keys() {
@@ -249,6 +255,9 @@ fn describe(e: &serde_path_to_error::Error<serde_json::Error>) -> String {
             };
             return if parent.is_empty() || parent == "." { what.to_string() } else { format!("{what} in `{parent}`") };
         }
+    }
+    if message.starts_with("duplicate field `") {
+        return "a key appears twice".into();
     }
     format!("`{path}` has the wrong type or an invalid value")
 }
@@ -403,5 +412,134 @@ mod tests {
         assert_eq!(decode(b"{\"version\": 1, \"x\": 1}", &rules).unwrap_err().reason, Reason::TooLarge);
         assert_eq!(decode(b"{nope", &rules).unwrap_err().reason, Reason::NotJson);
         assert_eq!(decode(&[0xff, 0xfe], &rules).unwrap_err().reason, Reason::NotJson);
+    }
+
+    #[test]
+    fn the_corpus_of_nasty_messages_gets_the_expected_reasons() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/intake");
+        let expected: std::collections::BTreeMap<String, String> =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("expected-reasons.json")).unwrap()).unwrap();
+        let known = systems();
+        let rules = Rules {
+            max_bytes: 65_536,
+            known_systems: &known,
+            now: "2026-11-24T04:00:00Z".parse().unwrap(),
+            max_clock_skew: Duration::minutes(5),
+        };
+        assert!(expected.len() >= 20);
+        for (name, reason) in &expected {
+            let body = std::fs::read(dir.join(format!("{name}.json"))).unwrap();
+            let rejection = decode(&body, &rules).expect_err(name);
+            assert_eq!(rejection.reason.as_str(), reason, "{name}: {}", rejection.detail);
+            assert!(!rejection.detail.is_empty() && rejection.detail.len() < 200, "{name}: {}", rejection.detail);
+            for secret in ["a@x.io", "everyone@x.io", "DROP TABLE", "<script>", "06 12 34"] {
+                assert!(
+                    !rejection.detail.contains(secret),
+                    "{name}: the detail echoes the message: {}",
+                    rejection.detail
+                );
+            }
+        }
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn rules(known: &BTreeSet<String>) -> Rules<'_> {
+            Rules { max_bytes: 4096, known_systems: known, now: Utc::now(), max_clock_skew: Duration::minutes(5) }
+        }
+
+        /// Any JSON value, nested a few levels, with odd strings.
+        fn json_value() -> impl Strategy<Value = serde_json::Value> {
+            let leaf = prop_oneof![
+                Just(serde_json::Value::Null),
+                any::<bool>().prop_map(serde_json::Value::from),
+                any::<i64>().prop_map(serde_json::Value::from),
+                any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(serde_json::Value::from),
+                ".{0,40}".prop_map(serde_json::Value::from),
+                "[\\u{0}-\\u{1f}\\u{202e}\\u{feff}@+*\"{}]{0,20}".prop_map(serde_json::Value::from),
+            ];
+            leaf.prop_recursive(4, 64, 8, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..8).prop_map(serde_json::Value::from),
+                    prop::collection::btree_map(".{0,12}", inner, 0..8)
+                        .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        /// A message close to a valid one, with one part replaced by anything.
+        fn near_valid() -> impl Strategy<Value = serde_json::Value> {
+            let keys = prop_oneof![
+                Just("version"),
+                Just("request_id"),
+                Just("subject"),
+                Just("requested_at"),
+                Just("locale"),
+                Just("systems"),
+                Just("extra"),
+            ];
+            let subject_keys = prop_oneof![Just("emails"), Just("phones"), Just("user_id"), Just("ids"), Just("name")];
+            (keys, subject_keys, json_value(), any::<bool>()).prop_map(|(key, subject_key, value, in_subject)| {
+                let mut message = valid();
+                if in_subject {
+                    message["subject"][subject_key] = value;
+                } else {
+                    message[key] = value;
+                }
+                message
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+            #[test]
+            fn random_bytes_never_panic_and_always_get_a_reason(body in prop::collection::vec(any::<u8>(), 0..600)) {
+                let known = systems();
+                if let Err(rejection) = decode(&body, &rules(&known)) {
+                    prop_assert!(!rejection.detail.is_empty());
+                }
+            }
+
+            #[test]
+            fn any_json_is_decoded_or_refused_with_a_reason(value in json_value()) {
+                let known = systems();
+                let body = serde_json::to_vec(&value).unwrap();
+                let rejection = decode(&body, &rules(&known)).expect_err("random JSON is not a request");
+                prop_assert!(!rejection.detail.is_empty());
+            }
+
+            #[test]
+            fn a_damaged_message_is_decoded_normalised_or_refused_never_echoed(message in near_valid()) {
+                let known = systems();
+                let body = serde_json::to_vec(&message).unwrap();
+                match decode(&body, &rules(&known)) {
+                    Ok(decoded) => {
+                        for email in decoded.subject.emails() {
+                            prop_assert_eq!(email.trim(), email.as_str());
+                            prop_assert!(email.contains('@'));
+                        }
+                        for phone in decoded.subject.phones() {
+                            prop_assert!(phone.starts_with('+') && phone[1..].chars().all(|c| c.is_ascii_digit()));
+                        }
+                    }
+                    Err(rejection) => {
+                        prop_assert!(!rejection.detail.is_empty());
+                        prop_assert!(!rejection.detail.contains("ana@example.com"));
+                    }
+                }
+            }
+
+            #[test]
+            fn many_identifiers_are_bounded(count in 0usize..80) {
+                let known = systems();
+                let mut message = valid();
+                message["subject"]["emails"] = serde_json::json!((0..count).map(|i| format!("p{i}@example.com")).collect::<Vec<_>>());
+                let result = decode(&serde_json::to_vec(&message).unwrap(), &rules(&known));
+                prop_assert_eq!(result.is_ok(), count <= erasure_connector::subject::MAX_EMAILS);
+            }
+        }
     }
 }

@@ -11,7 +11,10 @@ within --wait seconds (argparse also uses 2 for bad arguments).
 """
 
 import argparse
+import hashlib
+import hmac
 import json
+import os
 import sys
 import uuid
 from datetime import datetime, timezone
@@ -34,6 +37,9 @@ def parse_args():
     p.add_argument("--locale", help="language of the confirmation, e.g. fr or en-GB")
     p.add_argument("--request-id", type=uuid.UUID, default=None,
                    help="idempotency key (default: a new random UUID)")
+    p.add_argument("--key-id", help="signing key id (x-erasure-key-id), as configured in the worker")
+    p.add_argument("--key-env", metavar="VARIABLE",
+                   help="environment variable holding that key's HMAC secret (never pass a secret as an argument)")
     p.add_argument("--wait", type=float, metavar="SECONDS",
                    help="wait this long for the confirmation on a private reply queue")
     args = p.parse_args()
@@ -75,6 +81,17 @@ def build_message(args, request_id):
     return message
 
 
+def signature_headers(args, body):
+    """x-erasure-key-id and x-erasure-signature: v1=<hex HMAC-SHA256 of the exact body bytes>."""
+    if not args.key_id:
+        return None
+    secret = os.environ.get(args.key_env or "")
+    if not secret:
+        sys.exit(f"error: --key-id needs --key-env naming a set environment variable")
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return {"x-erasure-key-id": args.key_id, "x-erasure-signature": f"v1={digest}"}
+
+
 def main():
     args = parse_args()
     request_id = str(args.request_id or uuid.uuid4())
@@ -101,6 +118,7 @@ def main():
             delivery_mode=2,  # persistent
             message_id=request_id,
             reply_to=reply_queue,
+            headers=signature_headers(args, body),
         )
         try:
             # Default exchange, routing key = queue name; mandatory: fail if no queue takes it.

@@ -42,6 +42,10 @@ pub async fn replay(
     }
     let status = match s.app.store.insert_request(&new, now).await? {
         Inserted::Created => "received",
+        Inserted::Braked => {
+            crate::intake::braked(&message.request_id);
+            "held"
+        }
         Inserted::Duplicate => "duplicate",
         Inserted::Conflict => {
             return Err(ApiError::Conflict("this request_id was already used for a different request".into()))

@@ -219,6 +219,10 @@ pub async fn submit(
     }
     let (status, state) = match s.app.store.insert_request(&new, now).await? {
         Inserted::Created => (StatusCode::CREATED, "received"),
+        Inserted::Braked => {
+            crate::intake::braked(&message.request_id);
+            (StatusCode::CREATED, "held")
+        }
         Inserted::Duplicate => (StatusCode::OK, "duplicate"),
         Inserted::Conflict => {
             return Err(ApiError::Conflict("this request_id was already used for a different request".into()))

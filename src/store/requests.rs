@@ -19,6 +19,15 @@ pub struct NewRequest {
     /// The end of the grace period, if any: until then the request waits `scheduled`.
     pub starts_at: Option<DateTime<Utc>>,
     pub tasks: Vec<NewTask>,
+    /// The mass-deletion brake: hold the request if too many arrived recently.
+    pub brake: Option<Brake>,
+}
+
+/// More than `max_requests` received within `window` puts new requests on the brake hold.
+#[derive(Debug, Clone, Copy)]
+pub struct Brake {
+    pub max_requests: i64,
+    pub window: std::time::Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -32,6 +41,8 @@ pub struct NewTask {
 pub enum Inserted {
     /// A new request and its tasks were committed.
     Created,
+    /// Committed, and held by the mass-deletion brake until an operator releases it.
+    Braked,
     /// The same request id with the same body: a redelivery, nothing changed.
     Duplicate,
     /// The same request id with a different body: refused, never merged.
@@ -88,9 +99,13 @@ impl Store {
             let detail = serde_json::json!({ "starts_at": starts_at });
             audit(&tx, new.id, None, now, "intake", "request.scheduled", detail).await?;
         }
+        let braked = match new.brake {
+            Some(brake) => apply_brake(&tx, new.id, brake, now).await?,
+            None => false,
+        };
         tx.execute(&format!("NOTIFY {TASKS_CHANNEL}"), &[]).await?;
         tx.commit().await?;
-        Ok(Inserted::Created)
+        Ok(if braked { Inserted::Braked } else { Inserted::Created })
     }
 
     /// The request's state, for tests and the CLI.
@@ -99,4 +114,31 @@ impl Store {
         let row = client.query_opt("SELECT state FROM requests WHERE id = $1", &[&id]).await?;
         Ok(row.map(|r| r.get(0)))
     }
+}
+
+async fn apply_brake(
+    tx: &deadpool_postgres::Transaction<'_>,
+    id: Uuid,
+    brake: Brake,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let recent: i64 = tx
+        .query_one(
+            "SELECT count(*) FROM requests WHERE received_at > $1::timestamptz - make_interval(secs => $2::float8)",
+            &[&now, &super::secs(brake.window)],
+        )
+        .await?
+        .get(0);
+    if recent <= brake.max_requests {
+        return Ok(false);
+    }
+    let reason = format!("more than {} requests within {:?}", brake.max_requests, brake.window);
+    tx.execute(
+        "INSERT INTO request_holds (request_id, kind, reason, actor, created_at) VALUES ($1, 'brake', $2, 'intake', $3)",
+        &[&id, &reason, &now],
+    )
+    .await?;
+    audit(tx, id, None, now, "intake", "request.held", serde_json::json!({ "kind": "brake", "reason": reason }))
+        .await?;
+    Ok(true)
 }

@@ -452,3 +452,60 @@ async fn every_operation_in_the_openapi_document_is_served() {
     assert_eq!(served, 18, "the document lists every operation of `api::router` (update both together)");
     worker.stop().await;
 }
+
+#[tokio::test]
+async fn the_mass_deletion_brake_holds_requests_beyond_the_rate_until_an_operator_releases_them() {
+    let stack = Stack::new().await;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    // SAFETY: set before the worker starts; each test runs in its own process.
+    unsafe {
+        std::env::set_var("E2E_OPS_TOKEN", OPS);
+        std::env::set_var("E2E_PRODUCT_TOKEN", PRODUCT);
+        std::env::set_var("E2E_READER_TOKEN", READER);
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let extra = format!(
+        "[intake]\nbrake_max_requests = 3\nbrake_window = \"10m\"\n[api]\nlisten = \"127.0.0.1:{port}\"\ntokens = [{{ name = \"ops\", token_env = \"E2E_OPS_TOKEN\", scopes = [\"read\", \"operate\", \"submit\"] }}]\n"
+    );
+    let settings = stack.settings(&[Instance { name: "accounts", extra: "" }], &extra);
+    stack.declare_queues(&settings).await;
+    let worker = Worker::start(settings, clock.clone());
+    let api = Api { base: format!("http://127.0.0.1:{port}"), http: reqwest::Client::new() };
+    poll(Duration::from_secs(15), "the API", || async {
+        api.http.get(format!("{}/healthz", api.base)).send().await.ok().filter(|r| r.status().is_success())
+    })
+    .await;
+
+    let ids: Vec<Uuid> = (0..5).map(|_| Uuid::new_v4()).collect();
+    for (i, id) in ids.iter().enumerate() {
+        stack.publish(&bytes(&message(*id, &format!("brake{i}@example.com"), &clock)), None).await;
+    }
+    for id in &ids[..3] {
+        stack.wait_for_state(*id, "completed", Duration::from_secs(20)).await;
+    }
+    let held = poll(Duration::from_secs(10), "the held requests", || async {
+        let (_, detail) = api.get(&format!("/v1/requests/{}", ids[4]), Some(OPS)).await;
+        (detail["holds"][0]["kind"] == "brake").then_some(detail)
+    })
+    .await;
+    assert_eq!(held["state"], "received");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(stack.sim.calls("accounts").len(), 3, "held requests reach no connector");
+    let metrics = api.http.get(format!("{}/metrics", api.base)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("erasure_brake_holds_total 2"), "{metrics}");
+
+    for id in &ids[3..] {
+        let (status, _) = api
+            .post(
+                &format!("/v1/requests/{id}/release"),
+                OPS,
+                json!({ "kind": "brake", "reason": "verified with the product team" }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    for id in &ids[3..] {
+        stack.wait_for_state(*id, "completed", Duration::from_secs(20)).await;
+    }
+    worker.stop().await;
+}

@@ -115,3 +115,52 @@ async fn a_request_for_disabled_systems_only_is_rejected_not_left_waiting() {
     );
     worker.stop().await;
 }
+
+#[tokio::test]
+async fn only_messages_signed_with_an_active_key_are_executed() {
+    use erasure_worker::signature::{sign, KEY_ID_HEADER, SIGNATURE_HEADER};
+    use lapin::types::{AMQPValue, FieldTable};
+    // SAFETY: set before the worker starts; each test runs in its own process.
+    unsafe {
+        std::env::set_var("E2E_KEY_OLD", "old-signing-secret");
+        std::env::set_var("E2E_KEY_NEW", "new-signing-secret");
+    }
+    let stack = Stack::new().await;
+    let extra = "[intake]\nrequire_signature = true\nsigning_keys = [{ id = \"old\", secret_env = \"E2E_KEY_OLD\" }, { id = \"new\", secret_env = \"E2E_KEY_NEW\" }]\n";
+    let settings = stack.settings(&[Instance { name: "accounts", extra: "" }], extra);
+    stack.declare_queues(&settings).await;
+    let mut events = stack.events().await;
+    let worker = Worker::start(settings, Arc::new(SystemClock));
+    let signed = |key_id: &str, secret: &[u8], body: &[u8]| {
+        let mut headers = FieldTable::default();
+        headers.insert(KEY_ID_HEADER.into(), AMQPValue::LongString(key_id.into()));
+        headers.insert(SIGNATURE_HEADER.into(), AMQPValue::LongString(sign(secret, body).as_str().into()));
+        headers
+    };
+
+    let unsigned = Uuid::new_v4();
+    stack.publish(&bytes(&request(unsigned, "forged@example.com", chrono::Utc::now())), None).await;
+    let forged = Uuid::new_v4();
+    let body = bytes(&request(forged, "forged@example.com", chrono::Utc::now()));
+    stack.publish_with_headers(&body, None, signed("old", b"guessed-secret", &body)).await;
+    let old = Uuid::new_v4();
+    let body = bytes(&request(old, "ok1@example.com", chrono::Utc::now()));
+    stack.publish_with_headers(&body, None, signed("old", b"old-signing-secret", &body)).await;
+    let new = Uuid::new_v4();
+    let body = bytes(&request(new, "ok2@example.com", chrono::Utc::now()));
+    stack.publish_with_headers(&body, None, signed("new", b"new-signing-secret", &body)).await;
+
+    stack.wait_for_state(old, "completed", Duration::from_secs(20)).await;
+    stack.wait_for_state(new, "completed", Duration::from_secs(20)).await;
+    let dead = stack.wait_dead_letters(2, Duration::from_secs(10)).await;
+    assert!(dead.iter().all(|(reason, _)| reason.as_deref() == Some("bad_signature")));
+    assert_eq!(stack.request_state(unsigned).await, None, "never executed");
+    assert_eq!(stack.request_state(forged).await, None, "never executed");
+    let mut seen = Vec::new();
+    while let Some(event) = events.next(Duration::from_secs(2)).await {
+        seen.push(event);
+    }
+    assert!(seen.iter().all(|e| e.routing_key != "erasure.rejected"), "an unauthenticated request id gets no event");
+    assert!(stack.sim.calls("accounts").iter().all(|c| !c.identifiers.iter().any(|i| i.starts_with("forged"))));
+    worker.stop().await;
+}

@@ -84,6 +84,7 @@ async fn a_stale_worker_cannot_record_after_its_lease_was_rescued() {
         deadline_at: now,
         starts_at: None,
         tasks: vec![NewTask { connector: "accounts".into(), kind: "webhook".into(), max_attempts: 5 }],
+        brake: None,
     };
     store.insert_request(&new, now).await.unwrap();
     let claimed = store.claim("accounts", 10, "old-worker", Duration::from_secs(60), now).await.unwrap();

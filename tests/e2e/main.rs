@@ -13,4 +13,5 @@ mod ops_cli;
 mod pipeline;
 mod processes;
 mod retries;
+mod secrets;
 mod vendors;

@@ -89,7 +89,7 @@ impl Stack {
         let mut base = format!(
             "[database]\nurl = \"{}\"\npool_size = 8\n\n[amqp]\nurls = [\"{}\"]\nrequests_queue = \"{}\"\ndead_letter_queue = \"{}\"\nevents_exchange = \"{}\"\nreconnect_max_delay = \"1s\"\n\n\
              [runner]\npoll_interval = \"100ms\"\nretry_base = \"10s\"\nretry_cap = \"10m\"\ndrain_timeout = \"5s\"\n\n\
-             [outbox]\npoll_interval = \"100ms\"\n\n[api]\nlisten = \"127.0.0.1:0\"\n\n[security]\nhash_key_env = \"{HASH_KEY_ENV}\"\n\n[log]\nformat = \"text\"\nlevel = \"info\"\n",
+             [intake]\nrequire_signature = false\n\n[outbox]\npoll_interval = \"100ms\"\n\n[api]\nlisten = \"127.0.0.1:0\"\n\n[security]\nhash_key_env = \"{HASH_KEY_ENV}\"\n\n[log]\nformat = \"text\"\nlevel = \"info\"\n",
             self.db_url,
             self.amqp_url,
             self.requests_queue(),
@@ -136,11 +136,17 @@ impl Stack {
 
     /// Publish an intake message the way a product does (persistent, confirmed, mandatory).
     pub async fn publish(&self, body: &[u8], reply_to: Option<&str>) {
+        self.publish_with_headers(body, reply_to, FieldTable::default()).await
+    }
+
+    pub async fn publish_with_headers(&self, body: &[u8], reply_to: Option<&str>, headers: FieldTable) {
         let connection = self.amqp().await;
         let channel = connection.create_channel().await.unwrap();
         channel.confirm_select(ConfirmSelectOptions::default()).await.unwrap();
-        let mut properties =
-            BasicProperties::default().with_delivery_mode(2).with_content_type("application/json".into());
+        let mut properties = BasicProperties::default()
+            .with_delivery_mode(2)
+            .with_content_type("application/json".into())
+            .with_headers(headers);
         if let Some(reply_to) = reply_to {
             properties = properties.with_reply_to(reply_to.into());
         }

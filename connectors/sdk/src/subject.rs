@@ -150,7 +150,7 @@ pub fn normalise_email(input: &str) -> Option<String> {
     if email.is_empty() || email.len() > MAX_EMAIL_LEN {
         return None;
     }
-    if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if email.chars().any(|c| c.is_whitespace() || c.is_control() || is_invisible(c)) {
         return None;
     }
     let (local, domain) = email.rsplit_once('@')?;
@@ -176,8 +176,13 @@ pub fn normalise_phone(input: &str) -> Option<String> {
 
 fn clean_id(input: &str) -> Option<String> {
     let id = input.trim();
-    let valid = !id.is_empty() && id.len() <= MAX_ID_LEN && !id.chars().any(char::is_control);
+    let valid = !id.is_empty() && id.len() <= MAX_ID_LEN && !id.chars().any(|c| c.is_control() || is_invisible(c));
     valid.then(|| id.nfc().collect())
+}
+
+/// Zero-width and bidirectional-override characters: they make two identifiers look alike.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{ad}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
 }
 
 fn printable(key: &str) -> String {
@@ -210,7 +215,8 @@ mod tests {
 
     #[test]
     fn bad_identifiers_are_refused_without_echoing_them() {
-        for bad in ["", "no-at-sign", "a@b", "two@@x.io", "sp ace@x.io", "a@.x.io"] {
+        for bad in ["", "no-at-sign", "a@b", "two@@x.io", "sp ace@x.io", "a@.x.io", "a\u{202e}@x.io", "a\u{200b}@x.io"]
+        {
             let err = Subject::new(raw(&[bad], &[])).unwrap_err();
             assert_eq!(err, SubjectError::InvalidEmail(0), "{bad:?}");
         }
