@@ -260,3 +260,43 @@ async fn grace_legal_hold_list_holds_open_requests_and_stores_no_identifier_in_c
     stack.wait_for_state(id, "completed", Duration::from_secs(15)).await;
     worker.stop().await;
 }
+
+#[tokio::test]
+async fn grace_an_unsigned_cancel_is_dead_lettered_and_cancels_nothing() {
+    use erasure_worker::signature::{sign, KEY_ID_HEADER, SIGNATURE_HEADER};
+    use lapin::types::{AMQPValue, FieldTable};
+    // SAFETY: set before the worker starts; each test runs in its own process.
+    unsafe { std::env::set_var("E2E_GRACE_KEY", "grace-signing-secret") };
+    let stack = Stack::new().await;
+    let extra = "[requests]\ngrace_period = \"7d\"\n\n[intake]\nrequire_signature = true\nsigning_keys = [{ id = \"k1\", secret_env = \"E2E_GRACE_KEY\" }]\n";
+    let settings = stack.settings(&[Instance { name: "accounts", extra: "" }], extra);
+    stack.declare_queues(&settings).await;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let worker = Worker::start(settings, clock.clone());
+    let signed = |body: &[u8]| {
+        let mut headers = FieldTable::default();
+        headers.insert(KEY_ID_HEADER.into(), AMQPValue::LongString("k1".into()));
+        headers.insert(
+            SIGNATURE_HEADER.into(),
+            AMQPValue::LongString(sign(b"grace-signing-secret", body).as_str().into()),
+        );
+        headers
+    };
+    let id = Uuid::new_v4();
+    let body = bytes(&request(id, "ned@example.com", clock.now()));
+    stack.publish_with_headers(&body, None, signed(&body)).await;
+    stack.wait_for_state(id, "scheduled", Duration::from_secs(15)).await;
+
+    stack.publish(&bytes(&json!({ "version": 1, "type": "cancel", "request_id": id })), None).await;
+    let dead = stack.wait_dead_letters(1, Duration::from_secs(10)).await;
+    assert_eq!(dead[0].0.as_deref(), Some("bad_signature"));
+    assert_eq!(stack.request_state(id).await.as_deref(), Some("scheduled"), "a forged cancellation does nothing");
+
+    let body = bytes(&json!({ "version": 1, "type": "cancel", "request_id": id }));
+    stack.publish_with_headers(&body, None, signed(&body)).await;
+    stack.wait_for_state(id, "cancelled", Duration::from_secs(15)).await;
+    clock.advance(WEEK);
+    settle().await;
+    assert!(stack.sim.calls("accounts").is_empty());
+    worker.stop().await;
+}
