@@ -41,6 +41,10 @@ secret_env = "E2E_WEBHOOK_SECRET"
     );
     let config = stack.config_file(&[Instance { name: "accounts", extra: "" }], &extra);
     let settings = erasure_worker::config::Settings::load_with_env(Some(&config), Default::default()).unwrap();
+    // The database password is set but the test server trusts loopback: the worker still runs.
+    // SAFETY: set before any worker starts; each test runs in its own process.
+    unsafe { std::env::set_var("E2E_DB_PASSWORD", DB_PASSWORD) };
+    stack.declare_queues(&settings).await;
     let log = stack.dir.join("secrets.log");
     let env = [
         ("E2E_DB_PASSWORD", DB_PASSWORD),
@@ -70,8 +74,6 @@ secret_env = "E2E_WEBHOOK_SECRET"
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    // The database password is set but the test server trusts loopback: the worker must still run.
-    let _ = settings;
     let http = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
     poll(Duration::from_secs(20), "the API", || async {
