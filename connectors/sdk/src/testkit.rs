@@ -241,11 +241,22 @@ pub struct SpecProxy {
 
 impl SpecProxy {
     pub async fn start(spec_file: &str, upstream: &str) -> SpecProxy {
+        // The port is chosen free and released, so another process may take it before Prism
+        // does: Prism then exits, and we try another port.
+        for _ in 0..5 {
+            if let Some(proxy) = Self::try_start(spec_file, upstream).await {
+                return proxy;
+            }
+        }
+        panic!("prism could not start on a free port in 5 tries");
+    }
+
+    async fn try_start(spec_file: &str, upstream: &str) -> Option<SpecProxy> {
         let prism = std::env::var("ERASURE_PRISM").expect("ERASURE_PRISM is not set: run the tests with scripts/test");
         let specs = std::env::var("ERASURE_VENDOR_SPECS")
             .expect("ERASURE_VENDOR_SPECS is not set: run the tests with scripts/test");
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let log = std::env::temp_dir().join(format!("prism-{port}.log"));
+        let log = std::env::temp_dir().join(format!("prism-{port}-{}.log", std::process::id()));
         let out = std::fs::File::create(&log).unwrap();
         let child = std::process::Command::new(prism)
             .args([
@@ -262,18 +273,21 @@ impl SpecProxy {
             .stderr(out)
             .spawn()
             .expect("start prism");
-        let proxy = SpecProxy { child, url: format!("http://127.0.0.1:{port}"), log };
-        // Prism takes up to a few minutes to load a large spec on a busy machine.
+        let mut proxy = SpecProxy { child, url: format!("http://127.0.0.1:{port}"), log };
+        // Prism takes up to a few minutes to load a large spec on a busy machine. Ready means
+        // Prism itself says it listens on our port: a bare TCP connect could reach another process.
+        let ready = format!("Prism is listening on http://127.0.0.1:{port}");
         let deadline = std::time::Instant::now() + Duration::from_secs(420);
-        let mut proxy = proxy;
-        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        loop {
+            if proxy.log_text().contains(&ready) && tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                return Some(proxy);
+            }
             assert!(std::time::Instant::now() < deadline, "prism did not start: {}", proxy.log_text());
-            if let Ok(Some(status)) = proxy.child.try_wait() {
-                panic!("prism exited ({status}): {}", proxy.log_text());
+            if let Ok(Some(_)) = proxy.child.try_wait() {
+                return None;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        proxy
     }
 
     pub fn log_text(&self) -> String {
