@@ -6,13 +6,23 @@
 #   stack_up                 # start both; exports the variables below
 #   trap stack_down EXIT     # stop both, remove STACK_DIR (safe to call twice)
 #
+# STACK_RABBIT_NODES=3 stack_up starts a RabbitMQ cluster of that many nodes on
+# loopback (distinct node names, AMQP and distribution ports, one cookie) instead
+# of one node. Faults for scripts/chaos, from this shell or (scripts/stack-ctl)
+# another: stack_pg_restart [immediate|fast], stack_rabbit_stop I,
+# stack_rabbit_start I, stack_rabbit_restart_all; stack_load DIR takes over a
+# stack another shell started.
+#
 # Exports after stack_up:
 #   ERASURE_TEST_DATABASE_URL  postgres://postgres@127.0.0.1:PORT/postgres  (trust auth)
-#   ERASURE_TEST_AMQP_URL      amqp://guest:guest@127.0.0.1:PORT/%2f
+#   ERASURE_TEST_AMQP_URL      amqp://guest:guest@127.0.0.1:PORT/%2f  (node 0)
+#   ERASURE_TEST_AMQP_URLS     every node's URL, space-separated
 #   STACK_DIR STACK_PG_PORT STACK_AMQP_PORT STACK_RABBIT_NODE STACK_RABBIT_DIST_PORT
 #   STACK_EPMD_PORT STACK_PG_PID STACK_RABBIT_PID (beam.smp) STACK_RABBIT_WRAPPER_PID
-#   STACK_EPMD_PID
-# and `stack_rabbitmqctl ARGS...` runs rabbitmqctl against that node.
+#   STACK_EPMD_PID STACK_RABBIT_NODES; node I > 0 of a cluster has the same
+#   variables suffixed _I (STACK_AMQP_PORT_1, STACK_RABBIT_PID_1, ...)
+# and `stack_rabbitmqctl ARGS...` runs rabbitmqctl against node 0,
+# `stack_rabbitmqctl_node I ARGS...` against node I.
 #
 # Every stack has its own temp dir, ports, node name, Erlang cookie and its own
 # epmd (on a private port), so several stacks can run side by side and
@@ -55,18 +65,28 @@ _stack_cmd() {
                  LANG=C.UTF-8 LC_ALL=C.UTF-8 _ERASURE_STACK_OWNER="$STACK_DIR" "$@")
 }
 
+# Node I of the RabbitMQ cluster (0 unless STACK_RABBIT_NODES > 1) keeps its
+# settings in STACK_<NAME> for node 0 and STACK_<NAME>_I for the others.
+# _stack_nv NAME I prints that variable's name; _stack_nget NAME I its value.
+_stack_nv() { if (($2 == 0)); then echo "STACK_$1"; else echo "STACK_$1_$2"; fi; }
+_stack_nget() { local v; v=$(_stack_nv "$1" "$2"); printf '%s' "${!v:-}"; }
+_stack_rabbit_dir() { if (($1 == 0)); then echo "$STACK_DIR/rabbit"; else echo "$STACK_DIR/rabbit-$1"; fi; }
+
 # _stack_rabbit_cmd COMMAND ARGS...: like _stack_cmd, as rabbitmq, with this
 # stack's RabbitMQ/Erlang environment (node name, ports, cookie via HOME, epmd).
-_stack_rabbit_cmd() {
-    local r=$STACK_DIR/rabbit
+# _stack_rabbit_node_cmd I COMMAND ARGS...: the same for node I.
+_stack_rabbit_cmd() { _stack_rabbit_node_cmd 0 "$@"; }
+_stack_rabbit_node_cmd() {
+    local i=$1; shift
+    local r; r=$(_stack_rabbit_dir "$i")
     _stack_cmd rabbitmq HOME="$r/home" \
         ERL_EPMD_PORT="$STACK_EPMD_PORT" \
         ERL_CRASH_DUMP="$r/log/erl_crash.dump" \
         ERL_INETRC="$r/inetrc" \
-        RABBITMQ_NODENAME="$STACK_RABBIT_NODE" \
+        RABBITMQ_NODENAME="$(_stack_nget RABBIT_NODE "$i")" \
         RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
-        RABBITMQ_NODE_PORT="$STACK_AMQP_PORT" \
-        RABBITMQ_DIST_PORT="$STACK_RABBIT_DIST_PORT" \
+        RABBITMQ_NODE_PORT="$(_stack_nget AMQP_PORT "$i")" \
+        RABBITMQ_DIST_PORT="$(_stack_nget RABBIT_DIST_PORT "$i")" \
         RABBITMQ_CONF_ENV_FILE="$r/rabbitmq-env.conf" \
         RABBITMQ_CONFIG_FILE="$r/rabbitmq.conf" \
         RABBITMQ_ADVANCED_CONFIG_FILE="$r/advanced.config" \
@@ -151,12 +171,38 @@ _stack_tail() {
 # Record this stack's variables in $STACK_DIR/stack.env (NAME=value lines), for
 # _stack_reap_stale and for anyone debugging a running stack.
 _stack_save() {
-    local v
-    for v in STACK_DIR STACK_OWNER_PID STACK_OWNER_START STACK_PG_PORT STACK_AMQP_PORT \
-             STACK_RABBIT_DIST_PORT STACK_EPMD_PORT STACK_RABBIT_NODE STACK_PG_PID \
-             STACK_RABBIT_PID STACK_RABBIT_WRAPPER_PID STACK_EPMD_PID; do
+    local v i vars=(STACK_DIR STACK_OWNER_PID STACK_OWNER_START STACK_PG_PORT STACK_AMQP_PORT
+             STACK_RABBIT_DIST_PORT STACK_EPMD_PORT STACK_RABBIT_NODE STACK_PG_PID
+             STACK_RABBIT_PID STACK_RABBIT_WRAPPER_PID STACK_EPMD_PID STACK_RABBIT_NODES)
+    for ((i = 1; i < ${STACK_RABBIT_NODES:-1}; i++)); do
+        vars+=("STACK_AMQP_PORT_$i" "STACK_RABBIT_DIST_PORT_$i" "STACK_RABBIT_NODE_$i"
+               "STACK_RABBIT_PID_$i" "STACK_RABBIT_WRAPPER_PID_$i")
+    done
+    for v in "${vars[@]}"; do
         [[ -n ${!v:-} ]] && printf '%s=%s\n' "$v" "${!v}"
     done >"$STACK_DIR/stack.env.tmp" && mv -f "$STACK_DIR/stack.env.tmp" "$STACK_DIR/stack.env"
+}
+
+# stack_load DIR: take over the stack in DIR from its stack.env (another shell's
+# stack, e.g. for scripts/stack-ctl); the variables are set in this shell.
+stack_load() {
+    local k v dir=$1
+    [[ -f $dir/stack.env ]] || { _stack_log "no stack in $dir"; return 1; }
+    while IFS='=' read -r k v; do
+        [[ $k =~ ^STACK_[A-Z0-9_]+$ ]] && printf -v "$k" %s "$v" && export "${k?}"
+    done <"$dir/stack.env"
+    [[ ${STACK_DIR:-} == "$dir" ]]
+}
+
+# Unset this shell's stack variables (not the tunables).
+_stack_forget() {
+    local v
+    for v in $(compgen -v STACK_); do
+        case $v in STACK_START_TIMEOUT | STACK_TMPDIR | STACK_PG_BIN | STACK_RABBIT_BIN) ;;
+            *) unset "$v" ;;
+        esac
+    done
+    unset STACK_RABBIT_NODES ERASURE_TEST_DATABASE_URL ERASURE_TEST_AMQP_URL ERASURE_TEST_AMQP_URLS
 }
 
 # Start time (clock ticks since boot) of a pid, to tell it from a reused pid.
@@ -175,12 +221,8 @@ _stack_reap_stale() {
         [[ -d $d && ! -L $d && -O $d && -f $d/stack.env && -O $d/stack.env && $d != "${STACK_DIR:-}" ]] ||
             continue
         (
-            unset STACK_DIR STACK_OWNER_PID STACK_OWNER_START STACK_PG_PID STACK_RABBIT_PID \
-                STACK_RABBIT_WRAPPER_PID STACK_EPMD_PID
-            while IFS='=' read -r k v; do
-                [[ $k =~ ^STACK_[A-Z_]+$ ]] && printf -v "$k" %s "$v"
-            done <"$d/stack.env"
-            [[ ${STACK_DIR:-} == "$d" && -n ${STACK_OWNER_PID:-} ]] || exit 0
+            _stack_forget
+            stack_load "$d" && [[ -n ${STACK_OWNER_PID:-} ]] || exit 0
             if _stack_alive "$STACK_OWNER_PID" && [[ -z ${STACK_OWNER_START:-} ||
                     $(_stack_starttime "$STACK_OWNER_PID") == "$STACK_OWNER_START" ]]; then
                 exit 0
@@ -240,37 +282,39 @@ stack_up() {
         _stack_log "a stack is already up in this shell ($STACK_DIR); call stack_down first"
         return 1
     fi
-    local timeout=${STACK_START_TIMEOUT:-60} t0=${EPOCHREALTIME/[.,]/} deadline ports _STACK_CMD
+    local timeout=${STACK_START_TIMEOUT:-60} t0=${EPOCHREALTIME/[.,]/} deadline ports _STACK_CMD i
     deadline=$((SECONDS + timeout))
+    local nodes=${STACK_RABBIT_NODES:-1}
+    [[ $nodes =~ ^[1-9]$ ]] || { _stack_log "STACK_RABBIT_NODES must be 1 to 9, not '$nodes'"; return 1; }
 
     _stack_reap_stale
 
     STACK_DIR=$(mktemp -d "$(_stack_base)/erasure-stack.XXXXXX") || return 1
-    export STACK_DIR
+    export STACK_DIR STACK_RABBIT_NODES=$nodes
     chmod 711 "$STACK_DIR"    # the server users must traverse it
     STACK_OWNER_PID=$$ STACK_OWNER_START=$(_stack_starttime $$)
-    ports=$(_stack_free_ports 4) || { _stack_fail "could not pick free ports"; return 1; }
-    read -r STACK_PG_PORT STACK_AMQP_PORT STACK_RABBIT_DIST_PORT STACK_EPMD_PORT <<<"$ports"
-    STACK_RABBIT_NODE="erasure-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')@localhost"
-    export STACK_PG_PORT STACK_AMQP_PORT STACK_RABBIT_DIST_PORT STACK_EPMD_PORT STACK_RABBIT_NODE
+    ports=$(_stack_free_ports $((2 + 2 * nodes))) || { _stack_fail "could not pick free ports"; return 1; }
+    read -r STACK_PG_PORT STACK_EPMD_PORT ports <<<"$ports"
+    export STACK_PG_PORT STACK_EPMD_PORT
+    local cluster
+    cluster="erasure-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
+    for ((i = 0; i < nodes; i++)); do
+        local amqp dist
+        read -r amqp dist ports <<<"$ports"
+        export "$(_stack_nv AMQP_PORT $i)=$amqp" "$(_stack_nv RABBIT_DIST_PORT $i)=$dist"
+        if ((i == 0)); then export STACK_RABBIT_NODE="$cluster@localhost"
+        else export "STACK_RABBIT_NODE_$i=$cluster-$i@localhost"; fi
+    done
     _stack_save
 
     # ---- RabbitMQ first: it is the slow one, PostgreSQL starts while it boots.
     local r=$STACK_DIR/rabbit
-    mkdir -p "$r/home" "$r/mnesia" "$r/log" || { _stack_fail "mkdir $r failed"; return 1; }
+    mkdir -p "$r/home" || { _stack_fail "mkdir $r failed"; return 1; }
     od -An -N16 -tx1 /dev/urandom | tr -d ' \n' | tr a-f A-F >"$r/home/.erlang.cookie"
     chmod 400 "$r/home/.erlang.cookie"
-    echo '[].' >"$r/enabled_plugins"
-    echo '[].' >"$r/advanced.config"
-    # Resolve from /etc/hosts first: spares an inet_gethost helper per Erlang VM.
-    echo '{lookup, [file, native]}.' >"$r/inetrc"
-    : >"$r/rabbitmq-env.conf"    # instead of /etc/rabbitmq/rabbitmq-env.conf
-    cat >"$r/rabbitmq.conf" <<'CONF'
-log.console = false
-log.file.level = info
-CONF
-    chmod 700 "$r" "$r/home"
-    _stack_chown rabbitmq: "$r"
+    for ((i = 0; i < nodes; i++)); do
+        _stack_rabbit_prepare $i || { _stack_fail "cannot prepare RabbitMQ node $i in $STACK_DIR"; return 1; }
+    done
 
     # A private epmd on its own port: never shares (or leaves behind) the machine's default one.
     _stack_cmd rabbitmq /usr/bin/epmd -port "$STACK_EPMD_PORT" -address 127.0.0.1
@@ -279,11 +323,7 @@ CONF
     if ! _stack_wait_port "$STACK_EPMD_PORT" "$STACK_EPMD_PID" "$deadline"; then
         _stack_fail "epmd did not start on port $STACK_EPMD_PORT" "$r/log/epmd.log"; return 1
     fi
-    # rabbitmq-server is a sh wrapper (it forwards TERM) running erl -> beam.smp,
-    # whose pid lands in RABBITMQ_PID_FILE early in the boot.
-    _stack_rabbit_cmd "$STACK_RABBIT_BIN/rabbitmq-server"
-    _stack_spawn "$r" "$r/log/stdout.log" STACK_RABBIT_WRAPPER_PID; export STACK_RABBIT_WRAPPER_PID
-    _stack_save
+    for ((i = 0; i < nodes; i++)); do _stack_rabbit_spawn $i; done
 
     # ---- PostgreSQL
     local pg=$STACK_DIR/pg
@@ -304,7 +344,108 @@ synchronous_commit = off
 full_page_writes = off
 logging_collector = off
 CONF
-    # The postmaster itself (pg_ctl start would orphan it); stopped with pg_ctl stop.
+    _stack_pg_start "$deadline" || return 1
+    export ERASURE_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$STACK_PG_PORT/postgres"
+    _stack_log "PostgreSQL 15 on 127.0.0.1:$STACK_PG_PORT (pid $STACK_PG_PID)"
+
+    # ---- wait for RabbitMQ, then join the other nodes to node 0's cluster
+    for ((i = 0; i < nodes; i++)); do _stack_rabbit_await $i "$deadline" || return 1; done
+    for ((i = 1; i < nodes; i++)); do
+        local node=$(_stack_nget RABBIT_NODE $i) ri=$(_stack_rabbit_dir $i)
+        if ! { stack_rabbitmqctl_node $i -q stop_app && stack_rabbitmqctl_node $i -q join_cluster "$STACK_RABBIT_NODE" &&
+                stack_rabbitmqctl_node $i -q start_app; } </dev/null >"$ri/log/join.log" 2>&1; then
+            _stack_fail "RabbitMQ node $node could not join $STACK_RABBIT_NODE" "$ri/log/join.log" "$ri/log/rabbit.log"
+            return 1
+        fi
+    done
+    export ERASURE_TEST_AMQP_URL="amqp://guest:guest@127.0.0.1:$STACK_AMQP_PORT/%2f"
+    ERASURE_TEST_AMQP_URLS=$ERASURE_TEST_AMQP_URL
+    for ((i = 1; i < nodes; i++)); do
+        ERASURE_TEST_AMQP_URLS+=" amqp://guest:guest@127.0.0.1:$(_stack_nget AMQP_PORT $i)/%2f"
+    done
+    export ERASURE_TEST_AMQP_URLS
+    local ms=$(( (${EPOCHREALTIME/[.,]/} - t0) / 1000 )) what="$STACK_RABBIT_NODE on 127.0.0.1:$STACK_AMQP_PORT (pid $STACK_RABBIT_PID)"
+    ((nodes > 1)) && what="cluster of $nodes nodes, $STACK_RABBIT_NODE first (AMQP ports:$(for ((i = 0; i < nodes; i++)); do printf ' %s' "$(_stack_nget AMQP_PORT $i)"; done))"
+    _stack_log "RabbitMQ 3.10 $what; stack up in $((ms / 1000)).$(printf %03d $((ms % 1000)))s"
+}
+
+# Directories and config files of node I; every node shares node 0's Erlang cookie.
+_stack_rabbit_prepare() {
+    local i=$1 r; r=$(_stack_rabbit_dir "$1")
+    mkdir -p "$r/home" "$r/mnesia" "$r/log" || return 1
+    if ((i > 0)); then
+        cp "$STACK_DIR/rabbit/home/.erlang.cookie" "$r/home/.erlang.cookie" && chmod 400 "$r/home/.erlang.cookie" || return 1
+    fi
+    echo '[].' >"$r/enabled_plugins"
+    echo '[].' >"$r/advanced.config"
+    # Resolve from /etc/hosts first: spares an inet_gethost helper per Erlang VM.
+    echo '{lookup, [file, native]}.' >"$r/inetrc"
+    : >"$r/rabbitmq-env.conf"    # instead of /etc/rabbitmq/rabbitmq-env.conf
+    cat >"$r/rabbitmq.conf" <<'CONF'
+log.console = false
+log.file.level = info
+CONF
+    chmod 700 "$r" "$r/home"
+    _stack_chown rabbitmq: "$r"
+}
+
+# Start node I in the background (the wrapper's pid in STACK_RABBIT_WRAPPER_PID[_I]).
+# rabbitmq-server is a sh wrapper (it forwards TERM) running erl -> beam.smp,
+# whose pid lands in RABBITMQ_PID_FILE early in the boot.
+_stack_rabbit_spawn() {
+    local i=$1 r _STACK_CMD pid; r=$(_stack_rabbit_dir "$1")
+    rm -f "$r/rabbit.pid"
+    _stack_rabbit_node_cmd "$i" "$STACK_RABBIT_BIN/rabbitmq-server"
+    _stack_spawn "$r" "$r/log/stdout.log" pid
+    export "$(_stack_nv RABBIT_WRAPPER_PID "$i")=$pid" "$(_stack_nv RABBIT_PID "$i")="
+    _stack_save
+}
+
+# Wait until node I has booted (its beam.smp pid in STACK_RABBIT_PID[_I]).
+_stack_rabbit_await() {
+    local i=$1 deadline=$2 r pid ok=0 node; r=$(_stack_rabbit_dir "$1")
+    node=$(_stack_nget RABBIT_NODE "$i")
+    local rlogs=("$r/log/stdout.log" "$r/log/rabbit.log")
+    while [[ ! -s $r/rabbit.pid ]]; do
+        if ! _stack_alive "$(_stack_nget RABBIT_WRAPPER_PID "$i")" || ((SECONDS >= deadline)); then
+            _stack_fail "RabbitMQ did not start (node $node)" "${rlogs[@]}"; return 1
+        fi
+        sleep 0.1
+    done
+    pid=$(<"$r/rabbit.pid")
+    export "$(_stack_nv RABBIT_PID "$i")=$pid"
+    _stack_save
+    while ((SECONDS < deadline)) && _stack_alive "$pid"; do
+        if stack_rabbitmqctl_node "$i" -q -t $((deadline - SECONDS + 1)) await_startup </dev/null >"$r/log/await.log" 2>&1; then
+            ok=1; break
+        fi
+        sleep 0.5    # the node's distribution may not be up yet
+    done
+    if ((!ok)); then
+        _stack_fail "RabbitMQ did not start (node $node)" "$r/log/await.log" "${rlogs[@]}"
+        return 1
+    fi
+}
+
+# Stop node I (rabbitmqctl stop, then TERM and KILL if it lingers).
+_stack_rabbit_stop() {
+    local i=$1 dir=$STACK_DIR r _STACK_CMD p; r=$(_stack_rabbit_dir "$1")
+    local pid wrapper; pid=$(_stack_nget RABBIT_PID "$i") wrapper=$(_stack_nget RABBIT_WRAPPER_PID "$i")
+    if _stack_owned "$pid" "$dir"; then
+        _stack_rabbit_node_cmd "$i" "$STACK_RABBIT_BIN/rabbitmqctl" -n "$(_stack_nget RABBIT_NODE "$i")" -q stop
+        (cd "$r" && timeout -k 5 30 "${_STACK_CMD[@]}" </dev/null >/dev/null 2>&1)
+        _stack_wait_gone "$pid" 20
+    fi
+    for p in "$wrapper" "$pid"; do
+        _stack_owned "$p" "$dir" && kill -TERM "$p" 2>/dev/null && _stack_wait_gone "$p" 10
+        _stack_owned "$p" "$dir" && kill -KILL "$p" 2>/dev/null
+    done
+    return 0
+}
+
+# Start the postmaster (pg_ctl start would orphan it; it is stopped with pg_ctl stop).
+_stack_pg_start() {
+    local deadline=$1 pg=$STACK_DIR/pg _STACK_CMD
     _stack_cmd postgres "$STACK_PG_BIN/postgres" -D "$pg/data"
     _stack_spawn "$pg" "$pg/postgres.log" STACK_PG_PID; export STACK_PG_PID
     _stack_save
@@ -314,84 +455,98 @@ CONF
         fi
         sleep 0.1
     done
-    export ERASURE_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$STACK_PG_PORT/postgres"
-    _stack_log "PostgreSQL 15 on 127.0.0.1:$STACK_PG_PORT (pid $STACK_PG_PID)"
+}
 
-    # ---- wait for RabbitMQ
-    local rlogs=("$r/log/stdout.log" "$r/log/rabbit.log") ok=0
-    while [[ ! -s $r/rabbit.pid ]]; do
-        if ! _stack_alive "$STACK_RABBIT_WRAPPER_PID" || ((SECONDS >= deadline)); then
-            _stack_fail "RabbitMQ did not start (node $STACK_RABBIT_NODE)" "${rlogs[@]}"; return 1
-        fi
-        sleep 0.1
-    done
-    STACK_RABBIT_PID=$(<"$r/rabbit.pid"); export STACK_RABBIT_PID
+# Stop the postmaster: MODE is pg_ctl's (fast, or immediate: no checkpoint, like a crash).
+_stack_pg_stop() {
+    local mode=${1:-fast} dir=$STACK_DIR _STACK_CMD
+    _stack_owned "${STACK_PG_PID:-}" "$dir" || return 0
+    _stack_cmd postgres "$STACK_PG_BIN/pg_ctl" -D "$dir/pg/data" stop -m "$mode" -w -t 30
+    (cd "$dir/pg" && timeout -k 5 40 "${_STACK_CMD[@]}" </dev/null >/dev/null 2>&1)
+    _stack_owned "$STACK_PG_PID" "$dir" && kill -QUIT "$STACK_PG_PID" 2>/dev/null && _stack_wait_gone "$STACK_PG_PID" 5
+    _stack_owned "$STACK_PG_PID" "$dir" && kill -KILL "$STACK_PG_PID" 2>/dev/null
+    _stack_wait_gone "$STACK_PG_PID" 5
+    return 0
+}
+
+# ---- faults, for scripts/chaos (through scripts/stack-ctl) -------------------
+
+# stack_pg_restart [fast|immediate]: stop PostgreSQL (immediate = a crash: no
+# checkpoint, recovery from the WAL at start) and start it again.
+stack_pg_restart() {
+    local -; set +e
+    local _STACK_CTL=1
+    _stack_pg_stop "${1:-immediate}"
+    _stack_pg_start $((SECONDS + ${STACK_START_TIMEOUT:-60}))
+}
+
+# stack_rabbit_stop I / stack_rabbit_start I: one node of the cluster.
+stack_rabbit_stop() {
+    local -; set +e
+    local _STACK_CTL=1
+    _stack_rabbit_stop "$1"
+    export "$(_stack_nv RABBIT_PID "$1")=" "$(_stack_nv RABBIT_WRAPPER_PID "$1")="
     _stack_save
-    while ((SECONDS < deadline)) && _stack_alive "$STACK_RABBIT_PID"; do
-        if stack_rabbitmqctl -q -t $((deadline - SECONDS + 1)) await_startup </dev/null >"$r/log/await.log" 2>&1; then
-            ok=1; break
-        fi
-        sleep 0.5    # the node's distribution may not be up yet
-    done
-    if ((!ok)); then
-        _stack_fail "RabbitMQ did not start (node $STACK_RABBIT_NODE)" "$r/log/await.log" "${rlogs[@]}"
-        return 1
-    fi
-    export ERASURE_TEST_AMQP_URL="amqp://guest:guest@127.0.0.1:$STACK_AMQP_PORT/%2f"
-    local ms=$(( (${EPOCHREALTIME/[.,]/} - t0) / 1000 ))
-    _stack_log "RabbitMQ 3.10 $STACK_RABBIT_NODE on 127.0.0.1:$STACK_AMQP_PORT (pid $STACK_RABBIT_PID); stack up in $((ms / 1000)).$(printf %03d $((ms % 1000)))s"
+}
+
+stack_rabbit_start() {
+    local -; set +e
+    local _STACK_CTL=1
+    _stack_rabbit_spawn "$1"
+    _stack_rabbit_await "$1" $((SECONDS + ${STACK_START_TIMEOUT:-60} * 2))
+}
+
+# stack_rabbit_restart_all: stop every node (the last one first), then start them
+# all together (a cluster node waits for its peers at boot).
+stack_rabbit_restart_all() {
+    local -; set +e
+    local _STACK_CTL=1
+    local i n=${STACK_RABBIT_NODES:-1} deadline=$((SECONDS + ${STACK_START_TIMEOUT:-60} * 3))
+    for ((i = n - 1; i >= 0; i--)); do stack_rabbit_stop $i; done
+    for ((i = 0; i < n; i++)); do _stack_rabbit_spawn $i; done
+    for ((i = 0; i < n; i++)); do _stack_rabbit_await $i "$deadline" || return 1; done
 }
 
 # stack_rabbitmqctl ARGS...  — rabbitmqctl for this stack's node.
-stack_rabbitmqctl() {
+stack_rabbitmqctl() { stack_rabbitmqctl_node 0 "$@"; }
+
+# stack_rabbitmqctl_node I ARGS...  — rabbitmqctl for node I of this stack's cluster.
+stack_rabbitmqctl_node() {
     [[ -n ${STACK_DIR:-} && -n ${STACK_RABBIT_NODE:-} ]] || { _stack_log "no stack is up"; return 1; }
-    local _STACK_CMD
-    _stack_rabbit_cmd "$STACK_RABBIT_BIN/rabbitmqctl" -n "$STACK_RABBIT_NODE" "$@"
+    local i=$1 _STACK_CMD r; shift
+    r=$(_stack_rabbit_dir "$i")
+    _stack_rabbit_node_cmd "$i" "$STACK_RABBIT_BIN/rabbitmqctl" -n "$(_stack_nget RABBIT_NODE "$i")" "$@"
     if [[ -t 0 ]]; then
         # The Erlang VM resets a terminal, discarding what was typed ahead.
-        (cd "$STACK_DIR/rabbit" && "${_STACK_CMD[@]}" </dev/null)
+        (cd "$r" && "${_STACK_CMD[@]}" </dev/null)
     else
-        (cd "$STACK_DIR/rabbit" && "${_STACK_CMD[@]}")
+        (cd "$r" && "${_STACK_CMD[@]}")
     fi
 }
 
+# Log the failure and show the logs; tear the stack down unless a fault command
+# (stack_pg_restart, stack_rabbit_*) failed, which leaves the stack to its owner.
 _stack_fail() {
     local msg=$1; shift
     _stack_log "ERROR: $msg"
     _stack_tail "$@"
-    stack_down
+    [[ -n ${_STACK_CTL:-} ]] || stack_down
 }
 
 stack_down() {
     local -; set +e
-    local dir=${STACK_DIR:-} _STACK_CMD traps
+    local dir=${STACK_DIR:-} _STACK_CMD traps i
     [[ -n $dir && -d $dir ]] || return 0
     # Finish the cleanup even if a second Ctrl-C/TERM/HUP arrives meanwhile.
     traps=$(trap -p HUP INT TERM)
     trap '' HUP INT TERM
+    # scripts/stack-ctl may have restarted servers: their pids are in stack.env.
+    [[ -f $dir/stack.env ]] && stack_load "$dir"
 
     # RabbitMQ: graceful stop, then the wrapper script (it forwards TERM), then KILL.
-    if _stack_owned "${STACK_RABBIT_PID:-}" "$dir" || _stack_owned "${STACK_RABBIT_WRAPPER_PID:-}" "$dir"; then
-        if _stack_owned "${STACK_RABBIT_PID:-}" "$dir"; then
-            _stack_rabbit_cmd "$STACK_RABBIT_BIN/rabbitmqctl" -n "$STACK_RABBIT_NODE" -q stop
-            (cd "$dir/rabbit" && timeout -k 5 30 "${_STACK_CMD[@]}" </dev/null >/dev/null 2>&1)
-            _stack_wait_gone "$STACK_RABBIT_PID" 20
-        fi
-        local p
-        for p in "${STACK_RABBIT_WRAPPER_PID:-}" "${STACK_RABBIT_PID:-}"; do
-            _stack_owned "$p" "$dir" && kill -TERM "$p" 2>/dev/null && _stack_wait_gone "$p" 10
-            _stack_owned "$p" "$dir" && kill -KILL "$p" 2>/dev/null
-        done
-    fi
+    for ((i = ${STACK_RABBIT_NODES:-1} - 1; i >= 0; i--)); do _stack_rabbit_stop $i; done
 
-    # PostgreSQL
-    if _stack_owned "${STACK_PG_PID:-}" "$dir"; then
-        _stack_cmd postgres "$STACK_PG_BIN/pg_ctl" -D "$dir/pg/data" stop -m fast -w -t 30
-        (cd "$dir/pg" && timeout -k 5 40 "${_STACK_CMD[@]}" </dev/null >/dev/null 2>&1)
-        _stack_owned "$STACK_PG_PID" "$dir" && kill -QUIT "$STACK_PG_PID" 2>/dev/null &&
-            _stack_wait_gone "$STACK_PG_PID" 5
-        _stack_owned "$STACK_PG_PID" "$dir" && kill -KILL "$STACK_PG_PID" 2>/dev/null
-    fi
+    _stack_pg_stop fast
 
     # epmd
     if _stack_owned "${STACK_EPMD_PID:-}" "$dir"; then
@@ -416,9 +571,7 @@ stack_down() {
     done
 
     rm -rf -- "$dir"
-    unset STACK_DIR STACK_OWNER_PID STACK_OWNER_START STACK_PG_PORT STACK_AMQP_PORT \
-        STACK_RABBIT_DIST_PORT STACK_EPMD_PORT STACK_RABBIT_NODE STACK_PG_PID STACK_RABBIT_PID \
-        STACK_RABBIT_WRAPPER_PID STACK_EPMD_PID ERASURE_TEST_DATABASE_URL ERASURE_TEST_AMQP_URL
+    _stack_forget
     trap - HUP INT TERM
     eval "$traps"
     return 0
