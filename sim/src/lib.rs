@@ -9,7 +9,8 @@
 //! `/zendesk` (`zendesk.rs`), `/intercom`, `/twilio`, `/elasticsearch`, `/loki`. Faults are
 //! queued per vendor name with `push_faults("zendesk", ...)`; calls are recorded the same way.
 //!
-//! Control API (JSON): `POST /_sim/seed`, `POST /_sim/faults`, `POST /_sim/async`,
+//! Control API (JSON): `POST /_sim/seed`, `POST /_sim/faults`, `POST /_sim/outage` (a fault on
+//! every call until `{"fault": null}`), `POST /_sim/async`,
 //! `GET /_sim/calls?system=NAME`, `GET /_sim/health`.
 
 mod elasticsearch;
@@ -81,6 +82,11 @@ impl Sim {
     /// Queue faults: each of the next calls to `system` gets the next fault.
     pub fn push_faults(&self, system: &str, faults: impl IntoIterator<Item = Fault>) {
         self.state.push_faults(system, faults);
+    }
+
+    /// Every call to `system` gets `fault` (after any queued ones) until `set_outage(system, None)`.
+    pub fn set_outage(&self, system: &str, fault: Option<Fault>) {
+        self.state.set_outage(system, fault);
     }
 
     /// Erasures on `system` are accepted (202 pending) and finish after `delay`.
@@ -170,6 +176,7 @@ fn router(state: Arc<state::State>) -> Router {
         .route("/_sim/health", get(|| async { "ok" }))
         .route("/_sim/seed", post(seed))
         .route("/_sim/faults", post(faults))
+        .route("/_sim/outage", post(outage))
         .route("/_sim/async", post(set_async))
         .route("/_sim/calls", get(calls))
         .with_state(state)
@@ -197,6 +204,17 @@ struct FaultsBody {
 
 async fn faults(AxumState(state): AxumState<Arc<state::State>>, Json(body): Json<FaultsBody>) -> &'static str {
     state.push_faults(&body.system, body.faults);
+    "ok"
+}
+
+#[derive(Deserialize)]
+struct OutageBody {
+    system: String,
+    fault: Option<Fault>,
+}
+
+async fn outage(AxumState(state): AxumState<Arc<state::State>>, Json(body): Json<OutageBody>) -> &'static str {
+    state.set_outage(&body.system, body.fault);
     "ok"
 }
 

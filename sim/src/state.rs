@@ -38,6 +38,8 @@ pub struct Call {
 pub(crate) struct System {
     pub data: HashMap<String, u64>,
     pub faults: VecDeque<Fault>,
+    /// A fault every call gets once the queue is empty, until cleared (an outage).
+    pub outage: Option<Fault>,
     pub calls: Vec<Call>,
     pub async_delay: Option<Duration>,
     pub latency: Option<Duration>,
@@ -94,9 +96,9 @@ impl State {
         });
     }
 
-    /// The next injected fault for `system`, if any.
+    /// The next injected fault for `system`, if any: a queued one, else the outage's.
     pub fn take_fault(&self, system: &str) -> Option<Fault> {
-        self.with(system, |s| s.faults.pop_front())
+        self.with(system, |s| s.faults.pop_front().or_else(|| s.outage.clone()))
     }
 
     /// The latency configured for `system`, or the default.
@@ -115,6 +117,10 @@ impl State {
 
     pub fn push_faults(&self, system: &str, faults: impl IntoIterator<Item = Fault>) {
         self.with(system, |s| s.faults.extend(faults));
+    }
+
+    pub fn set_outage(&self, system: &str, fault: Option<Fault>) {
+        self.with(system, |s| s.outage = fault);
     }
 
     pub fn set_async(&self, system: &str, delay: Option<Duration>) {
@@ -136,4 +142,24 @@ impl State {
 
 pub(crate) fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outage_answers_every_call_after_the_queued_faults_until_cleared() {
+        let state = State::new(SimOptions::default());
+        let throttle = Fault::Throttle { retry_after: Some(1) };
+        let down = Fault::Status { status: 503, retry_after: None };
+        state.push_faults("billing", [throttle.clone()]);
+        state.set_outage("billing", Some(down.clone()));
+        assert_eq!(state.take_fault("billing"), Some(throttle));
+        assert_eq!(state.take_fault("billing"), Some(down.clone()));
+        assert_eq!(state.take_fault("billing"), Some(down));
+        assert_eq!(state.take_fault("accounts"), None, "other systems are up");
+        state.set_outage("billing", None);
+        assert_eq!(state.take_fault("billing"), None);
+    }
 }
