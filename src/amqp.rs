@@ -65,9 +65,12 @@ impl Broker {
 
     /// Declare the intake quorum queue (with its dead-letter route and delivery limit), the
     /// dead-letter queue (with a TTL: it can hold personal data) and the events exchange.
+    /// Both queues are quorum queues, replicated over the cluster: a classic queue lives on one
+    /// node, and while that node is down it can be neither declared nor written to.
     pub async fn declare_topology(&self, channel: &Channel) -> lapin::Result<()> {
         let s = &self.settings;
         let mut dlq_args = FieldTable::default();
+        dlq_args.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
         dlq_args.insert("x-message-ttl".into(), AMQPValue::LongLongInt(s.dead_letter_ttl.0.as_millis() as i64));
         channel.queue_declare(s.dead_letter_queue.as_str().into(), QueueDeclareOptions::durable(), dlq_args).await?;
         let mut args = FieldTable::default();

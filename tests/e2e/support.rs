@@ -341,11 +341,17 @@ pub struct Process {
 
 impl Process {
     pub fn start(config: &std::path::Path, log: &std::path::Path) -> Process {
+        Process::start_with_env(config, log, &[])
+    }
+
+    /// Start with more environment variables (the secrets the config's `*_env` keys name).
+    pub fn start_with_env(config: &std::path::Path, log: &std::path::Path, env: &[(&str, &str)]) -> Process {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
         let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_erasure"))
             .args(["--config", config.to_str().unwrap(), "run"])
             .env(HASH_KEY_ENV, "test-hash-key-0123456789abcdef")
             .env(WEBHOOK_SECRET_ENV, WEBHOOK_SECRET)
+            .envs(env.iter().copied())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .kill_on_drop(true)
