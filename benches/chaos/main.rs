@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use support::{Instance, Process, Stack};
 use uuid::Uuid;
 
-/// The systems every request goes to. `billing` is rate-limited below the arrival rate, so its
+/// The systems every request goes to. `billing` is rate-limited to 60% of the arrival rate, so its
 /// backlog grows; `support` answers asynchronously; `helpdesk` (Zendesk) has the outage.
 const WEBHOOK_SYSTEMS: [&str; 3] = ["accounts", "billing", "support"];
 const VENDOR_SYSTEM: &str = "helpdesk";
@@ -65,9 +65,11 @@ impl Options {
                 "long" => {
                     o.load = Duration::from_secs(20 * 60);
                     o.outage = Duration::from_secs(60);
+                    o.settle = o.load + Duration::from_secs(600);
                 }
                 "--minutes" => {
                     o.load = Duration::from_secs_f64(value(i) * 60.0);
+                    o.settle = o.load + Duration::from_secs(600);
                     i += 1;
                 }
                 "--rate" => {
@@ -186,7 +188,7 @@ async fn produce(sim: Sim, urls: Vec<String>, queue: String, rate: f64, load: Du
         tick.tick().await;
         n += 1;
         if n % INVALID_EVERY == 0 {
-            let (message, reason, request_id) = producer::invalid(n);
+            let (message, reason, request_id) = producer::invalid(n / INVALID_EVERY);
             let retries = publisher.publish(&queue, &message).await;
             let mut sent = sent.lock().unwrap();
             sent.invalid.push((message.message_id, reason));
@@ -253,7 +255,7 @@ async fn stack_ctl(stack_dir: &Path, args: &[&str]) {
 /// (a killed worker's tasks are rescued within seconds) and retries that outlast the outage.
 fn config_file(stack: &Stack, urls: &[String], options: &Options) -> PathBuf {
     let urls = urls.iter().map(|u| format!("\"{u}\"")).collect::<Vec<_>>().join(", ");
-    let billing = format!("concurrency = 4\nrequests_per_second = {}", (options.rate / 2.0).max(1.0));
+    let billing = format!("concurrency = 4\nrequests_per_second = {}", (options.rate * 0.6).max(1.0));
     let extra = format!(
         "[amqp]\nurls = [{urls}]\nreconnect_max_delay = \"2s\"\n\
          [database]\npool_size = 12\n\
