@@ -37,47 +37,17 @@ impl Api {
 }
 
 async fn start(stack: &Stack, clock: Arc<ManualClock>, systems: &[Instance<'_>]) -> (Worker, Api) {
-    // SAFETY: set before the worker starts; each test runs in its own process.
-    unsafe {
-        std::env::set_var("E2E_OPS_TOKEN", OPS);
-        std::env::set_var("E2E_READER_TOKEN", READER);
-        std::env::set_var("E2E_PRODUCT_TOKEN", PRODUCT);
-    }
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let extra = format!(
-        r#"
-[api]
-listen = "127.0.0.1:{port}"
-tokens = [
-  {{ name = "ops", token_env = "E2E_OPS_TOKEN", scopes = ["read", "operate"] }},
-  {{ name = "dashboard", token_env = "E2E_READER_TOKEN", scopes = ["read"] }},
-  {{ name = "shop", token_env = "E2E_PRODUCT_TOKEN", scopes = ["submit"] }},
-]
-"#
-    );
-    let settings = stack.settings(systems, &extra);
-    stack.declare_queues(&settings).await;
-    let worker = Worker::start(settings, clock);
-    let api = Api { base: format!("http://127.0.0.1:{port}"), http: reqwest::Client::new() };
-    poll(Duration::from_secs(15), "the API to listen", || async {
-        api.http.get(format!("{}/healthz", api.base)).send().await.ok().filter(|r| r.status().is_success())
-    })
-    .await;
-    (worker, api)
+    let tokens = [
+        Token { name: "ops", env: "E2E_OPS_TOKEN", value: OPS, scopes: &["read", "operate"] },
+        Token { name: "dashboard", env: "E2E_READER_TOKEN", value: READER, scopes: &["read"] },
+        Token { name: "shop", env: "E2E_PRODUCT_TOKEN", value: PRODUCT, scopes: &["submit"] },
+    ];
+    let (worker, base) = start_with_api(stack, clock, systems, &tokens).await;
+    (worker, Api { base, http: reqwest::Client::new() })
 }
 
 fn message(id: Uuid, email: &str, clock: &ManualClock) -> Value {
     request(id, email, clock.now())
-}
-
-async fn audit_events(stack: &Stack, id: Uuid) -> Vec<(String, String, Value)> {
-    let rows = stack
-        .db()
-        .await
-        .query("SELECT actor, event, detail FROM audit_log WHERE request_id = $1 ORDER BY id", &[&id])
-        .await
-        .unwrap();
-    rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect()
 }
 
 #[tokio::test]
@@ -195,7 +165,7 @@ async fn retry_a_failed_system_after_fixing_it() {
         api.post(&format!("/v1/requests/{id}/retry"), OPS, json!({ "reason": "rotated the API token" })).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     stack.wait_for_state(id, "completed", Duration::from_secs(20)).await;
-    let events = audit_events(&stack, id).await;
+    let events = stack.audit_events(id).await;
     assert!(events.iter().any(|(actor, event, detail)| actor == "api:ops"
         && event == "request.retried"
         && detail["reason"] == "rotated the API token"));
@@ -239,7 +209,7 @@ async fn holds_are_a_set_and_a_held_request_waits() {
     assert_eq!(stack.sim.calls("accounts").len(), 1, "still held by the legal hold");
     api.post(&format!("/v1/requests/{id}/release"), OPS, json!({ "kind": "legal", "reason": "case closed" })).await;
     stack.wait_for_state(id, "completed", Duration::from_secs(15)).await;
-    let events: Vec<String> = audit_events(&stack, id).await.into_iter().map(|(_, e, _)| e).collect();
+    let events: Vec<String> = stack.audit_events(id).await.into_iter().map(|(_, e, _)| e).collect();
     assert_eq!(events.iter().filter(|e| *e == "request.held").count(), 2);
     assert_eq!(events.iter().filter(|e| *e == "request.released").count(), 2);
     worker.stop().await;
@@ -301,7 +271,7 @@ async fn an_exemption_with_a_legal_reason_completes_the_request_and_says_what_wa
         api.post(&format!("/v1/requests/{id}/tasks/nope/exempt"), OPS, json!({ "reason": "x" })).await.0,
         StatusCode::NOT_FOUND
     );
-    let events = audit_events(&stack, id).await;
+    let events = stack.audit_events(id).await;
     assert!(events.iter().any(|(actor, event, detail)| actor == "api:ops"
         && event == "task.exempt"
         && detail["legal_reason"] == reason));

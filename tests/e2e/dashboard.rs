@@ -90,34 +90,14 @@ impl Dashboard {
 }
 
 async fn start(stack: &Stack, clock: Arc<ManualClock>, systems: &[Instance<'_>]) -> (Worker, Dashboard) {
-    // SAFETY: set before the worker starts; each test runs in its own process.
-    unsafe {
-        std::env::set_var("E2E_OPS_TOKEN", OPS);
-        std::env::set_var("E2E_READER_TOKEN", READER);
-        std::env::set_var("E2E_PRODUCT_TOKEN", PRODUCT);
-    }
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let extra = format!(
-        r#"
-[api]
-listen = "127.0.0.1:{port}"
-tokens = [
-  {{ name = "ops", token_env = "E2E_OPS_TOKEN", scopes = ["read", "operate"] }},
-  {{ name = "dpo", token_env = "E2E_READER_TOKEN", scopes = ["read"] }},
-  {{ name = "shop", token_env = "E2E_PRODUCT_TOKEN", scopes = ["submit"] }},
-]
-"#
-    );
-    let settings = stack.settings(systems, &extra);
-    stack.declare_queues(&settings).await;
-    let worker = Worker::start(settings, clock);
+    let tokens = [
+        Token { name: "ops", env: "E2E_OPS_TOKEN", value: OPS, scopes: &["read", "operate"] },
+        Token { name: "dpo", env: "E2E_READER_TOKEN", value: READER, scopes: &["read"] },
+        Token { name: "shop", env: "E2E_PRODUCT_TOKEN", value: PRODUCT, scopes: &["submit"] },
+    ];
+    let (worker, base) = start_with_api(stack, clock, systems, &tokens).await;
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let dashboard = Dashboard { base: format!("http://127.0.0.1:{port}"), http };
-    poll(Duration::from_secs(15), "the API to listen", || async {
-        dashboard.http.get(format!("{}/healthz", dashboard.base)).send().await.ok().filter(|r| r.status().is_success())
-    })
-    .await;
-    (worker, dashboard)
+    (worker, Dashboard { base, http })
 }
 
 #[tokio::test]

@@ -62,16 +62,6 @@ tokens = [
     (worker, api)
 }
 
-async fn audit_events(stack: &Stack, id: Uuid) -> Vec<(String, String, Value)> {
-    let rows = stack
-        .db()
-        .await
-        .query("SELECT actor, event, detail FROM audit_log WHERE request_id = $1 ORDER BY id", &[&id])
-        .await
-        .unwrap();
-    rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect()
-}
-
 /// Long enough for several runner polls (100 ms in tests) to have passed.
 async fn settle() {
     tokio::time::sleep(Duration::from_millis(800)).await;
@@ -96,7 +86,7 @@ async fn grace_period_a_request_waits_scheduled_then_starts_by_itself_and_comple
     clock.advance(chrono::Duration::hours(1));
     stack.wait_for_state(id, "completed", Duration::from_secs(15)).await;
     assert_eq!(stack.sim.calls("accounts").len(), 1);
-    let events: Vec<String> = audit_events(&stack, id).await.into_iter().map(|(_, e, _)| e).collect();
+    let events: Vec<String> = stack.audit_events(id).await.into_iter().map(|(_, e, _)| e).collect();
     let position = |name: &str| events.iter().position(|e| e == name).unwrap_or_else(|| panic!("{name} in {events:?}"));
     assert!(position("request.scheduled") < position("request.started"));
     assert!(position("request.started") < position("request.completed"));
@@ -123,7 +113,7 @@ async fn grace_a_cancel_message_during_the_period_cancels_and_no_connector_is_ev
     settle().await;
     assert!(stack.sim.calls("accounts").is_empty(), "a cancelled request never reaches a connector");
     assert_eq!(stack.request_state(id).await.as_deref(), Some("cancelled"));
-    let audit = audit_events(&stack, id).await;
+    let audit = stack.audit_events(id).await;
     assert!(audit.iter().any(|(actor, event, detail)| actor == "intake"
         && event == "request.cancelled"
         && detail["reason"] == "withdrawn in the app"));

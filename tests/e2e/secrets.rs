@@ -66,6 +66,16 @@ secret_env = "E2E_WEBHOOK_SECRET"
         String::from_utf8_lossy(&missing.stderr).contains("E2E_WEBHOOK_SECRET is not set"),
         "a missing secret stops start-up clearly"
     );
+    // `run` too refuses to start half-configured: before it touches the database or the broker.
+    let started = std::time::Instant::now();
+    let refused = run(&["run"]).env_remove("E2E_WEBHOOK_SECRET").output().unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "the worker ran without its connector's secret");
+    assert!(
+        stderr.contains("connectors.accounts.secret_env") && stderr.contains("E2E_WEBHOOK_SECRET is not set"),
+        "{stderr}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10), "it stops at once, without retrying anything");
 
     let worker_log = std::fs::File::create(&log).unwrap();
     let mut worker = tokio::process::Command::from(run(&["run"]))

@@ -248,6 +248,17 @@ impl Stack {
         .await;
     }
 
+    /// A request's audit trail: (actor, event, detail), oldest first.
+    pub async fn audit_events(&self, id: Uuid) -> Vec<(String, String, serde_json::Value)> {
+        let rows = self
+            .db()
+            .await
+            .query("SELECT actor, event, detail FROM audit_log WHERE request_id = $1 ORDER BY id", &[&id])
+            .await
+            .unwrap();
+        rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect()
+    }
+
     /// Tasks of a request: (connector, state, attempt, next_attempt_at, last_error).
     pub async fn tasks(&self, id: Uuid) -> Vec<TaskRow> {
         let rows = self
@@ -332,6 +343,44 @@ impl Worker {
         self.shutdown.trigger();
         self.handle.await.expect("the worker task").expect("the worker ran cleanly");
     }
+}
+
+/// An API token of the test config; its value goes into the environment variable `env`.
+pub struct Token<'a> {
+    pub name: &'a str,
+    pub env: &'a str,
+    pub value: &'a str,
+    pub scopes: &'a [&'a str],
+}
+
+/// An in-process worker with the API on a free port and these tokens, once `/healthz` answers;
+/// returns the worker and the API's base URL.
+pub async fn start_with_api(
+    stack: &Stack,
+    clock: Arc<dyn Clock>,
+    systems: &[Instance<'_>],
+    tokens: &[Token<'_>],
+) -> (Worker, String) {
+    for token in tokens {
+        // SAFETY: set before the worker starts; each test runs in its own process.
+        unsafe { std::env::set_var(token.env, token.value) };
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let tokens: Vec<String> = tokens
+        .iter()
+        .map(|t| format!("{{ name = \"{}\", token_env = \"{}\", scopes = {:?} }}", t.name, t.env, t.scopes))
+        .collect();
+    let extra = format!("[api]\nlisten = \"127.0.0.1:{port}\"\ntokens = [{}]\n", tokens.join(", "));
+    let settings = stack.settings(systems, &extra);
+    stack.declare_queues(&settings).await;
+    let worker = Worker::start(settings, clock);
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    poll(Duration::from_secs(15), "the API to listen", || async {
+        http.get(format!("{base}/healthz")).send().await.ok().filter(|r| r.status().is_success())
+    })
+    .await;
+    (worker, base)
 }
 
 /// A worker running as its own `erasure` process.
