@@ -145,17 +145,32 @@ _stack_wait_gone() {
     ! _stack_alive "$pid"
 }
 
-# Print N distinct free TCP ports on 127.0.0.1, avoiding the well-known
-# RabbitMQ/epmd/PostgreSQL ports and the rabbitmqctl range 35672-35682.
+# Print N distinct free TCP ports on 127.0.0.1, below the kernel's ephemeral range
+# (so no client connection can take one while its server restarts: a RabbitMQ node
+# that cannot bind its distribution port again does not start), avoiding the
+# well-known RabbitMQ/epmd/PostgreSQL ports and the rabbitmqctl range 35672-35682.
 _stack_free_ports() {
     python3 -c '
-import socket, sys
+import random, socket, sys
+try:
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except (OSError, ValueError, IndexError):
+    low = 32768
 avoid = {4369, 5432, 5672, 15672, 25672, *range(35672, 35683)}
-socks, ports = [], []
-while len(ports) < int(sys.argv[1]):
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
-    p = s.getsockname()[1]
-    if p not in avoid: ports.append(p)
+candidates = [p for p in range(10000, low) if p not in avoid]
+random.shuffle(candidates)
+ports = []
+for p in candidates:
+    if len(ports) == int(sys.argv[1]):
+        break
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", p))
+        except OSError:
+            continue
+    ports.append(p)
+if len(ports) < int(sys.argv[1]):
+    sys.exit("no free ports below the ephemeral range")
 print(*ports)' "$1"
 }
 

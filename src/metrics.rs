@@ -48,6 +48,11 @@ pub fn record_publication(result: &str, count: u64) {
     metrics::counter!("erasure_outbox_publications_total", "result" => result.to_string()).increment(count);
 }
 
+/// A message to the person: `sent`, `retry` (temporary failure), `refused` or `no_address`.
+pub fn record_mail(result: &str) {
+    metrics::counter!("erasure_mail_messages_total", "result" => result.to_string()).increment(1);
+}
+
 /// The text of `GET /metrics`.
 pub async fn render(app: &App) -> Result<String, crate::store::StoreError> {
     let g = app.store.gauges(app.clock.now()).await?;

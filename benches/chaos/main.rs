@@ -138,7 +138,14 @@ async fn main() {
 
     let started = Instant::now();
     let sent = Arc::new(Mutex::new(Sent::default()));
-    let producer = tokio::spawn(produce(stack.sim.clone(), urls.clone(), stack.requests_queue(), options.rate, options.load, sent.clone()));
+    let producer = tokio::spawn(produce(
+        stack.sim.clone(),
+        urls.clone(),
+        stack.requests_queue(),
+        options.rate,
+        options.load,
+        sent.clone(),
+    ));
 
     let mut injected = Vec::new();
     for (at, fault) in &fault_plan {
@@ -164,7 +171,12 @@ async fn main() {
 
     let report = verify::check(&stack, &sent, &events_queue, &backlog).await;
     println!("chaos results (seed {}):", options.seed);
-    println!("  requests sent        {} valid + {} invalid, {} publications repeated after a broker fault", sent.requests.len(), sent.invalid.len(), sent.republished);
+    println!(
+        "  requests sent        {} valid + {} invalid, {} publications repeated after a broker fault",
+        sent.requests.len(),
+        sent.invalid.len(),
+        sent.republished
+    );
     println!("  faults injected      {} ({})", injected.len(), count_faults(&injected));
     println!("  load / settled       {:.0} s / {:.0} s", load_ended.as_secs_f64(), settled.as_secs_f64());
     report.print();

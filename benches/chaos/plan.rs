@@ -7,7 +7,10 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fault {
     /// SIGKILL one worker process (chosen by the plan), restart it after a pause.
-    KillWorker { worker: usize, down: Duration },
+    KillWorker {
+        worker: usize,
+        down: Duration,
+    },
     /// Stop RabbitMQ node 0, the first URL every client tries: they must fail over.
     StopFirstNode,
     StartFirstNode,
@@ -22,7 +25,9 @@ pub enum Fault {
 impl Fault {
     pub fn describe(&self) -> String {
         match self {
-            Fault::KillWorker { worker, down } => format!("SIGKILL worker {worker}, restart after {:.1} s", down.as_secs_f64()),
+            Fault::KillWorker { worker, down } => {
+                format!("SIGKILL worker {worker}, restart after {:.1} s", down.as_secs_f64())
+            }
             Fault::StopFirstNode => "stop RabbitMQ node 0 (clients fail over)".into(),
             Fault::StartFirstNode => "start RabbitMQ node 0 again".into(),
             Fault::RestartCluster => "restart the whole RabbitMQ cluster".into(),

@@ -99,10 +99,13 @@ impl Publisher {
                     .with_message_id(message.message_id.as_str().into())
                     .with_headers(message.headers.clone());
                 let options = BasicPublishOptions { mandatory: true, ..BasicPublishOptions::default() };
-                let confirm = match channel.basic_publish("".into(), queue.into(), options, &message.body, properties).await {
-                    Ok(pending) => tokio::time::timeout(Duration::from_secs(10), pending).await.ok().and_then(Result::ok),
-                    Err(_) => None,
-                };
+                let confirm =
+                    match channel.basic_publish("".into(), queue.into(), options, &message.body, properties).await {
+                        Ok(pending) => {
+                            tokio::time::timeout(Duration::from_secs(10), pending).await.ok().and_then(Result::ok)
+                        }
+                        Err(_) => None,
+                    };
                 if matches!(confirm, Some(lapin::Confirmation::Ack(None))) {
                     return retries;
                 }

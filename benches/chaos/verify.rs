@@ -20,7 +20,9 @@ pub async fn backlog(stack: &Stack) -> Backlog {
         .db()
         .await
         .query(
-            &format!("SELECT connector, count(*) FILTER (WHERE state NOT IN {TERMINAL}), count(*) FROM tasks GROUP BY 1"),
+            &format!(
+                "SELECT connector, count(*) FILTER (WHERE state NOT IN {TERMINAL}), count(*) FROM tasks GROUP BY 1"
+            ),
             &[],
         )
         .await
@@ -50,12 +52,20 @@ pub async fn wait_settled(stack: &Stack, sent: &Sent, timeout: Duration, started
             return;
         }
         if Instant::now() >= deadline {
-            println!("  {:>6.1} s  gave up waiting: {done}/{} completed, {unsent} events unsent", started.elapsed().as_secs_f64(), ids.len());
+            println!(
+                "  {:>6.1} s  gave up waiting: {done}/{} completed, {unsent} events unsent",
+                started.elapsed().as_secs_f64(),
+                ids.len()
+            );
             return;
         }
         if last_print.elapsed() >= Duration::from_secs(15) {
             let open = show(&backlog(stack).await);
-            println!("  {:>6.1} s  settling: {done}/{} completed; open tasks {open}", started.elapsed().as_secs_f64(), ids.len());
+            println!(
+                "  {:>6.1} s  settling: {done}/{} completed; open tasks {open}",
+                started.elapsed().as_secs_f64(),
+                ids.len()
+            );
             last_print = Instant::now();
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -120,11 +130,17 @@ pub async fn check(stack: &Stack, sent: &Sent, events_queue: &str, backlog_at_lo
     ));
     report.require(lost == 0, format!("{lost} published requests are not in the database"));
     report.require(not_completed == 0, format!("{not_completed} requests are not completed"));
-    report.require(completed_once == ids.len(), format!("{} of {} requests were completed exactly once", completed_once, ids.len()));
+    report.require(
+        completed_once == ids.len(),
+        format!("{} of {} requests were completed exactly once", completed_once, ids.len()),
+    );
     report.require(reopened == 0, format!("{reopened} requests changed generation"));
     report.require(
         all_requests as usize == ids.len(),
-        format!("the database holds {all_requests} requests for {} valid ones sent: an invalid message was executed", ids.len()),
+        format!(
+            "the database holds {all_requests} requests for {} valid ones sent: an invalid message was executed",
+            ids.len()
+        ),
     );
 
     // The simulator: every system erased every person; calls stay within the bound.
@@ -171,7 +187,10 @@ pub async fn check(stack: &Stack, sent: &Sent, events_queue: &str, backlog_at_lo
     report.line(format!(
         "connector calls      webhook {calls} (most for one person on one system: {most}; repeated erase calls: {repeated}; over the bound: {over_bound}); zendesk {zendesk_calls}"
     ));
-    report.require(kept == 0 && zendesk_kept == 0, format!("systems still hold data: webhook {kept}, zendesk {zendesk_kept}"));
+    report.require(
+        kept == 0 && zendesk_kept == 0,
+        format!("systems still hold data: webhook {kept}, zendesk {zendesk_kept}"),
+    );
     report.require(over_bound == 0, format!("{over_bound} tasks were called more often than they were claimed"));
 
     // One connector's backlog must not hold back the others.
@@ -183,8 +202,14 @@ pub async fn check(stack: &Stack, sent: &Sent, events_queue: &str, backlog_at_lo
         "backlog at load end  billing (rate-limited) {billing_open}/{billing_all} open, accounts {accounts_open}/{accounts_all} open"
     ));
     report.line(format!("task latency p50/p95 {latency}"));
-    report.require(billing_open * 4 >= billing_all, "the rate-limited connector did not fall behind: the soak proves nothing about isolation".into());
-    report.require(accounts_open * 10 <= accounts_all, format!("accounts had {accounts_open}/{accounts_all} tasks open at load end: it was held back"));
+    report.require(
+        billing_open * 4 >= billing_all,
+        "the rate-limited connector did not fall behind: the soak proves nothing about isolation".into(),
+    );
+    report.require(
+        accounts_open * 10 <= accounts_all,
+        format!("accounts had {accounts_open}/{accounts_all} tasks open at load end: it was held back"),
+    );
 
     // The broker: every confirmation published (duplicates only under the same message id).
     let connection = stack.amqp().await;

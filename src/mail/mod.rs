@@ -82,6 +82,7 @@ async fn deliver(app: &App, sender: &Sender, row: &MailRow) {
     let to = recipients(&row.subject, app.settings.mail.recipients);
     if to.is_empty() {
         tracing::info!(event = %row.event_type, message_id = %row.message_id, "The request has no e-mail address; no message is sent.");
+        crate::metrics::record_mail("no_address");
         if let Err(error) =
             app.store.mark_mail_refused(row.id, "the request has no e-mail address", app.clock.now()).await
         {
@@ -103,6 +104,7 @@ async fn deliver(app: &App, sender: &Sender, row: &MailRow) {
     match refusal.map_or(Outcome::Sent, Outcome::Refused) {
         Outcome::Sent => {
             tracing::info!(event = %row.event_type, message_id = %row.message_id, recipients = to.len(), "Sent a message to the person.");
+            crate::metrics::record_mail("sent");
             if let Err(error) = app.store.mark_mail_sent(row.id, app.clock.now()).await {
                 tracing::warn!(%error, "A sent message could not be marked sent; it will be sent again (same Message-ID).");
             }
@@ -134,6 +136,7 @@ async fn retry(app: &App, row: &MailRow, why: &str) {
         error = why,
         "A message to the person could not be sent yet; it will be retried."
     );
+    crate::metrics::record_mail("retry");
     if let Err(error) = app.store.mark_mail_retry(row.id, why, retry_at, now).await {
         tracing::warn!(%error, "Could not record an unsent message; its claim will lapse and it will be retried.");
     }
@@ -147,6 +150,7 @@ async fn refused(app: &App, row: &MailRow, why: &str) {
         reason = why,
         "A message to the person was refused; it will not be retried. Check the request's address."
     );
+    crate::metrics::record_mail("refused");
     if let Err(error) = app.store.mark_mail_refused(row.id, why, app.clock.now()).await {
         tracing::warn!(%error, "Could not record a refused message; its claim will lapse and it will be tried again.");
     }

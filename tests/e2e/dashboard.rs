@@ -95,7 +95,7 @@ async fn start(stack: &Stack, clock: Arc<ManualClock>, systems: &[Instance<'_>])
         Token { name: "dpo", env: "E2E_READER_TOKEN", value: READER, scopes: &["read"] },
         Token { name: "shop", env: "E2E_PRODUCT_TOKEN", value: PRODUCT, scopes: &["submit"] },
     ];
-    let (worker, base) = start_with_api(stack, clock, systems, &tokens).await;
+    let (worker, base) = start_with_api(stack, clock, systems, &tokens, "").await;
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     (worker, Dashboard { base, http })
 }

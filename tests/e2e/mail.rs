@@ -72,25 +72,22 @@ impl Api {
     async fn post(&self, path: &str, token: &str, body: Value) -> StatusCode {
         self.http.post(format!("{}{path}", self.base)).bearer_auth(token).json(&body).send().await.unwrap().status()
     }
+
+    /// Whether `GET /metrics` has this exact line.
+    async fn metric(&self, line: &str) -> bool {
+        let text = self.http.get(format!("{}/metrics", self.base)).send().await.unwrap().text().await.unwrap();
+        text.lines().any(|l| l == line)
+    }
 }
 
 /// A worker with the API and `[mail]` pointing at `smtp_port`, plus the `mail` keys.
 async fn start(stack: &Stack, smtp_port: u16, mail: &str, systems: &[Instance<'_>]) -> (Worker, Api) {
-    // SAFETY: set before the worker starts; each test runs in its own process.
-    unsafe {
-        std::env::set_var("E2E_OPS_TOKEN", OPS);
-        std::env::set_var("E2E_PRODUCT_TOKEN", PRODUCT);
-    }
-    let port = free_port();
+    let tokens = [
+        Token { name: "ops", env: "E2E_OPS_TOKEN", value: OPS, scopes: &["read", "operate"] },
+        Token { name: "shop", env: "E2E_PRODUCT_TOKEN", value: PRODUCT, scopes: &["submit"] },
+    ];
     let extra = format!(
         r#"
-[api]
-listen = "127.0.0.1:{port}"
-tokens = [
-  {{ name = "ops", token_env = "E2E_OPS_TOKEN", scopes = ["read", "operate"] }},
-  {{ name = "shop", token_env = "E2E_PRODUCT_TOKEN", scopes = ["submit"] }},
-]
-
 [outbox]
 retry_base = "300ms"
 retry_cap = "1s"
@@ -103,15 +100,8 @@ from = "Privacy team <privacy@example.com>"
 {mail}
 "#
     );
-    let settings = stack.settings(systems, &extra);
-    stack.declare_queues(&settings).await;
-    let worker = Worker::start(settings, Arc::new(SystemClock));
-    let api = Api { base: format!("http://127.0.0.1:{port}"), http: reqwest::Client::new() };
-    poll(Duration::from_secs(15), "the API to listen", || async {
-        api.http.get(format!("{}/healthz", api.base)).send().await.ok().filter(|r| r.status().is_success())
-    })
-    .await;
-    (worker, api)
+    let (worker, base) = start_with_api(stack, Arc::new(SystemClock), systems, &tokens, &extra).await;
+    (worker, Api { base, http: reqwest::Client::new() })
 }
 
 /// A request with two e-mails, a phone and a user id; only the first e-mail may be written to.
@@ -191,6 +181,7 @@ async fn completed_in_english_names_the_kinds_of_system_erased_to_the_first_addr
     let (message_id, _, _, sent, _) = mail_row(&stack, id, "erasure.completed").await;
     assert!(sent);
     assert_eq!(m["message_id"], format!("<{message_id}@erasure-worker>"), "stable, from the outbox message id");
+    assert!(api.metric(r#"erasure_mail_messages_total{result="sent"} 1"#).await);
     worker.stop().await;
     smtp.stop().await;
 }
@@ -325,6 +316,8 @@ async fn a_refused_address_is_recorded_and_not_retried() {
     assert!(error.contains("550"), "{error}");
     assert!(!error.contains("refuse-me@"), "the address is not recorded in the error: {error}");
     assert!(received(&maildir).is_empty());
+    assert!(api.metric(r#"erasure_mail_messages_total{result="refused"} 1"#).await);
+    assert!(!api.metric(r#"erasure_mail_messages_total{result="sent"} 1"#).await);
     worker.stop().await;
     smtp.stop().await;
 }

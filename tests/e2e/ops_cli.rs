@@ -121,7 +121,7 @@ async fn start(stack: &Stack, clock: Arc<ManualClock>, systems: &[Instance<'_>])
         Token { name: "oncall", env: "E2E_ONCALL_TOKEN", value: ONCALL, scopes: &["read", "operate", "submit"] },
         Token { name: "dashboard", env: "E2E_READER_TOKEN", value: READER, scopes: &["read"] },
     ];
-    let (worker, api) = start_with_api(stack, clock, systems, &tokens).await;
+    let (worker, api) = start_with_api(stack, clock, systems, &tokens, "").await;
     (worker, Cli { api })
 }
 

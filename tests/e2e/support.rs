@@ -353,13 +353,14 @@ pub struct Token<'a> {
     pub scopes: &'a [&'a str],
 }
 
-/// An in-process worker with the API on a free port and these tokens, once `/healthz` answers;
-/// returns the worker and the API's base URL.
+/// An in-process worker with the API on a free port and these tokens (and `extra` config), once
+/// `/healthz` answers; returns the worker and the API's base URL.
 pub async fn start_with_api(
     stack: &Stack,
     clock: Arc<dyn Clock>,
     systems: &[Instance<'_>],
     tokens: &[Token<'_>],
+    extra: &str,
 ) -> (Worker, String) {
     for token in tokens {
         // SAFETY: set before the worker starts; each test runs in its own process.
@@ -370,7 +371,7 @@ pub async fn start_with_api(
         .iter()
         .map(|t| format!("{{ name = \"{}\", token_env = \"{}\", scopes = {:?} }}", t.name, t.env, t.scopes))
         .collect();
-    let extra = format!("[api]\nlisten = \"127.0.0.1:{port}\"\ntokens = [{}]\n", tokens.join(", "));
+    let extra = format!("{extra}\n[api]\nlisten = \"127.0.0.1:{port}\"\ntokens = [{}]\n", tokens.join(", "));
     let settings = stack.settings(systems, &extra);
     stack.declare_queues(&settings).await;
     let worker = Worker::start(settings, clock);
