@@ -143,6 +143,32 @@ pub async fn check(stack: &Stack, sent: &Sent, events_queue: &str, backlog_at_lo
         ),
     );
 
+    // No half-written state: each request has its four tasks, all erased, each with its final
+    // audit row, and exactly one completion event in the outbox.
+    let torn: i64 = db
+        .query_one(
+            "WITH t AS (SELECT request_id, count(*) AS n,
+                               count(*) FILTER (WHERE state IN ('erased', 'nothing_to_erase')) AS done
+                        FROM tasks WHERE request_id = ANY($1) GROUP BY 1),
+                  o AS (SELECT request_id, count(*) AS n FROM outbox
+                        WHERE request_id = ANY($1) AND event_type = 'erasure.completed' AND destination = 'events'
+                        GROUP BY 1),
+                  unaudited AS (SELECT DISTINCT t.request_id FROM tasks t
+                        WHERE t.request_id = ANY($1) AND NOT EXISTS (
+                            SELECT 1 FROM audit_log a
+                            WHERE a.request_id = t.request_id AND a.task_id = t.id AND a.event = 'task.' || t.state))
+             SELECT count(*) FROM unnest($1::uuid[]) AS r(id)
+             LEFT JOIN t ON t.request_id = r.id LEFT JOIN o ON o.request_id = r.id
+             WHERE coalesce(t.n, 0) <> $2 OR coalesce(t.done, 0) <> $2 OR coalesce(o.n, 0) <> 1
+                OR r.id IN (SELECT request_id FROM unaudited)",
+            &[&ids, &((WEBHOOK_SYSTEMS.len() + 1) as i64)],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    report.line(format!("half-written state   {torn} requests (tasks, audit rows and outbox rows all agree)"));
+    report.require(torn == 0, format!("{torn} requests have missing or unfinished tasks, audit rows or outbox rows"));
+
     // The simulator: every system erased every person; calls stay within the bound.
     let claims: HashMap<(Uuid, String), i64> = db
         .query(
