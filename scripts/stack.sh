@@ -12,7 +12,14 @@
 #   STACK_DIR STACK_PG_PORT STACK_AMQP_PORT STACK_RABBIT_NODE STACK_RABBIT_DIST_PORT
 #   STACK_EPMD_PORT STACK_PG_PID STACK_RABBIT_PID (beam.smp) STACK_RABBIT_WRAPPER_PID
 #   STACK_EPMD_PID
+#   ERASURE_TEST_TLS_CA        $STACK_DIR/tls/ca.pem: the throwaway CA that signed both
+#                              servers' certificate (for localhost and 127.0.0.1)
+#   ERASURE_TEST_AMQPS_URL     amqps://guest:guest@localhost:PORT/%2f  (RabbitMQ's TLS listener)
+#   STACK_AMQPS_PORT
 # and `stack_rabbitmqctl ARGS...` runs rabbitmqctl against that node.
+# TLS: PostgreSQL runs with ssl = on (plain connections keep working; a client
+# asking for TLS gets it), RabbitMQ keeps its plain listener and adds a TLS one
+# on 127.0.0.1:STACK_AMQPS_PORT (no client certificates).
 #
 # Every stack has its own temp dir, ports, node name, Erlang cookie and its own
 # epmd (on a private port), so several stacks can run side by side and
@@ -202,6 +209,33 @@ _stack_wait_port() {
     return 1
 }
 
+# _stack_tls_certs DIR: a throwaway CA and one server certificate for localhost
+# and 127.0.0.1 in DIR (ca.pem, server.pem), with one copy of the key per server
+# user (pg.key, rabbit.key: owned by it, 0600; PostgreSQL refuses a key others can
+# read). The CA's key is deleted once it has signed.
+_stack_tls_certs() {
+    local d=$1
+    mkdir -p "$d" && chmod 755 "$d" || return 1
+    printf '%s\n' 'subjectAltName = DNS:localhost, IP:127.0.0.1' 'basicConstraints = critical, CA:FALSE' \
+        'keyUsage = critical, digitalSignature' 'extendedKeyUsage = serverAuth' >"$d/server.ext"
+    (
+        umask 077
+        openssl req -x509 -new -noenc -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -days 30 \
+            -subj "/CN=erasure test CA $(basename "$STACK_DIR")" -keyout "$d/ca.key" -out "$d/ca.pem" &&
+        openssl req -new -noenc -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+            -subj /CN=localhost -keyout "$d/server.key" -out "$d/server.csr" &&
+        openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -days 30 \
+            -set_serial "0x$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')" -extfile "$d/server.ext" \
+            -out "$d/server.pem"
+    ) >"$d/openssl.log" 2>&1 || return 1
+    chmod 644 "$d/ca.pem" "$d/server.pem"
+    cp "$d/server.key" "$d/pg.key" && cp "$d/server.key" "$d/rabbit.key" || return 1
+    rm -f "$d/ca.key" "$d/server.key" "$d/server.csr"
+    chmod 600 "$d/pg.key" "$d/rabbit.key"
+    _stack_chown postgres: "$d/pg.key"
+    _stack_chown rabbitmq: "$d/rabbit.key"
+}
+
 # --- public API ---------------------------------------------------------------
 
 stack_install() {
@@ -254,6 +288,13 @@ stack_up() {
     STACK_RABBIT_NODE="erasure-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')@localhost"
     export STACK_PG_PORT STACK_AMQP_PORT STACK_RABBIT_DIST_PORT STACK_EPMD_PORT STACK_RABBIT_NODE
     _stack_save
+    # TLS: certificates, and one more port for RabbitMQ's TLS listener.
+    _stack_tls_certs "$STACK_DIR/tls" || { _stack_fail "openssl failed" "$STACK_DIR/tls/openssl.log"; return 1; }
+    STACK_AMQPS_PORT=
+    until [[ -n $STACK_AMQPS_PORT && " $ports " != *" $STACK_AMQPS_PORT "* ]]; do
+        STACK_AMQPS_PORT=$(_stack_free_ports 1) || { _stack_fail "could not pick free ports"; return 1; }
+    done
+    export STACK_AMQPS_PORT
 
     # ---- RabbitMQ first: it is the slow one, PostgreSQL starts while it boots.
     local r=$STACK_DIR/rabbit
@@ -268,6 +309,14 @@ stack_up() {
     cat >"$r/rabbitmq.conf" <<'CONF'
 log.console = false
 log.file.level = info
+CONF
+    cat >>"$r/rabbitmq.conf" <<CONF
+listeners.ssl.1 = 127.0.0.1:$STACK_AMQPS_PORT
+ssl_options.cacertfile = $STACK_DIR/tls/ca.pem
+ssl_options.certfile = $STACK_DIR/tls/server.pem
+ssl_options.keyfile = $STACK_DIR/tls/rabbit.key
+ssl_options.verify = verify_none
+ssl_options.fail_if_no_peer_cert = false
 CONF
     chmod 700 "$r" "$r/home"
     _stack_chown rabbitmq: "$r"
@@ -303,6 +352,9 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 logging_collector = off
+ssl = on
+ssl_cert_file = '$STACK_DIR/tls/server.pem'
+ssl_key_file = '$STACK_DIR/tls/pg.key'
 CONF
     # The postmaster itself (pg_ctl start would orphan it); stopped with pg_ctl stop.
     _stack_cmd postgres "$STACK_PG_BIN/postgres" -D "$pg/data"
@@ -338,6 +390,8 @@ CONF
         return 1
     fi
     export ERASURE_TEST_AMQP_URL="amqp://guest:guest@127.0.0.1:$STACK_AMQP_PORT/%2f"
+    export ERASURE_TEST_AMQPS_URL="amqps://guest:guest@localhost:$STACK_AMQPS_PORT/%2f"
+    export ERASURE_TEST_TLS_CA=$STACK_DIR/tls/ca.pem
     local ms=$(( (${EPOCHREALTIME/[.,]/} - t0) / 1000 ))
     _stack_log "RabbitMQ 3.10 $STACK_RABBIT_NODE on 127.0.0.1:$STACK_AMQP_PORT (pid $STACK_RABBIT_PID); stack up in $((ms / 1000)).$(printf %03d $((ms % 1000)))s"
 }
@@ -418,7 +472,8 @@ stack_down() {
     rm -rf -- "$dir"
     unset STACK_DIR STACK_OWNER_PID STACK_OWNER_START STACK_PG_PORT STACK_AMQP_PORT \
         STACK_RABBIT_DIST_PORT STACK_EPMD_PORT STACK_RABBIT_NODE STACK_PG_PID STACK_RABBIT_PID \
-        STACK_RABBIT_WRAPPER_PID STACK_EPMD_PID ERASURE_TEST_DATABASE_URL ERASURE_TEST_AMQP_URL
+        STACK_RABBIT_WRAPPER_PID STACK_EPMD_PID ERASURE_TEST_DATABASE_URL ERASURE_TEST_AMQP_URL \
+        STACK_AMQPS_PORT ERASURE_TEST_AMQPS_URL ERASURE_TEST_TLS_CA
     trap - HUP INT TERM
     eval "$traps"
     return 0
