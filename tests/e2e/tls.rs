@@ -70,11 +70,20 @@ fn printed(output: &Output) -> String {
 async fn a_worker_given_only_tls_urls_erases_and_confirms_over_tls() {
     let stack = Stack::new().await.over_tls();
     let url = with_param(&stack.db_url, "application_name", APP_NAME);
-    let settings =
-        stack.settings(&[Instance { name: "accounts", extra: "" }], &format!("[database]\nurl = \"{url}\"\n"));
+    // Two amqps nodes, the first one down: fail-over works over TLS too.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let extra = format!(
+        "[database]\nurl = \"{url}\"\n[amqp]\nurls = [\"amqps://guest:guest@localhost:{closed}/%2f\", \"{}\"]\n",
+        stack.amqp_url
+    );
+    let settings = stack.settings(&[Instance { name: "accounts", extra: "" }], &extra);
     assert!(settings.database.url.contains("sslmode=require"));
-    assert!(settings.amqp.urls.len() == 1 && settings.amqp.urls[0].starts_with("amqps://"), "only the TLS listener");
-    assert_ne!(settings.amqp.urls[0], std::env::var("ERASURE_TEST_AMQP_URL").unwrap());
+    assert!(
+        settings.amqp.urls.iter().all(|u| u.starts_with("amqps://")),
+        "only TLS listeners: {:?}",
+        settings.amqp.urls
+    );
+    assert!(!settings.amqp.urls.contains(&std::env::var("ERASURE_TEST_AMQP_URL").unwrap()));
     stack.declare_queues(&settings).await;
     stack.sim.seed("accounts", "tess@example.com", 2);
     let mut events = stack.events().await;
