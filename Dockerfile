@@ -10,17 +10,25 @@ FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 # Dependencies first, so that a source change does not rebuild them.
 COPY Cargo.toml Cargo.lock ./
+# Every workspace member's manifest (cargo loads them all), with stub sources and targets.
 COPY connectors/sdk/Cargo.toml connectors/sdk/Cargo.toml
 COPY connectors/webhook/Cargo.toml connectors/webhook/Cargo.toml
+COPY connectors/zendesk/Cargo.toml connectors/zendesk/Cargo.toml
+COPY connectors/intercom/Cargo.toml connectors/intercom/Cargo.toml
+COPY connectors/twilio/Cargo.toml connectors/twilio/Cargo.toml
+COPY connectors/elasticsearch/Cargo.toml connectors/elasticsearch/Cargo.toml
+COPY connectors/loki/Cargo.toml connectors/loki/Cargo.toml
+COPY connectors/sql/Cargo.toml connectors/sql/Cargo.toml
 COPY sim/Cargo.toml sim/Cargo.toml
-RUN mkdir -p src connectors/sdk/src connectors/webhook/src sim/src tests/e2e \
-    && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
-    && touch connectors/sdk/src/lib.rs connectors/webhook/src/lib.rs sim/src/lib.rs \
+RUN mkdir -p src sim/src tests/e2e benches/chaos \
+    && for c in connectors/*/; do mkdir -p "$c/src" && touch "$c/src/lib.rs"; done \
+    && echo 'fn main() {}' > src/main.rs && touch src/lib.rs sim/src/lib.rs \
     && echo 'fn main() {}' > sim/src/main.rs && echo 'fn main() {}' > tests/e2e/main.rs \
+    && echo 'fn main() {}' > benches/pipeline.rs && echo 'fn main() {}' > benches/chaos/main.rs \
     && cargo build --release --locked --bin erasure \
-    && rm -rf src connectors/*/src sim/src tests
+    && rm -rf src connectors/*/src sim/src tests benches
 COPY . .
-RUN touch src/main.rs src/lib.rs connectors/sdk/src/lib.rs connectors/webhook/src/lib.rs \
+RUN touch src/main.rs src/lib.rs connectors/*/src/lib.rs sim/src/lib.rs \
     && cargo build --release --locked --bin erasure
 
 FROM debian:bookworm-slim

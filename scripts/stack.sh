@@ -23,6 +23,13 @@
 #   variables suffixed _I (STACK_AMQP_PORT_1, STACK_RABBIT_PID_1, ...)
 # and `stack_rabbitmqctl ARGS...` runs rabbitmqctl against node 0,
 # `stack_rabbitmqctl_node I ARGS...` against node I.
+#   ERASURE_TEST_TLS_CA        $STACK_DIR/tls/ca.pem: the throwaway CA that signed both
+#                              servers' certificate (for localhost and 127.0.0.1)
+#   ERASURE_TEST_AMQPS_URL     amqps://guest:guest@localhost:PORT/%2f  (node 0's TLS listener)
+#   STACK_AMQPS_PORT
+# TLS: PostgreSQL runs with ssl = on (plain connections keep working; a client
+# asking for TLS gets it), RabbitMQ node 0 keeps its plain listener and adds a TLS
+# one on 127.0.0.1:STACK_AMQPS_PORT (no client certificates).
 #
 # Every stack has its own temp dir, ports, node name, Erlang cookie and its own
 # epmd (on a private port), so several stacks can run side by side and
@@ -188,7 +195,7 @@ _stack_tail() {
 _stack_save() {
     local v i vars=(STACK_DIR STACK_OWNER_PID STACK_OWNER_START STACK_PG_PORT STACK_AMQP_PORT
              STACK_RABBIT_DIST_PORT STACK_EPMD_PORT STACK_RABBIT_NODE STACK_PG_PID
-             STACK_RABBIT_PID STACK_RABBIT_WRAPPER_PID STACK_EPMD_PID STACK_RABBIT_NODES)
+             STACK_RABBIT_PID STACK_RABBIT_WRAPPER_PID STACK_EPMD_PID STACK_RABBIT_NODES STACK_AMQPS_PORT)
     for ((i = 1; i < ${STACK_RABBIT_NODES:-1}; i++)); do
         vars+=("STACK_AMQP_PORT_$i" "STACK_RABBIT_DIST_PORT_$i" "STACK_RABBIT_NODE_$i"
                "STACK_RABBIT_PID_$i" "STACK_RABBIT_WRAPPER_PID_$i")
@@ -217,7 +224,8 @@ _stack_forget() {
             *) unset "$v" ;;
         esac
     done
-    unset STACK_RABBIT_NODES ERASURE_TEST_DATABASE_URL ERASURE_TEST_AMQP_URL ERASURE_TEST_AMQP_URLS
+    unset STACK_RABBIT_NODES ERASURE_TEST_DATABASE_URL ERASURE_TEST_AMQP_URL ERASURE_TEST_AMQP_URLS \
+        ERASURE_TEST_AMQPS_URL ERASURE_TEST_TLS_CA
 }
 
 # Start time (clock ticks since boot) of a pid, to tell it from a reused pid.
@@ -257,6 +265,33 @@ _stack_wait_port() {
         sleep 0.1
     done
     return 1
+}
+
+# _stack_tls_certs DIR: a throwaway CA and one server certificate for localhost
+# and 127.0.0.1 in DIR (ca.pem, server.pem), with one copy of the key per server
+# user (pg.key, rabbit.key: owned by it, 0600; PostgreSQL refuses a key others can
+# read). The CA's key is deleted once it has signed.
+_stack_tls_certs() {
+    local d=$1
+    mkdir -p "$d" && chmod 755 "$d" || return 1
+    printf '%s\n' 'subjectAltName = DNS:localhost, IP:127.0.0.1' 'basicConstraints = critical, CA:FALSE' \
+        'keyUsage = critical, digitalSignature' 'extendedKeyUsage = serverAuth' >"$d/server.ext"
+    (
+        umask 077
+        openssl req -x509 -new -noenc -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -days 30 \
+            -subj "/CN=erasure test CA $(basename "$STACK_DIR")" -keyout "$d/ca.key" -out "$d/ca.pem" &&
+        openssl req -new -noenc -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+            -subj /CN=localhost -keyout "$d/server.key" -out "$d/server.csr" &&
+        openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -days 30 \
+            -set_serial "0x$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')" -extfile "$d/server.ext" \
+            -out "$d/server.pem"
+    ) >"$d/openssl.log" 2>&1 || return 1
+    chmod 644 "$d/ca.pem" "$d/server.pem"
+    cp "$d/server.key" "$d/pg.key" && cp "$d/server.key" "$d/rabbit.key" || return 1
+    rm -f "$d/ca.key" "$d/server.key" "$d/server.csr"
+    chmod 600 "$d/pg.key" "$d/rabbit.key"
+    _stack_chown postgres: "$d/pg.key"
+    _stack_chown rabbitmq: "$d/rabbit.key"
 }
 
 # --- public API ---------------------------------------------------------------
@@ -308,9 +343,9 @@ stack_up() {
     export STACK_DIR STACK_RABBIT_NODES=$nodes
     chmod 711 "$STACK_DIR"    # the server users must traverse it
     STACK_OWNER_PID=$$ STACK_OWNER_START=$(_stack_starttime $$)
-    ports=$(_stack_free_ports $((2 + 2 * nodes))) || { _stack_fail "could not pick free ports"; return 1; }
-    read -r STACK_PG_PORT STACK_EPMD_PORT ports <<<"$ports"
-    export STACK_PG_PORT STACK_EPMD_PORT
+    ports=$(_stack_free_ports $((3 + 2 * nodes))) || { _stack_fail "could not pick free ports"; return 1; }
+    read -r STACK_PG_PORT STACK_EPMD_PORT STACK_AMQPS_PORT ports <<<"$ports"
+    export STACK_PG_PORT STACK_EPMD_PORT STACK_AMQPS_PORT
     local cluster
     cluster="erasure-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
     for ((i = 0; i < nodes; i++)); do
@@ -321,6 +356,8 @@ stack_up() {
         else export "STACK_RABBIT_NODE_$i=$cluster-$i@localhost"; fi
     done
     _stack_save
+    # TLS: a throwaway CA and the servers' certificate.
+    _stack_tls_certs "$STACK_DIR/tls" || { _stack_fail "openssl failed" "$STACK_DIR/tls/openssl.log"; return 1; }
 
     # ---- RabbitMQ first: it is the slow one, PostgreSQL starts while it boots.
     local r=$STACK_DIR/rabbit
@@ -358,6 +395,9 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 logging_collector = off
+ssl = on
+ssl_cert_file = '$STACK_DIR/tls/server.pem'
+ssl_key_file = '$STACK_DIR/tls/pg.key'
 CONF
     _stack_pg_start "$deadline" || return 1
     export ERASURE_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$STACK_PG_PORT/postgres"
@@ -379,6 +419,8 @@ CONF
         ERASURE_TEST_AMQP_URLS+=" amqp://guest:guest@127.0.0.1:$(_stack_nget AMQP_PORT $i)/%2f"
     done
     export ERASURE_TEST_AMQP_URLS
+    export ERASURE_TEST_AMQPS_URL="amqps://guest:guest@localhost:$STACK_AMQPS_PORT/%2f"
+    export ERASURE_TEST_TLS_CA=$STACK_DIR/tls/ca.pem
     local ms=$(( (${EPOCHREALTIME/[.,]/} - t0) / 1000 )) what="$STACK_RABBIT_NODE on 127.0.0.1:$STACK_AMQP_PORT (pid $STACK_RABBIT_PID)"
     ((nodes > 1)) && what="cluster of $nodes nodes, $STACK_RABBIT_NODE first (AMQP ports:$(for ((i = 0; i < nodes; i++)); do printf ' %s' "$(_stack_nget AMQP_PORT $i)"; done))"
     _stack_log "RabbitMQ 3.10 $what; stack up in $((ms / 1000)).$(printf %03d $((ms % 1000)))s"
@@ -400,6 +442,16 @@ _stack_rabbit_prepare() {
 log.console = false
 log.file.level = info
 CONF
+    if ((i == 0)); then
+        cat >>"$r/rabbitmq.conf" <<CONF
+listeners.ssl.1 = 127.0.0.1:$STACK_AMQPS_PORT
+ssl_options.cacertfile = $STACK_DIR/tls/ca.pem
+ssl_options.certfile = $STACK_DIR/tls/server.pem
+ssl_options.keyfile = $STACK_DIR/tls/rabbit.key
+ssl_options.verify = verify_none
+ssl_options.fail_if_no_peer_cert = false
+CONF
+    fi
     chmod 700 "$r" "$r/home"
     _stack_chown rabbitmq: "$r"
 }
@@ -504,9 +556,19 @@ stack_rabbit_stop() {
     _stack_save
 }
 
+# A restarted node gets a fresh distribution port (its peers look it up in epmd): the
+# old one can still be held by connections closing (TIME_WAIT), and RabbitMQ then
+# refuses to boot (dist_port_already_used). Its AMQP port stays: clients know it.
+_stack_rabbit_new_dist_port() {
+    local port
+    port=$(_stack_free_ports 1) || return 1
+    export "$(_stack_nv RABBIT_DIST_PORT "$1")=$port"
+}
+
 stack_rabbit_start() {
     local -; set +e
     local _STACK_CTL=1
+    _stack_rabbit_new_dist_port "$1" || return 1
     _stack_rabbit_spawn "$1"
     _stack_rabbit_await "$1" $((SECONDS + ${STACK_START_TIMEOUT:-60} * 2))
 }
@@ -518,7 +580,7 @@ stack_rabbit_restart_all() {
     local _STACK_CTL=1
     local i n=${STACK_RABBIT_NODES:-1} deadline=$((SECONDS + ${STACK_START_TIMEOUT:-60} * 3))
     for ((i = n - 1; i >= 0; i--)); do stack_rabbit_stop $i; done
-    for ((i = 0; i < n; i++)); do _stack_rabbit_spawn $i; done
+    for ((i = 0; i < n; i++)); do _stack_rabbit_new_dist_port $i && _stack_rabbit_spawn $i || return 1; done
     for ((i = 0; i < n; i++)); do _stack_rabbit_await $i "$deadline" || return 1; done
 }
 

@@ -4,6 +4,7 @@
 use crate::config::AmqpSettings;
 use crate::shutdown::Shutdown;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueDeclareOptions};
+use lapin::tcp::OwnedTLSConfig;
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind};
 use secrecy::{ExposeSecret, SecretString};
@@ -13,6 +14,8 @@ use std::time::Duration;
 pub struct Broker {
     urls: Vec<SecretString>,
     settings: AmqpSettings,
+    /// Extra roots for `amqps://` URLs (`amqp.ca_file`); lapin ignores it for `amqp://`.
+    tls: OwnedTLSConfig,
 }
 
 /// What the broker said about one publication.
@@ -28,7 +31,13 @@ pub enum Published {
 
 impl Broker {
     pub fn new(urls: Vec<SecretString>, settings: AmqpSettings) -> Self {
-        Broker { urls, settings }
+        Broker { urls, settings, tls: OwnedTLSConfig::default() }
+    }
+
+    /// Verify `amqps://` nodes with these roots (see `tls::amqp_tls`).
+    pub fn with_tls(mut self, tls: OwnedTLSConfig) -> Self {
+        self.tls = tls;
+        self
     }
 
     pub fn settings(&self) -> &AmqpSettings {
@@ -45,7 +54,7 @@ impl Broker {
                     return None;
                 }
                 let properties = ConnectionProperties::default().with_connection_name(format!("erasure-{name}").into());
-                match Connection::connect(url.expose_secret(), properties).await {
+                match self.connect_one(url, properties).await {
                     Ok(connection) => {
                         tracing::info!(component = name, node = i, "Connected to RabbitMQ.");
                         return Some(connection);
@@ -61,6 +70,11 @@ impl Broker {
             }
             delay = (delay * 2).min(self.settings.reconnect_max_delay.0);
         }
+    }
+
+    async fn connect_one(&self, url: &SecretString, properties: ConnectionProperties) -> lapin::Result<Connection> {
+        let runtime = lapin::runtime::default_runtime()?;
+        Connection::connect_with_config(url.expose_secret(), properties, self.tls.clone(), runtime).await
     }
 
     /// Declare the intake quorum queue (with its dead-letter route and delivery limit), the

@@ -5,6 +5,7 @@ use crate::clock::Clock;
 use crate::config::{ConfigError, Settings};
 use crate::identity::Hasher;
 use crate::store::Store;
+use crate::tls::PostgresTls;
 use secrecy::SecretString;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -16,6 +17,8 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     pub hasher: Hasher,
     pub database_url: SecretString,
+    /// The TLS connector of every PostgreSQL connection (the pool's and LISTEN's).
+    pub database_tls: PostgresTls,
     /// Every configured connector instance, enabled or not: what `systems` and `ids` may name.
     pub known_systems: BTreeSet<String>,
     /// Checks the signatures of intake messages.
@@ -26,15 +29,13 @@ impl App {
     /// Resolve secrets and build the pool; connects to nothing yet.
     pub fn new(settings: Settings, clock: Arc<dyn Clock>) -> Result<App, ConfigError> {
         let database_url = settings.database_url()?;
-        let store = Store::connect(&database_url, settings.database.pool_size).map_err(|e| ConfigError::Key {
-            key: "database.url".into(),
-            origin: "settings".into(),
-            message: e.to_string(),
-        })?;
-        let broker = Broker::new(settings.amqp_urls()?, settings.amqp.clone());
+        let database_tls = settings.database_tls()?;
+        let store = Store::connect(&database_url, settings.database.pool_size, &database_tls)
+            .map_err(|e| settings.key_error("database.url", e.to_string()))?;
+        let broker = Broker::new(settings.amqp_urls()?, settings.amqp.clone()).with_tls(settings.amqp_tls()?);
         let hasher = Hasher::new(settings.hash_key()?);
         let known_systems = settings.connectors.keys().cloned().collect();
         let verifier = crate::signature::Verifier::from_settings(&settings.intake)?;
-        Ok(App { settings, store, broker, clock, hasher, database_url, known_systems, verifier })
+        Ok(App { settings, store, broker, clock, hasher, database_url, database_tls, known_systems, verifier })
     }
 }

@@ -48,10 +48,18 @@ struct Origins {
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
     /// PostgreSQL URL without the password, e.g. `postgres://erasure@db:5432/erasure?sslmode=require`.
+    /// `sslmode`: `disable` (no TLS), `prefer` (the default: TLS when the server offers it),
+    /// `require` (TLS or no connection). Whenever TLS is used, the server's certificate must
+    /// chain to the trusted roots and name the URL's host (libpq's `verify-full`).
     pub url: String,
     /// Environment variable holding the password, if the URL has none.
     #[serde(default)]
     pub password_env: Option<String>,
+    /// PEM bundle of the CA certificates that vouch for the database server. It replaces the
+    /// system's roots for PostgreSQL connections. A relative path is taken from the working
+    /// directory.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
     /// Connections in this process's pool.
     pub pool_size: usize,
 }
@@ -64,6 +72,10 @@ pub struct AmqpSettings {
     /// Environment variable holding the password, if the URLs have none.
     #[serde(default)]
     pub password_env: Option<String>,
+    /// PEM bundle of extra CA certificates for `amqps://` URLs (a private CA), added to the
+    /// system's roots. A relative path is taken from the working directory.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
     /// The intake quorum queue.
     pub requests_queue: String,
     /// Invalid messages land here with an `x-erasure-reason` header.
@@ -377,6 +389,17 @@ impl Settings {
         if self.amqp.urls.is_empty() {
             return fail("amqp.urls", "at least one broker URL is needed".into());
         }
+        if let Some(mode) = ssl_mode(&self.database.url) {
+            if !matches!(mode.as_str(), "disable" | "prefer" | "require") {
+                return fail(
+                    "database.url",
+                    format!(
+                        "sslmode `{mode}` is not supported: use disable, prefer or require \
+                         (with TLS, the certificate and the host name are always verified)"
+                    ),
+                );
+            }
+        }
         if self.runner.max_attempts == 0 {
             return fail("runner.max_attempts", "must be at least 1".into());
         }
@@ -418,6 +441,22 @@ impl Settings {
         let full =
             if key.is_empty() { format!("connectors.{instance}") } else { format!("connectors.{instance}.{key}") };
         key_error(&full, String::new(), &self.origins.layers, &self.origins.env)
+    }
+
+    /// The TLS connector of every PostgreSQL connection, with `database.ca_file` read and checked.
+    pub fn database_tls(&self) -> Result<crate::tls::PostgresTls, ConfigError> {
+        crate::tls::PostgresTls::new(self.database.ca_file.as_deref())
+            .map_err(|e| self.key_error("database.ca_file", e.to_string()))
+    }
+
+    /// lapin's TLS settings for `amqps://` URLs, with `amqp.ca_file` read and checked.
+    pub fn amqp_tls(&self) -> Result<lapin::tcp::OwnedTLSConfig, ConfigError> {
+        crate::tls::amqp_tls(self.amqp.ca_file.as_deref()).map_err(|e| self.key_error("amqp.ca_file", e.to_string()))
+    }
+
+    /// An error about `key`, naming the file or variable that set it.
+    pub fn key_error(&self, key: &str, message: String) -> ConfigError {
+        key_error(key, message, &self.origins.layers, &self.origins.env)
     }
 
     /// The password-bearing database URL.
@@ -477,6 +516,14 @@ fn with_password(url: &str, password_env: Option<&str>, section: &str) -> Result
         message: "this URL cannot hold a password".into(),
     })?;
     Ok(SecretString::from(parsed.to_string()))
+}
+
+/// The `sslmode` query parameter of a PostgreSQL URL, if it has one (the URL holds no password
+/// here: that comes from `password_env`).
+fn ssl_mode(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    let mode = parsed.query_pairs().find(|(k, _)| k == "sslmode").map(|(_, v)| v.into_owned());
+    mode
 }
 
 pub fn valid_instance_name(name: &str) -> bool {
@@ -642,6 +689,35 @@ mod tests {
         assert!(m.contains("security.hash_key_env") && m.contains("ERASURE_TEST_UNSET_VARIABLE_4242"), "{m}");
         let secret = SecretString::from("hunter2-hunter2-hunter2".to_string());
         assert!(!format!("{secret:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn ca_files_are_read_at_start_up_and_a_bad_one_names_its_key_and_file() {
+        let s = load("[database]\nca_file = \"/nonexistent/erasure-ca-4242.pem\"\n", &[]).unwrap();
+        let m = s.database_tls().err().expect("refused").to_string();
+        assert!(
+            m.contains("`database.ca_file`")
+                && m.contains("prod.toml")
+                && m.contains("/nonexistent/erasure-ca-4242.pem"),
+            "{m}"
+        );
+        let s = load("", &[("ERASURE__AMQP__CA_FILE", "/nonexistent/erasure-mq-ca.pem")]).unwrap();
+        let m = s.amqp_tls().unwrap_err().to_string();
+        assert!(
+            m.contains("`amqp.ca_file`") && m.contains("ERASURE__AMQP__CA_FILE") && m.contains("erasure-mq-ca.pem"),
+            "{m}"
+        );
+        // Unset: the system roots, nothing to read.
+        assert!(load("", &[]).unwrap().amqp_tls().unwrap().cert_chain.is_none());
+    }
+
+    #[test]
+    fn only_the_sslmodes_we_implement_are_accepted() {
+        for mode in ["disable", "prefer", "require"] {
+            load(&format!("[database]\nurl = \"postgres://u@db/x?sslmode={mode}\"\n"), &[]).unwrap();
+        }
+        let m = message(load("[database]\nurl = \"postgres://u@db/x?sslmode=verify-full\"\n", &[]));
+        assert!(m.contains("`database.url`") && m.contains("verify-full") && m.contains("require"), "{m}");
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub mod runner;
 pub mod shutdown;
 pub mod signature;
 pub mod store;
+pub mod tls;
 
 use app::App;
 use clock::Clock;

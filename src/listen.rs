@@ -12,7 +12,7 @@ use tokio_postgres::AsyncMessage;
 
 pub async fn listen(app: Arc<App>, channel: &'static str, wake: Arc<Notify>, shutdown: Shutdown) {
     while !shutdown.is_triggered() {
-        match tokio_postgres::connect(app.database_url.expose_secret(), tokio_postgres::NoTls).await {
+        match tokio_postgres::connect(app.database_url.expose_secret(), app.database_tls.connector()).await {
             Ok((client, mut connection)) => {
                 let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
                 let statement = format!("LISTEN {channel}");

@@ -21,9 +21,9 @@ pub mod requests;
 pub mod status;
 pub mod tasks;
 
+use crate::tls::PostgresTls;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use secrecy::{ExposeSecret, SecretString};
-use tokio_postgres::NoTls;
 
 pub const TASKS_CHANNEL: &str = "erasure_tasks";
 pub const OUTBOX_CHANNEL: &str = "erasure_outbox";
@@ -46,10 +46,12 @@ pub struct Store {
 }
 
 impl Store {
-    pub fn connect(url: &SecretString, pool_size: usize) -> Result<Store, StoreError> {
+    /// The pool connects lazily; each connection honours the URL's `sslmode` with `tls`.
+    pub fn connect(url: &SecretString, pool_size: usize, tls: &PostgresTls) -> Result<Store, StoreError> {
         let config: tokio_postgres::Config =
             url.expose_secret().parse().map_err(|_| StoreError::Corrupt("the database URL cannot be parsed".into()))?;
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager =
+            Manager::from_config(config, tls.connector(), ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(pool_size)
             .build()

@@ -68,7 +68,7 @@ async fn a_stale_worker_cannot_record_after_its_lease_was_rescued() {
     use secrecy::SecretString;
 
     let stack = Stack::new().await;
-    let store = Store::connect(&SecretString::from(stack.db_url.clone()), 4).unwrap();
+    let store = Store::connect(&SecretString::from(stack.db_url.clone()), 4, &stack.postgres_tls()).unwrap();
     store.migrate().await.unwrap();
     let now = chrono::Utc::now();
     let id = Uuid::new_v4();

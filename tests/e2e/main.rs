@@ -15,4 +15,5 @@ mod pipeline;
 mod processes;
 mod retries;
 mod secrets;
+mod tls;
 mod vendors;

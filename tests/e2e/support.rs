@@ -35,6 +35,10 @@ pub struct Stack {
     pub prefix: String,
     pub sim: Sim,
     pub dir: PathBuf,
+    /// The stack's throwaway CA (`ERASURE_TEST_TLS_CA`): it signed both servers' certificate.
+    /// Every worker config names it as `database.ca_file`, since the server offers TLS and
+    /// the default `sslmode=prefer` then verifies.
+    pub tls_ca: PathBuf,
 }
 
 /// A connector instance for the test config: name, extra TOML lines.
@@ -54,6 +58,7 @@ impl Stack {
         let amqp_url = required_env("ERASURE_TEST_AMQP_URL");
         let id = Uuid::new_v4().simple().to_string();
         let db_name = format!("t_{}", &id[..16]);
+        let tls_ca = PathBuf::from(required_env("ERASURE_TEST_TLS_CA"));
         let (admin, connection) =
             tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await.expect("connect to the test PostgreSQL");
         tokio::spawn(connection);
@@ -68,7 +73,23 @@ impl Stack {
         .expect("start the simulator");
         let dir = std::env::temp_dir().join(format!("erasure-test-{id}"));
         std::fs::create_dir_all(&dir).unwrap();
-        Stack { db_url: db_url.to_string(), amqp_url, prefix: format!("t{}.", &id[..8]), sim, dir }
+        Stack { db_url: db_url.to_string(), amqp_url, prefix: format!("t{}.", &id[..8]), sim, dir, tls_ca }
+    }
+
+    /// Everything over TLS: the database URL gets `sslmode=require`, and the broker URL is the
+    /// TLS listener's (`ERASURE_TEST_AMQPS_URL`) for the worker and for this test's own
+    /// publishing and reading alike.
+    pub fn over_tls(mut self) -> Stack {
+        let mut db_url = url::Url::parse(&self.db_url).unwrap();
+        db_url.query_pairs_mut().append_pair("sslmode", "require");
+        self.db_url = db_url.to_string();
+        self.amqp_url = required_env("ERASURE_TEST_AMQPS_URL");
+        self
+    }
+
+    /// The TLS connector for this stack's PostgreSQL (trusts its CA only).
+    pub fn postgres_tls(&self) -> erasure_worker::tls::PostgresTls {
+        erasure_worker::tls::PostgresTls::new(Some(&self.tls_ca)).expect("the stack's CA loads")
     }
 
     pub fn requests_queue(&self) -> String {
@@ -87,11 +108,13 @@ impl Stack {
     /// `extra` is TOML merged over the test's base, key by key.
     pub fn config_file(&self, instances: &[Instance<'_>], extra: &str) -> PathBuf {
         let mut base = format!(
-            "[database]\nurl = \"{}\"\npool_size = 8\n\n[amqp]\nurls = [\"{}\"]\nrequests_queue = \"{}\"\ndead_letter_queue = \"{}\"\nevents_exchange = \"{}\"\nreconnect_max_delay = \"1s\"\n\n\
+            "[database]\nurl = \"{}\"\npool_size = 8\nca_file = \"{}\"\n\n[amqp]\nurls = [\"{}\"]\nca_file = \"{}\"\nrequests_queue = \"{}\"\ndead_letter_queue = \"{}\"\nevents_exchange = \"{}\"\nreconnect_max_delay = \"1s\"\n\n\
              [runner]\npoll_interval = \"100ms\"\nretry_base = \"10s\"\nretry_cap = \"10m\"\ndrain_timeout = \"5s\"\n\n\
              [intake]\nrequire_signature = false\n\n[outbox]\npoll_interval = \"100ms\"\n\n[api]\nlisten = \"127.0.0.1:0\"\n\n[security]\nhash_key_env = \"{HASH_KEY_ENV}\"\n\n[log]\nformat = \"text\"\nlevel = \"info\"\n",
             self.db_url,
+            self.tls_ca.display(),
             self.amqp_url,
+            self.tls_ca.display(),
             self.requests_queue(),
             self.dead_letter_queue(),
             self.events_exchange(),
@@ -122,14 +145,17 @@ impl Stack {
     }
 
     pub async fn db(&self) -> tokio_postgres::Client {
-        let (client, connection) =
-            tokio_postgres::connect(&self.db_url, tokio_postgres::NoTls).await.expect("connect to the test database");
+        let (client, connection) = tokio_postgres::connect(&self.db_url, self.postgres_tls().connector())
+            .await
+            .expect("connect to the test database");
         tokio::spawn(connection);
         client
     }
 
     pub async fn amqp(&self) -> Connection {
-        Connection::connect(&self.amqp_url, ConnectionProperties::default())
+        let tls = erasure_worker::tls::amqp_tls(Some(&self.tls_ca)).expect("the stack's CA loads");
+        let runtime = lapin::runtime::default_runtime().unwrap();
+        Connection::connect_with_config(&self.amqp_url, ConnectionProperties::default(), tls, runtime)
             .await
             .expect("connect to the test RabbitMQ")
     }
@@ -208,7 +234,12 @@ impl Stack {
     /// Declare the worker's queues and migrate its database before the worker starts, so tests
     /// can publish and query at once.
     pub async fn declare_queues(&self, settings: &Settings) {
-        let store = erasure_worker::store::Store::connect(&settings.database_url().unwrap(), 2).unwrap();
+        let store = erasure_worker::store::Store::connect(
+            &settings.database_url().unwrap(),
+            2,
+            &settings.database_tls().unwrap(),
+        )
+        .unwrap();
         store.migrate().await.expect("migrate the test database");
         let connection = self.amqp().await;
         let channel = connection.create_channel().await.unwrap();
