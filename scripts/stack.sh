@@ -201,7 +201,7 @@ _stack_save() {
                "STACK_RABBIT_PID_$i" "STACK_RABBIT_WRAPPER_PID_$i")
     done
     for v in "${vars[@]}"; do
-        [[ -n ${!v:-} ]] && printf '%s=%s\n' "$v" "${!v}"
+        if [[ -n ${!v:-} ]]; then printf '%s=%s\n' "$v" "${!v}"; fi
     done >"$STACK_DIR/stack.env.tmp" && mv -f "$STACK_DIR/stack.env.tmp" "$STACK_DIR/stack.env"
 }
 

@@ -53,7 +53,9 @@ impl Fault {
 /// a PostgreSQL crash, a vendor outage (5xx, then timeouts, then 429s), a cluster restart.
 pub fn plan(load: Duration, outage: Duration, workers: usize, seed: u64) -> Vec<(Duration, Fault)> {
     let mut rng = StdRng::seed_from_u64(seed);
-    let period = Duration::from_secs(150).max(outage * 3 + Duration::from_secs(60));
+    // The outage starts at 0.45 of the cycle and the cluster restart (about 25 s) follows it:
+    // the cycle is long enough for both to end before the next one starts.
+    let period = Duration::from_secs(150).max((outage * 3 + Duration::from_secs(35)).div_f64(0.55));
     let cycles = (load.as_secs_f64() / period.as_secs_f64()).floor().max(1.0) as u32;
     let period = load / cycles;
     let mut plan = Vec::new();
