@@ -37,7 +37,10 @@
 # stack's marker in their environment. Logs: $STACK_DIR/pg/postgres.log,
 # $STACK_DIR/rabbit/log/{rabbit,stdout}.log. stack_up also removes stacks whose
 # shell died without stack_down (kill -9). Safe to source under `set -euo pipefail`.
-# Tunables: STACK_START_TIMEOUT (seconds, default 60), STACK_TMPDIR (where the
+# Tunables: STACK_PG_SYNCHRONOUS_COMMIT (default off, for speed: a PostgreSQL
+# crash then loses the last commits; scripts/chaos, which crashes it, sets on, as
+# in production; fsync stays off: the OS keeps what was written), STACK_START_TIMEOUT
+# (seconds, default 60), STACK_TMPDIR (where the
 # stack dirs go; default /tmp when root, since the postgres and rabbitmq users
 # must reach them, else $TMPDIR or /tmp), STACK_PG_BIN, STACK_RABBIT_BIN.
 
@@ -392,7 +395,7 @@ listen_addresses = '127.0.0.1'
 unix_socket_directories = '$pg/sock'
 max_connections = 300
 fsync = off
-synchronous_commit = off
+synchronous_commit = ${STACK_PG_SYNCHRONOUS_COMMIT:-off}
 full_page_writes = off
 logging_collector = off
 ssl = on
