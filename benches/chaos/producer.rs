@@ -99,18 +99,21 @@ impl Publisher {
                     .with_message_id(message.message_id.as_str().into())
                     .with_headers(message.headers.clone());
                 let options = BasicPublishOptions { mandatory: true, ..BasicPublishOptions::default() };
-                let confirm =
-                    match channel.basic_publish("".into(), queue.into(), options, &message.body, properties).await {
-                        Ok(pending) => {
-                            tokio::time::timeout(Duration::from_secs(10), pending).await.ok().and_then(Result::ok)
-                        }
-                        Err(_) => None,
-                    };
+                // Bounded as a whole: on a broker that went away, publishing itself can hang.
+                let attempt = async {
+                    let pending = channel
+                        .basic_publish("".into(), queue.into(), options, &message.body, properties)
+                        .await
+                        .ok()?;
+                    pending.await.ok()
+                };
+                let confirm = tokio::time::timeout(Duration::from_secs(10), attempt).await.ok().flatten();
                 if matches!(confirm, Some(lapin::Confirmation::Ack(None))) {
                     return retries;
                 }
                 if let Some((connection, _)) = self.open.take() {
-                    let _ = connection.close(200, "moving to another node".into()).await;
+                    let close = connection.close(200, "moving to another node".into());
+                    let _ = tokio::time::timeout(Duration::from_secs(2), close).await;
                 }
                 self.next += 1;
             }
