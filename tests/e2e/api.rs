@@ -371,7 +371,11 @@ async fn metrics_show_states_attempts_and_an_overdue_request() {
     body["systems"] = json!(["billing"]);
     api.post("/v1/requests", PRODUCT, body).await;
     stack.wait_for_state(failed, "failed", Duration::from_secs(20)).await;
-    wait_until(Duration::from_secs(15), "the throttled call", || async { stack.sim.calls("billing").len() == 1 }).await;
+    // The throttled call is answered, then recorded: wait for the row, not for the vendor.
+    wait_until(Duration::from_secs(15), "the throttled call to be recorded", || async {
+        stack.tasks(late).await.first().is_some_and(|t| t.state == "retrying")
+    })
+    .await;
 
     let text = api.http.get(format!("{}/metrics", api.base)).send().await.unwrap().text().await.unwrap();
     for line in [
