@@ -639,7 +639,7 @@ async fn admit(state: &State, action: String, body: &[u8], headers: &HeaderMap) 
         tokio::time::sleep(latency).await;
     }
     let mut slow = None;
-    match state.take_fault(VENDOR) {
+    match state.take_fault(VENDOR, call) {
         None => {}
         Some(Fault::Hang { millis }) => tokio::time::sleep(Duration::from_millis(millis)).await,
         Some(Fault::SlowAnswer { millis }) => slow = Some(Duration::from_millis(millis)),

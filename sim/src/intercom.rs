@@ -524,7 +524,7 @@ async fn serve(
         tokio::time::sleep(latency).await;
     }
     let mut slow = None;
-    match state.take_fault(VENDOR) {
+    match state.take_fault(VENDOR, index) {
         None => {}
         Some(Fault::Hang { millis }) => tokio::time::sleep(Duration::from_millis(millis)).await,
         Some(Fault::SlowAnswer { millis }) => slow = Some(Duration::from_millis(millis)),

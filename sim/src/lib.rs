@@ -7,9 +7,12 @@
 //! Vendors, each under its own prefix with the vendor's own paths (`Sim::vendor_url`), or alone at
 //! the root of a port of its own (`Sim::serve_vendor_at_root`, for a spec-validating proxy):
 //! `/zendesk` (`zendesk.rs`), `/intercom`, `/twilio`, `/elasticsearch`, `/loki`. Faults are
-//! queued per vendor name with `push_faults("zendesk", ...)`; calls are recorded the same way.
+//! queued per vendor name with `push_faults("zendesk", ...)`, or aimed at the next call of one
+//! action with `aim_fault` (a `SlowAnswer` there is "do the work, then lose the answer"); calls
+//! are recorded the same way.
 //!
-//! Control API (JSON): `POST /_sim/seed`, `POST /_sim/faults`, `POST /_sim/outage` (a fault on
+//! Control API (JSON): `POST /_sim/seed`, `POST /_sim/faults` (`"on": "DELETE /api/v2/..."` aims
+//! them), `POST /_sim/outage` (a fault on
 //! every call until `{"fault": null}`), `POST /_sim/async`,
 //! `GET /_sim/calls?system=NAME`, `GET /_sim/health`.
 
@@ -82,6 +85,13 @@ impl Sim {
     /// Queue faults: each of the next calls to `system` gets the next fault.
     pub fn push_faults(&self, system: &str, faults: impl IntoIterator<Item = Fault>) {
         self.state.push_faults(system, faults);
+    }
+
+    /// The next call to `system` whose action (`"DELETE /api/v2/tickets/destroy_many"`, as
+    /// `calls` records it) starts with `action_prefix` gets `fault`, before any queued one. With
+    /// `Fault::SlowAnswer` longer than the caller's timeout: the work is done, the answer lost.
+    pub fn aim_fault(&self, system: &str, action_prefix: &str, fault: Fault) {
+        self.state.aim_fault(system, action_prefix, fault);
     }
 
     /// Every call to `system` gets `fault` (after any queued ones) until `set_outage(system, None)`.
@@ -200,10 +210,16 @@ async fn seed(AxumState(state): AxumState<Arc<state::State>>, Json(body): Json<S
 struct FaultsBody {
     system: String,
     faults: Vec<Fault>,
+    /// Aim the faults at the calls whose action starts with this (see `Sim::aim_fault`).
+    #[serde(default)]
+    on: Option<String>,
 }
 
 async fn faults(AxumState(state): AxumState<Arc<state::State>>, Json(body): Json<FaultsBody>) -> &'static str {
-    state.push_faults(&body.system, body.faults);
+    match &body.on {
+        Some(prefix) => body.faults.into_iter().for_each(|fault| state.aim_fault(&body.system, prefix, fault)),
+        None => state.push_faults(&body.system, body.faults),
+    }
     "ok"
 }
 

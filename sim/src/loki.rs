@@ -172,7 +172,7 @@ async fn call(
         tokio::time::sleep(latency).await;
     }
     let mut slow = None;
-    match state.take_fault(VENDOR) {
+    match state.take_fault(VENDOR, index) {
         Some(Fault::Hang { millis }) => tokio::time::sleep(Duration::from_millis(millis)).await,
         Some(Fault::SlowAnswer { millis }) => slow = Some(Duration::from_millis(millis)),
         Some(Fault::Status { status, retry_after }) => {

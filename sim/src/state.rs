@@ -38,6 +38,9 @@ pub struct Call {
 pub(crate) struct System {
     pub data: HashMap<String, u64>,
     pub faults: VecDeque<Fault>,
+    /// Faults for the next call whose action starts with the given text (`DELETE /api/v2/users/`),
+    /// taken before the queued ones.
+    pub aimed: Vec<(String, Fault)>,
     /// A fault every call gets once the queue is empty, until cleared (an outage).
     pub outage: Option<Fault>,
     pub calls: Vec<Call>,
@@ -96,9 +99,16 @@ impl State {
         });
     }
 
-    /// The next injected fault for `system`, if any: a queued one, else the outage's.
-    pub fn take_fault(&self, system: &str) -> Option<Fault> {
-        self.with(system, |s| s.faults.pop_front().or_else(|| s.outage.clone()))
+    /// The injected fault for call `index` of `system` (from `begin_call`), if any: one aimed
+    /// at its action, else a queued one, else the outage's.
+    pub fn take_fault(&self, system: &str, index: usize) -> Option<Fault> {
+        self.with(system, |s| {
+            let action = s.calls.get(index).map(|c| c.action.as_str()).unwrap_or_default();
+            match s.aimed.iter().position(|(prefix, _)| action.starts_with(prefix.as_str())) {
+                Some(at) => Some(s.aimed.remove(at).1),
+                None => s.faults.pop_front().or_else(|| s.outage.clone()),
+            }
+        })
     }
 
     /// The latency configured for `system`, or the default.
@@ -117,6 +127,10 @@ impl State {
 
     pub fn push_faults(&self, system: &str, faults: impl IntoIterator<Item = Fault>) {
         self.with(system, |s| s.faults.extend(faults));
+    }
+
+    pub fn aim_fault(&self, system: &str, action_prefix: &str, fault: Fault) {
+        self.with(system, |s| s.aimed.push((action_prefix.to_string(), fault)));
     }
 
     pub fn set_outage(&self, system: &str, fault: Option<Fault>) {
@@ -155,11 +169,26 @@ mod tests {
         let down = Fault::Status { status: 503, retry_after: None };
         state.push_faults("billing", [throttle.clone()]);
         state.set_outage("billing", Some(down.clone()));
-        assert_eq!(state.take_fault("billing"), Some(throttle));
-        assert_eq!(state.take_fault("billing"), Some(down.clone()));
-        assert_eq!(state.take_fault("billing"), Some(down));
-        assert_eq!(state.take_fault("accounts"), None, "other systems are up");
+        let call = |system: &str| state.begin_call(system, "POST /erase".into(), Vec::new());
+        assert_eq!(state.take_fault("billing", call("billing")), Some(throttle));
+        assert_eq!(state.take_fault("billing", call("billing")), Some(down.clone()));
+        assert_eq!(state.take_fault("billing", call("billing")), Some(down));
+        assert_eq!(state.take_fault("accounts", call("accounts")), None, "other systems are up");
         state.set_outage("billing", None);
-        assert_eq!(state.take_fault("billing"), None);
+        assert_eq!(state.take_fault("billing", call("billing")), None);
+    }
+
+    #[test]
+    fn an_aimed_fault_waits_for_its_call_and_goes_before_the_queue() {
+        let state = State::new(SimOptions::default());
+        let lost = Fault::SlowAnswer { millis: 5_000 };
+        let down = Fault::Status { status: 503, retry_after: None };
+        state.aim_fault("zendesk", "DELETE /api/v2/users/", lost.clone());
+        state.push_faults("zendesk", [down.clone()]);
+        let call = |action: &str| state.begin_call("zendesk", action.into(), Vec::new());
+        assert_eq!(state.take_fault("zendesk", call("GET /api/v2/users/7")), Some(down));
+        assert_eq!(state.take_fault("zendesk", call("GET /api/v2/users/7")), None);
+        assert_eq!(state.take_fault("zendesk", call("DELETE /api/v2/users/7")), Some(lost));
+        assert_eq!(state.take_fault("zendesk", call("DELETE /api/v2/users/7")), None, "taken once");
     }
 }

@@ -197,7 +197,7 @@ async fn api(
         tokio::time::sleep(latency).await;
     }
     let mut slow = None;
-    let injected = match state.take_fault(SYSTEM) {
+    let injected = match state.take_fault(SYSTEM, index) {
         Some(Fault::Hang { millis }) => {
             tokio::time::sleep(Duration::from_millis(millis)).await;
             None

@@ -408,7 +408,7 @@ async fn serve(AxumState(state): AxumState<Arc<State>>, request: Request) -> Res
         tokio::time::sleep(latency).await;
     }
     let mut slow = None;
-    match state.take_fault(SYSTEM) {
+    match state.take_fault(SYSTEM, index) {
         None => {}
         Some(Fault::Hang { millis }) => tokio::time::sleep(Duration::from_millis(millis)).await,
         Some(Fault::SlowAnswer { millis }) => slow = Some(Duration::from_millis(millis)),

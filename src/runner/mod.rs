@@ -6,6 +6,7 @@
 //! expires. A notification wakes the runner when intake commits; polling is the fallback.
 
 pub mod limiter;
+mod progress;
 pub mod transition;
 
 use crate::app::App;
@@ -147,6 +148,7 @@ async fn call_connector(app: &Arc<App>, instance: &Instance, task: &ClaimedTask)
         attempt: task.attempt.max(1) as u32,
         idempotency_key: format!("{}:{}", task.request_id, task.connector),
         http: instance.http.clone(),
+        progress: progress::for_attempt(app, task.id, task.lease_token, task.progress.clone()),
     };
     let heartbeat = tokio::spawn(heartbeat(app.clone(), task.id, task.lease_token));
     let connector = instance.connector.clone();

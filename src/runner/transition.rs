@@ -92,6 +92,7 @@ mod tests {
             max_attempts: 3,
             lease_token: 1,
             pending: pending.then(|| json!({ "check_after": 5.0, "state": {} })),
+            progress: None,
             subject: json!({}),
             subject_hash: String::new(),
         }

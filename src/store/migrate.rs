@@ -11,6 +11,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (3, "deadlines_dead_letters", include_str!("migrations/V3__deadlines_dead_letters.sql")),
     (4, "grace_and_legal_holds", include_str!("migrations/V4__grace_and_legal_holds.sql")),
     (5, "person_messages", include_str!("migrations/V5__person_messages.sql")),
+    (6, "connector_progress", include_str!("migrations/V6__connector_progress.sql")),
 ];
 
 /// An arbitrary constant shared by every worker: "erasure" in ASCII.

@@ -23,6 +23,8 @@ pub struct ClaimedTask {
     pub lease_token: i64,
     /// Set when the system accepted an async erasure: the runner calls `check`, not `erase`.
     pub pending: Option<serde_json::Value>,
+    /// The connector's durable progress document, as the last attempt saved it.
+    pub progress: Option<serde_json::Value>,
     pub subject: serde_json::Value,
     pub subject_hash: String,
 }
@@ -86,7 +88,7 @@ impl Store {
                  FROM due, requests r
                  WHERE t.id = due.id AND r.id = t.request_id
                  RETURNING t.id, t.request_id, t.connector, t.kind, t.attempt, t.max_attempts, t.lease_token,
-                           t.pending, r.subject, r.subject_hash, r.state",
+                           t.pending, r.subject, r.subject_hash, r.state, t.progress",
                 &[&connector, &now, &limit, &owner, &secs(lease)],
             )
             .await?;
@@ -102,6 +104,7 @@ impl Store {
                 max_attempts: row.get(5),
                 lease_token: row.get(6),
                 pending: row.get(7),
+                progress: row.get(11),
                 subject: row.get::<_, Option<serde_json::Value>>(8).unwrap_or_default(),
                 subject_hash: row.get(9),
             };
@@ -149,6 +152,26 @@ impl Store {
         Ok(n == 1)
     }
 
+    /// Save a connector's progress document, only while lease `token` is held and unexpired;
+    /// `false` if it is not (the attempt must not go on to its destructive call).
+    pub async fn save_progress(
+        &self,
+        task_id: i64,
+        token: i64,
+        document: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let n = client
+            .execute(
+                "UPDATE tasks SET progress = $3
+                 WHERE id = $1 AND lease_token = $2 AND state = 'running' AND lease_expires_at > $4",
+                &[&task_id, &token, document, &now],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
     /// Apply a transition if `guard` still holds, with its audit row; settle the request when
     /// every task is terminal and queue its events, all in one transaction.
     pub async fn record(
@@ -177,6 +200,7 @@ impl Store {
                         errors = CASE WHEN $10::jsonb IS NULL THEN errors ELSE errors || $10::jsonb END,
                         lease_owner = NULL, lease_expires_at = NULL, lease_token = lease_token + 1,
                         finished_at = CASE WHEN $4 IN ('erased', 'nothing_to_erase', 'failed', 'exempt') THEN $11 END,
+                        progress = CASE WHEN $4 IN ('erased', 'nothing_to_erase') THEN NULL ELSE progress END,
                         updated_at = $11
                  WHERE id = $1 AND CASE $2::int
                          WHEN 0 THEN lease_token = $3 AND state = 'running'
@@ -241,7 +265,7 @@ impl Store {
         let rows = client
             .query(
                 "SELECT t.id, t.request_id, t.connector, t.kind, t.attempt, t.max_attempts, t.lease_token, t.pending,
-                        r.subject_hash
+                        r.subject_hash, t.progress
                  FROM tasks t JOIN requests r ON r.id = t.request_id
                  WHERE t.state = 'running' AND t.lease_expires_at <= $1
                  ORDER BY t.lease_expires_at LIMIT $2",
@@ -259,6 +283,7 @@ impl Store {
                 max_attempts: row.get(5),
                 lease_token: row.get(6),
                 pending: row.get(7),
+                progress: row.get(9),
                 subject: serde_json::Value::Null,
                 subject_hash: row.get(8),
             })

@@ -1,6 +1,7 @@
 //! What the engine hands a connector for one attempt.
 
 use crate::http::HttpClient;
+use crate::progress::Progress;
 use uuid::Uuid;
 
 /// The context of one attempt at one task.
@@ -18,10 +19,14 @@ pub struct Ctx {
     pub idempotency_key: String,
     /// The instance's HTTP client: its rate limiter, timeout and concurrency apply.
     pub http: HttpClient,
+    /// The task's durable progress document: saved before destructive calls, handed back to
+    /// every later attempt (see [`crate::progress`]).
+    pub progress: Progress,
 }
 
 impl Ctx {
-    /// A context for tests and one-off runs (`erasure connector erase`).
+    /// A context for tests and one-off runs (`erasure connector erase`); its progress is kept in
+    /// memory, so erasing again with the same context plays the task's next attempt.
     pub fn standalone(instance: &str, http: HttpClient) -> Self {
         let request_id = Uuid::new_v4();
         Ctx {
@@ -31,6 +36,7 @@ impl Ctx {
             attempt: 1,
             idempotency_key: format!("{request_id}:{instance}"),
             http,
+            progress: Progress::in_memory(),
         }
     }
 }

@@ -8,12 +8,14 @@
 //! - [`outcome`]: `Outcome`, `Evidence`, `Pending`, `Found`, `Failure`.
 //! - [`http`]: the shared HTTP client (rate limiter before every call) and status classifier.
 //! - [`ctx`]: what the engine hands a connector for one attempt.
+//! - [`progress`]: the durable progress document a connector saves before a destructive call.
 //! - [`secrets`]: the secrets named by a connector's `*_env` config keys.
 //! - `testkit` (feature `testkit`): the conformance kit every connector passes.
 
 pub mod ctx;
 pub mod http;
 pub mod outcome;
+pub mod progress;
 pub mod secrets;
 pub mod subject;
 #[cfg(feature = "testkit")]
@@ -23,6 +25,7 @@ pub use async_trait::async_trait;
 pub use ctx::Ctx;
 pub use http::{classify, HttpClass, HttpClient, NoLimit, RateLimiter};
 pub use outcome::{Evidence, Failure, FailureKind, Found, Outcome, Pending};
+pub use progress::{Progress, ProgressStore};
 pub use secrecy::{ExposeSecret, SecretString};
 pub use secrets::Secrets;
 pub use subject::{Subject, SubjectError};
@@ -34,7 +37,9 @@ pub trait Connector: Send + Sync {
     fn kind(&self) -> &'static str;
 
     /// Erase everything this system holds about the subject. Must be idempotent: the engine
-    /// may call it again after a crash between the vendor call and the commit.
+    /// may call it again after a crash between the vendor call and the commit. When a step
+    /// makes records unfindable before they are gone for good, save their vendor ids with
+    /// `ctx.progress` first, so the next attempt can finish (see [`progress`]).
     async fn erase(&self, ctx: &Ctx, subject: &Subject) -> Outcome;
 
     /// Follow up on an erasure the system accepted but finishes later.

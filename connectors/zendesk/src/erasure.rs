@@ -2,11 +2,15 @@
 //! CC'd on, deletes (or redacts) the tickets they requested, then deletes the users. Deleting
 //! tickets runs as Zendesk background jobs: the pass ends `Pending` and `follow` (from `check`)
 //! takes the next step when the jobs are done, until a pass finds nothing left to do.
+//!
+//! Soft-deleted tickets and users are no longer listed among the person's, so before each
+//! deletion their Zendesk ids are saved with `ctx.progress` ([`Saved`]): an attempt that dies
+//! after Zendesk did the work is finished by the next one, which purges them by id.
 
 use crate::api::{UserDeletion, MAX_BULK_IDS};
 use crate::config::TicketPolicy;
 use crate::markup::is_redacted;
-use crate::model::{Step, User};
+use crate::model::{Saved, Step, User};
 use crate::Zendesk;
 use erasure_connector::subject::normalise_email;
 use erasure_connector::{Ctx, Evidence, Failure, FailureKind, Outcome, Pending, Subject};
@@ -15,9 +19,9 @@ use std::collections::{BTreeMap, BTreeSet};
 /// A failed background job is started again at most this many times.
 const MAX_RESTARTS: u32 = 3;
 
-/// What earlier steps of this erasure did and left.
+/// What earlier steps of this attempt did and left.
 #[derive(Default)]
-pub(crate) struct Progress {
+pub(crate) struct Earlier {
     pub evidence: Evidence,
     pub restarts: u32,
     /// Tickets deleted (or being deleted) by earlier jobs, still to purge.
@@ -42,8 +46,8 @@ enum Jobs {
 
 impl Zendesk {
     /// One pass; Zendesk's failures become retries or failures.
-    pub(crate) async fn pass(&self, ctx: &Ctx, subject: &Subject, progress: Progress) -> Outcome {
-        self.try_pass(ctx, subject, progress).await.unwrap_or_else(Outcome::from)
+    pub(crate) async fn pass(&self, ctx: &Ctx, subject: &Subject, earlier: Earlier) -> Outcome {
+        self.try_pass(ctx, subject, earlier).await.unwrap_or_else(Outcome::from)
     }
 
     /// The step after `step`, once its jobs are done.
@@ -80,8 +84,10 @@ impl Zendesk {
         Ok(found.into_values().collect())
     }
 
-    async fn try_pass(&self, ctx: &Ctx, subject: &Subject, mut progress: Progress) -> Result<Outcome, Failure> {
-        let users = self.find_users(ctx, subject).await?;
+    async fn try_pass(&self, ctx: &Ctx, subject: &Subject, mut earlier: Earlier) -> Result<Outcome, Failure> {
+        let saved: Saved = ctx.progress.get()?.unwrap_or_default();
+        let mut users = self.find_users(ctx, subject).await?;
+        self.add_saved_users(&saved, &mut users, &mut earlier.evidence).await?;
         if users.iter().any(|u| !u.is_end_user()) {
             return Ok(Outcome::failed(
                 "the person's zendesk user is an agent or admin; the connector deletes end users only, an admin must act",
@@ -93,26 +99,55 @@ impl Zendesk {
             requested.extend(self.api.requested(*user).await?.into_iter().map(|t| t.id));
         }
         for user in &active {
-            self.leave_others_tickets(*user, &requested, &mut progress.evidence).await?;
+            self.leave_others_tickets(*user, &requested, &mut earlier.evidence).await?;
         }
+        // Tickets an earlier step or attempt deleted (or started to): soft-deleted tickets are not
+        // listed among the person's any more, so they are purged by id.
+        earlier.carried.extend(saved.tickets.iter().copied());
+        earlier.carried.sort_unstable();
+        earlier.carried.dedup();
         match self.tickets {
-            TicketPolicy::Delete if !requested.is_empty() => return self.delete_tickets(requested, progress).await,
-            TicketPolicy::Delete if !progress.carried.is_empty() => {
-                let tickets = std::mem::take(&mut progress.carried);
-                return self.purge_tickets(tickets, progress.restarts, progress.evidence).await;
-            }
+            TicketPolicy::Delete if !requested.is_empty() => return self.delete_tickets(ctx, requested, earlier).await,
             TicketPolicy::Delete => {}
             TicketPolicy::Redact => {
                 for ticket in &requested {
                     let redacted = self.redact_comments(*ticket, None).await?;
                     if redacted > 0 {
-                        add(&mut progress.evidence, "tickets_redacted", 1);
-                        add(&mut progress.evidence, "comments_redacted", redacted);
+                        add(&mut earlier.evidence, "tickets_redacted", 1);
+                        add(&mut earlier.evidence, "comments_redacted", redacted);
                     }
                 }
             }
         }
-        self.delete_users(&users, progress.evidence).await
+        if !earlier.carried.is_empty() {
+            let tickets = std::mem::take(&mut earlier.carried);
+            return self.purge_tickets(tickets, earlier.restarts, earlier.evidence).await;
+        }
+        self.delete_users(ctx, &users, earlier.evidence).await
+    }
+
+    /// The users an earlier attempt saved before deleting them: search no longer finds a
+    /// soft-deleted user, `GET /users/{id}` does. One that is gone for good was deleted by that
+    /// attempt if Zendesk recorded a deletion request for it: the evidence says so.
+    async fn add_saved_users(&self, saved: &Saved, users: &mut Vec<User>, evidence: &mut Evidence) -> Result<(), Failure> {
+        for id in &saved.users {
+            if users.iter().any(|u| u.id == *id) {
+                continue;
+            }
+            match self.api.user(*id).await? {
+                Some(user) => users.push(user),
+                None if self.deleted_for_good(*id).await? => add(evidence, "users_deleted", 1),
+                None => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// A user no longer found was permanently deleted if Zendesk recorded the request
+    /// (`compliance_deletion_statuses`): an answer to that deletion was lost, not the deletion.
+    async fn deleted_for_good(&self, id: i64) -> Result<bool, Failure> {
+        let statuses = self.api.compliance(id).await?.unwrap_or_default();
+        Ok(statuses.iter().any(|s| s.action == "request_deletion"))
     }
 
     async fn try_follow(
@@ -129,15 +164,20 @@ impl Zendesk {
                 Jobs::Failed if restarts >= MAX_RESTARTS => Ok(gave_up()),
                 Jobs::Failed => {
                     restarting(restarts);
-                    Ok(self.pass(ctx, subject, Progress { evidence, restarts: restarts + 1, carried: tickets }).await)
+                    Ok(self.pass(ctx, subject, Earlier { evidence, restarts: restarts + 1, carried: tickets }).await)
                 }
             },
             Step::PurgeTickets { jobs, tickets, restarts } => match self.jobs(&jobs).await? {
                 Jobs::Running => Ok(self.wait(Step::PurgeTickets { jobs, tickets, restarts }, evidence)),
                 Jobs::Done => {
+                    let mut saved: Saved = ctx.progress.get()?.unwrap_or_default();
+                    if saved.tickets.iter().any(|t| tickets.contains(t)) {
+                        saved.tickets.retain(|t| !tickets.contains(t));
+                        ctx.progress.save(&saved).await?;
+                    }
                     let mut evidence = evidence;
                     add(&mut evidence, "tickets_deleted", tickets.len() as u64);
-                    Ok(self.pass(ctx, subject, Progress { evidence, restarts, carried: Vec::new() }).await)
+                    Ok(self.pass(ctx, subject, Earlier { evidence, restarts, carried: Vec::new() }).await)
                 }
                 Jobs::Failed if restarts >= MAX_RESTARTS => Ok(gave_up()),
                 Jobs::Failed => {
@@ -149,12 +189,17 @@ impl Zendesk {
                 let mut evidence = evidence;
                 for id in users {
                     // The soft deletion may or may not have happened: ask.
-                    let Some(user) = self.api.user(id).await? else { continue };
+                    let Some(user) = self.api.user(id).await? else {
+                        if self.deleted_for_good(id).await? {
+                            add(&mut evidence, "users_deleted", 1);
+                        }
+                        continue;
+                    };
                     match self.remove_user(id, user.active).await? {
                         Removal::Purged => add(&mut evidence, "users_deleted", 1),
                         Removal::Gone => {}
                         Removal::Refused => {
-                            return Ok(self.pass(ctx, subject, Progress { evidence, ..Progress::default() }).await)
+                            return Ok(self.pass(ctx, subject, Earlier { evidence, ..Earlier::default() }).await)
                         }
                     }
                 }
@@ -196,10 +241,14 @@ impl Zendesk {
         Ok(redacted)
     }
 
-    /// Start deleting `requested` (100 a job); earlier deleted tickets are purged with them.
-    async fn delete_tickets(&self, requested: BTreeSet<i64>, progress: Progress) -> Result<Outcome, Failure> {
+    /// Start deleting `requested` (100 a job); earlier deleted tickets are purged with them. The
+    /// ids are saved first: once deleted, they are no longer listed among the person's tickets.
+    async fn delete_tickets(&self, ctx: &Ctx, requested: BTreeSet<i64>, earlier: Earlier) -> Result<Outcome, Failure> {
         let requested: Vec<i64> = requested.into_iter().collect();
-        let Progress { mut evidence, restarts, carried: mut tickets } = progress;
+        let Earlier { mut evidence, restarts, carried: mut tickets } = earlier;
+        let mut saved: Saved = ctx.progress.get()?.unwrap_or_default();
+        saved.add_tickets(&requested);
+        ctx.progress.save(&saved).await?;
         let mut jobs = Vec::new();
         for chunk in requested.chunks(MAX_BULK_IDS) {
             match self.api.delete_tickets(chunk).await {
@@ -232,10 +281,16 @@ impl Zendesk {
         Ok(self.wait(Step::PurgeTickets { jobs, tickets, restarts }, evidence))
     }
 
-    /// Delete each user for good. Once one may be soft-deleted, search no longer finds it: a
-    /// failure that is not permanent ends `Pending` with the ids still to delete.
-    async fn delete_users(&self, users: &[User], mut evidence: Evidence) -> Result<Outcome, Failure> {
+    /// Delete each user for good. Once one may be soft-deleted, search no longer finds it: the
+    /// ids are saved first, and a failure that is not permanent ends `Pending` with the ids
+    /// still to delete.
+    async fn delete_users(&self, ctx: &Ctx, users: &[User], mut evidence: Evidence) -> Result<Outcome, Failure> {
         let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
+        let mut saved: Saved = ctx.progress.get()?.unwrap_or_default();
+        if users.iter().any(|u| u.active && !saved.users.contains(&u.id)) {
+            saved.add_users(&ids);
+            ctx.progress.save(&saved).await?;
+        }
         for (i, user) in users.iter().enumerate() {
             let after = match self.remove_user(user.id, user.active).await {
                 Ok(Removal::Purged) => {

@@ -91,3 +91,30 @@ pub(crate) enum Step {
     /// Users already soft-deleted whose permanent deletion must be asked again (rate limit).
     PurgeUsers { users: Vec<i64> },
 }
+
+/// The connector's durable progress (`ctx.progress`), saved before each step that hides records
+/// from the person's listings: tickets deleted or being deleted, users whose soft deletion was
+/// asked, not yet known to be purged. Zendesk's own ids only.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Saved {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tickets: Vec<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<i64>,
+}
+
+impl Saved {
+    pub fn add_tickets(&mut self, ids: &[i64]) {
+        merge(&mut self.tickets, ids);
+    }
+
+    pub fn add_users(&mut self, ids: &[i64]) {
+        merge(&mut self.users, ids);
+    }
+}
+
+fn merge(into: &mut Vec<i64>, ids: &[i64]) {
+    into.extend_from_slice(ids);
+    into.sort_unstable();
+    into.dedup();
+}

@@ -111,7 +111,8 @@ async fn tickets_are_deleted_by_jobs_then_purged_then_the_user_is_deleted() {
     );
 
     let calls_before = sim.calls("zendesk").len();
-    assert_eq!(zendesk.erase(&ctx, &subject).await, Outcome::NothingToErase, "a second erase finds nothing");
+    let next_request = Ctx::standalone(INSTANCE, ctx.http.clone());
+    assert_eq!(zendesk.erase(&next_request, &subject).await, Outcome::NothingToErase, "a second erase finds nothing");
     assert_eq!(sim.calls("zendesk").len(), calls_before + 2, "two searches, nothing else");
 }
 
@@ -200,7 +201,8 @@ async fn redact_mode_keeps_the_tickets_with_every_comment_redacted() {
     assert_eq!(evidence.counts["comments_redacted"], 2);
     assert_eq!(sim.zendesk_user_life(cy), "purged");
     assert!(!actions(&sim).iter().any(|a| a.contains("destroy_many")));
-    assert_eq!(zendesk.erase(&ctx, &subject).await, Outcome::NothingToErase);
+    let next_request = Ctx::standalone(INSTANCE, ctx.http.clone());
+    assert_eq!(zendesk.erase(&next_request, &subject).await, Outcome::NothingToErase);
 }
 
 #[tokio::test]
@@ -289,14 +291,16 @@ async fn the_product_given_id_finds_the_user_even_soft_deleted() {
     erased(drive(&zendesk, &ctx, &subject).await.0);
     assert_eq!(sim.zendesk_user_life(hal), "purged");
 
-    // A worker that died between the soft and the permanent deletion: the id still finds the user.
+    // A user soft-deleted by a task that saved no progress (a fresh context each time): search
+    // no longer finds the user, the product-given id does.
     let ivy = sim.zendesk_user(Some("ivy@example.com"), None);
+    let fresh = || Ctx::standalone(INSTANCE, ctx.http.clone());
     sim.zendesk_set_user_deletion_limit(0, Duration::from_secs(60));
-    assert!(matches!(zendesk.erase(&ctx, &person(&["ivy@example.com"], None, None)).await, Outcome::Pending(_)));
+    assert!(matches!(zendesk.erase(&fresh(), &person(&["ivy@example.com"], None, None)).await, Outcome::Pending(_)));
     sim.zendesk_set_user_deletion_limit(700, Duration::from_secs(600));
-    assert_eq!(zendesk.erase(&ctx, &person(&["ivy@example.com"], None, None)).await, Outcome::NothingToErase);
+    assert_eq!(zendesk.erase(&fresh(), &person(&["ivy@example.com"], None, None)).await, Outcome::NothingToErase);
     assert_eq!(sim.zendesk_user_life(ivy), "soft_deleted", "search no longer finds a soft-deleted user");
-    let evidence = erased(zendesk.erase(&ctx, &person(&["ivy@example.com"], None, Some(ivy))).await);
+    let evidence = erased(zendesk.erase(&fresh(), &person(&["ivy@example.com"], None, Some(ivy))).await);
     assert_eq!(evidence.counts["users_deleted"], 1);
     assert_eq!(sim.zendesk_user_life(ivy), "purged");
 
@@ -430,4 +434,137 @@ async fn a_soft_deletion_that_timed_out_is_finished_by_id() {
     let evidence = erased(zendesk.check(&ctx, &subject, &pending).await);
     assert_eq!(evidence.counts["users_deleted"], 1);
     assert_eq!(sim.zendesk_user_life(pat), "purged");
+}
+
+/// How an attempt loses what Zendesk answered to one call.
+#[derive(Clone, Copy, Debug)]
+enum Loss {
+    /// The connection stays silent past the client's timeout: the connector sees a timeout.
+    Answer,
+    /// The worker dies while it waits: the attempt ends with no outcome at all.
+    Worker,
+}
+
+/// What the engine does with one task: `erase` until an outcome is `Pending`, then `check` with
+/// the last committed `Pending` (a retry keeps it), until the task ends. An attempt that runs
+/// past `death` is dropped mid-call, as a killed worker's is: nothing of it is committed but the
+/// progress it saved. Returns every committed outcome and how many attempts died.
+async fn attempts(zendesk: &Zendesk, ctx: &Ctx, subject: &Subject, death: Duration) -> (Vec<Outcome>, usize) {
+    let mut pending: Option<erasure_connector::Pending> = None;
+    let (mut outcomes, mut deaths) = (Vec::new(), 0);
+    for _ in 0..100 {
+        let attempt = async {
+            match &pending {
+                Some(p) => zendesk.check(ctx, subject, p).await,
+                None => zendesk.erase(ctx, subject).await,
+            }
+        };
+        match tokio::time::timeout(death, attempt).await {
+            Err(_) => deaths += 1,
+            Ok(outcome) => {
+                outcomes.push(outcome.clone());
+                match outcome {
+                    Outcome::Pending(p) => pending = Some(p),
+                    Outcome::Retry { .. } => {}
+                    _ => return (outcomes, deaths),
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the task did not end: {outcomes:?}")
+}
+
+/// Zendesk does the work of `action` but its answer is lost as `loss` says; the task's next
+/// attempts must still leave nothing of the person behind. Returns the task's final evidence.
+async fn erase_losing(action: &str, loss: Loss) -> Evidence {
+    let (sim, zendesk, ctx) = setup(TicketPolicy::Delete).await;
+    let ana = sim.zendesk_user(Some("ana@example.com"), None);
+    let tickets = [sim.zendesk_ticket(ana, "My order is late."), sim.zendesk_ticket(ana, "Refund please.")];
+    let subject = person(&["ana@example.com"], None, None);
+    // The work is done at once; the answer comes after the client's 2 s timeout.
+    sim.aim_fault("zendesk", action, Fault::SlowAnswer { millis: 2500 });
+    let death = match loss {
+        Loss::Answer => Duration::from_secs(30),
+        Loss::Worker => Duration::from_secs(1),
+    };
+    let (outcomes, deaths) = attempts(&zendesk, &ctx, &subject, death).await;
+    match loss {
+        Loss::Answer => assert!(
+            outcomes.iter().any(|o| matches!(o, Outcome::Retry { reason, .. } if reason.contains("timed out")))
+                || outcomes.iter().any(|o| matches!(o, Outcome::Pending(p) if p.state["step"] == "purge_users")),
+            "the answer to {action} was lost: {outcomes:?}"
+        ),
+        Loss::Worker => assert_eq!(deaths, 1, "the worker died once, in {action}"),
+    }
+    assert!(sim.calls("zendesk").iter().any(|c| c.action.starts_with(action)), "{action} was called");
+    assert_eq!(sim.zendesk_user_life(ana), "purged", "{loss:?} in {action}: user left behind");
+    for ticket in tickets {
+        assert_eq!(sim.zendesk_ticket_life(ticket), "purged", "{loss:?} in {action}: ticket {ticket} left behind");
+    }
+    erased(outcomes.last().cloned().expect("an outcome"))
+}
+
+const DELETE_TICKETS: &str = "DELETE /api/v2/tickets/destroy_many";
+const PURGE_TICKETS: &str = "DELETE /api/v2/deleted_tickets/destroy_many";
+const DELETE_USER: &str = "DELETE /api/v2/users/";
+const PURGE_USER: &str = "DELETE /api/v2/deleted_users/";
+
+/// Soft-deleted tickets are no longer among the person's requested tickets, and Zendesk's list of
+/// deleted tickets does not name the requester
+/// (developer.zendesk.com/api-reference/ticketing/tickets/tickets/#list-deleted-tickets): only
+/// the ids saved before `tickets/destroy_many` let the next attempt purge them.
+#[tokio::test]
+async fn a_worker_dying_after_the_ticket_deletion_leaves_nothing_behind() {
+    let evidence = erase_losing(DELETE_TICKETS, Loss::Worker).await;
+    assert_eq!((evidence.counts["tickets_deleted"], evidence.counts["users_deleted"]), (2, 1));
+}
+
+#[tokio::test]
+async fn a_worker_dying_after_the_ticket_purge_leaves_nothing_behind() {
+    let evidence = erase_losing(PURGE_TICKETS, Loss::Worker).await;
+    assert_eq!((evidence.counts["tickets_deleted"], evidence.counts["users_deleted"]), (2, 1));
+}
+
+/// A soft-deleted user is not found by search (Zendesk: "Search Users" returns active users);
+/// `GET /users/{id}` of the saved id still shows it.
+#[tokio::test]
+async fn a_worker_dying_after_the_user_soft_deletion_leaves_nothing_behind() {
+    let evidence = erase_losing(DELETE_USER, Loss::Worker).await;
+    assert_eq!((evidence.counts["tickets_deleted"], evidence.counts["users_deleted"]), (2, 1));
+}
+
+/// The permanently deleted user is gone; its compliance deletion statuses show that the deletion
+/// was requested, so the evidence still counts the user instead of claiming less than was done.
+#[tokio::test]
+async fn a_worker_dying_after_the_permanent_deletion_still_counts_the_user() {
+    let evidence = erase_losing(PURGE_USER, Loss::Worker).await;
+    assert_eq!((evidence.counts["tickets_deleted"], evidence.counts["users_deleted"]), (2, 1));
+}
+
+#[tokio::test]
+async fn a_lost_answer_to_any_deletion_leaves_nothing_behind_and_counts_each_record_once() {
+    for action in [DELETE_TICKETS, PURGE_TICKETS, DELETE_USER, PURGE_USER] {
+        let evidence = erase_losing(action, Loss::Answer).await;
+        let counts = (evidence.counts["tickets_deleted"], evidence.counts["users_deleted"]);
+        assert_eq!(counts, (2, 1), "{action}");
+    }
+}
+
+/// Without the saved progress (a fresh context plays an engine that forgot it), a worker that
+/// died after `tickets/destroy_many` leaves the tickets soft-deleted: the case progress exists for.
+#[tokio::test]
+async fn without_saved_progress_the_soft_deleted_tickets_would_stay() {
+    let (sim, zendesk, ctx) = setup(TicketPolicy::Delete).await;
+    let ana = sim.zendesk_user(Some("ana@example.com"), None);
+    let ticket = sim.zendesk_ticket(ana, "My order is late.");
+    let subject = person(&["ana@example.com"], None, None);
+    sim.aim_fault("zendesk", DELETE_TICKETS, Fault::SlowAnswer { millis: 2500 });
+    assert!(tokio::time::timeout(Duration::from_secs(1), zendesk.erase(&ctx, &subject)).await.is_err());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(sim.zendesk_ticket_life(ticket), "soft_deleted");
+    let forgetful = Ctx::standalone(INSTANCE, ctx.http.clone());
+    let (outcomes, _) = attempts(&zendesk, &forgetful, &subject, Duration::from_secs(30)).await;
+    assert!(matches!(outcomes.last(), Some(Outcome::Erased(_))));
+    assert_eq!(sim.zendesk_ticket_life(ticket), "soft_deleted", "left for Zendesk's 30-day purge");
 }
