@@ -119,3 +119,71 @@ async fn a_stale_worker_cannot_record_after_its_lease_was_rescued() {
     let current = store.record(again[0].id, id, Guard::Lease(again[0].lease_token), &erased, "new-worker", later).await;
     assert_eq!(current.unwrap(), Recorded::Applied(Some(erasure_worker::model::RequestState::Completed)));
 }
+
+/// A connector's progress is written only under a live lease, is handed to the next claim (after
+/// a rescue too), survives a retry, and is cleared when the task succeeds.
+#[tokio::test]
+async fn progress_follows_the_task_under_its_lease_and_is_cleared_on_success() {
+    use erasure_worker::model::TaskState;
+    use erasure_worker::store::requests::{NewRequest, NewTask};
+    use erasure_worker::store::tasks::{Guard, Recorded, Transition};
+    use erasure_worker::store::Store;
+    use secrecy::SecretString;
+
+    let stack = Stack::new().await;
+    let store = Store::connect(&SecretString::from(stack.db_url.clone()), 4, &stack.postgres_tls()).unwrap();
+    store.migrate().await.unwrap();
+    let now = chrono::Utc::now();
+    let id = Uuid::new_v4();
+    let new = NewRequest {
+        id,
+        body_sha256: vec![1],
+        subject: serde_json::json!({ "emails": ["p@example.com"] }),
+        subject_hash: "h".into(),
+        identifier_hashes: vec![],
+        locale: None,
+        reply_to: None,
+        requested_at: now,
+        deadline_at: now,
+        starts_at: None,
+        tasks: vec![NewTask { connector: "accounts".into(), kind: "webhook".into(), max_attempts: 5 }],
+        brake: None,
+    };
+    store.insert_request(&new, now).await.unwrap();
+    let first = store.claim("accounts", 10, "old-worker", Duration::from_secs(60), now).await.unwrap().remove(0);
+    assert_eq!(first.progress, None);
+    let tickets = serde_json::json!({ "tickets": [101, 102] });
+    assert!(store.save_progress(first.id, first.lease_token, &tickets, now).await.unwrap());
+    assert!(!store.save_progress(first.id, first.lease_token - 1, &tickets, now).await.unwrap(), "a stale token");
+
+    // The worker is lost: its lease expires and the task is rescued, then claimed again.
+    let later = now + chrono::Duration::seconds(61);
+    let users = serde_json::json!({ "users": [7] });
+    assert!(!store.save_progress(first.id, first.lease_token, &users, later).await.unwrap(), "an expired lease");
+    let expired = store.expired_leases(later, 10).await.unwrap().remove(0);
+    let retry = Transition {
+        state: TaskState::Retrying,
+        attempt: 1,
+        next_attempt_at: later,
+        pending: None,
+        evidence: None,
+        error: Some("lease expired".into()),
+    };
+    let rescued = store.record(expired.id, id, Guard::ExpiredLease(expired.lease_token), &retry, "rescue", later).await;
+    assert_eq!(rescued.unwrap(), Recorded::Applied(None));
+    let second = store.claim("accounts", 10, "new-worker", Duration::from_secs(60), later).await.unwrap().remove(0);
+    assert_eq!(second.progress, Some(tickets.clone()), "the next attempt gets what the lost one saved");
+    assert!(!store.save_progress(first.id, first.lease_token, &users, later).await.unwrap(), "the old worker");
+    assert_eq!(
+        store.record(second.id, id, Guard::Lease(second.lease_token), &retry, "new-worker", later).await.unwrap(),
+        Recorded::Applied(None)
+    );
+    let third = store.claim("accounts", 10, "new-worker", Duration::from_secs(60), later).await.unwrap().remove(0);
+    assert_eq!(third.progress, Some(tickets), "kept through a retry");
+
+    let erased = Transition { state: TaskState::Erased, error: None, evidence: Some(serde_json::json!({})), ..retry };
+    store.record(third.id, id, Guard::Lease(third.lease_token), &erased, "new-worker", later).await.unwrap();
+    let progress: Option<serde_json::Value> =
+        stack.db().await.query_one("SELECT progress FROM tasks WHERE id = $1", &[&third.id]).await.unwrap().get(0);
+    assert_eq!(progress, None, "cleared on success");
+}

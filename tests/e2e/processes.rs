@@ -185,3 +185,65 @@ async fn sigterm_stops_claiming_and_drains_in_flight_work() {
     assert!(log_text.contains("draining in-flight work"));
     assert!(!log_text.contains("max@example.com"), "no identifier in logs");
 }
+
+/// The window of issue 10: Zendesk soft-deleted the person's tickets (`tickets/destroy_many`)
+/// and the worker was SIGKILLed before it learned the job id. Soft-deleted tickets are no longer
+/// listed among the person's, so only the progress saved in the task row before the call lets the
+/// rescued attempt purge them. The saved document holds Zendesk ids only, and is cleared once the
+/// task succeeds.
+#[tokio::test]
+async fn a_worker_killed_after_zendesk_deleted_the_tickets_leaves_none_behind() {
+    let stack = Stack::new().await;
+    let helpdesk = format!(
+        "[runner]\nlease = \"2s\"\n\n[connectors.helpdesk]\nkind = \"zendesk\"\nbase_url = \"{}\"\n\
+         email = \"{}\"\napi_token_env = \"E2E_ZENDESK_TOKEN\"\ncheck_after_seconds = 1\ntimeout = \"30s\"\n",
+        stack.sim.vendor_url("zendesk"),
+        erasure_sim::Sim::ZENDESK_EMAIL,
+    );
+    let config = stack.config_file(&[], &helpdesk);
+    let env = [("E2E_ZENDESK_TOKEN", erasure_sim::Sim::ZENDESK_TOKEN)];
+    let settings = erasure_worker::config::Settings::load_with_env(Some(&config), Default::default()).unwrap();
+    stack.declare_queues(&settings).await;
+    let zed = stack.sim.zendesk_user(Some("zed@example.com"), None);
+    let tickets = [stack.sim.zendesk_ticket(zed, "Where is my parcel?"), stack.sim.zendesk_ticket(zed, "Refund.")];
+    stack.sim.aim_fault("zendesk", "DELETE /api/v2/tickets/destroy_many", Fault::SlowAnswer { millis: 20_000 });
+    let log = stack.dir.join("worker.log");
+    let first = Process::start_with_env(&config, &log, &env);
+    let id = Uuid::new_v4();
+    stack.publish(&bytes(&request(id, "zed@example.com", chrono::Utc::now())), None).await;
+
+    wait_until(Duration::from_secs(20), "Zendesk to soft-delete the tickets", || async {
+        tickets.iter().all(|t| stack.sim.zendesk_ticket_life(*t) == "soft_deleted")
+    })
+    .await;
+    first.kill().await;
+    let progress: Option<serde_json::Value> = stack
+        .db()
+        .await
+        .query_one("SELECT progress FROM tasks WHERE request_id = $1", &[&id])
+        .await
+        .unwrap()
+        .get(0);
+    let mut saved = tickets.to_vec();
+    saved.sort_unstable();
+    assert_eq!(progress, Some(serde_json::json!({ "tickets": saved })), "saved before the call, ids only");
+
+    let second = Process::start_with_env(&config, &log, &env);
+    stack.wait_for_state(id, "completed", Duration::from_secs(60)).await;
+    for ticket in tickets {
+        assert_eq!(stack.sim.zendesk_ticket_life(ticket), "purged", "ticket {ticket} left behind");
+    }
+    assert_eq!(stack.sim.zendesk_user_life(zed), "purged");
+    let task = &stack.tasks(id).await[0];
+    assert_eq!(task.evidence.as_ref().unwrap()["counts"]["tickets_deleted"], 2);
+    assert_eq!(task.evidence.as_ref().unwrap()["counts"]["users_deleted"], 1);
+    let progress: Option<serde_json::Value> = stack
+        .db()
+        .await
+        .query_one("SELECT progress FROM tasks WHERE request_id = $1", &[&id])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(progress, None, "cleared once the task succeeded");
+    second.terminate(Duration::from_secs(15)).await;
+}
