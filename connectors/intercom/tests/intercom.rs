@@ -85,7 +85,9 @@ async fn redacts_what_the_contact_wrote_then_deletes_it_and_leaves_everyone_else
             "DELETE /contacts/{id}",
         ]
     );
-    assert_eq!(intercom.erase(&ctx, &subject(&["ana@example.com"], Some("u_ana"))).await, Outcome::NothingToErase);
+    let next_request = Ctx::standalone(INSTANCE, ctx.http.clone());
+    let again = intercom.erase(&next_request, &subject(&["ana@example.com"], Some("u_ana"))).await;
+    assert_eq!(again, Outcome::NothingToErase);
 }
 
 #[tokio::test]
@@ -148,7 +150,7 @@ async fn intercoms_reset_header_says_when_to_come_back() {
 }
 
 #[tokio::test]
-async fn an_answer_lost_after_the_delete_makes_the_next_erase_find_nothing() {
+async fn an_answer_lost_after_the_delete_is_still_counted_by_the_next_erase() {
     let (sim, intercom, ctx) = setup().await;
     let id = sim.intercom_add_contact("user", Some("fay@example.com"), None);
     // search contacts, search conversations, then the delete answers too late.
@@ -157,7 +159,8 @@ async fn an_answer_lost_after_the_delete_makes_the_next_erase_find_nothing() {
     let fay = subject(&["fay@example.com"], None);
     assert!(matches!(intercom.erase(&ctx, &fay).await, Outcome::Retry { throttled: false, .. }));
     assert_eq!(sim.intercom_contact_deleted(&id), Some(true));
-    assert_eq!(intercom.erase(&ctx, &fay).await, Outcome::NothingToErase);
+    let Outcome::Erased(evidence) = intercom.erase(&ctx, &fay).await else { panic!("erased") };
+    assert_eq!(evidence.counts["contacts"], 1, "counted from the saved progress, not 'nothing found'");
 }
 
 #[tokio::test]
@@ -197,6 +200,7 @@ async fn identifiers_are_data_in_paths_and_in_searches() {
     assert_eq!(sim.intercom_contact_deleted(&slashed), Some(true));
 
     // `..` cannot travel in a path: the connector searches the external id instead.
+    let ctx = Ctx::standalone(INSTANCE, ctx.http.clone());
     assert!(matches!(intercom.erase(&ctx, &subject(&[], Some(".."))).await, Outcome::Erased(_)));
     assert_eq!(sim.intercom_contact_deleted(&dots), Some(true));
 
@@ -207,6 +211,7 @@ async fn identifiers_are_data_in_paths_and_in_searches() {
         ..RawSubject::default()
     })
     .unwrap();
+    let ctx = Ctx::standalone(INSTANCE, ctx.http.clone());
     assert_eq!(intercom.erase(&ctx, &hostile).await, Outcome::NothingToErase);
     assert_eq!(sim.intercom_contact_deleted(&victim), Some(false));
     assert!(!actions(&sim).contains(&"GET /me".to_string()), "an id never reaches another path");
@@ -256,4 +261,26 @@ fn config_picks_the_regional_host_and_refuses_what_it_does_not_know() {
     assert!(with(&|c| c.base_url = Some("https://example.com/?q=1".into())).is_some());
     let missing = Intercom::new(config, &Secrets::default(), http).err().unwrap();
     assert!(missing.contains("access_token_env"), "{missing}");
+}
+
+/// The worker dies after Intercom deleted the contact and before the outcome was recorded: a
+/// deleted contact is no longer found (`GET /contacts/{id}` answers 404), so the next attempt
+/// counts it, and the messages redacted before it, from the saved progress instead of claiming
+/// it found nothing.
+#[tokio::test]
+async fn a_worker_dying_after_the_contact_deletion_still_reports_what_was_erased() {
+    let (sim, intercom, ctx) = setup().await;
+    let ana = sim.intercom_add_contact("user", Some("ana@example.com"), None);
+    sim.intercom_add_conversation(&[&ana], 2);
+    let person = subject(&["ana@example.com"], None);
+    sim.aim_fault("intercom", "DELETE /contacts/", Fault::SlowAnswer { millis: 3000 });
+    let died = tokio::time::timeout(Duration::from_millis(400), intercom.erase(&ctx, &person)).await;
+    assert!(died.is_err(), "the attempt was still waiting for Intercom's answer");
+    assert_eq!(sim.intercom_contact_deleted(&ana), Some(true));
+
+    let Outcome::Erased(evidence) = intercom.erase(&ctx, &person).await else { panic!("erased") };
+    assert_eq!(evidence.counts["contacts"], 1);
+    assert_eq!(evidence.counts["conversation_parts"], 3, "the source and 2 replies");
+    let next_request = Ctx::standalone(INSTANCE, ctx.http.clone());
+    assert_eq!(intercom.erase(&next_request, &person).await, Outcome::NothingToErase);
 }
