@@ -62,31 +62,12 @@ async fn a_task_whose_connector_left_the_config_fails_with_that_reason() {
 #[tokio::test]
 async fn a_stale_worker_cannot_record_after_its_lease_was_rescued() {
     use erasure_worker::model::TaskState;
-    use erasure_worker::store::requests::{NewRequest, NewTask};
     use erasure_worker::store::tasks::{Guard, Recorded, Transition};
-    use erasure_worker::store::Store;
-    use secrecy::SecretString;
 
     let stack = Stack::new().await;
-    let store = Store::connect(&SecretString::from(stack.db_url.clone()), 4, &stack.postgres_tls()).unwrap();
-    store.migrate().await.unwrap();
     let now = chrono::Utc::now();
     let id = Uuid::new_v4();
-    let new = NewRequest {
-        id,
-        body_sha256: vec![1],
-        subject: serde_json::json!({ "emails": ["q@example.com"] }),
-        subject_hash: "h".into(),
-        identifier_hashes: vec![],
-        locale: None,
-        reply_to: None,
-        requested_at: now,
-        deadline_at: now,
-        starts_at: None,
-        tasks: vec![NewTask { connector: "accounts".into(), kind: "webhook".into(), max_attempts: 5 }],
-        brake: None,
-    };
-    store.insert_request(&new, now).await.unwrap();
+    let store = store_with_one_task(&stack, id, now).await;
     let claimed = store.claim("accounts", 10, "old-worker", Duration::from_secs(60), now).await.unwrap();
     assert_eq!(claimed.len(), 1);
     assert!(
@@ -125,31 +106,12 @@ async fn a_stale_worker_cannot_record_after_its_lease_was_rescued() {
 #[tokio::test]
 async fn progress_follows_the_task_under_its_lease_and_is_cleared_on_success() {
     use erasure_worker::model::TaskState;
-    use erasure_worker::store::requests::{NewRequest, NewTask};
     use erasure_worker::store::tasks::{Guard, Recorded, Transition};
-    use erasure_worker::store::Store;
-    use secrecy::SecretString;
 
     let stack = Stack::new().await;
-    let store = Store::connect(&SecretString::from(stack.db_url.clone()), 4, &stack.postgres_tls()).unwrap();
-    store.migrate().await.unwrap();
     let now = chrono::Utc::now();
     let id = Uuid::new_v4();
-    let new = NewRequest {
-        id,
-        body_sha256: vec![1],
-        subject: serde_json::json!({ "emails": ["p@example.com"] }),
-        subject_hash: "h".into(),
-        identifier_hashes: vec![],
-        locale: None,
-        reply_to: None,
-        requested_at: now,
-        deadline_at: now,
-        starts_at: None,
-        tasks: vec![NewTask { connector: "accounts".into(), kind: "webhook".into(), max_attempts: 5 }],
-        brake: None,
-    };
-    store.insert_request(&new, now).await.unwrap();
+    let store = store_with_one_task(&stack, id, now).await;
     let first = store.claim("accounts", 10, "old-worker", Duration::from_secs(60), now).await.unwrap().remove(0);
     assert_eq!(first.progress, None);
     let tickets = serde_json::json!({ "tickets": [101, 102] });
@@ -186,4 +148,35 @@ async fn progress_follows_the_task_under_its_lease_and_is_cleared_on_success() {
     let progress: Option<serde_json::Value> =
         stack.db().await.query_one("SELECT progress FROM tasks WHERE id = $1", &[&third.id]).await.unwrap().get(0);
     assert_eq!(progress, None, "cleared on success");
+}
+
+/// The store of a migrated test database holding request `id` with one `accounts` task.
+async fn store_with_one_task(
+    stack: &Stack,
+    id: Uuid,
+    now: chrono::DateTime<chrono::Utc>,
+) -> erasure_worker::store::Store {
+    use erasure_worker::store::requests::{NewRequest, NewTask};
+    use secrecy::SecretString;
+
+    let store =
+        erasure_worker::store::Store::connect(&SecretString::from(stack.db_url.clone()), 4, &stack.postgres_tls())
+            .unwrap();
+    store.migrate().await.unwrap();
+    let new = NewRequest {
+        id,
+        body_sha256: vec![1],
+        subject: serde_json::json!({ "emails": ["q@example.com"] }),
+        subject_hash: "h".into(),
+        identifier_hashes: vec![],
+        locale: None,
+        reply_to: None,
+        requested_at: now,
+        deadline_at: now,
+        starts_at: None,
+        tasks: vec![NewTask { connector: "accounts".into(), kind: "webhook".into(), max_attempts: 5 }],
+        brake: None,
+    };
+    store.insert_request(&new, now).await.unwrap();
+    store
 }

@@ -217,13 +217,7 @@ async fn a_worker_killed_after_zendesk_deleted_the_tickets_leaves_none_behind() 
     })
     .await;
     first.kill().await;
-    let progress: Option<serde_json::Value> = stack
-        .db()
-        .await
-        .query_one("SELECT progress FROM tasks WHERE request_id = $1", &[&id])
-        .await
-        .unwrap()
-        .get(0);
+    let progress = task_progress(&stack, id).await;
     let mut saved = tickets.to_vec();
     saved.sort_unstable();
     assert_eq!(progress, Some(serde_json::json!({ "tickets": saved })), "saved before the call, ids only");
@@ -237,13 +231,13 @@ async fn a_worker_killed_after_zendesk_deleted_the_tickets_leaves_none_behind() 
     let task = &stack.tasks(id).await[0];
     assert_eq!(task.evidence.as_ref().unwrap()["counts"]["tickets_deleted"], 2);
     assert_eq!(task.evidence.as_ref().unwrap()["counts"]["users_deleted"], 1);
-    let progress: Option<serde_json::Value> = stack
-        .db()
-        .await
-        .query_one("SELECT progress FROM tasks WHERE request_id = $1", &[&id])
-        .await
-        .unwrap()
-        .get(0);
+    let progress = task_progress(&stack, id).await;
     assert_eq!(progress, None, "cleared once the task succeeded");
     second.terminate(Duration::from_secs(15)).await;
+}
+
+/// The progress document in the (only) task of request `id`.
+async fn task_progress(stack: &Stack, id: Uuid) -> Option<serde_json::Value> {
+    let db = stack.db().await;
+    db.query_one("SELECT progress FROM tasks WHERE request_id = $1", &[&id]).await.unwrap().get(0)
 }

@@ -104,7 +104,9 @@ impl Intercom {
             deleting.push(contact.clone());
             deleting.sort();
             deleting.dedup();
-            ctx.progress.save(&Saved { deleting: deleting.clone(), redacted: earlier.redacted + tally.redacted }).await?;
+            ctx.progress
+                .save(&Saved { deleting: deleting.clone(), redacted: earlier.redacted + tally.redacted })
+                .await?;
             if self.api.delete_contact(contact).await? {
                 deleted += 1;
             }

@@ -129,7 +129,12 @@ impl Zendesk {
     /// The users an earlier attempt saved before deleting them: search no longer finds a
     /// soft-deleted user, `GET /users/{id}` does. One that is gone for good was deleted by that
     /// attempt if Zendesk recorded a deletion request for it: the evidence says so.
-    async fn add_saved_users(&self, saved: &Saved, users: &mut Vec<User>, evidence: &mut Evidence) -> Result<(), Failure> {
+    async fn add_saved_users(
+        &self,
+        saved: &Saved,
+        users: &mut Vec<User>,
+        evidence: &mut Evidence,
+    ) -> Result<(), Failure> {
         for id in &saved.users {
             if users.iter().any(|u| u.id == *id) {
                 continue;
