@@ -148,13 +148,17 @@ async fn main() {
     ));
 
     let mut injected = Vec::new();
+    let mut peak = verify::Peak::default();
     for (at, fault) in &fault_plan {
-        tokio::time::sleep_until((started + *at).into()).await;
+        peak.watch_until(&stack, started, started + *at).await;
         println!("  {:>6.1} s  {}", started.elapsed().as_secs_f64(), fault.describe());
         inject(fault, &stack, &stack_dir, &mut workers, &config, &log, &env).await;
         if fault.is_injection() {
             injected.push(fault.clone());
         }
+    }
+    while !producer.is_finished() {
+        peak.watch_until(&stack, started, Instant::now() + Duration::from_secs(1)).await;
     }
     producer.await.expect("the producer");
     let load_ended = started.elapsed();
@@ -169,7 +173,7 @@ async fn main() {
         assert!(status.success(), "a worker exited with {status} after SIGTERM");
     }
 
-    let report = verify::check(&stack, &sent, &events_queue, &backlog).await;
+    let report = verify::check(&stack, &sent, &events_queue, &backlog, &peak).await;
     println!("chaos results (seed {}):", options.seed);
     println!(
         "  requests sent        {} valid + {} invalid, {} publications repeated after a broker fault",
