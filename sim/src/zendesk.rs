@@ -24,6 +24,12 @@
 //!   unless set); the tickets change only when the job completes. Deleted tickets must be purged
 //!   by `deleted_tickets/destroy_many`; deleted users by `DELETE /deleted_users/{id}`, at most
 //!   700 per 10 minutes (429 with `Retry-After` beyond).
+//! - A bulk job with an id it cannot act on (not live for `destroy_many`, not soft-deleted for
+//!   `deleted_tickets/destroy_many`) still does the others and completes, that id's result
+//!   failing with `RecordNotFound`: "If one ticket fails to be deleted, the endpoint still
+//!   attempts to delete the others" (Zendesk Support API, Delete Multiple Tickets Permanently,
+//!   `../shared/vendor-specs/zendesk-support-oas.yaml`). A permanently deleted user answers 404
+//!   to `GET /users/{id}`; its `compliance_deletion_statuses` keep the deletion request.
 //! - An end user who is the requester of a ticket that is not closed cannot be deleted (422).
 //! - A redaction's `html_body` must be the comment's own with `<redact>` tags (and `redact`
 //!   attributes) added (422 otherwise); the tagged text becomes `▇`.
