@@ -22,7 +22,7 @@ pub struct App {
     /// Every configured connector instance, enabled or not: what `systems` and `ids` may name.
     pub known_systems: BTreeSet<String>,
     /// Checks the signatures of intake messages.
-    pub verifier: crate::signature::Verifier,
+    pub verifier: crate::intake::signature::Verifier,
 }
 
 impl App {
@@ -35,7 +35,7 @@ impl App {
         let broker = Broker::new(settings.amqp_urls()?, settings.amqp.clone()).with_tls(settings.amqp_tls()?);
         let hasher = Hasher::new(settings.hash_key()?);
         let known_systems = settings.connectors.keys().cloned().collect();
-        let verifier = crate::signature::Verifier::from_settings(&settings.intake)?;
+        let verifier = crate::intake::signature::Verifier::from_settings(&settings.intake)?;
         Ok(App { settings, store, broker, clock, hasher, database_url, database_tls, known_systems, verifier })
     }
 }

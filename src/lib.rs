@@ -1,11 +1,13 @@
 //! erasure-worker: turns one "delete my account" event into a tracked, proven erasure across
 //! every system that holds the person's data. ARCHITECTURE.md is the map; in short:
 //!
-//! - `intake`: RabbitMQ consumer; decode (`message`) -> validate -> commit -> ack, or dead-letter.
+//! - `intake`: RabbitMQ consumer; `intake::admit` (signature, decode, validate, commit) -> ack,
+//!   or dead-letter. The HTTP submission and dead-letter replay admit through it too.
 //! - `runner`: claims due tasks, calls connectors (`registry`), records outcomes (`runner::transition`).
 //! - `outbox`: publishes committed events with publisher confirms.
 //! - `mail`: sends the messages to the person over SMTP (when `[mail] enabled`).
-//! - `store`: every SQL statement and the migrations. `model`: states and events, no I/O.
+//! - `store`: every SQL statement and the migrations. `model`: states and their rules; `events`:
+//!   the events we publish. No I/O in either.
 //! - `config`, `app`, `clock`, `identity` (keyed hashes), `amqp`, `listen`, `shutdown`: plumbing.
 
 pub mod amqp;
@@ -14,11 +16,11 @@ pub mod app;
 pub mod clock;
 pub mod config;
 pub mod connector_cli;
+pub mod events;
 pub mod identity;
 pub mod intake;
 pub mod listen;
 pub mod mail;
-pub mod message;
 pub mod metrics;
 pub mod model;
 pub mod ops_cli;
@@ -26,7 +28,6 @@ pub mod outbox;
 pub mod registry;
 pub mod runner;
 pub mod shutdown;
-pub mod signature;
 pub mod store;
 pub mod tls;
 

@@ -1,7 +1,7 @@
-//! The states of requests and tasks, and the events they emit. No I/O here.
+//! The states of requests and tasks, the rules of which action applies in which state, and the
+//! kinds of hold. No I/O here.
 
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -93,40 +93,81 @@ pub fn settled_state(tasks: &[TaskState]) -> Option<RequestState> {
     }
 }
 
-/// Routing keys of the events on the `erasure.events` exchange.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventType {
-    Completed,
-    Failed,
-    Rejected,
-    Cancelled,
-    DeadlineExtended,
-}
+impl RequestState {
+    pub const ALL: [RequestState; 7] = [
+        RequestState::Received,
+        RequestState::Scheduled,
+        RequestState::InProgress,
+        RequestState::Completed,
+        RequestState::Failed,
+        RequestState::Cancelled,
+        RequestState::Closed,
+    ];
 
-impl EventType {
-    pub fn routing_key(self) -> &'static str {
-        match self {
-            EventType::Completed => "erasure.completed",
-            EventType::Failed => "erasure.failed",
-            EventType::Rejected => "erasure.rejected",
-            EventType::Cancelled => "erasure.cancelled",
-            EventType::DeadlineExtended => "erasure.deadline_extended",
-        }
+    /// Not settled yet: work is still ahead (or waits for its grace period to end).
+    pub fn is_open(self) -> bool {
+        matches!(self, RequestState::Received | RequestState::Scheduled | RequestState::InProgress)
+    }
+
+    /// Over: nothing more happens to the request without an operator.
+    pub fn is_over(self) -> bool {
+        !self.is_open()
+    }
+
+    /// Over, and every system is done with the subject.
+    pub fn is_success(self) -> bool {
+        matches!(self, RequestState::Completed | RequestState::Closed)
+    }
+
+    /// An operator may send its failed tasks back to pending (a request whose grace period has
+    /// not ended has no task that ran).
+    pub fn can_retry(self) -> bool {
+        matches!(self, RequestState::Failed | RequestState::InProgress | RequestState::Received)
+    }
+
+    pub fn can_cancel(self) -> bool {
+        self.is_open()
+    }
+
+    /// The legal deadline can still be extended (GDPR art. 12(3)): not after success or a stop.
+    pub fn can_extend(self) -> bool {
+        self.is_open() || self == RequestState::Failed
+    }
+
+    /// A system's task can still be declared exempt (kept for a legal reason).
+    pub fn can_exempt(self) -> bool {
+        !matches!(self, RequestState::Cancelled | RequestState::Closed)
     }
 }
 
-const MESSAGE_ID_NAMESPACE: Uuid = Uuid::from_u128(0x2f1c_7a4e_55b0_4c1d_9a6e_0e5a_7c3b_91d4);
-
-/// Deterministic, so that consumers can deduplicate: the same event of the same generation of
-/// the same request always carries the same id.
-pub fn message_id(request_id: Uuid, event: EventType, generation: i32) -> Uuid {
-    Uuid::new_v5(&MESSAGE_ID_NAMESPACE, format!("{request_id}/{}/{generation}", event.routing_key()).as_bytes())
+impl TaskState {
+    /// An operator can declare the task exempt: it is neither running nor already done.
+    pub fn can_exempt(self) -> bool {
+        !matches!(self, TaskState::Running) && !self.is_success()
+    }
 }
 
-/// A reference the person can quote to a support team, derived from the request id.
-pub fn receipt(request_id: Uuid) -> String {
-    let hex = Uuid::new_v5(&MESSAGE_ID_NAMESPACE, request_id.as_bytes()).simple().to_string().to_uppercase();
-    format!("ER-{}-{}-{}", &hex[0..4], &hex[4..8], &hex[8..12])
+/// Why a request is held: nothing of it runs until every hold is released.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldKind {
+    /// Put by an operator.
+    #[default]
+    Operator,
+    /// A legal hold (litigation, an authority's request): matched at intake or put by hand.
+    Legal,
+    /// The mass-deletion brake: too many requests arrived at once.
+    Brake,
+}
+
+text_enum!(HoldKind {
+    Operator => "operator",
+    Legal => "legal",
+    Brake => "brake",
+});
+
+impl HoldKind {
+    pub const ALL: [HoldKind; 3] = [HoldKind::Operator, HoldKind::Legal, HoldKind::Brake];
 }
 
 #[cfg(test)]
@@ -143,11 +184,30 @@ mod tests {
     }
 
     #[test]
-    fn message_ids_are_stable_per_request_event_and_generation() {
-        let id = Uuid::from_u128(42);
-        assert_eq!(message_id(id, EventType::Completed, 1), message_id(id, EventType::Completed, 1));
-        assert_ne!(message_id(id, EventType::Completed, 1), message_id(id, EventType::Completed, 2));
-        assert_ne!(message_id(id, EventType::Completed, 1), message_id(id, EventType::Failed, 1));
-        assert_eq!(receipt(id).len(), "ER-XXXX-XXXX-XXXX".len());
+    fn state_rules() {
+        use RequestState::*;
+        let open: Vec<_> = RequestState::ALL.into_iter().filter(|s| s.is_open()).collect();
+        assert_eq!(open, [Received, Scheduled, InProgress]);
+        assert!(Failed.can_retry() && InProgress.can_retry() && !Scheduled.can_retry() && !Completed.can_retry());
+        assert!(Failed.can_extend() && !Completed.can_extend() && !Cancelled.can_extend());
+        assert!(Failed.can_exempt() && !Cancelled.can_exempt() && !Closed.can_exempt());
+        assert!(Completed.is_success() && Closed.is_success() && !Failed.is_success());
+        let exemptable: Vec<_> = [
+            TaskState::Pending,
+            TaskState::Running,
+            TaskState::Waiting,
+            TaskState::Retrying,
+            TaskState::Erased,
+            TaskState::NothingToErase,
+            TaskState::Failed,
+            TaskState::Exempt,
+        ]
+        .into_iter()
+        .filter(|t| t.can_exempt())
+        .collect();
+        assert_eq!(exemptable, [TaskState::Pending, TaskState::Waiting, TaskState::Retrying, TaskState::Failed]);
+        for kind in HoldKind::ALL {
+            assert_eq!(HoldKind::parse(kind.as_str()), Some(kind));
+        }
     }
 }

@@ -1,12 +1,11 @@
 //! `/v1/dead-letters`: what intake refused and why; a replay after a fix (a system configured,
-//! a producer corrected) runs the stored message through intake's validation again.
+//! a producer corrected) runs the stored message through intake's admission again.
 
 use super::auth::Scope;
 use super::error::ApiError;
 use super::ApiState;
-use crate::message;
+use crate::intake::admit::{admit, Envelope, Source};
 use crate::store::dead_letters::DeadLetter;
-use crate::store::requests::Inserted;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::Json;
@@ -30,28 +29,10 @@ pub async fn replay(
     if letter.replayed_at.is_some() {
         return Err(ApiError::Conflict("this dead letter was already replayed".into()));
     }
-    let now = s.app.clock.now();
-    let message = message::decode(&letter.raw_body, &crate::intake::rules(&s.app, now))
-        .map_err(|r| ApiError::Invalid { reason: r.reason.as_str(), detail: r.detail })?;
-    let new = crate::intake::new_request(&s.app, &message, letter.reply_to.clone());
-    if new.tasks.is_empty() {
-        return Err(ApiError::Invalid {
-            reason: message::Reason::NoEnabledSystem.as_str(),
-            detail: "no enabled connector instance would erase anything for this request".into(),
-        });
-    }
-    let status = match s.app.store.insert_request(&new, now).await? {
-        Inserted::Created => "received",
-        Inserted::Braked => {
-            crate::intake::braked(&message.request_id);
-            "held"
-        }
-        Inserted::Duplicate => "duplicate",
-        Inserted::Conflict => {
-            return Err(ApiError::Conflict("this request_id was already used for a different request".into()))
-        }
-    };
+    let envelope = Envelope { body: &letter.raw_body, headers: None, reply_to: letter.reply_to.clone() };
+    let admitted = admit(&s.app, &envelope, Source::Replay).await?;
+    let (request_id, now) = (admitted.request_id(), s.app.clock.now());
     s.app.store.mark_replayed(id, &caller.actor(), now).await?;
-    tracing::info!(dead_letter = id, request_id = %message.request_id, actor = %caller.actor(), "Dead letter replayed.");
-    Ok(Json(json!({ "request_id": message.request_id, "status": status })))
+    tracing::info!(dead_letter = id, %request_id, actor = %caller.actor(), "Dead letter replayed.");
+    Ok(Json(json!({ "request_id": request_id, "status": admitted.status() })))
 }

@@ -35,6 +35,20 @@ impl From<crate::store::StoreError> for ApiError {
     }
 }
 
+/// A refused submission: a request id reused for another request is a conflict, any other
+/// refusal a 422 with intake's reason.
+impl From<crate::intake::admit::Refusal> for ApiError {
+    fn from(refusal: crate::intake::admit::Refusal) -> Self {
+        use crate::intake::admit::Refusal;
+        use crate::intake::message::Reason;
+        match refusal {
+            Refusal::Rejected(r) if r.reason == Reason::RequestIdConflict => ApiError::Conflict(r.detail),
+            Refusal::Rejected(r) => ApiError::Invalid { reason: r.reason.as_str(), detail: r.detail },
+            Refusal::Unavailable(error) => error.into(),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, reason) = match &self {

@@ -3,9 +3,9 @@
 use super::auth::Scope;
 use super::error::ApiError;
 use super::ApiState;
-use crate::message::{self, Reason};
+use crate::intake::admit::{admit, Admitted, Envelope, Source};
+use crate::model::HoldKind;
 use crate::store::actions::{ActionResult, Refused};
-use crate::store::requests::Inserted;
 use crate::store::status::{ListFilter, RequestDetail, RequestView};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -134,10 +134,13 @@ impl ActionBody {
         Ok(reason)
     }
 
-    fn hold_kind(&self) -> Result<&str, ApiError> {
-        match self.kind.as_deref().unwrap_or("operator") {
-            kind @ ("operator" | "legal" | "brake") => Ok(kind),
-            _ => Err(ApiError::Invalid { reason: "invalid_kind", detail: "`kind` is operator, legal or brake".into() }),
+    fn hold_kind(&self) -> Result<HoldKind, ApiError> {
+        match self.kind.as_deref() {
+            None => Ok(HoldKind::default()),
+            Some(kind) => HoldKind::parse(kind).ok_or_else(|| ApiError::Invalid {
+                reason: "invalid_kind",
+                detail: "`kind` is operator, legal or brake".into(),
+            }),
         }
     }
 }
@@ -200,35 +203,21 @@ pub async fn exempt(
     done(s.app.store.exempt(id, &system, &caller.actor(), body.reason()?, s.app.clock.now()).await)
 }
 
-/// Submit a request over HTTP: the same message, validation and idempotency as the queue.
+/// Submit a request over HTTP: the same admission as the queue (`intake::admit`).
 pub async fn submit(
     State(s): State<ApiState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     s.tokens.authorize(&headers, Scope::Submit)?;
-    let now = s.app.clock.now();
-    let message = message::decode(&body, &crate::intake::rules(&s.app, now))
-        .map_err(|r| ApiError::Invalid { reason: r.reason.as_str(), detail: r.detail })?;
-    let new = crate::intake::new_request(&s.app, &message, None);
-    if new.tasks.is_empty() {
-        return Err(ApiError::Invalid {
-            reason: Reason::NoEnabledSystem.as_str(),
-            detail: "no enabled connector instance would erase anything for this request".into(),
-        });
+    let envelope = Envelope { body: &body, headers: None, reply_to: None };
+    let admitted = admit(&s.app, &envelope, Source::Http).await?;
+    let status = if matches!(admitted, Admitted::Created { .. }) { StatusCode::CREATED } else { StatusCode::OK };
+    let mut answer = json!({ "request_id": admitted.request_id(), "status": admitted.status() });
+    if let Admitted::Created { deadline_at, .. } | Admitted::Duplicate { deadline_at, .. } = admitted {
+        answer["deadline_at"] = json!(deadline_at);
     }
-    let (status, state) = match s.app.store.insert_request(&new, now).await? {
-        Inserted::Created => (StatusCode::CREATED, "received"),
-        Inserted::Braked => {
-            crate::intake::braked(&message.request_id);
-            (StatusCode::CREATED, "held")
-        }
-        Inserted::Duplicate => (StatusCode::OK, "duplicate"),
-        Inserted::Conflict => {
-            return Err(ApiError::Conflict("this request_id was already used for a different request".into()))
-        }
-    };
-    Ok((status, Json(json!({ "request_id": message.request_id, "status": state, "deadline_at": new.deadline_at }))))
+    Ok((status, Json(answer)))
 }
 
 #[derive(Debug, Deserialize)]

@@ -8,8 +8,9 @@ mod table;
 
 pub use client::{ClientError, TOKEN_ENV};
 
+use crate::model::{HoldKind, RequestState};
 use chrono::{DateTime, NaiveDate, Utc};
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use client::{Client, ListFilter};
 use serde_json::Value;
 use uuid::Uuid;
@@ -36,22 +37,11 @@ pub struct Reason {
     reason: String,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
-pub enum HoldKind {
-    #[default]
-    Operator,
-    Legal,
-    Brake,
-}
-
-impl HoldKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            HoldKind::Operator => "operator",
-            HoldKind::Legal => "legal",
-            HoldKind::Brake => "brake",
-        }
-    }
+/// `--kind`: one of the hold kinds the model knows.
+fn hold_kind() -> impl clap::builder::TypedValueParser<Value = HoldKind> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(HoldKind::ALL.map(HoldKind::as_str))
+        .map(|kind| HoldKind::parse(&kind).expect("a listed kind"))
 }
 
 /// The operators' commands. The token is read from `ERASURE_API_TOKEN`.
@@ -110,7 +100,7 @@ pub enum OpsCommand {
         id: Uuid,
         #[command(flatten)]
         reason: Reason,
-        #[arg(long, value_enum, default_value_t)]
+        #[arg(long, value_parser = hold_kind(), default_value_t)]
         kind: HoldKind,
         #[command(flatten)]
         out: Output,
@@ -120,7 +110,7 @@ pub enum OpsCommand {
         id: Uuid,
         #[command(flatten)]
         reason: Reason,
-        #[arg(long, value_enum, default_value_t)]
+        #[arg(long, value_parser = hold_kind(), default_value_t)]
         kind: HoldKind,
         #[command(flatten)]
         out: Output,
@@ -299,7 +289,7 @@ async fn send(out: &Output, subject: &submit::Subject, wait: bool) -> Result<Exi
     say(&accepted);
     let last = submit::follow(&client, id, say).await?;
     show(out, &last.json, || format!("\n{}", table::request(&last.body)));
-    Ok(if matches!(last.body.request.state.as_str(), "completed" | "closed") { 0 } else { 1 })
+    Ok(if RequestState::parse(&last.body.request.state).is_some_and(RequestState::is_success) { 0 } else { 1 })
 }
 
 fn connect(out: &Output) -> Result<Client, ClientError> {

@@ -3,6 +3,7 @@
 
 use super::client::{Client, ClientError, Reply, RequestDetail};
 use super::table;
+use crate::model::RequestState;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -52,7 +53,7 @@ pub fn message(subject: &Subject, request_id: Uuid, now: DateTime<Utc>) -> Value
 
 /// A request is over in these states.
 pub fn is_final(state: &str) -> bool {
-    matches!(state, "completed" | "failed" | "cancelled" | "closed")
+    RequestState::parse(state).is_some_and(RequestState::is_over)
 }
 
 /// Poll the request until it is over, calling `say` once per change; returns its last reading.

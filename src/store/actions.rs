@@ -1,10 +1,11 @@
 //! Operators' actions: retry, cancel, hold, release, exempt. Each is one transaction with its
 //! audit row naming who and why.
 
-use super::outbox::{enqueue, NewEvent};
+use super::outbox::enqueue;
 use super::tasks::settle;
 use super::{audit, Store, StoreError, TASKS_CHANNEL};
-use crate::model::{message_id, receipt, EventType};
+use crate::events::{self, Cancelled, DeadlineExtended};
+use crate::model::{HoldKind, RequestState, TaskState};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use uuid::Uuid;
@@ -19,7 +20,9 @@ pub enum Refused {
 
 pub type ActionResult = Result<Result<(), Refused>, StoreError>;
 
-const OPEN_STATES: &[&str] = &["received", "scheduled", "in_progress"];
+fn request_state(text: &str) -> Result<RequestState, StoreError> {
+    RequestState::parse(text).ok_or_else(|| StoreError::Corrupt("unknown request state".into()))
+}
 
 impl Store {
     /// Failed tasks back to pending (attempts reset); a failed request back to in progress.
@@ -29,8 +32,8 @@ impl Store {
         let Some(row) = tx.query_opt("SELECT state FROM requests WHERE id = $1 FOR UPDATE", &[&id]).await? else {
             return Ok(Err(Refused::NotFound));
         };
-        let state: String = row.get(0);
-        if !matches!(state.as_str(), "failed" | "in_progress" | "received") {
+        let state = request_state(row.get(0))?;
+        if !state.can_retry() {
             return Ok(Err(Refused::Conflict(format!("a {state} request has no failed task to retry"))));
         }
         let retried = tx
@@ -44,7 +47,7 @@ impl Store {
         if retried == 0 {
             return Ok(Err(Refused::Conflict("the request has no failed task".into())));
         }
-        if state == "failed" {
+        if state == RequestState::Failed {
             tx.execute(
                 "UPDATE requests SET state = 'in_progress', generation = generation + 1, finished_at = NULL,
                         updated_at = $2 WHERE id = $1",
@@ -67,8 +70,8 @@ impl Store {
         else {
             return Ok(Err(Refused::NotFound));
         };
-        let state: String = row.get(0);
-        if !OPEN_STATES.contains(&state.as_str()) {
+        let state = request_state(row.get(0))?;
+        if !state.can_cancel() {
             return Ok(Err(Refused::Conflict(format!("a {state} request cannot be cancelled"))));
         }
         tx.execute(
@@ -77,27 +80,21 @@ impl Store {
         )
         .await?;
         audit(&tx, id, None, now, actor, "request.cancelled", json!({ "reason": reason })).await?;
-        let generation: i32 = row.get(1);
-        let message_id = message_id(id, EventType::Cancelled, generation);
-        let payload = json!({
-            "version": 1,
-            "event": EventType::Cancelled.routing_key(),
-            "message_id": message_id,
-            "request_id": id,
-            "state": "cancelled",
-            "generation": generation,
-            "finished_at": now,
-            "receipt": receipt(id),
-        });
-        let event =
-            NewEvent { request_id: Some(id), message_id, event: EventType::Cancelled, payload, reply_to: row.get(2) };
+        let event = events::build(id, &Cancelled { generation: row.get(1), finished_at: now }, row.get(2));
         enqueue(&tx, &event, now).await?;
         tx.commit().await?;
         Ok(Ok(()))
     }
 
-    /// Put a hold of `kind` (operator, legal, brake) on a request; holds are a set.
-    pub async fn add_hold(&self, id: Uuid, kind: &str, actor: &str, reason: &str, now: DateTime<Utc>) -> ActionResult {
+    /// Put a hold of `kind` on a request; holds are a set.
+    pub async fn add_hold(
+        &self,
+        id: Uuid,
+        kind: HoldKind,
+        actor: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> ActionResult {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         if tx.query_opt("SELECT 1 FROM requests WHERE id = $1 FOR UPDATE", &[&id]).await?.is_none() {
@@ -107,13 +104,14 @@ impl Store {
             .execute(
                 "INSERT INTO request_holds (request_id, kind, reason, actor, created_at) VALUES ($1, $2, $3, $4, $5)
                  ON CONFLICT DO NOTHING",
-                &[&id, &kind, &reason, &actor, &now],
+                &[&id, &kind.as_str(), &reason, &actor, &now],
             )
             .await?;
         if added == 0 {
             return Ok(Err(Refused::Conflict(format!("the request already has a {kind} hold"))));
         }
-        audit(&tx, id, None, now, actor, "request.held", json!({ "kind": kind, "reason": reason })).await?;
+        let detail = json!({ "kind": kind.as_str(), "reason": reason });
+        audit(&tx, id, None, now, actor, "request.held", detail).await?;
         tx.commit().await?;
         Ok(Ok(()))
     }
@@ -122,7 +120,7 @@ impl Store {
     pub async fn release_hold(
         &self,
         id: Uuid,
-        kind: &str,
+        kind: HoldKind,
         actor: &str,
         reason: &str,
         now: DateTime<Utc>,
@@ -133,11 +131,12 @@ impl Store {
             return Ok(Err(Refused::NotFound));
         }
         let removed =
-            tx.execute("DELETE FROM request_holds WHERE request_id = $1 AND kind = $2", &[&id, &kind]).await?;
+            tx.execute("DELETE FROM request_holds WHERE request_id = $1 AND kind = $2", &[&id, &kind.as_str()]).await?;
         if removed == 0 {
             return Ok(Err(Refused::Conflict(format!("the request has no {kind} hold"))));
         }
-        audit(&tx, id, None, now, actor, "request.released", json!({ "kind": kind, "reason": reason })).await?;
+        let detail = json!({ "kind": kind.as_str(), "reason": reason });
+        audit(&tx, id, None, now, actor, "request.released", detail).await?;
         tx.execute(&format!("NOTIFY {TASKS_CHANNEL}"), &[]).await?;
         tx.commit().await?;
         Ok(Ok(()))
@@ -150,9 +149,9 @@ impl Store {
         let Some(row) = tx.query_opt("SELECT state FROM requests WHERE id = $1 FOR UPDATE", &[&id]).await? else {
             return Ok(Err(Refused::NotFound));
         };
-        let request_state: String = row.get(0);
-        if matches!(request_state.as_str(), "cancelled" | "closed") {
-            return Ok(Err(Refused::Conflict(format!("a {request_state} request takes no exemption"))));
+        let state = request_state(row.get(0))?;
+        if !state.can_exempt() {
+            return Ok(Err(Refused::Conflict(format!("a {state} request takes no exemption"))));
         }
         let Some(task) = tx
             .query_opt("SELECT id, state FROM tasks WHERE request_id = $1 AND connector = $2", &[&id, &system])
@@ -160,9 +159,11 @@ impl Store {
         else {
             return Ok(Err(Refused::NotFound));
         };
-        let (task_id, state): (i64, String) = (task.get(0), task.get(1));
-        if matches!(state.as_str(), "running" | "erased" | "nothing_to_erase" | "exempt") {
-            return Ok(Err(Refused::Conflict(format!("a {state} task cannot be exempted"))));
+        let task_id: i64 = task.get(0);
+        let task_state =
+            TaskState::parse(task.get(1)).ok_or_else(|| StoreError::Corrupt("unknown task state".into()))?;
+        if !task_state.can_exempt() {
+            return Ok(Err(Refused::Conflict(format!("a {task_state} task cannot be exempted"))));
         }
         tx.execute(
             "UPDATE tasks SET state = 'exempt', last_error = $2, finished_at = $3, updated_at = $3,
@@ -171,7 +172,7 @@ impl Store {
         )
         .await?;
         audit(&tx, id, Some(task_id), now, actor, "task.exempt", json!({ "legal_reason": reason })).await?;
-        if request_state == "failed" {
+        if state == RequestState::Failed {
             tx.execute("UPDATE requests SET state = 'in_progress', generation = generation + 1 WHERE id = $1", &[&id])
                 .await?;
         }
@@ -203,11 +204,12 @@ impl Store {
         else {
             return Ok(Err(Refused::NotFound));
         };
-        let (state, deadline, extended): (String, DateTime<Utc>, bool) = (row.get(0), row.get(1), row.get(2));
+        let (state, deadline, extended): (&str, DateTime<Utc>, bool) = (row.get(0), row.get(1), row.get(2));
+        let state = request_state(state)?;
         if extended {
             return Ok(Err(Refused::Conflict("the deadline was already extended once".into())));
         }
-        if !matches!(state.as_str(), "received" | "scheduled" | "in_progress" | "failed") {
+        if !state.can_extend() {
             return Ok(Err(Refused::Conflict(format!("a {state} request has no deadline to extend"))));
         }
         let new_deadline = deadline.checked_add_months(chrono::Months::new(months)).unwrap_or(deadline);
@@ -227,27 +229,14 @@ impl Store {
             json!({ "reason": reason, "from": deadline, "to": new_deadline }),
         )
         .await?;
-        let generation: i32 = row.get(3);
-        let message_id = message_id(id, EventType::DeadlineExtended, generation);
-        let payload = json!({
-            "version": 1,
-            "event": EventType::DeadlineExtended.routing_key(),
-            "message_id": message_id,
-            "request_id": id,
-            "state": state,
-            "generation": generation,
-            "deadline_at": new_deadline,
-            "previous_deadline_at": deadline,
-            "extension_reason": reason,
-            "receipt": receipt(id),
-        });
-        let event = NewEvent {
-            request_id: Some(id),
-            message_id,
-            event: EventType::DeadlineExtended,
-            payload,
-            reply_to: row.get(4),
+        let extended = DeadlineExtended {
+            state,
+            generation: row.get(3),
+            deadline_at: new_deadline,
+            previous_deadline_at: deadline,
+            extension_reason: reason.to_string(),
         };
+        let event = events::build(id, &extended, row.get(4));
         enqueue(&tx, &event, now).await?;
         tx.commit().await?;
         Ok(Ok(()))

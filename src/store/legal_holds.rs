@@ -4,6 +4,7 @@
 
 use super::actions::{ActionResult, Refused};
 use super::{Store, StoreError, TASKS_CHANNEL};
+use crate::model::HoldKind;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
 use serde::Serialize;
@@ -144,7 +145,7 @@ impl Store {
             .await?;
         for row in &released {
             let request_id: Uuid = row.get(0);
-            let detail = json!({ "kind": "legal", "legal_hold_id": id, "reason": reason });
+            let detail = json!({ "kind": HoldKind::Legal.as_str(), "legal_hold_id": id, "reason": reason });
             super::audit(&tx, request_id, None, now, actor, "request.released", detail).await?;
         }
         hold_matching(&tx, None, now).await?;

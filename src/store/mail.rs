@@ -4,7 +4,7 @@
 
 use super::outbox::NewEvent;
 use super::{secs, Store, StoreError};
-use crate::model::EventType;
+use crate::events::EventType;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
 use std::time::Duration;

@@ -3,21 +3,11 @@
 //! come back by themselves.
 
 use super::{secs, Store, StoreError, OUTBOX_CHANNEL};
-use crate::model::EventType;
+pub use crate::events::NewEvent;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
 use std::time::Duration;
 use uuid::Uuid;
-
-/// An event to publish on the events exchange and, if set, to the intake message's `reply_to`.
-#[derive(Debug, Clone)]
-pub struct NewEvent {
-    pub request_id: Option<Uuid>,
-    pub message_id: Uuid,
-    pub event: EventType,
-    pub payload: serde_json::Value,
-    pub reply_to: Option<String>,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Destination {

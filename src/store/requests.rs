@@ -1,6 +1,7 @@
 //! Intake's one transaction: the request, one task per connector instance, the audit event.
 
 use super::{audit, Store, StoreError, TASKS_CHANNEL};
+use crate::model::HoldKind;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -138,7 +139,15 @@ async fn apply_brake(
         &[&id, &reason, &now],
     )
     .await?;
-    audit(tx, id, None, now, "intake", "request.held", serde_json::json!({ "kind": "brake", "reason": reason }))
-        .await?;
+    audit(
+        tx,
+        id,
+        None,
+        now,
+        "intake",
+        "request.held",
+        serde_json::json!({ "kind": HoldKind::Brake.as_str(), "reason": reason }),
+    )
+    .await?;
     Ok(true)
 }

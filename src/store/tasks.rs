@@ -1,9 +1,10 @@
 //! Tasks: claimed with `FOR UPDATE SKIP LOCKED` under a lease with a fencing token; every
 //! outcome is one transaction with its audit row and, when the request settles, its events.
 
-use super::outbox::{enqueue, NewEvent};
+use super::outbox::enqueue;
 use super::{audit, secs, Store, StoreError};
-use crate::model::{message_id, receipt, settled_state, EventType, RequestState, TaskState};
+use crate::events::{self, Settled, SystemOutcome};
+use crate::model::{settled_state, RequestState, TaskState};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
 use serde_json::json;
@@ -344,51 +345,15 @@ pub(crate) async fn settle(
     else {
         return Ok(None);
     };
-    let generation: i32 = request.get(0);
-    let requested_at: DateTime<Utc> = request.get(1);
-    let deadline_at: DateTime<Utc> = request.get(2);
-    let reply_to: Option<String> = request.get(3);
-    let event = if state == RequestState::Completed { EventType::Completed } else { EventType::Failed };
-
-    let systems: Vec<serde_json::Value> = tasks
+    let systems = tasks
         .iter()
         .zip(&states)
-        .map(|(r, state)| {
-            let mut system = json!({
-                "system": r.get::<_, &str>(0),
-                "kind": r.get::<_, &str>(1),
-                "outcome": state.as_str(),
-                "evidence": r.get::<_, Option<serde_json::Value>>(3).unwrap_or(json!({})),
-                "finished_at": r.get::<_, Option<DateTime<Utc>>>(4),
-                "attempts": r.get::<_, i32>(5),
-            });
-            if *state == TaskState::Failed || *state == TaskState::Exempt {
-                system["reason"] = json!(r.get::<_, Option<&str>>(6));
-            }
-            system
-        })
+        .map(|(r, state)| SystemOutcome::new(r.get(0), r.get(1), *state, r.get(3), r.get(4), r.get(5), r.get(6)))
         .collect();
-    let kept: Vec<serde_json::Value> = systems
-        .iter()
-        .filter(|s| s["outcome"] == "exempt")
-        .map(|s| json!({ "system": s["system"], "reason": s["reason"] }))
-        .collect();
-    let id = message_id(request_id, event, generation);
-    let payload = json!({
-        "version": 1,
-        "event": event.routing_key(),
-        "message_id": id,
-        "request_id": request_id,
-        "state": state.as_str(),
-        "generation": generation,
-        "requested_at": requested_at,
-        "deadline_at": deadline_at,
-        "finished_at": now,
-        "systems": systems,
-        "kept": kept,
-        "receipt": receipt(request_id),
-    });
-    enqueue(tx, &NewEvent { request_id: Some(request_id), message_id: id, event, payload, reply_to }, now).await?;
+    let settled = Settled::new(state, request.get(0), request.get(1), request.get(2), now, systems);
+    let event = events::build(request_id, &settled, request.get(3));
+    let id = event.message_id;
+    enqueue(tx, &event, now).await?;
     audit(tx, request_id, None, now, actor, &format!("request.{state}"), json!({ "event_message_id": id })).await?;
     Ok(Some(state))
 }

@@ -215,7 +215,7 @@ async fn dashboard_request_page_shows_every_systems_task_and_its_timeline_escape
     ] {
         assert!(html.contains(&format!("<code>{event}</code>")), "{event}");
     }
-    assert!(html.contains(&erasure_worker::model::receipt(id)));
+    assert!(html.contains(&erasure_worker::events::receipt(id)));
     assert!(!html.to_lowercase().contains("ivy@"), "subjects appear only as their keyed hash");
 
     let extend = json!({ "months": 1, "reason": "restoring an archive" });

@@ -253,7 +253,7 @@ async fn grace_legal_hold_list_holds_open_requests_and_stores_no_identifier_in_c
 
 #[tokio::test]
 async fn grace_an_unsigned_cancel_is_dead_lettered_and_cancels_nothing() {
-    use erasure_worker::signature::{sign, KEY_ID_HEADER, SIGNATURE_HEADER};
+    use erasure_worker::intake::signature::{sign, KEY_ID_HEADER, SIGNATURE_HEADER};
     use lapin::types::{AMQPValue, FieldTable};
     // SAFETY: set before the worker starts; each test runs in its own process.
     unsafe { std::env::set_var("E2E_GRACE_KEY", "grace-signing-secret") };

@@ -118,7 +118,7 @@ async fn a_request_for_disabled_systems_only_is_rejected_not_left_waiting() {
 
 #[tokio::test]
 async fn only_messages_signed_with_an_active_key_are_executed() {
-    use erasure_worker::signature::{sign, KEY_ID_HEADER, SIGNATURE_HEADER};
+    use erasure_worker::intake::signature::{sign, KEY_ID_HEADER, SIGNATURE_HEADER};
     use lapin::types::{AMQPValue, FieldTable};
     // SAFETY: set before the worker starts; each test runs in its own process.
     unsafe {

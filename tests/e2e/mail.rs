@@ -119,7 +119,7 @@ fn person(id: Uuid, locale: Option<&str>) -> Value {
 }
 
 fn receipt(id: Uuid) -> String {
-    erasure_worker::model::receipt(id)
+    erasure_worker::events::receipt(id)
 }
 
 /// No identifier of the person other than `allowed` anywhere in the message.

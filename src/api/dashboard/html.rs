@@ -1,6 +1,7 @@
 //! The dashboard's HTML: escaping, the page layout and its style, and small formatters. Every
 //! value from the database or the request goes through `escape` before it reaches a page.
 
+use crate::model::RequestState;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -100,7 +101,7 @@ pub fn deadline(deadline_at: DateTime<Utc>, finished_at: Option<DateTime<Utc>>, 
 /// When a request stopped running against its deadline. A failed request still owes an erasure
 /// (as `/metrics` counts it), so its deadline keeps running.
 pub fn settled_at(state: &str, finished_at: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
-    finished_at.filter(|_| state != "failed")
+    finished_at.filter(|_| RequestState::parse(state) != Some(RequestState::Failed))
 }
 
 fn plural(n: i64, unit: &str) -> String {

@@ -6,6 +6,7 @@
 use super::session::Session;
 use super::{form, html, PageError};
 use crate::api::ApiState;
+use crate::model::RequestState;
 use crate::store::dashboard::{AtRisk, ConnectorHealth};
 use crate::store::gauges::Gauges;
 use crate::store::status::{ListFilter, RequestView};
@@ -20,7 +21,6 @@ use serde::Deserialize;
 use std::fmt::Write;
 use uuid::Uuid;
 
-const STATES: &[&str] = &["received", "scheduled", "in_progress", "completed", "failed", "cancelled", "closed"];
 const PAGE: i64 = 50;
 const SEARCH_LIMIT: i64 = 200;
 const AT_RISK_LIMIT: i64 = 20;
@@ -42,7 +42,7 @@ impl Filters {
 
     fn to_list_filter(&self) -> Result<ListFilter, PageError> {
         let state = Filters::get(&self.state);
-        if state.is_some_and(|s| !STATES.contains(&s)) {
+        if state.is_some_and(|s| RequestState::parse(s).is_none()) {
             return Err(PageError::BadFilter("There is no such request state."));
         }
         let after = Filters::get(&self.cursor)
@@ -193,9 +193,10 @@ fn cards(gauges: &Gauges) -> String {
     };
     let mut out = String::from("<div class=\"cards\">");
     out.push_str(&card("card", "/dashboard", total, "all requests"));
-    for state in STATES {
-        let class = if *state == "failed" { "card alert" } else { "card" };
-        out.push_str(&card(class, &format!("/dashboard?state={state}"), count(state), &state.replace('_', " ")));
+    for state in RequestState::ALL {
+        let class = if state == RequestState::Failed { "card alert" } else { "card" };
+        let label = state.as_str().replace('_', " ");
+        out.push_str(&card(class, &format!("/dashboard?state={state}"), count(state.as_str()), &label));
     }
     out.push_str(&card("card alert", "#at-risk", gauges.overdue, "overdue"));
     out.push_str(&card("card warn", "#at-risk", gauges.due_within_7_days, "due in 7 days"));
@@ -269,8 +270,8 @@ fn tools(s: &ApiState, filters: &Filters) -> String {
     };
     let mut out = String::from("<div class=\"tools\"><form method=\"get\" action=\"/dashboard\">");
     out.push_str("<label>State<select name=\"state\"><option value=\"\">any</option>");
-    for state in STATES {
-        out.push_str(&option(state, &state.replace('_', " "), Filters::get(&filters.state)));
+    for state in RequestState::ALL {
+        out.push_str(&option(state.as_str(), &state.as_str().replace('_', " "), Filters::get(&filters.state)));
     }
     out.push_str("</select></label><label>Connector<select name=\"connector\"><option value=\"\">any</option>");
     for system in &s.app.known_systems {

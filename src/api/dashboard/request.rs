@@ -4,7 +4,7 @@
 use super::session::Session;
 use super::{html, PageError};
 use crate::api::ApiState;
-use crate::model::receipt;
+use crate::events::receipt;
 use crate::store::status::{AuditView, RequestDetail, TaskView};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

@@ -367,7 +367,7 @@ mod tests {
     #[test]
     fn the_shipped_json_schema_and_the_decoder_agree() {
         let schema: serde_json::Value =
-            serde_json::from_str(include_str!("../schemas/erasure-request.v1.schema.json")).unwrap();
+            serde_json::from_str(include_str!("../../schemas/erasure-request.v1.schema.json")).unwrap();
         let known: BTreeSet<String> = ["accounts", "billing"].iter().map(|s| s.to_string()).collect();
         let rules = Rules { max_bytes: 4096, known_systems: &known, now: Utc::now(), max_clock_skew: Duration::zero() };
         let example = &schema["examples"][0];
@@ -401,7 +401,7 @@ mod tests {
         let v2 = cancel(json!({ "version": 2, "type": "cancel", "request_id": id })).unwrap().unwrap_err();
         assert_eq!(v2.reason, Reason::UnsupportedVersion);
         let schema: serde_json::Value =
-            serde_json::from_str(include_str!("../schemas/erasure-cancel.v1.schema.json")).unwrap();
+            serde_json::from_str(include_str!("../../schemas/erasure-cancel.v1.schema.json")).unwrap();
         cancel(schema["examples"][0].clone()).unwrap().expect("the schema's example is valid");
     }
 

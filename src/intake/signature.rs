@@ -3,8 +3,8 @@
 //! keys rotate without downtime. There is no freshness window: the queue is durable and the
 //! `request_id` makes a replayed message harmless.
 
+use super::message::{Reason, Rejection};
 use crate::config::{secret_from_env, ConfigError, IntakeSettings};
-use crate::message::{Reason, Rejection};
 use hmac::{Hmac, Mac};
 use lapin::types::FieldTable;
 use secrecy::{ExposeSecret, SecretString};

@@ -1,0 +1,265 @@
+//! The events published on the `erasure.events` exchange and to a request's `reply_to`, as
+//! `schemas/erasure-event.v1.schema.json` describes them: one type per event, its deterministic
+//! message id, and `build`, which makes the outbox row. The store takes a built event; it never
+//! writes event JSON itself. No I/O here.
+
+use crate::intake::message::Reason;
+use crate::model::{RequestState, TaskState};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+/// Routing keys of the events on the `erasure.events` exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventType {
+    Completed,
+    Failed,
+    Rejected,
+    Cancelled,
+    DeadlineExtended,
+}
+
+impl EventType {
+    pub fn routing_key(self) -> &'static str {
+        match self {
+            EventType::Completed => "erasure.completed",
+            EventType::Failed => "erasure.failed",
+            EventType::Rejected => "erasure.rejected",
+            EventType::Cancelled => "erasure.cancelled",
+            EventType::DeadlineExtended => "erasure.deadline_extended",
+        }
+    }
+}
+
+const MESSAGE_ID_NAMESPACE: Uuid = Uuid::from_u128(0x2f1c_7a4e_55b0_4c1d_9a6e_0e5a_7c3b_91d4);
+
+/// Deterministic, so that consumers can deduplicate: the same event of the same generation of
+/// the same request always carries the same id.
+pub fn message_id(request_id: Uuid, event: EventType, generation: i32) -> Uuid {
+    Uuid::new_v5(&MESSAGE_ID_NAMESPACE, format!("{request_id}/{}/{generation}", event.routing_key()).as_bytes())
+}
+
+/// A reference the person can quote to a support team, derived from the request id.
+pub fn receipt(request_id: Uuid) -> String {
+    let hex = Uuid::new_v5(&MESSAGE_ID_NAMESPACE, request_id.as_bytes()).simple().to_string().to_uppercase();
+    format!("ER-{}-{}-{}", &hex[0..4], &hex[4..8], &hex[8..12])
+}
+
+/// An event ready for the outbox: published on the events exchange and, if set, to `reply_to`.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub request_id: Option<Uuid>,
+    pub message_id: Uuid,
+    pub event: EventType,
+    pub payload: serde_json::Value,
+    pub reply_to: Option<String>,
+}
+
+/// What one kind of event says beyond the fields every event carries.
+pub trait EventBody: Serialize {
+    fn event_type(&self) -> EventType;
+    /// The `state` field: the request's state, or `rejected`.
+    fn state(&self) -> &'static str;
+    fn message_id(&self, request_id: Uuid) -> Uuid;
+}
+
+/// The fields every event carries, then the body's.
+#[derive(Serialize)]
+struct Envelope<'a, B> {
+    version: u8,
+    event: &'static str,
+    message_id: Uuid,
+    request_id: Uuid,
+    state: &'static str,
+    receipt: String,
+    #[serde(flatten)]
+    body: &'a B,
+}
+
+/// The outbox row for `body`, an event about request `request_id`.
+pub fn build(request_id: Uuid, body: &impl EventBody, reply_to: Option<String>) -> NewEvent {
+    let event = body.event_type();
+    let message_id = body.message_id(request_id);
+    let envelope = Envelope {
+        version: 1,
+        event: event.routing_key(),
+        message_id,
+        request_id,
+        state: body.state(),
+        receipt: receipt(request_id),
+        body,
+    };
+    let payload = serde_json::to_value(&envelope).expect("an event serialises");
+    NewEvent { request_id: Some(request_id), message_id, event, payload, reply_to }
+}
+
+/// `erasure.completed` or `erasure.failed`: every task of the request is terminal.
+#[derive(Debug, Clone, Serialize)]
+pub struct Settled {
+    #[serde(skip)]
+    pub state: RequestState,
+    pub generation: i32,
+    pub requested_at: DateTime<Utc>,
+    pub deadline_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub systems: Vec<SystemOutcome>,
+    /// What was kept and why: the exempt systems.
+    pub kept: Vec<Kept>,
+}
+
+/// One system's part of a settled request.
+#[derive(Debug, Clone, Serialize)]
+pub struct SystemOutcome {
+    pub system: String,
+    pub kind: String,
+    pub outcome: TaskState,
+    pub evidence: serde_json::Value,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub attempts: i32,
+    /// Present for failed and exempt systems only: why it failed, or the legal basis (which can
+    /// be unknown: `null`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Option<String>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Kept {
+    pub system: String,
+    pub reason: Option<String>,
+}
+
+impl SystemOutcome {
+    pub fn new(
+        system: String,
+        kind: String,
+        outcome: TaskState,
+        evidence: Option<serde_json::Value>,
+        finished_at: Option<DateTime<Utc>>,
+        attempts: i32,
+        last_error: Option<String>,
+    ) -> SystemOutcome {
+        let reason = matches!(outcome, TaskState::Failed | TaskState::Exempt).then_some(last_error);
+        let evidence = evidence.unwrap_or_else(|| serde_json::json!({}));
+        SystemOutcome { system, kind, outcome, evidence, finished_at, attempts, reason }
+    }
+}
+
+impl Settled {
+    /// `state` is the request's settled state (completed or failed); `kept` comes from `systems`.
+    pub fn new(
+        state: RequestState,
+        generation: i32,
+        requested_at: DateTime<Utc>,
+        deadline_at: DateTime<Utc>,
+        finished_at: DateTime<Utc>,
+        systems: Vec<SystemOutcome>,
+    ) -> Settled {
+        let kept = systems
+            .iter()
+            .filter(|s| s.outcome == TaskState::Exempt)
+            .map(|s| Kept { system: s.system.clone(), reason: s.reason.clone().flatten() })
+            .collect();
+        Settled { state, generation, requested_at, deadline_at, finished_at, systems, kept }
+    }
+}
+
+impl EventBody for Settled {
+    fn event_type(&self) -> EventType {
+        if self.state == RequestState::Completed {
+            EventType::Completed
+        } else {
+            EventType::Failed
+        }
+    }
+
+    fn state(&self) -> &'static str {
+        self.state.as_str()
+    }
+
+    fn message_id(&self, request_id: Uuid) -> Uuid {
+        message_id(request_id, self.event_type(), self.generation)
+    }
+}
+
+/// `erasure.cancelled`: the request was stopped before it settled.
+#[derive(Debug, Clone, Serialize)]
+pub struct Cancelled {
+    pub generation: i32,
+    pub finished_at: DateTime<Utc>,
+}
+
+impl EventBody for Cancelled {
+    fn event_type(&self) -> EventType {
+        EventType::Cancelled
+    }
+
+    fn state(&self) -> &'static str {
+        RequestState::Cancelled.as_str()
+    }
+
+    fn message_id(&self, request_id: Uuid) -> Uuid {
+        message_id(request_id, EventType::Cancelled, self.generation)
+    }
+}
+
+/// `erasure.deadline_extended`: the legal deadline moved (GDPR art. 12(3)), with the reason the
+/// person is told.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeadlineExtended {
+    #[serde(skip)]
+    pub state: RequestState,
+    pub generation: i32,
+    pub deadline_at: DateTime<Utc>,
+    pub previous_deadline_at: DateTime<Utc>,
+    pub extension_reason: String,
+}
+
+impl EventBody for DeadlineExtended {
+    fn event_type(&self) -> EventType {
+        EventType::DeadlineExtended
+    }
+
+    fn state(&self) -> &'static str {
+        self.state.as_str()
+    }
+
+    fn message_id(&self, request_id: Uuid) -> Uuid {
+        message_id(request_id, EventType::DeadlineExtended, self.generation)
+    }
+}
+
+/// `erasure.rejected`: intake refused a message whose `request_id` could be read.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rejected {
+    pub reason: Reason,
+    /// A sentence that never repeats a value of the message.
+    pub detail: String,
+    pub rejected_at: DateTime<Utc>,
+    /// Digest of the refused body: a redelivery repeats the message id, another body does not.
+    #[serde(skip)]
+    pub body_digest: String,
+}
+
+impl Rejected {
+    pub fn new(reason: Reason, detail: String, rejected_at: DateTime<Utc>, body: &[u8]) -> Rejected {
+        use sha2::{Digest, Sha256};
+        Rejected { reason, detail, rejected_at, body_digest: hex::encode(&Sha256::digest(body)[..16]) }
+    }
+}
+
+impl EventBody for Rejected {
+    fn event_type(&self) -> EventType {
+        EventType::Rejected
+    }
+
+    fn state(&self) -> &'static str {
+        "rejected"
+    }
+
+    fn message_id(&self, request_id: Uuid) -> Uuid {
+        Uuid::new_v5(&request_id, format!("erasure.rejected/{}", self.body_digest).as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests;
