@@ -95,25 +95,7 @@ impl Store {
         reason: &str,
         now: DateTime<Utc>,
     ) -> ActionResult {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        if tx.query_opt("SELECT 1 FROM requests WHERE id = $1 FOR UPDATE", &[&id]).await?.is_none() {
-            return Ok(Err(Refused::NotFound));
-        }
-        let added = tx
-            .execute(
-                "INSERT INTO request_holds (request_id, kind, reason, actor, created_at) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT DO NOTHING",
-                &[&id, &kind.as_str(), &reason, &actor, &now],
-            )
-            .await?;
-        if added == 0 {
-            return Ok(Err(Refused::Conflict(format!("the request already has a {kind} hold"))));
-        }
-        let detail = json!({ "kind": kind.as_str(), "reason": reason });
-        audit(&tx, id, None, now, actor, "request.held", detail).await?;
-        tx.commit().await?;
-        Ok(Ok(()))
+        self.change_hold(id, kind, true, actor, reason, now).await
     }
 
     /// Release one hold; the request resumes when no hold is left.
@@ -125,19 +107,42 @@ impl Store {
         reason: &str,
         now: DateTime<Utc>,
     ) -> ActionResult {
+        self.change_hold(id, kind, false, actor, reason, now).await
+    }
+
+    async fn change_hold(
+        &self,
+        id: Uuid,
+        kind: HoldKind,
+        add: bool,
+        actor: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> ActionResult {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         if tx.query_opt("SELECT 1 FROM requests WHERE id = $1 FOR UPDATE", &[&id]).await?.is_none() {
             return Ok(Err(Refused::NotFound));
         }
-        let removed =
-            tx.execute("DELETE FROM request_holds WHERE request_id = $1 AND kind = $2", &[&id, &kind.as_str()]).await?;
-        if removed == 0 {
-            return Ok(Err(Refused::Conflict(format!("the request has no {kind} hold"))));
+        let changed = if add {
+            tx.execute(
+                "INSERT INTO request_holds (request_id, kind, reason, actor, created_at) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT DO NOTHING",
+                &[&id, &kind.as_str(), &reason, &actor, &now],
+            )
+            .await?
+        } else {
+            tx.execute("DELETE FROM request_holds WHERE request_id = $1 AND kind = $2", &[&id, &kind.as_str()]).await?
+        };
+        if changed == 0 {
+            let why = if add { "already has a" } else { "has no" };
+            return Ok(Err(Refused::Conflict(format!("the request {why} {kind} hold"))));
         }
-        let detail = json!({ "kind": kind.as_str(), "reason": reason });
-        audit(&tx, id, None, now, actor, "request.released", detail).await?;
-        tx.execute(&format!("NOTIFY {TASKS_CHANNEL}"), &[]).await?;
+        let action = if add { "request.held" } else { "request.released" };
+        audit(&tx, id, None, now, actor, action, json!({ "kind": kind.as_str(), "reason": reason })).await?;
+        if !add {
+            tx.execute(&format!("NOTIFY {TASKS_CHANNEL}"), &[]).await?;
+        }
         tx.commit().await?;
         Ok(Ok(()))
     }

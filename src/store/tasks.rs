@@ -96,19 +96,7 @@ impl Store {
         let mut claimed = Vec::with_capacity(rows.len());
         let mut starting = Vec::new();
         for row in &rows {
-            let task = ClaimedTask {
-                id: row.get(0),
-                request_id: row.get(1),
-                connector: row.get(2),
-                kind: row.get(3),
-                attempt: row.get(4),
-                max_attempts: row.get(5),
-                lease_token: row.get(6),
-                pending: row.get(7),
-                progress: row.get(11),
-                subject: row.get::<_, Option<serde_json::Value>>(8).unwrap_or_default(),
-                subject_hash: row.get(9),
-            };
+            let task = claimed_task(row);
             if row.get::<_, &str>(10) == "received" && !starting.contains(&task.request_id) {
                 starting.push(task.request_id);
             }
@@ -266,29 +254,14 @@ impl Store {
         let rows = client
             .query(
                 "SELECT t.id, t.request_id, t.connector, t.kind, t.attempt, t.max_attempts, t.lease_token, t.pending,
-                        r.subject_hash, t.progress
+                        NULL::jsonb, r.subject_hash, r.state, t.progress
                  FROM tasks t JOIN requests r ON r.id = t.request_id
                  WHERE t.state = 'running' AND t.lease_expires_at <= $1
                  ORDER BY t.lease_expires_at LIMIT $2",
                 &[&now, &limit],
             )
             .await?;
-        Ok(rows
-            .iter()
-            .map(|row| ClaimedTask {
-                id: row.get(0),
-                request_id: row.get(1),
-                connector: row.get(2),
-                kind: row.get(3),
-                attempt: row.get(4),
-                max_attempts: row.get(5),
-                lease_token: row.get(6),
-                pending: row.get(7),
-                progress: row.get(9),
-                subject: serde_json::Value::Null,
-                subject_hash: row.get(8),
-            })
-            .collect())
+        Ok(rows.iter().map(claimed_task).collect())
     }
 
     /// Due tasks of connector instances not in `configured`, due for longer than `grace`.
@@ -309,6 +282,24 @@ impl Store {
             )
             .await?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect())
+    }
+}
+
+/// A claimed task from a row with these columns: task id, request id, connector, kind,
+/// attempt, max attempts, lease token, pending, subject, subject hash, request state, progress.
+fn claimed_task(row: &tokio_postgres::Row) -> ClaimedTask {
+    ClaimedTask {
+        id: row.get(0),
+        request_id: row.get(1),
+        connector: row.get(2),
+        kind: row.get(3),
+        attempt: row.get(4),
+        max_attempts: row.get(5),
+        lease_token: row.get(6),
+        pending: row.get(7),
+        subject: row.get::<_, Option<serde_json::Value>>(8).unwrap_or_default(),
+        subject_hash: row.get(9),
+        progress: row.get(11),
     }
 }
 
