@@ -244,8 +244,8 @@ fn describe(e: &serde_path_to_error::Error<serde_json::Error>) -> String {
     let path = e.path().to_string();
     let message = e.inner().to_string();
     for known in ["missing field `", "unknown field `"] {
-        if message.starts_with(known) {
-            let end = message[known.len()..].find('`').map(|i| i + known.len() + 1).unwrap_or(message.len());
+        if let Some(rest) = message.strip_prefix(known) {
+            let end = rest.find('`').map(|i| i + known.len() + 1).unwrap_or(message.len());
             let what = &message[..end.min(120)];
             let field = &what[known.len()..what.len().saturating_sub(1).max(known.len())];
             let parent = if known.starts_with("unknown") {

@@ -15,7 +15,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
 ];
 
 /// An arbitrary constant shared by every worker: "erasure" in ASCII.
-const LOCK_KEY: i64 = 0x6572_6173_7572_65;
+const LOCK_KEY: i64 = 0x0065_7261_7375_7265;
 
 /// Apply every migration not applied yet; returns how many ran.
 pub async fn run(client: &mut Client) -> Result<usize, StoreError> {
