@@ -2,7 +2,7 @@
 //! claimed by the mail sender like outbox rows: claiming pushes `next_attempt_at` forward, so a
 //! crashed sender's rows come back by themselves. A refused row is never claimed again.
 
-use super::outbox::NewEvent;
+use super::queue::Queue;
 use super::{secs, Store, StoreError};
 use crate::model::EventType;
 use chrono::{DateTime, Utc};
@@ -25,21 +25,22 @@ pub struct MailRow {
     pub locale: Option<String>,
 }
 
-/// The events the person hears about.
+/// The events the person hears about: the one place that decides it, when the event is queued.
 fn concerns_the_person(event: EventType) -> bool {
     matches!(event, EventType::Completed | EventType::Failed | EventType::Cancelled | EventType::DeadlineExtended)
 }
 
-/// Whether the person is written to for this routing key.
-pub fn is_mailed(routing_key: &str) -> bool {
-    [EventType::Completed, EventType::Failed, EventType::Cancelled, EventType::DeadlineExtended]
-        .iter()
-        .any(|e| e.routing_key() == routing_key)
-}
-
-/// Queue the message for `event` inside the caller's transaction (once per message id).
-pub(crate) async fn enqueue(tx: &Transaction<'_>, event: &NewEvent, now: DateTime<Utc>) -> Result<(), StoreError> {
-    let Some(request_id) = event.request_id.filter(|_| concerns_the_person(event.event)) else {
+/// Queue the message for `event` of request `request_id` inside the caller's transaction (once
+/// per message id), if the person hears about it and mail is switched on.
+pub(super) async fn enqueue(
+    tx: &Transaction<'_>,
+    request_id: Option<Uuid>,
+    message_id: Uuid,
+    event: EventType,
+    payload: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let Some(request_id) = request_id.filter(|_| concerns_the_person(event)) else {
         return Ok(());
     };
     let queued = tx
@@ -47,7 +48,7 @@ pub(crate) async fn enqueue(tx: &Transaction<'_>, event: &NewEvent, now: DateTim
             "INSERT INTO mail_outbox (request_id, message_id, event_type, payload, next_attempt_at, created_at, updated_at)
              SELECT $1, $2, $3, $4, $5, $5, $5 FROM mail_switch WHERE enabled
              ON CONFLICT (message_id) DO NOTHING",
-            &[&request_id, &event.message_id, &event.event.routing_key(), &event.payload, &now],
+            &[&request_id, &message_id, &event.routing_key(), payload, &now],
         )
         .await?;
     if queued > 0 {
@@ -103,14 +104,7 @@ impl Store {
     }
 
     pub async fn mark_mail_sent(&self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        client
-            .execute(
-                "UPDATE mail_outbox SET sent_at = $2, last_error = NULL, updated_at = $2 WHERE id = $1",
-                &[&id, &now],
-            )
-            .await?;
-        Ok(())
+        self.mark_queued_sent(Queue::Mail, &[id], now).await
     }
 
     /// A temporary failure: try again at `retry_at`.
@@ -121,15 +115,7 @@ impl Store {
         retry_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        client
-            .execute(
-                "UPDATE mail_outbox SET last_error = $2, next_attempt_at = $3, updated_at = $4
-                 WHERE id = $1 AND sent_at IS NULL",
-                &[&id, &error, &retry_at, &now],
-            )
-            .await?;
-        Ok(())
+        self.postpone_queued(Queue::Mail, id, error, retry_at, now).await
     }
 
     /// A permanent refusal (or nothing to send to): recorded with the reason, never retried.

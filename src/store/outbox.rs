@@ -2,6 +2,7 @@
 //! relay. A row is claimed by pushing its `next_attempt_at` forward, so a crashed relay's rows
 //! come back by themselves.
 
+use super::queue::Queue;
 use super::{secs, Store, StoreError, OUTBOX_CHANNEL};
 use crate::model::EventType;
 use chrono::{DateTime, Utc};
@@ -34,6 +35,8 @@ pub struct OutboxRow {
     pub routing_key: String,
     pub payload: serde_json::Value,
     pub attempts: i32,
+    /// A message to the person was queued with this event (`store::mail` decided, at enqueue).
+    pub mailed: bool,
 }
 
 /// Queue an event inside the caller's transaction.
@@ -54,7 +57,7 @@ pub(crate) async fn enqueue(tx: &Transaction<'_>, event: &NewEvent, now: DateTim
         .await?;
     }
     tx.execute(&format!("NOTIFY {OUTBOX_CHANNEL}"), &[]).await?;
-    super::mail::enqueue(tx, event, now).await?;
+    super::mail::enqueue(tx, event.request_id, event.message_id, event.event, &event.payload, now).await?;
     Ok(())
 }
 
@@ -82,7 +85,8 @@ impl Store {
                  FROM (SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= $2
                        ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) due
                  WHERE o.id = due.id
-                 RETURNING o.id, o.message_id, o.event_type, o.destination, o.routing_key, o.payload, o.attempts",
+                 RETURNING o.id, o.message_id, o.event_type, o.destination, o.routing_key, o.payload, o.attempts,
+                           EXISTS (SELECT 1 FROM mail_outbox m WHERE m.message_id = o.message_id)",
                 &[&limit, &now, &secs(lease)],
             )
             .await?;
@@ -96,6 +100,7 @@ impl Store {
                 routing_key: r.get(4),
                 payload: r.get(5),
                 attempts: r.get(6),
+                mailed: r.get(7),
             })
             .collect();
         claimed.sort_by_key(|r| r.id);
@@ -103,17 +108,7 @@ impl Store {
     }
 
     pub async fn mark_sent(&self, ids: &[i64], now: DateTime<Utc>) -> Result<(), StoreError> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let client = self.client().await?;
-        client
-            .execute(
-                "UPDATE outbox SET sent_at = $2, last_error = NULL, updated_at = $2 WHERE id = ANY($1)",
-                &[&ids, &now],
-            )
-            .await?;
-        Ok(())
+        self.mark_queued_sent(Queue::Outbox, ids, now).await
     }
 
     /// Leave the row unsent, with the reason, until `retry_at`.
@@ -124,13 +119,6 @@ impl Store {
         retry_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        client
-            .execute(
-                "UPDATE outbox SET last_error = $2, next_attempt_at = $3, updated_at = $4 WHERE id = $1 AND sent_at IS NULL",
-                &[&id, &error, &retry_at, &now],
-            )
-            .await?;
-        Ok(())
+        self.postpone_queued(Queue::Outbox, id, error, retry_at, now).await
     }
 }
