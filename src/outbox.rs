@@ -10,6 +10,7 @@ use crate::poll::{self, Pass, Poller};
 use crate::retry::RetryPolicy;
 use crate::shutdown::Shutdown;
 use crate::store::outbox::{Destination, OutboxRow};
+use crate::store::queue::Queue;
 use crate::store::OUTBOX_CHANNEL;
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::BasicProperties;
@@ -46,7 +47,8 @@ async fn relay(app: &App, connection: &lapin::Connection, poller: &Poller) -> la
 
 /// Claim a batch and publish it.
 async fn pass(app: &App, channel: &lapin::Channel) -> lapin::Result<Pass> {
-    let claim = app.store.claim_outbox(i64::from(app.settings.outbox.batch), CLAIM_LEASE, app.clock.now()).await;
+    let claim =
+        app.store.claim_queued::<OutboxRow>(i64::from(app.settings.outbox.batch), CLAIM_LEASE, app.clock.now()).await;
     let Some(rows) = poll::claimed("Outbox relay", claim) else {
         return Ok(Pass::Idle);
     };
@@ -71,7 +73,7 @@ async fn publish_batch(app: &App, channel: &lapin::Channel, rows: &[OutboxRow]) 
     }
     crate::metrics::record_publication("sent", sent.len() as u64);
     crate::metrics::record_publication("unsent", (rows.len() - sent.len()) as u64);
-    if let Err(error) = app.store.mark_sent(&sent, app.clock.now()).await {
+    if let Err(error) = app.store.mark_sent(Queue::Outbox, &sent, app.clock.now()).await {
         tracing::warn!(%error, rows = sent.len(), "Published events could not be marked sent; they will be published again (same message ids).");
     }
     broken.map_or(Ok(()), Err)
@@ -125,7 +127,7 @@ async fn unsent(app: &App, row: &OutboxRow, why: &str) {
         retry_at = %retry_at,
         "An event was not delivered; it stays in the outbox. Bind a queue to the events exchange."
     );
-    if let Err(e) = app.store.mark_unsent(row.id, &error, retry_at, now).await {
+    if let Err(e) = app.store.postpone(Queue::Outbox, row.id, &error, retry_at, now).await {
         tracing::warn!(error = %e, "Could not record an undelivered event; its claim will lapse and it will be retried.");
     }
 }

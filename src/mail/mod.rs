@@ -13,6 +13,7 @@ use crate::poll::{self, Pass, Poller};
 use crate::retry::RetryPolicy;
 use crate::shutdown::Shutdown;
 use crate::store::mail::{MailRow, MAIL_CHANNEL};
+use crate::store::queue::Queue;
 use lettre::message::Mailbox;
 use smtp::{Outcome, Transport};
 use std::sync::Arc;
@@ -47,7 +48,8 @@ pub async fn run(app: Arc<App>, sender: Sender, shutdown: Shutdown) {
 
 /// Claim a batch of messages and send them.
 async fn pass(app: &App, sender: &Sender) -> Pass {
-    let claim = app.store.claim_mail(i64::from(app.settings.mail.batch), CLAIM_LEASE, app.clock.now()).await;
+    let claim =
+        app.store.claim_queued::<MailRow>(i64::from(app.settings.mail.batch), CLAIM_LEASE, app.clock.now()).await;
     let Some(rows) = poll::claimed("Mail sender", claim) else {
         return Pass::Idle;
     };
@@ -89,7 +91,7 @@ async fn deliver(app: &App, sender: &Sender, row: &MailRow) {
         Outcome::Sent => {
             tracing::info!(event = %row.event_type, message_id = %row.message_id, recipients = to.len(), "Sent a message to the person.");
             crate::metrics::record_mail("sent");
-            if let Err(error) = app.store.mark_mail_sent(row.id, app.clock.now()).await {
+            if let Err(error) = app.store.mark_sent(Queue::Mail, &[row.id], app.clock.now()).await {
                 tracing::warn!(%error, "A sent message could not be marked sent; it will be sent again (same Message-ID).");
             }
         }
@@ -120,7 +122,7 @@ async fn retry(app: &App, row: &MailRow, why: &str) {
         "A message to the person could not be sent yet; it will be retried."
     );
     crate::metrics::record_mail("retry");
-    if let Err(error) = app.store.mark_mail_retry(row.id, why, retry_at, now).await {
+    if let Err(error) = app.store.postpone(Queue::Mail, row.id, why, retry_at, now).await {
         tracing::warn!(%error, "Could not record an unsent message; its claim will lapse and it will be retried.");
     }
 }

@@ -1,13 +1,12 @@
-//! Messages to the person, queued with the event that causes them (same transaction) and
-//! claimed by the mail sender like outbox rows: claiming pushes `next_attempt_at` forward, so a
-//! crashed sender's rows come back by themselves. A refused row is never claimed again.
+//! Messages to the person, queued with the event that causes them (same transaction), and the one
+//! place that decides which events the person hears about. Claimed, marked sent and postponed
+//! like every queue (`store::queue`); a refused row is never claimed again.
 
-use super::queue::Queue;
-use super::{secs, Store, StoreError};
+use super::queue::{Queue, Queued};
+use super::{Store, StoreError};
 use crate::model::EventType;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
-use std::time::Duration;
 use uuid::Uuid;
 
 pub const MAIL_CHANNEL: &str = "erasure_mail";
@@ -65,59 +64,6 @@ impl Store {
         Ok(())
     }
 
-    /// Claim up to `limit` due messages for `lease`.
-    pub async fn claim_mail(
-        &self,
-        limit: i64,
-        lease: Duration,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<MailRow>, StoreError> {
-        let client = self.client().await?;
-        let rows = client
-            .query(
-                "WITH claimed AS (
-                     UPDATE mail_outbox m SET next_attempt_at = $2 + make_interval(secs => $3::float8),
-                                              attempts = m.attempts + 1
-                     FROM (SELECT id FROM mail_outbox
-                           WHERE sent_at IS NULL AND refused_at IS NULL AND next_attempt_at <= $2
-                           ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) due
-                     WHERE m.id = due.id
-                     RETURNING m.id, m.message_id, m.event_type, m.payload, m.attempts, m.request_id)
-                 SELECT c.id, c.message_id, c.event_type, c.payload, c.attempts, r.subject, r.locale
-                 FROM claimed c JOIN requests r ON r.id = c.request_id
-                 ORDER BY c.id",
-                &[&limit, &now, &secs(lease)],
-            )
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|r| MailRow {
-                id: r.get(0),
-                message_id: r.get(1),
-                event_type: r.get(2),
-                payload: r.get(3),
-                attempts: r.get(4),
-                subject: r.get::<_, Option<serde_json::Value>>(5).unwrap_or_default(),
-                locale: r.get(6),
-            })
-            .collect())
-    }
-
-    pub async fn mark_mail_sent(&self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
-        self.mark_queued_sent(Queue::Mail, &[id], now).await
-    }
-
-    /// A temporary failure: try again at `retry_at`.
-    pub async fn mark_mail_retry(
-        &self,
-        id: i64,
-        error: &str,
-        retry_at: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.postpone_queued(Queue::Mail, id, error, retry_at, now).await
-    }
-
     /// A permanent refusal (or nothing to send to): recorded with the reason, never retried.
     pub async fn mark_mail_refused(&self, id: i64, error: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
         let client = self.client().await?;
@@ -128,5 +74,24 @@ impl Store {
             )
             .await?;
         Ok(())
+    }
+}
+
+impl Queued for MailRow {
+    const QUEUE: Queue = Queue::Mail;
+    const SELECT: &'static str = "SELECT c.id, c.message_id, c.event_type, c.payload, c.attempts, r.subject, r.locale
+                                  FROM claimed c JOIN requests r ON r.id = c.request_id
+                                  ORDER BY c.id";
+
+    fn from_row(r: &tokio_postgres::Row) -> MailRow {
+        MailRow {
+            id: r.get(0),
+            message_id: r.get(1),
+            event_type: r.get(2),
+            payload: r.get(3),
+            attempts: r.get(4),
+            subject: r.get::<_, Option<serde_json::Value>>(5).unwrap_or_default(),
+            locale: r.get(6),
+        }
     }
 }

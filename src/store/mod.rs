@@ -16,7 +16,7 @@ pub mod legal_holds;
 pub mod mail;
 pub mod migrate;
 pub mod outbox;
-mod queue;
+pub mod queue;
 pub mod ratelimit;
 pub mod requests;
 pub mod status;
