@@ -51,25 +51,9 @@ impl Broker {
     /// Connect to the first node that answers, trying each in turn with a growing delay;
     /// `None` only if shutdown was triggered first.
     pub async fn connect(&self, name: &str, shutdown: &Shutdown) -> Option<Connection> {
-        use backon::Retryable;
-        let backoff =
-            crate::retry::while_unavailable(Duration::from_millis(200), self.settings.reconnect_max_delay.0, None);
-        let stop = shutdown.clone();
-        let round = || self.connect_any(name, shutdown);
-        round
-            .retry(backoff)
-            .sleep(move |delay| {
-                let stop = stop.clone();
-                async move {
-                    tokio::select! {
-                        _ = tokio::time::sleep(delay) => {}
-                        _ = stop.wait() => {}
-                    }
-                }
-            })
-            .when(|_| !shutdown.is_triggered())
-            .await
-            .ok()
+        let cap = self.settings.reconnect_max_delay.0;
+        let backoff = crate::retry::while_unavailable(Duration::from_millis(200), cap, None);
+        crate::retry::until_shutdown(backoff, shutdown, || self.connect_any(name, shutdown), |_| {}).await
     }
 
     /// One round over the nodes, in order; `Err` when none answered or shutdown came.

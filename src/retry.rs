@@ -1,9 +1,13 @@
 //! The one retry policy. Durable retries (a task, an outbox row, a message to the person) wait
 //! `retry_delay` and are stored as a row's next attempt; in-process retries (a statement, a
-//! connection) go through `backon`, built here.
+//! connection) go through `backon`, built here: `in_process()` for a statement that may meet a
+//! blip, `while_unavailable(..)` for a dependency that is starting or down, and `until_shutdown`
+//! to keep calling one until it answers or the process stops.
 
-use backon::ExponentialBuilder;
+use crate::shutdown::Shutdown;
+use backon::{ExponentialBuilder, Retryable};
 use chrono::{DateTime, Utc};
+use std::future::Future;
 use std::time::Duration;
 
 /// The retry policy: exponential from `base`, capped at `cap`, with jitter.
@@ -57,6 +61,46 @@ pub fn while_unavailable(first: Duration, cap: Duration, times: Option<usize>) -
     }
 }
 
+/// Call `call` until it succeeds (`Some`), `backoff` runs out or shutdown comes (`None`), waiting
+/// `backoff`'s delays in between; a wait ends early at shutdown, and no call starts after it.
+/// `on_error` sees each failure that will be retried.
+pub async fn until_shutdown<T, E, Fut>(
+    backoff: ExponentialBuilder,
+    shutdown: &Shutdown,
+    mut call: impl FnMut() -> Fut,
+    mut on_error: impl FnMut(&E),
+) -> Option<T>
+where
+    Fut: Future<Output = Result<T, E>>,
+{
+    // `None`: shutdown came before the call.
+    let attempt = || {
+        let started = (!shutdown.is_triggered()).then(&mut call);
+        async move {
+            match started {
+                Some(call) => call.await.map_err(Some),
+                None => Err(None),
+            }
+        }
+    };
+    let stop = shutdown.clone();
+    attempt
+        .retry(backoff)
+        .sleep(move |delay| {
+            let stop = stop.clone();
+            async move {
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = stop.wait() => {}
+                }
+            }
+        })
+        .when(|error| error.is_some() && !shutdown.is_triggered())
+        .notify(|error, _| error.iter().for_each(&mut on_error))
+        .await
+        .ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,5 +135,35 @@ mod tests {
         let ms: Vec<u128> = delays.iter().map(Duration::as_millis).collect();
         assert_eq!(ms, [200, 400, 800, 1000, 1000]);
         assert_eq!(in_process().build().count(), 5);
+    }
+
+    #[tokio::test]
+    async fn calls_stop_at_success_or_at_shutdown() {
+        let fast = while_unavailable(Duration::from_millis(1), Duration::from_millis(1), None);
+        let mut calls = 0;
+        let mut seen = 0;
+        let answer = until_shutdown(
+            fast,
+            &Shutdown::default(),
+            || {
+                calls += 1;
+                let n = calls;
+                async move {
+                    if n < 3 {
+                        Err("down")
+                    } else {
+                        Ok(n)
+                    }
+                }
+            },
+            |_: &&str| seen += 1,
+        )
+        .await;
+        assert_eq!((answer, seen), (Some(3), 2));
+
+        let shutdown = Shutdown::default();
+        shutdown.trigger();
+        let never = until_shutdown(fast, &shutdown, || async { Ok::<_, &str>(1) }, |_| {}).await;
+        assert_eq!(never, None, "no call starts after shutdown");
     }
 }
