@@ -18,6 +18,10 @@ pub struct Broker {
     tls: OwnedTLSConfig,
 }
 
+/// No node answered this round (or shutdown came first).
+#[derive(Debug)]
+struct NoNode;
+
 /// What the broker said about one publication.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Published {
@@ -47,29 +51,29 @@ impl Broker {
     /// Connect to the first node that answers, trying each in turn with a growing delay;
     /// `None` only if shutdown was triggered first.
     pub async fn connect(&self, name: &str, shutdown: &Shutdown) -> Option<Connection> {
-        let mut delay = Duration::from_millis(200);
-        loop {
-            for (i, url) in self.urls.iter().enumerate() {
-                if shutdown.is_triggered() {
-                    return None;
+        let cap = self.settings.reconnect_max_delay.0;
+        let backoff = crate::retry::while_unavailable(Duration::from_millis(200), cap, None);
+        crate::retry::until_shutdown(backoff, shutdown, || self.connect_any(name, shutdown), |_| {}).await
+    }
+
+    /// One round over the nodes, in order; `Err` when none answered or shutdown came.
+    async fn connect_any(&self, name: &str, shutdown: &Shutdown) -> Result<Connection, NoNode> {
+        for (i, url) in self.urls.iter().enumerate() {
+            if shutdown.is_triggered() {
+                return Err(NoNode);
+            }
+            let properties = ConnectionProperties::default().with_connection_name(format!("erasure-{name}").into());
+            match self.connect_one(url, properties).await {
+                Ok(connection) => {
+                    tracing::info!(component = name, node = i, "Connected to RabbitMQ.");
+                    return Ok(connection);
                 }
-                let properties = ConnectionProperties::default().with_connection_name(format!("erasure-{name}").into());
-                match self.connect_one(url, properties).await {
-                    Ok(connection) => {
-                        tracing::info!(component = name, node = i, "Connected to RabbitMQ.");
-                        return Some(connection);
-                    }
-                    Err(error) => {
-                        tracing::warn!(component = name, node = i, error = %redact(&error.to_string()), "Cannot connect to RabbitMQ.")
-                    }
+                Err(error) => {
+                    tracing::warn!(component = name, node = i, error = %redact(&error.to_string()), "Cannot connect to RabbitMQ.")
                 }
             }
-            tokio::select! {
-                _ = tokio::time::sleep(delay) => {}
-                _ = shutdown.wait() => return None,
-            }
-            delay = (delay * 2).min(self.settings.reconnect_max_delay.0);
         }
+        Err(NoNode)
     }
 
     async fn connect_one(&self, url: &SecretString, properties: ConnectionProperties) -> lapin::Result<Connection> {

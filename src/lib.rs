@@ -8,6 +8,8 @@
 //! - `mail`: sends the messages to the person over SMTP (when `[mail] enabled`).
 //! - `store`: every SQL statement and the migrations. `model`: states and their rules; `events`:
 //!   the events we publish. No I/O in either.
+//! - `poll`: the one claim/wait/stop loop of the runner, the relay and the mail sender; `retry`:
+//!   the one retry policy (durable delays, and `backon` for in-process retries).
 //! - `config`, `app`, `clock`, `identity` (keyed hashes), `amqp`, `listen`, `shutdown`: plumbing.
 
 pub mod amqp;
@@ -25,7 +27,9 @@ pub mod metrics;
 pub mod model;
 pub mod ops_cli;
 pub mod outbox;
+pub mod poll;
 pub mod registry;
+pub mod retry;
 pub mod runner;
 pub mod shutdown;
 pub mod store;
@@ -36,6 +40,7 @@ use clock::Clock;
 use config::Settings;
 use shutdown::Shutdown;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The loops a process runs; each scales on its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,20 +123,14 @@ pub async fn run(
     Ok(())
 }
 
-/// Migrations, retried while the database is still starting.
+/// Migrations, retried while the database is still starting (200 ms, doubling up to 5 s, 20
+/// times), unless shutdown comes first.
 async fn connect_and_migrate(app: &App, shutdown: &Shutdown) -> Result<usize, store::StoreError> {
-    let mut delay = std::time::Duration::from_millis(200);
-    let mut tries = 0;
-    loop {
-        match app.store.migrate().await {
-            Ok(n) => return Ok(n),
-            Err(error) if tries < 20 && !shutdown.is_triggered() => {
-                tracing::warn!(%error, "Database not ready; retrying.");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(std::time::Duration::from_secs(5));
-                tries += 1;
-            }
-            Err(error) => return Err(error),
-        }
-    }
+    use backon::Retryable;
+    let backoff = retry::while_unavailable(Duration::from_millis(200), Duration::from_secs(5), Some(20));
+    (|| app.store.migrate())
+        .retry(backoff)
+        .when(|_| !shutdown.is_triggered())
+        .notify(|error, _| tracing::warn!(%error, "Database not ready; retrying."))
+        .await
 }

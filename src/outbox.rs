@@ -5,82 +5,89 @@
 
 use crate::amqp::{self, Published};
 use crate::app::App;
-use crate::runner::transition::{retry_delay, RetryPolicy};
+use crate::config::MailSettings;
+use crate::poll::{self, Pass, Poller};
+use crate::retry::RetryPolicy;
 use crate::shutdown::Shutdown;
 use crate::store::outbox::{Destination, OutboxRow};
+use crate::store::queue::Queue;
 use crate::store::OUTBOX_CHANNEL;
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::BasicProperties;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
 
 /// How long a claimed row stays invisible to other relays.
 const CLAIM_LEASE: Duration = Duration::from_secs(30);
 
 pub async fn run(app: Arc<App>, shutdown: Shutdown) {
-    let wake = Arc::new(Notify::new());
-    let listener = tokio::spawn(crate::listen::listen(app.clone(), OUTBOX_CHANNEL, wake.clone(), shutdown.clone()));
+    let poller = Poller::listen(&app, OUTBOX_CHANNEL, app.settings.outbox.poll_interval.0, &shutdown);
     while !shutdown.is_triggered() {
         let Some(connection) = app.broker.connect("outbox", &shutdown).await else {
             break;
         };
-        if let Err(error) = relay(&app, &connection, &wake, &shutdown).await {
+        if let Err(error) = relay(&app, &connection, &poller).await {
             tracing::warn!(error = %amqp::redact(&error.to_string()), "Outbox relay lost its broker connection; reconnecting.");
         }
         let _ = connection.close(200, "outbox stopping".into()).await;
     }
-    listener.abort();
+    drop(poller);
     tracing::info!("Outbox relay stopped.");
 }
 
-async fn relay(app: &App, connection: &lapin::Connection, wake: &Notify, shutdown: &Shutdown) -> lapin::Result<()> {
+async fn relay(app: &App, connection: &lapin::Connection, poller: &Poller) -> lapin::Result<()> {
     let channel = amqp::confirm_channel(connection).await?;
     app.broker.declare_events_exchange(&channel).await?;
-    let batch = i64::from(app.settings.outbox.batch);
-    while !shutdown.is_triggered() {
-        let rows = match app.store.claim_outbox(batch, CLAIM_LEASE, app.clock.now()).await {
-            Ok(rows) => rows,
-            Err(error) => {
-                tracing::warn!(%error, "Outbox relay cannot reach the database.");
-                Vec::new()
-            }
-        };
-        if rows.is_empty() {
-            tokio::select! {
-                _ = wake.notified() => {}
-                _ = tokio::time::sleep(app.settings.outbox.poll_interval.0) => {}
-                _ = shutdown.wait() => {}
-            }
-            continue;
-        }
-        let results = futures_util::future::join_all(rows.iter().map(|row| publish_row(app, &channel, row))).await;
-        let mut sent = Vec::new();
-        let mut broken = None;
-        for (row, result) in rows.iter().zip(results) {
-            match result {
-                Ok(Published::Confirmed) => sent.push(row.id),
-                Ok(outcome) => unsent(app, row, &format!("{outcome:?}")).await,
-                Err(error) => {
-                    unsent(app, row, "the broker connection failed").await;
-                    broken = Some(error);
-                }
-            }
-        }
-        crate::metrics::record_publication("sent", sent.len() as u64);
-        crate::metrics::record_publication("unsent", (rows.len() - sent.len()) as u64);
-        if let Err(error) = app.store.mark_sent(&sent, app.clock.now()).await {
-            tracing::warn!(%error, rows = sent.len(), "Published events could not be marked sent; they will be published again (same message ids).");
-        }
-        if let Some(error) = broken {
-            return Err(error);
-        }
+    let mut last = Pass::Busy;
+    while poller.again(last).await {
+        last = pass(app, &channel).await?;
     }
     Ok(())
 }
 
+/// Claim a batch and publish it.
+async fn pass(app: &App, channel: &lapin::Channel) -> lapin::Result<Pass> {
+    let claim =
+        app.store.claim_queued::<OutboxRow>(i64::from(app.settings.outbox.batch), CLAIM_LEASE, app.clock.now()).await;
+    let Some(rows) = poll::claimed("Outbox relay", claim) else {
+        return Ok(Pass::Idle);
+    };
+    publish_batch(app, channel, &rows).await?;
+    Ok(Pass::Busy)
+}
+
+/// Publish the rows at once and record each one's fate; a broken connection is returned.
+async fn publish_batch(app: &App, channel: &lapin::Channel, rows: &[OutboxRow]) -> lapin::Result<()> {
+    let results = futures_util::future::join_all(rows.iter().map(|row| publish_row(app, channel, row))).await;
+    let mut sent = Vec::new();
+    let mut broken = None;
+    for (row, result) in rows.iter().zip(results) {
+        match result {
+            Ok(Published::Confirmed) => sent.push(row.id),
+            Ok(outcome) => unsent(app, row, &format!("{outcome:?}")).await,
+            Err(error) => {
+                unsent(app, row, "the broker connection failed").await;
+                broken = Some(error);
+            }
+        }
+    }
+    crate::metrics::record_publication("sent", sent.len() as u64);
+    crate::metrics::record_publication("unsent", (rows.len() - sent.len()) as u64);
+    if let Err(error) = app.store.mark_sent(Queue::Outbox, &sent, app.clock.now()).await {
+        tracing::warn!(%error, rows = sent.len(), "Published events could not be marked sent; they will be published again (same message ids).");
+    }
+    broken.map_or(Ok(()), Err)
+}
+
+/// True when an e-mail to the person replaces the product's `reply_to` copy of this event
+/// (`[mail] also_reply = false`): the relay then counts the row as delivered without publishing
+/// it. Whether the event is mailed was decided when it was queued (`OutboxRow::mailed`).
+fn replaced_by_mail(settings: &MailSettings, row: &OutboxRow) -> bool {
+    settings.enabled && !settings.also_reply && row.destination == Destination::Reply && row.mailed
+}
+
 async fn publish_row(app: &App, channel: &lapin::Channel, row: &OutboxRow) -> lapin::Result<Published> {
-    if crate::mail::replaces_reply(&app.settings.mail, row) {
+    if replaced_by_mail(&app.settings.mail, row) {
         return Ok(Published::Confirmed);
     }
     let body = serde_json::to_vec(&row.payload).expect("a JSON value serialises");
@@ -105,9 +112,8 @@ async fn publish_row(app: &App, channel: &lapin::Channel, row: &OutboxRow) -> la
 
 async fn unsent(app: &App, row: &OutboxRow, why: &str) {
     let policy = RetryPolicy { base: app.settings.outbox.retry_base.0, cap: app.settings.outbox.retry_cap.0 };
-    let delay = retry_delay(policy, row.attempts.max(1) as u32, row.id);
     let now = app.clock.now();
-    let retry_at = now + chrono::Duration::from_std(delay).unwrap_or_default();
+    let retry_at = policy.retry_at(row.attempts, row.id, now);
     let destination = match row.destination {
         Destination::Events => "the events exchange",
         Destination::Reply => "the reply_to queue",
@@ -121,7 +127,7 @@ async fn unsent(app: &App, row: &OutboxRow, why: &str) {
         retry_at = %retry_at,
         "An event was not delivered; it stays in the outbox. Bind a queue to the events exchange."
     );
-    if let Err(e) = app.store.mark_unsent(row.id, &error, retry_at, now).await {
+    if let Err(e) = app.store.postpone(Queue::Outbox, row.id, &error, retry_at, now).await {
         tracing::warn!(error = %e, "Could not record an undelivered event; its claim will lapse and it will be retried.");
     }
 }

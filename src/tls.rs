@@ -10,6 +10,7 @@
 //! The crypto provider is aws-lc-rs, the one reqwest and lapin already use. Nothing here reads
 //! or prints a secret; certificate files are public data, but their contents are never logged.
 
+use crate::config::{ConfigError, Settings};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use rustls::{ClientConfig, RootCertStore};
@@ -111,6 +112,20 @@ pub fn amqp_tls(ca_file: Option<&Path>) -> Result<lapin::tcp::OwnedTLSConfig, Tl
     Ok(lapin::tcp::OwnedTLSConfig { identity: None, cert_chain })
 }
 
+/// TLS file loading at start-up; an error names the key and the file or variable that set it.
+impl Settings {
+    /// The TLS connector of every PostgreSQL connection, with `database.ca_file` read and checked.
+    pub fn database_tls(&self) -> Result<PostgresTls, ConfigError> {
+        PostgresTls::new(self.database.ca_file.as_deref())
+            .map_err(|e| self.key_error("database.ca_file", e.to_string()))
+    }
+
+    /// lapin's TLS settings for `amqps://` URLs, with `amqp.ca_file` read and checked.
+    pub fn amqp_tls(&self) -> Result<lapin::tcp::OwnedTLSConfig, ConfigError> {
+        amqp_tls(self.amqp.ca_file.as_deref()).map_err(|e| self.key_error("amqp.ca_file", e.to_string()))
+    }
+}
+
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
@@ -133,6 +148,7 @@ fn parse_bundle(path: &Path, bytes: &[u8]) -> Result<Vec<CertificateDer<'static>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::load_for_tests as load;
 
     fn file(name: &str, contents: &[u8]) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("erasure-tls-test-{}", uuid::Uuid::new_v4().simple()));
@@ -178,5 +194,25 @@ mod tests {
             assert!(tls.roots() > 10, "{} roots", tls.roots());
         }
         assert!(amqp_tls(None).unwrap().cert_chain.is_none());
+    }
+
+    #[test]
+    fn ca_files_are_read_at_start_up_and_a_bad_one_names_its_key_and_file() {
+        let s = load("[database]\nca_file = \"/nonexistent/erasure-ca-4242.pem\"\n", &[]).unwrap();
+        let m = s.database_tls().err().expect("refused").to_string();
+        assert!(
+            m.contains("`database.ca_file`")
+                && m.contains("prod.toml")
+                && m.contains("/nonexistent/erasure-ca-4242.pem"),
+            "{m}"
+        );
+        let s = load("", &[("ERASURE__AMQP__CA_FILE", "/nonexistent/erasure-mq-ca.pem")]).unwrap();
+        let m = s.amqp_tls().unwrap_err().to_string();
+        assert!(
+            m.contains("`amqp.ca_file`") && m.contains("ERASURE__AMQP__CA_FILE") && m.contains("erasure-mq-ca.pem"),
+            "{m}"
+        );
+        // Unset: the system roots, nothing to read.
+        assert!(load("", &[]).unwrap().amqp_tls().unwrap().cert_chain.is_none());
     }
 }

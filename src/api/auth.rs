@@ -8,13 +8,7 @@ use axum::http::HeaderMap;
 use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Scope {
-    Read,
-    Submit,
-    Operate,
-}
+pub use crate::config::Scope;
 
 /// Who called: the token's name from config, used as the actor in the audit log.
 #[derive(Debug, Clone)]

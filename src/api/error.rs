@@ -1,6 +1,6 @@
 //! What API callers get when something goes wrong. Database errors never reach them.
 
-use super::auth::Scope;
+use crate::config::Scope;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;

@@ -85,15 +85,6 @@ pub enum Refusal {
     Unavailable(StoreError),
 }
 
-impl std::fmt::Display for Refusal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Refusal::Rejected(rejection) => write!(f, "refused ({})", rejection.reason.as_str()),
-            Refusal::Unavailable(error) => error.fmt(f),
-        }
-    }
-}
-
 impl From<StoreError> for Refusal {
     fn from(error: StoreError) -> Self {
         Refusal::Unavailable(error)

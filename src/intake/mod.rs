@@ -19,9 +19,10 @@ pub use dead_letter::reason as dead_letter_reason;
 
 use crate::amqp;
 use crate::app::App;
+use crate::retry;
 use crate::shutdown::Shutdown;
+use crate::store::StoreError;
 use admit::{admit, Admitted, Envelope, Refusal, Source};
-use backon::{ExponentialBuilder, Retryable};
 use dead_letter::DeadLettered;
 use futures_util::StreamExt;
 use lapin::message::Delivery;
@@ -102,8 +103,15 @@ async fn consume(app: &Arc<App>, connection: &lapin::Connection, shutdown: &Shut
 async fn handle(app: &App, publisher: &Channel, delivery: Delivery, shutdown: &Shutdown) {
     let reply_to = delivery.properties.reply_to().as_ref().map(|r| r.as_str().to_string()).filter(|r| !r.is_empty());
     let envelope = Envelope { body: &delivery.data, headers: delivery.properties.headers().as_ref(), reply_to };
-    let judged = in_place(shutdown, || admit(app, &envelope, Source::Queue), |r| matches!(r, Refusal::Unavailable(_)));
-    match judged.await {
+    // Only an unavailable database is waited out; a refusal is an answer.
+    let judge = || async {
+        match admit(app, &envelope, Source::Queue).await {
+            Ok(admitted) => Ok(Ok(admitted)),
+            Err(Refusal::Rejected(rejection)) => Ok(Err(rejection)),
+            Err(Refusal::Unavailable(error)) => Err(error),
+        }
+    };
+    match in_place(shutdown, judge).await {
         Some(Ok(admitted)) => {
             let outcome = match admitted {
                 Admitted::Created { .. } => "accepted",
@@ -113,10 +121,10 @@ async fn handle(app: &App, publisher: &Channel, delivery: Delivery, shutdown: &S
             crate::metrics::record_intake(outcome, None);
             ack(&delivery).await
         }
-        Some(Err(Refusal::Rejected(rejection))) => {
+        Some(Err(rejection)) => {
             dead_letter(app, publisher, &delivery, &rejection, envelope.reply_to.as_deref(), shutdown).await
         }
-        Some(Err(Refusal::Unavailable(_))) | None => requeue(&delivery).await,
+        None => requeue(&delivery).await,
     }
 }
 
@@ -131,32 +139,23 @@ async fn dead_letter(
     if let DeadLettered::NotConfirmed = dead_letter::publish(app, publisher, delivery, rejection).await {
         return requeue(delivery).await;
     }
-    let recorded = in_place(shutdown, || dead_letter::record(app, &delivery.data, rejection, reply_to), |_| true);
-    match recorded.await {
-        Some(Ok(())) => ack(delivery).await,
-        Some(Err(_)) | None => requeue(delivery).await,
+    match in_place(shutdown, || dead_letter::record(app, &delivery.data, rejection, reply_to)).await {
+        Some(()) => ack(delivery).await,
+        None => requeue(delivery).await,
     }
 }
 
-/// Call until it works or fails for a reason `waits` does not wait out (while the database is
-/// away, with a growing delay); `None` on shutdown.
-async fn in_place<T, E, F, Fut>(shutdown: &Shutdown, call: F, waits: impl FnMut(&E) -> bool) -> Option<Result<T, E>>
+/// Call until the database answers, with a growing delay; `None` on shutdown (the delivery
+/// waits unacknowledged meanwhile).
+async fn in_place<T, Fut>(shutdown: &Shutdown, call: impl FnMut() -> Fut) -> Option<T>
 where
-    E: std::fmt::Display,
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, E>>,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
 {
-    let backoff = ExponentialBuilder::default()
-        .with_min_delay(Duration::from_millis(100))
-        .with_max_delay(Duration::from_secs(5))
-        .without_max_times();
-    let attempts = call.retry(backoff).when(waits).notify(
-        |error, _| tracing::warn!(%error, "Intake cannot reach the database; the message waits unacknowledged."),
-    );
-    tokio::select! {
-        result = attempts => Some(result),
-        _ = shutdown.wait() => None,
-    }
+    let backoff = retry::while_unavailable(Duration::from_millis(100), Duration::from_secs(5), None);
+    retry::until_shutdown(backoff, shutdown, call, |error: &StoreError| {
+        tracing::warn!(%error, "Intake cannot reach the database; the message waits unacknowledged.")
+    })
+    .await
 }
 
 async fn ack(delivery: &Delivery) {

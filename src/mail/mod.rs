@@ -1,24 +1,24 @@
 //! The mail sender: sends the messages to the person queued in `mail_outbox` (completed, failed,
 //! deadline extended, cancelled) over SMTP, at least once, with a Message-ID derived from the
 //! outbox message id so a repeat is recognisable. A temporary failure (4xx, no connection) is
-//! retried with the outbox's backoff; a permanent refusal (5xx) is recorded, alerted, and never
-//! retried.
+//! retried with the `[mail]` backoff; a permanent refusal (5xx) is recorded, alerted, and never
+//! retried. Which events are mailed is decided when they are queued (`store::mail`).
 
 pub mod smtp;
 pub mod templates;
 
 use crate::app::App;
 use crate::config::{ConfigError, Recipients};
-use crate::runner::transition::{retry_delay, RetryPolicy};
+use crate::poll::{self, Pass, Poller};
+use crate::retry::RetryPolicy;
 use crate::shutdown::Shutdown;
 use crate::store::mail::{MailRow, MAIL_CHANNEL};
-use crate::store::outbox::{Destination, OutboxRow};
+use crate::store::queue::Queue;
 use lettre::message::Mailbox;
 use smtp::{Outcome, Transport};
 use std::sync::Arc;
 use std::time::Duration;
 use templates::Lang;
-use tokio::sync::Notify;
 
 /// How long a claimed message stays invisible to other senders (an SMTP exchange included).
 const CLAIM_LEASE: Duration = Duration::from_secs(120);
@@ -36,41 +36,27 @@ impl Sender {
     }
 }
 
-/// True when the e-mail replaces the product's `reply_to` copy of this event (`also_reply = false`):
-/// the relay then counts the row as delivered without publishing it.
-pub fn replaces_reply(settings: &crate::config::MailSettings, row: &OutboxRow) -> bool {
-    settings.enabled
-        && !settings.also_reply
-        && row.destination == Destination::Reply
-        && crate::store::mail::is_mailed(&row.event_type)
+pub async fn run(app: Arc<App>, sender: Sender, shutdown: Shutdown) {
+    let poller = Poller::listen(&app, MAIL_CHANNEL, app.settings.mail.poll_interval.0, &shutdown);
+    let mut last = Pass::Busy;
+    while poller.again(last).await {
+        last = pass(&app, &sender).await;
+    }
+    drop(poller);
+    tracing::info!("Mail sender stopped.");
 }
 
-pub async fn run(app: Arc<App>, sender: Sender, shutdown: Shutdown) {
-    let wake = Arc::new(Notify::new());
-    let listener = tokio::spawn(crate::listen::listen(app.clone(), MAIL_CHANNEL, wake.clone(), shutdown.clone()));
-    let batch = i64::from(app.settings.mail.batch);
-    while !shutdown.is_triggered() {
-        let rows = match app.store.claim_mail(batch, CLAIM_LEASE, app.clock.now()).await {
-            Ok(rows) => rows,
-            Err(error) => {
-                tracing::warn!(%error, "Mail sender cannot reach the database.");
-                Vec::new()
-            }
-        };
-        if rows.is_empty() {
-            tokio::select! {
-                _ = wake.notified() => {}
-                _ = tokio::time::sleep(app.settings.outbox.poll_interval.0) => {}
-                _ = shutdown.wait() => {}
-            }
-            continue;
-        }
-        for row in &rows {
-            deliver(&app, &sender, row).await;
-        }
+/// Claim a batch of messages and send them.
+async fn pass(app: &App, sender: &Sender) -> Pass {
+    let claim =
+        app.store.claim_queued::<MailRow>(i64::from(app.settings.mail.batch), CLAIM_LEASE, app.clock.now()).await;
+    let Some(rows) = poll::claimed("Mail sender", claim) else {
+        return Pass::Idle;
+    };
+    for row in &rows {
+        deliver(app, sender, row).await;
     }
-    listener.abort();
-    tracing::info!("Mail sender stopped.");
+    Pass::Busy
 }
 
 async fn deliver(app: &App, sender: &Sender, row: &MailRow) {
@@ -105,7 +91,7 @@ async fn deliver(app: &App, sender: &Sender, row: &MailRow) {
         Outcome::Sent => {
             tracing::info!(event = %row.event_type, message_id = %row.message_id, recipients = to.len(), "Sent a message to the person.");
             crate::metrics::record_mail("sent");
-            if let Err(error) = app.store.mark_mail_sent(row.id, app.clock.now()).await {
+            if let Err(error) = app.store.mark_sent(Queue::Mail, &[row.id], app.clock.now()).await {
                 tracing::warn!(%error, "A sent message could not be marked sent; it will be sent again (same Message-ID).");
             }
         }
@@ -124,10 +110,9 @@ fn recipients(subject: &serde_json::Value, which: Recipients) -> Vec<String> {
 }
 
 async fn retry(app: &App, row: &MailRow, why: &str) {
-    let policy = RetryPolicy { base: app.settings.outbox.retry_base.0, cap: app.settings.outbox.retry_cap.0 };
-    let delay = retry_delay(policy, row.attempts.max(1) as u32, row.id);
+    let policy = RetryPolicy { base: app.settings.mail.retry_base.0, cap: app.settings.mail.retry_cap.0 };
     let now = app.clock.now();
-    let retry_at = now + chrono::Duration::from_std(delay).unwrap_or_default();
+    let retry_at = policy.retry_at(row.attempts, row.id, now);
     tracing::warn!(
         event = %row.event_type,
         message_id = %row.message_id,
@@ -137,7 +122,7 @@ async fn retry(app: &App, row: &MailRow, why: &str) {
         "A message to the person could not be sent yet; it will be retried."
     );
     crate::metrics::record_mail("retry");
-    if let Err(error) = app.store.mark_mail_retry(row.id, why, retry_at, now).await {
+    if let Err(error) = app.store.postpone(Queue::Mail, row.id, why, retry_at, now).await {
         tracing::warn!(%error, "Could not record an unsent message; its claim will lapse and it will be retried.");
     }
 }

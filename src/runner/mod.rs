@@ -7,72 +7,41 @@
 
 pub mod limiter;
 mod progress;
+mod sweep;
 pub mod transition;
 
 use crate::app::App;
 use crate::model::TaskState;
+use crate::poll::{Pass, Poller};
 use crate::registry::Instance;
+use crate::retry::RetryPolicy;
 use crate::shutdown::Shutdown;
 use crate::store::tasks::{ClaimedTask, Guard, Recorded, Transition};
 use crate::store::TASKS_CHANNEL;
 use erasure_connector::{Ctx, Outcome, Pending, Subject};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use tokio::sync::Notify;
+use tokio::sync::OwnedSemaphorePermit;
 use tokio::task::JoinSet;
-use transition::{decide, RetryPolicy};
+use transition::decide;
 
 pub async fn run(app: Arc<App>, instances: Arc<Vec<Instance>>, shutdown: Shutdown) {
     let owner = format!("runner-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
-    let wake = Arc::new(Notify::new());
-    let listener = tokio::spawn(crate::listen::listen(app.clone(), TASKS_CHANNEL, wake.clone(), shutdown.clone()));
+    let poll = app.settings.runner.poll_interval.0;
+    let poller = Poller::listen(&app, TASKS_CHANNEL, poll, &shutdown);
+    let wake = poller.waker();
     let in_flight: Arc<Mutex<HashMap<i64, ClaimedTask>>> = Arc::default();
     let mut workers = JoinSet::new();
-    let configured: Vec<String> = app.settings.connectors.keys().cloned().collect();
-    let poll = app.settings.runner.poll_interval.0;
-    // Sweeps (rescue of expired leases, orphans) run once per poll interval, not on every wake.
-    let mut last_sweep: Option<std::time::Instant> = None;
-    let mut sweeps: u64 = 0;
+    let mut sweeper = sweep::Sweeper::new(app.settings.connectors.keys().cloned().collect(), poll);
     tracing::info!(instances = instances.len(), "Runner started.");
 
-    while !shutdown.is_triggered() {
+    // Every pass ends idle: finished work wakes the loop through `wake`.
+    let mut last = Pass::Busy;
+    while poller.again(last).await {
         let now = app.clock.now();
-        if last_sweep.is_none_or(|at| at.elapsed() >= poll) {
-            last_sweep = Some(std::time::Instant::now());
-            if let Err(error) = rescue_expired(&app).await {
-                tracing::warn!(%error, "Could not rescue expired leases.");
-            }
-            match app.store.start_due_requests(now).await {
-                Ok(0) => {}
-                Ok(started) => tracing::info!(started, "Requests whose grace period ended have started."),
-                Err(error) => tracing::warn!(%error, "Could not start requests whose grace period ended."),
-            }
-            if sweeps % 30 == 0 {
-                if let Err(error) = fail_orphans(&app, &configured).await {
-                    tracing::warn!(%error, "Could not check for tasks of unconfigured connectors.");
-                }
-                if let Err(error) = app.store.purge_dead_letters(app.settings.amqp.dead_letter_ttl.0, now).await {
-                    tracing::warn!(%error, "Could not purge expired dead letters.");
-                }
-            }
-            sweeps += 1;
-        }
+        sweeper.sweep_if_due(&app, now).await;
         for instance in instances.iter() {
-            let free = instance.slots.available_permits().min(app.settings.runner.claim_batch as usize);
-            if free == 0 {
-                continue;
-            }
-            let claimed =
-                match app.store.claim(&instance.name, free as i64, &owner, app.settings.runner.lease.0, now).await {
-                    Ok(claimed) => claimed,
-                    Err(error) => {
-                        tracing::warn!(connector = %instance.name, %error, "Could not claim tasks.");
-                        continue;
-                    }
-                };
-            for task in claimed {
-                let permit = instance.slots.clone().try_acquire_owned().expect("claimed no more than the free slots");
+            for (task, permit) in claim(&app, instance, &owner, now).await {
                 in_flight.lock().expect("in-flight lock").insert(task.id, task.clone());
                 let (app, instance, in_flight, wake, owner) =
                     (app.clone(), instance.clone(), in_flight.clone(), wake.clone(), owner.clone());
@@ -85,33 +54,63 @@ pub async fn run(app: Arc<App>, instances: Arc<Vec<Instance>>, shutdown: Shutdow
             }
         }
         while workers.try_join_next().is_some() {}
-        tokio::select! {
-            _ = wake.notified() => {}
-            _ = tokio::time::sleep(poll) => {}
-            _ = shutdown.wait() => {}
-        }
+        last = Pass::Idle;
     }
 
+    drain(&app, workers, &in_flight).await;
+    drop(poller);
+    tracing::info!("Runner stopped.");
+}
+
+/// Claim as many due tasks of `instance` as it has free slots (up to a batch), with a slot each.
+async fn claim(
+    app: &App,
+    instance: &Instance,
+    owner: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<(ClaimedTask, OwnedSemaphorePermit)> {
+    let free = instance.slots.available_permits().min(app.settings.runner.claim_batch as usize);
+    if free == 0 {
+        return Vec::new();
+    }
+    let claimed = match app.store.claim(&instance.name, free as i64, owner, app.settings.runner.lease.0, now).await {
+        Ok(claimed) => claimed,
+        Err(error) => {
+            tracing::warn!(connector = %instance.name, %error, "Could not claim tasks.");
+            return Vec::new();
+        }
+    };
+    claimed
+        .into_iter()
+        .map(|task| {
+            let permit = instance.slots.clone().try_acquire_owned().expect("claimed no more than the free slots");
+            (task, permit)
+        })
+        .collect()
+}
+
+/// On shutdown: in-flight work gets `drain_timeout`, then the leases of what is unfinished are
+/// released so another worker takes it at once.
+async fn drain(app: &App, mut workers: JoinSet<()>, in_flight: &Mutex<HashMap<i64, ClaimedTask>>) {
     let drain = app.settings.runner.drain_timeout.0;
     let running = in_flight.lock().expect("in-flight lock").len();
     tracing::info!(running, drain_timeout = ?drain, "Runner stopping: no new claims; draining in-flight work.");
     let drained = tokio::time::timeout(drain, async { while workers.join_next().await.is_some() {} }).await.is_ok();
-    if !drained {
-        workers.abort_all();
-        while workers.join_next().await.is_some() {}
-        let left: Vec<ClaimedTask> = in_flight.lock().expect("in-flight lock").drain().map(|(_, t)| t).collect();
-        for task in &left {
-            if let Err(error) = app.store.release(task, app.clock.now()).await {
-                tracing::warn!(task_id = task.id, %error, "Could not release a lease; it will expire instead.");
-            }
-        }
-        tracing::warn!(released = left.len(), "Drain timeout reached; released the leases of unfinished tasks.");
+    if drained {
+        return;
     }
-    listener.abort();
-    tracing::info!("Runner stopped.");
+    workers.abort_all();
+    while workers.join_next().await.is_some() {}
+    let left: Vec<ClaimedTask> = in_flight.lock().expect("in-flight lock").drain().map(|(_, t)| t).collect();
+    for task in &left {
+        if let Err(error) = app.store.release(task, app.clock.now()).await {
+            tracing::warn!(task_id = task.id, %error, "Could not release a lease; it will expire instead.");
+        }
+    }
+    tracing::warn!(released = left.len(), "Drain timeout reached; released the leases of unfinished tasks.");
 }
 
-fn policy(app: &App) -> RetryPolicy {
+pub(crate) fn policy(app: &App) -> RetryPolicy {
     RetryPolicy { base: app.settings.runner.retry_base.0, cap: app.settings.runner.retry_cap.0 }
 }
 
@@ -189,12 +188,16 @@ async fn heartbeat(app: Arc<App>, task_id: i64, token: i64) {
 
 /// Record with a few quick in-process retries; if the database stays away, the lease expires
 /// and another worker redoes the (idempotent) attempt.
-async fn record(app: &App, task: &ClaimedTask, guard: Guard, transition: &Transition, actor: &str) -> Option<Recorded> {
-    use backon::{ExponentialBuilder, Retryable};
+pub(crate) async fn record(
+    app: &App,
+    task: &ClaimedTask,
+    guard: Guard,
+    transition: &Transition,
+    actor: &str,
+) -> Option<Recorded> {
+    use backon::Retryable;
     let attempt = || app.store.record(task.id, task.request_id, guard, transition, actor, app.clock.now());
-    let backoff =
-        ExponentialBuilder::default().with_min_delay(Duration::from_millis(50)).with_max_times(5).with_jitter();
-    match attempt.retry(backoff).await {
+    match attempt.retry(crate::retry::in_process()).await {
         Ok(recorded) => Some(recorded),
         Err(error) => {
             tracing::error!(connector = %task.connector, task_id = task.id, %error, "Could not record an outcome; the lease will expire and the task run again.");
@@ -220,43 +223,4 @@ fn log_outcome(task: &ClaimedTask, t: &Transition, settled: Option<crate::model:
     if let Some(state) = settled {
         tracing::info!(%request_id, state = %state, "Erasure request settled.");
     }
-}
-
-/// Running tasks whose lease expired: the worker was lost. The attempt counts as failed.
-async fn rescue_expired(app: &App) -> Result<(), crate::store::StoreError> {
-    let now = app.clock.now();
-    for task in app.store.expired_leases(now, 100).await? {
-        let outcome = Outcome::retry("the lease expired: the worker running this attempt was lost");
-        let mut transition = decide(&task, &outcome, policy(app), now);
-        transition.next_attempt_at = now;
-        if let Some(Recorded::Applied(_)) =
-            record(app, &task, Guard::ExpiredLease(task.lease_token), &transition, "rescue").await
-        {
-            tracing::warn!(connector = %task.connector, task_id = task.id, request_id = %task.request_id, "Rescued a task whose worker was lost.");
-        }
-    }
-    Ok(())
-}
-
-/// A task whose connector instance is no longer configured fails with that reason instead of
-/// waiting forever (after a grace period, so a rolling deploy that adds an instance is safe).
-async fn fail_orphans(app: &App, configured: &[String]) -> Result<(), crate::store::StoreError> {
-    let now = app.clock.now();
-    for (id, request_id, connector, attempt) in
-        app.store.orphaned_tasks(configured, app.settings.runner.orphan_grace.0, now).await?
-    {
-        let transition = Transition {
-            state: TaskState::Failed,
-            attempt,
-            next_attempt_at: now,
-            pending: None,
-            evidence: None,
-            error: Some(format!("the connector instance `{connector}` is not configured on any worker")),
-        };
-        let recorded = app.store.record(id, request_id, Guard::NotRunning, &transition, "runner", now).await?;
-        if recorded != Recorded::Stale {
-            tracing::error!(%connector, task_id = id, %request_id, "A task's connector instance is not configured; the task failed.");
-        }
-    }
-    Ok(())
 }

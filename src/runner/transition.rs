@@ -2,38 +2,11 @@
 //! without a database or a clock.
 
 use crate::model::TaskState;
+use crate::retry::{retry_delay, RetryPolicy};
 use crate::store::tasks::{ClaimedTask, Transition};
 use chrono::{DateTime, Utc};
 use erasure_connector::Outcome;
 use serde_json::json;
-use std::time::Duration;
-
-/// The retry policy: exponential from `base`, capped at `cap`, with jitter.
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    pub base: Duration,
-    pub cap: Duration,
-}
-
-/// The delay before retry number `attempt` (1 for the first retry) of task `task_id`:
-/// `min(cap, base * 2^(attempt-1))`, of which the upper half is jittered by a hash of the task
-/// and attempt, in whole milliseconds. Pure: the same inputs always give the same delay.
-pub fn retry_delay(policy: RetryPolicy, attempt: u32, task_id: i64) -> Duration {
-    let exponent = attempt.saturating_sub(1).min(32);
-    let full = policy.base.saturating_mul(1u32 << exponent.min(31)).min(policy.cap);
-    let half = full / 2;
-    let delay = half + half.mul_f64(unit_fraction(task_id as u64, attempt));
-    Duration::from_millis(delay.as_millis() as u64)
-}
-
-/// A number in [0, 1) from a hash of the inputs (splitmix64).
-fn unit_fraction(a: u64, b: u32) -> f64 {
-    let mut z = a.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(u64::from(b)).wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^= z >> 31;
-    (z >> 11) as f64 / (1u64 << 53) as f64
-}
 
 /// Decide the task's next state. `task.attempt` counts attempts started, this one included
 /// (a `check` of an accepted erasure starts none); a throttled retry gives its attempt back.
@@ -79,6 +52,7 @@ pub fn decide(task: &ClaimedTask, outcome: &Outcome, policy: RetryPolicy, now: D
 mod tests {
     use super::*;
     use erasure_connector::{Evidence, Pending};
+    use std::time::Duration;
 
     const POLICY: RetryPolicy = RetryPolicy { base: Duration::from_secs(30), cap: Duration::from_secs(3600) };
 
@@ -100,18 +74,6 @@ mod tests {
 
     fn now() -> DateTime<Utc> {
         "2026-11-24T03:00:00Z".parse().unwrap()
-    }
-
-    #[test]
-    fn delays_grow_exponentially_within_jitter_and_cap() {
-        for attempt in 1..=10u32 {
-            let full = (POLICY.base * 2u32.pow(attempt - 1)).min(POLICY.cap);
-            let d = retry_delay(POLICY, attempt, 7);
-            assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d:?}");
-            assert_eq!(d, retry_delay(POLICY, attempt, 7), "pure");
-        }
-        assert_ne!(retry_delay(POLICY, 3, 7), retry_delay(POLICY, 3, 8), "jitter spreads tasks");
-        assert!(retry_delay(POLICY, 200, 7) <= POLICY.cap);
     }
 
     #[test]

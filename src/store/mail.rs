@@ -1,13 +1,12 @@
-//! Messages to the person, queued with the event that causes them (same transaction) and
-//! claimed by the mail sender like outbox rows: claiming pushes `next_attempt_at` forward, so a
-//! crashed sender's rows come back by themselves. A refused row is never claimed again.
+//! Messages to the person, queued with the event that causes them (same transaction), and the one
+//! place that decides which events the person hears about. Claimed, marked sent and postponed
+//! like every queue (`store::queue`); a refused row is never claimed again.
 
-use super::outbox::NewEvent;
-use super::{secs, Store, StoreError};
+use super::queue::{Queue, Queued};
+use super::{Store, StoreError};
 use crate::events::EventType;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
-use std::time::Duration;
 use uuid::Uuid;
 
 pub const MAIL_CHANNEL: &str = "erasure_mail";
@@ -25,21 +24,22 @@ pub struct MailRow {
     pub locale: Option<String>,
 }
 
-/// The events the person hears about.
+/// The events the person hears about: the one place that decides it, when the event is queued.
 fn concerns_the_person(event: EventType) -> bool {
     matches!(event, EventType::Completed | EventType::Failed | EventType::Cancelled | EventType::DeadlineExtended)
 }
 
-/// Whether the person is written to for this routing key.
-pub fn is_mailed(routing_key: &str) -> bool {
-    [EventType::Completed, EventType::Failed, EventType::Cancelled, EventType::DeadlineExtended]
-        .iter()
-        .any(|e| e.routing_key() == routing_key)
-}
-
-/// Queue the message for `event` inside the caller's transaction (once per message id).
-pub(crate) async fn enqueue(tx: &Transaction<'_>, event: &NewEvent, now: DateTime<Utc>) -> Result<(), StoreError> {
-    let Some(request_id) = event.request_id.filter(|_| concerns_the_person(event.event)) else {
+/// Queue the message for `event` of request `request_id` inside the caller's transaction (once
+/// per message id), if the person hears about it and mail is switched on.
+pub(super) async fn enqueue(
+    tx: &Transaction<'_>,
+    request_id: Option<Uuid>,
+    message_id: Uuid,
+    event: EventType,
+    payload: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let Some(request_id) = request_id.filter(|_| concerns_the_person(event)) else {
         return Ok(());
     };
     let queued = tx
@@ -47,7 +47,7 @@ pub(crate) async fn enqueue(tx: &Transaction<'_>, event: &NewEvent, now: DateTim
             "INSERT INTO mail_outbox (request_id, message_id, event_type, payload, next_attempt_at, created_at, updated_at)
              SELECT $1, $2, $3, $4, $5, $5, $5 FROM mail_switch WHERE enabled
              ON CONFLICT (message_id) DO NOTHING",
-            &[&request_id, &event.message_id, &event.event.routing_key(), &event.payload, &now],
+            &[&request_id, &message_id, &event.routing_key(), payload, &now],
         )
         .await?;
     if queued > 0 {
@@ -64,74 +64,6 @@ impl Store {
         Ok(())
     }
 
-    /// Claim up to `limit` due messages for `lease`.
-    pub async fn claim_mail(
-        &self,
-        limit: i64,
-        lease: Duration,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<MailRow>, StoreError> {
-        let client = self.client().await?;
-        let rows = client
-            .query(
-                "WITH claimed AS (
-                     UPDATE mail_outbox m SET next_attempt_at = $2 + make_interval(secs => $3::float8),
-                                              attempts = m.attempts + 1
-                     FROM (SELECT id FROM mail_outbox
-                           WHERE sent_at IS NULL AND refused_at IS NULL AND next_attempt_at <= $2
-                           ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) due
-                     WHERE m.id = due.id
-                     RETURNING m.id, m.message_id, m.event_type, m.payload, m.attempts, m.request_id)
-                 SELECT c.id, c.message_id, c.event_type, c.payload, c.attempts, r.subject, r.locale
-                 FROM claimed c JOIN requests r ON r.id = c.request_id
-                 ORDER BY c.id",
-                &[&limit, &now, &secs(lease)],
-            )
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|r| MailRow {
-                id: r.get(0),
-                message_id: r.get(1),
-                event_type: r.get(2),
-                payload: r.get(3),
-                attempts: r.get(4),
-                subject: r.get::<_, Option<serde_json::Value>>(5).unwrap_or_default(),
-                locale: r.get(6),
-            })
-            .collect())
-    }
-
-    pub async fn mark_mail_sent(&self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        client
-            .execute(
-                "UPDATE mail_outbox SET sent_at = $2, last_error = NULL, updated_at = $2 WHERE id = $1",
-                &[&id, &now],
-            )
-            .await?;
-        Ok(())
-    }
-
-    /// A temporary failure: try again at `retry_at`.
-    pub async fn mark_mail_retry(
-        &self,
-        id: i64,
-        error: &str,
-        retry_at: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        client
-            .execute(
-                "UPDATE mail_outbox SET last_error = $2, next_attempt_at = $3, updated_at = $4
-                 WHERE id = $1 AND sent_at IS NULL",
-                &[&id, &error, &retry_at, &now],
-            )
-            .await?;
-        Ok(())
-    }
-
     /// A permanent refusal (or nothing to send to): recorded with the reason, never retried.
     pub async fn mark_mail_refused(&self, id: i64, error: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
         let client = self.client().await?;
@@ -142,5 +74,24 @@ impl Store {
             )
             .await?;
         Ok(())
+    }
+}
+
+impl Queued for MailRow {
+    const QUEUE: Queue = Queue::Mail;
+    const SELECT: &'static str = "SELECT c.id, c.message_id, c.event_type, c.payload, c.attempts, r.subject, r.locale
+                                  FROM claimed c JOIN requests r ON r.id = c.request_id
+                                  ORDER BY c.id";
+
+    fn from_row(r: &tokio_postgres::Row) -> MailRow {
+        MailRow {
+            id: r.get(0),
+            message_id: r.get(1),
+            event_type: r.get(2),
+            payload: r.get(3),
+            attempts: r.get(4),
+            subject: r.get::<_, Option<serde_json::Value>>(5).unwrap_or_default(),
+            locale: r.get(6),
+        }
     }
 }

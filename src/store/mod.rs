@@ -16,6 +16,7 @@ pub mod legal_holds;
 pub mod mail;
 pub mod migrate;
 pub mod outbox;
+pub mod queue;
 pub mod ratelimit;
 pub mod requests;
 pub mod status;

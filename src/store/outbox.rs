@@ -1,12 +1,11 @@
 //! The outbox: events committed with the state change that caused them, published later by the
-//! relay. A row is claimed by pushing its `next_attempt_at` forward, so a crashed relay's rows
-//! come back by themselves.
+//! relay. Claimed, marked sent and postponed like every queue (`store::queue`).
 
-use super::{secs, Store, StoreError, OUTBOX_CHANNEL};
+use super::queue::{Queue, Queued};
+use super::{Store, StoreError, OUTBOX_CHANNEL};
 pub use crate::events::NewEvent;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
-use std::time::Duration;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +23,8 @@ pub struct OutboxRow {
     pub routing_key: String,
     pub payload: serde_json::Value,
     pub attempts: i32,
+    /// A message to the person was queued with this event (`store::mail` decided, at enqueue).
+    pub mailed: bool,
 }
 
 /// Queue an event inside the caller's transaction.
@@ -44,7 +45,7 @@ pub(crate) async fn enqueue(tx: &Transaction<'_>, event: &NewEvent, now: DateTim
         .await?;
     }
     tx.execute(&format!("NOTIFY {OUTBOX_CHANNEL}"), &[]).await?;
-    super::mail::enqueue(tx, event, now).await?;
+    super::mail::enqueue(tx, event.request_id, event.message_id, event.event, &event.payload, now).await?;
     Ok(())
 }
 
@@ -57,70 +58,25 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+}
 
-    /// Claim up to `limit` due rows for `lease`; unsent rows reappear when it runs out.
-    pub async fn claim_outbox(
-        &self,
-        limit: i64,
-        lease: Duration,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<OutboxRow>, StoreError> {
-        let client = self.client().await?;
-        let rows = client
-            .query(
-                "UPDATE outbox o SET next_attempt_at = $2 + make_interval(secs => $3::float8), attempts = o.attempts + 1
-                 FROM (SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= $2
-                       ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) due
-                 WHERE o.id = due.id
-                 RETURNING o.id, o.message_id, o.event_type, o.destination, o.routing_key, o.payload, o.attempts",
-                &[&limit, &now, &secs(lease)],
-            )
-            .await?;
-        let mut claimed: Vec<OutboxRow> = rows
-            .iter()
-            .map(|r| OutboxRow {
-                id: r.get(0),
-                message_id: r.get(1),
-                event_type: r.get(2),
-                destination: if r.get::<_, &str>(3) == "reply" { Destination::Reply } else { Destination::Events },
-                routing_key: r.get(4),
-                payload: r.get(5),
-                attempts: r.get(6),
-            })
-            .collect();
-        claimed.sort_by_key(|r| r.id);
-        Ok(claimed)
-    }
+impl Queued for OutboxRow {
+    const QUEUE: Queue = Queue::Outbox;
+    const SELECT: &'static str =
+        "SELECT c.id, c.message_id, c.event_type, c.destination, c.routing_key, c.payload, c.attempts,
+                EXISTS (SELECT 1 FROM mail_outbox m WHERE m.message_id = c.message_id)
+         FROM claimed c ORDER BY c.id";
 
-    pub async fn mark_sent(&self, ids: &[i64], now: DateTime<Utc>) -> Result<(), StoreError> {
-        if ids.is_empty() {
-            return Ok(());
+    fn from_row(r: &tokio_postgres::Row) -> OutboxRow {
+        OutboxRow {
+            id: r.get(0),
+            message_id: r.get(1),
+            event_type: r.get(2),
+            destination: if r.get::<_, &str>(3) == "reply" { Destination::Reply } else { Destination::Events },
+            routing_key: r.get(4),
+            payload: r.get(5),
+            attempts: r.get(6),
+            mailed: r.get(7),
         }
-        let client = self.client().await?;
-        client
-            .execute(
-                "UPDATE outbox SET sent_at = $2, last_error = NULL, updated_at = $2 WHERE id = ANY($1)",
-                &[&ids, &now],
-            )
-            .await?;
-        Ok(())
-    }
-
-    /// Leave the row unsent, with the reason, until `retry_at`.
-    pub async fn mark_unsent(
-        &self,
-        id: i64,
-        error: &str,
-        retry_at: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        client
-            .execute(
-                "UPDATE outbox SET last_error = $2, next_attempt_at = $3, updated_at = $4 WHERE id = $1 AND sent_at IS NULL",
-                &[&id, &error, &retry_at, &now],
-            )
-            .await?;
-        Ok(())
     }
 }

@@ -4,7 +4,7 @@
 use crate::support::*;
 use erasure_sim::Fault;
 use erasure_worker::clock::{Clock, ManualClock};
-use erasure_worker::runner::transition::{retry_delay, RetryPolicy};
+use erasure_worker::retry::{retry_delay, RetryPolicy};
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;

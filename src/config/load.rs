@@ -1,0 +1,297 @@
+//! The layered loader: the built-in defaults, then the `--config` file, then `ERASURE__A__B`
+//! variables; each key's origin is kept so every later error can name the file or variable.
+
+use super::{valid_instance_name, ConfigError, Settings};
+use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
+const DEFAULT_NAME: &str = "config/default.toml (built in)";
+const ENV_PREFIX: &str = "ERASURE";
+
+#[derive(Debug, Clone, Default)]
+pub(super) struct Origins {
+    layers: std::sync::Arc<Vec<Layer>>,
+    env: BTreeMap<String, String>,
+}
+
+impl Settings {
+    /// Load the defaults, then `file` (if any), then `ERASURE__...` variables.
+    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        Self::load_with_env(file, std::env::vars().collect())
+    }
+
+    pub fn load_with_env(file: Option<&Path>, env: BTreeMap<String, String>) -> Result<Settings, ConfigError> {
+        let mut layers = vec![Layer::parse(DEFAULT_NAME.to_string(), DEFAULT_TOML)?];
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| ConfigError::File { file: path.display().to_string(), message: e.to_string() })?;
+            layers.push(Layer::parse(path.display().to_string(), &text)?);
+        }
+        let env: BTreeMap<String, String> =
+            env.into_iter().filter(|(k, _)| k.starts_with(&format!("{ENV_PREFIX}__"))).collect();
+
+        let mut builder = ::config::Config::builder();
+        for layer in &layers {
+            builder = builder.add_source(::config::File::from_str(&layer.text, ::config::FileFormat::Toml));
+        }
+        let environment = ::config::Environment::with_prefix(ENV_PREFIX)
+            .prefix_separator("__")
+            .separator("__")
+            .try_parsing(true)
+            .list_separator(",")
+            .with_list_parse_key("amqp.urls")
+            .source(Some(env.clone().into_iter().collect()));
+        let merged = builder
+            .add_source(environment)
+            .build()
+            .map_err(|e| ConfigError::File { file: "the merged configuration".into(), message: e.to_string() })?;
+
+        let mut settings: Settings = deserialize_named(merged, &layers, &env)?;
+        settings.validate(&layers, &env)?;
+        settings.origins = Origins { layers: std::sync::Arc::new(layers), env };
+        Ok(settings)
+    }
+
+    fn validate(&self, layers: &[Layer], env: &BTreeMap<String, String>) -> Result<(), ConfigError> {
+        let fail = |key: &str, message: String| Err(key_error(key, message, layers, env));
+        if self.amqp.urls.is_empty() {
+            return fail("amqp.urls", "at least one broker URL is needed".into());
+        }
+        if let Some(mode) = ssl_mode(&self.database.url) {
+            if !matches!(mode.as_str(), "disable" | "prefer" | "require") {
+                return fail(
+                    "database.url",
+                    format!(
+                        "sslmode `{mode}` is not supported: use disable, prefer or require \
+                         (with TLS, the certificate and the host name are always verified)"
+                    ),
+                );
+            }
+        }
+        if self.runner.max_attempts == 0 {
+            return fail("runner.max_attempts", "must be at least 1".into());
+        }
+        if self.runner.lease.0 < Duration::from_secs(1) {
+            return fail("runner.lease", "must be at least 1s".into());
+        }
+        if self.requests.response_period_months == 0 || self.requests.response_period_months > 3 {
+            return fail("requests.response_period_months", "must be 1, 2 or 3 (GDPR art. 12(3))".into());
+        }
+        for (name, c) in &self.connectors {
+            if !valid_instance_name(name) {
+                return fail(&format!("connectors.{name}"), "instance names use a-z, 0-9, `_` and `-`".into());
+            }
+            if let Some(rate) = c.requests_per_second {
+                if !(rate > 0.0 && rate.is_finite()) {
+                    return fail(&format!("connectors.{name}.requests_per_second"), "must be above 0".into());
+                }
+            }
+            if c.concurrency == 0 {
+                return fail(&format!("connectors.{name}.concurrency"), "must be at least 1".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Names an error in a connector's kind-specific options (used by the registry).
+    pub fn connector_options<T: DeserializeOwned>(&self, instance: &str) -> Result<T, ConfigError> {
+        let options = &self.connectors[instance].options;
+        let value = serde_json::Value::Object(options.clone().into_iter().collect());
+        serde_path_to_error::deserialize(value).map_err(|e| {
+            let key = join_key(&format!("connectors.{instance}"), &e);
+            key_error(&key, strip_values(e.inner().to_string()), &self.origins.layers, &self.origins.env)
+        })
+    }
+
+    /// An error about key `key` of connector `instance` (empty `key`: the whole block), with
+    /// its origin; set the message with `ConfigError::with_message`.
+    pub fn connector_options_error(&self, instance: &str, key: &str) -> ConfigError {
+        let full =
+            if key.is_empty() { format!("connectors.{instance}") } else { format!("connectors.{instance}.{key}") };
+        key_error(&full, String::new(), &self.origins.layers, &self.origins.env)
+    }
+
+    /// An error about `key`, naming the file or variable that set it.
+    pub fn key_error(&self, key: &str, message: String) -> ConfigError {
+        key_error(key, message, &self.origins.layers, &self.origins.env)
+    }
+}
+
+/// The `sslmode` query parameter of a PostgreSQL URL, if it has one (the URL holds no password
+/// here: that comes from `password_env`).
+fn ssl_mode(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    let mode = parsed.query_pairs().find(|(k, _)| k == "sslmode").map(|(_, v)| v.into_owned());
+    mode
+}
+
+#[derive(Debug, Clone)]
+struct Layer {
+    name: String,
+    text: String,
+    table: toml::Table,
+}
+
+impl Layer {
+    fn parse(name: String, text: &str) -> Result<Layer, ConfigError> {
+        let table: toml::Table =
+            toml::from_str(text).map_err(|e| ConfigError::File { file: name.clone(), message: e.to_string() })?;
+        Ok(Layer { name, text: text.to_string(), table })
+    }
+
+    fn has(&self, key: &str) -> bool {
+        let mut node = toml::Value::Table(self.table.clone());
+        for part in key.split('.') {
+            match node.get(part) {
+                Some(next) => node = next.clone(),
+                None => return false,
+            }
+        }
+        true
+    }
+}
+
+fn deserialize_named<T: DeserializeOwned>(
+    merged: ::config::Config,
+    layers: &[Layer],
+    env: &BTreeMap<String, String>,
+) -> Result<T, ConfigError> {
+    serde_path_to_error::deserialize(merged).map_err(|e| {
+        let key = join_key("", &e);
+        key_error(&key, strip_values(e.inner().to_string()), layers, env)
+    })
+}
+
+fn join_key<E: std::fmt::Display>(prefix: &str, e: &serde_path_to_error::Error<E>) -> String {
+    let mut key = e.path().to_string();
+    if key == "." {
+        key.clear();
+    }
+    let message = e.inner().to_string();
+    // The path of an unknown field already ends with it; a missing one is not in the input.
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let field = rest.split('`').next().unwrap_or_default();
+        key = if key.is_empty() { field.to_string() } else { format!("{key}.{field}") };
+    }
+    match (prefix.is_empty(), key.is_empty()) {
+        (true, _) => key,
+        (false, true) => prefix.to_string(),
+        (false, false) => format!("{prefix}.{key}"),
+    }
+}
+
+fn key_error(key: &str, message: String, layers: &[Layer], env: &BTreeMap<String, String>) -> ConfigError {
+    let var = format!("{ENV_PREFIX}__{}", key.replace('.', "__").to_uppercase());
+    let origin = if env.contains_key(&var) {
+        format!("environment variable {var}")
+    } else if let Some(layer) = layers.iter().rev().find(|l| l.has(key)) {
+        layer.name.clone()
+    } else {
+        layers.last().map(|l| l.name.clone()).unwrap_or_default()
+    };
+    ConfigError::Key { key: key.to_string(), origin, message }
+}
+
+/// Keep serde's sentence but drop the list of expected fields, which is noise here.
+fn strip_values(message: String) -> String {
+    match message.split_once(", expected") {
+        Some((head, _)) => head.to_string(),
+        None => message,
+    }
+}
+
+/// Where the demo and the docs look for the environment file.
+pub fn default_config_path() -> Option<PathBuf> {
+    std::env::var_os("ERASURE_CONFIG").map(PathBuf::from)
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::super::{ConfigError, Settings};
+
+    /// Load `text` as the `--config` file (`prod.toml`) with `env` as the environment.
+    pub(crate) fn load(text: &str, env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let dir = std::env::temp_dir().join(format!("erasure-config-test-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("prod.toml");
+        std::fs::write(&path, text).unwrap();
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::load_with_env(Some(&path), env)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::load;
+    use super::*;
+    use serde::Deserialize;
+
+    fn message(result: Result<Settings, ConfigError>) -> String {
+        result.err().expect("the config must be refused").to_string()
+    }
+
+    #[test]
+    fn the_defaults_and_the_demo_config_load() {
+        let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/local.toml");
+        let settings = Settings::load_with_env(Some(&local), BTreeMap::new()).unwrap();
+        assert_eq!(settings.runner.lease.0, Duration::from_secs(60));
+        assert_eq!(settings.api.tokens.len(), 1);
+        assert_eq!(
+            settings.enabled_instances(),
+            ["accounts", "billing", "chat", "helpdesk", "logs", "shop_db", "support", "voice"]
+        );
+        assert_eq!(settings.connectors["support"].requests_per_second, Some(10.0));
+    }
+
+    #[test]
+    fn an_unknown_key_is_named_with_its_file() {
+        let m = message(load("[runner]\nleese = \"10s\"\n", &[]));
+        assert!(m.contains("`runner.leese`") && m.contains("prod.toml") && m.contains("unknown field"), "{m}");
+    }
+
+    #[test]
+    fn an_invalid_value_is_named_with_its_file_or_variable() {
+        let m = message(load("[runner]\nlease = \"soon\"\n", &[]));
+        assert!(m.contains("`runner.lease`") && m.contains("prod.toml") && m.contains("not a duration"), "{m}");
+        let m = message(load("", &[("ERASURE__RUNNER__MAX_ATTEMPTS", "many")]));
+        assert!(m.contains("`runner.max_attempts`") && m.contains("ERASURE__RUNNER__MAX_ATTEMPTS"), "{m}");
+        let m = message(load("[connectors.a]\nkind = \"webhook\"\nconcurrency = 0\n", &[]));
+        assert!(m.contains("`connectors.a.concurrency`") && m.contains("prod.toml"), "{m}");
+    }
+
+    #[test]
+    fn environment_variables_override_files() {
+        let s = load(
+            "[runner]\nlease = \"30s\"\n",
+            &[("ERASURE__RUNNER__LEASE", "90s"), ("ERASURE__AMQP__URLS", "amqp://a,amqp://b")],
+        )
+        .unwrap();
+        assert_eq!(s.runner.lease.0, Duration::from_secs(90));
+        assert_eq!(s.amqp.urls, ["amqp://a", "amqp://b"]);
+    }
+
+    #[test]
+    fn kind_options_are_checked_by_the_kind() {
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Kind {
+            url: String,
+        }
+        let s = load("[connectors.hooks]\nkind = \"webhook\"\nurll = \"x\"\n", &[]).unwrap();
+        let m = s.connector_options::<Kind>("hooks").unwrap_err().to_string();
+        assert!(m.contains("`connectors.hooks.urll`") && m.contains("unknown field"), "{m}");
+    }
+
+    #[test]
+    fn only_the_sslmodes_we_implement_are_accepted() {
+        for mode in ["disable", "prefer", "require"] {
+            load(&format!("[database]\nurl = \"postgres://u@db/x?sslmode={mode}\"\n"), &[]).unwrap();
+        }
+        let m = message(load("[database]\nurl = \"postgres://u@db/x?sslmode=verify-full\"\n", &[]));
+        assert!(m.contains("`database.url`") && m.contains("verify-full") && m.contains("require"), "{m}");
+    }
+}

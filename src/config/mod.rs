@@ -1,0 +1,388 @@
+//! Typed settings: the schema. `load` reads `config/default.toml` (compiled in), the environment
+//! file given with `--config`, then `ERASURE__SECTION__KEY` environment variables, in that order,
+//! and remembers where each key came from. `secrets` resolves the `*_env` keys.
+//!
+//! Unknown keys and invalid values stop start-up with the key and the file (or variable) named.
+//! Secrets never sit in these files: a `*_env` field names the environment variable that holds one.
+
+mod load;
+mod secrets;
+
+#[cfg(test)]
+pub(crate) use load::testing::load as load_for_tests;
+pub use load::{default_config_path, DEFAULT_TOML};
+pub use secrets::secret_from_env;
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub amqp: AmqpSettings,
+    pub intake: IntakeSettings,
+    pub runner: RunnerSettings,
+    pub outbox: OutboxSettings,
+    pub requests: RequestSettings,
+    pub security: SecuritySettings,
+    pub log: LogSettings,
+    pub api: ApiSettings,
+    /// Messages to the person (e-mail over SMTP).
+    #[serde(default)]
+    pub mail: MailSettings,
+    /// Connector instances by name; the name is what messages use in `systems` and `ids`.
+    #[serde(default)]
+    pub connectors: BTreeMap<String, ConnectorSettings>,
+    /// Where each key came from, to name it in later errors.
+    #[serde(skip)]
+    origins: load::Origins,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// PostgreSQL URL without the password, e.g. `postgres://erasure@db:5432/erasure?sslmode=require`.
+    /// `sslmode`: `disable` (no TLS), `prefer` (the default: TLS when the server offers it),
+    /// `require` (TLS or no connection). Whenever TLS is used, the server's certificate must
+    /// chain to the trusted roots and name the URL's host (libpq's `verify-full`).
+    pub url: String,
+    /// Environment variable holding the password, if the URL has none.
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// PEM bundle of the CA certificates that vouch for the database server. It replaces the
+    /// system's roots for PostgreSQL connections. A relative path is taken from the working
+    /// directory.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// Connections in this process's pool.
+    pub pool_size: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AmqpSettings {
+    /// Broker URLs, tried in order (one per cluster node), e.g. `amqp://erasure@mq1:5672/%2f`.
+    pub urls: Vec<String>,
+    /// Environment variable holding the password, if the URLs have none.
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// PEM bundle of extra CA certificates for `amqps://` URLs (a private CA), added to the
+    /// system's roots. A relative path is taken from the working directory.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// The intake quorum queue.
+    pub requests_queue: String,
+    /// Invalid messages land here with an `x-erasure-reason` header.
+    pub dead_letter_queue: String,
+    /// How long the dead-letter queue keeps a message (it can hold personal data).
+    pub dead_letter_ttl: Dur,
+    /// The topic exchange events are published to.
+    pub events_exchange: String,
+    /// Deliveries after which the broker dead-letters a message that keeps crashing consumers.
+    pub delivery_limit: u32,
+    /// Unacknowledged intake messages per consumer.
+    pub prefetch: u16,
+    /// Wait between reconnection attempts grows up to this.
+    pub reconnect_max_delay: Dur,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeSettings {
+    /// Messages larger than this are dead-lettered as `too_large`.
+    pub max_message_bytes: usize,
+    /// Messages decoded and committed at once.
+    pub concurrency: usize,
+    /// A `requested_at` further in the future than this is refused.
+    pub max_clock_skew: Dur,
+    /// The mass-deletion brake: more requests than this within `brake_window` are accepted but
+    /// held (hold `brake`) until an operator releases them; 0 turns the brake off.
+    pub brake_max_requests: u32,
+    pub brake_window: Dur,
+    /// Refuse (dead-letter as `bad_signature`) every message not signed with an active key.
+    pub require_signature: bool,
+    /// Active signing keys; two at once while rotating.
+    #[serde(default)]
+    pub signing_keys: Vec<SigningKey>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigningKey {
+    /// The key id producers send in `x-erasure-key-id`.
+    pub id: String,
+    /// Environment variable holding the HMAC secret.
+    pub secret_env: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunnerSettings {
+    /// A claimed task belongs to its worker for this long; heartbeats renew it.
+    pub lease: Dur,
+    /// Fallback polling when no notification arrives.
+    pub poll_interval: Dur,
+    /// Tasks claimed per query.
+    pub claim_batch: u32,
+    /// On SIGTERM, in-flight work gets this long before its leases are released.
+    pub drain_timeout: Dur,
+    /// Default attempts per task before it fails (a connector may set its own).
+    pub max_attempts: u32,
+    /// First retry delay; doubles per attempt.
+    pub retry_base: Dur,
+    /// Longest retry delay.
+    pub retry_cap: Dur,
+    /// One attempt (one `erase` or `check` call) may take this long.
+    pub attempt_timeout: Dur,
+    /// A due task whose connector instance is not configured here fails after this long.
+    pub orphan_grace: Dur,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxSettings {
+    pub poll_interval: Dur,
+    /// Rows published per transaction.
+    pub batch: u32,
+    /// Unroutable or refused publications wait this long, doubling, up to `retry_cap`.
+    pub retry_base: Dur,
+    pub retry_cap: Dur,
+}
+
+/// How messages to the person are sent; see `[mail]` in config/default.toml.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailSettings {
+    pub enabled: bool,
+    /// `smtp://host:port`.
+    pub smtp_url: String,
+    pub starttls: StartTls,
+    /// Implicit TLS from the first byte (port 465); `starttls` is then ignored.
+    pub tls: bool,
+    pub username: Option<String>,
+    /// Environment variable holding the SMTP password.
+    pub password_env: Option<String>,
+    pub from: String,
+    pub recipients: Recipients,
+    /// Also publish these events to the intake message's `reply_to` (false: the e-mail replaces it).
+    pub also_reply: bool,
+    /// Messages sent per pass.
+    pub batch: u32,
+    /// Fallback polling when no notification arrives.
+    pub poll_interval: Dur,
+    /// A temporary failure (4xx, no connection) waits this long, doubling, up to `retry_cap`.
+    pub retry_base: Dur,
+    pub retry_cap: Dur,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        MailSettings {
+            enabled: false,
+            smtp_url: "smtp://127.0.0.1:25".into(),
+            starttls: StartTls::Opportunistic,
+            tls: false,
+            username: None,
+            password_env: None,
+            from: "Privacy team <privacy@example.com>".into(),
+            recipients: Recipients::First,
+            also_reply: true,
+            batch: 16,
+            poll_interval: Dur(Duration::from_secs(1)),
+            retry_base: Dur(Duration::from_secs(5)),
+            retry_cap: Dur(Duration::from_secs(600)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StartTls {
+    Off,
+    Opportunistic,
+    Required,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Recipients {
+    /// The first e-mail of the request's subject.
+    First,
+    /// Every e-mail of the request's subject.
+    All,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestSettings {
+    /// The legal response period, in calendar months (GDPR art. 12(3): one).
+    pub response_period_months: u32,
+    /// How long a new request waits `scheduled`, cancellable, before it starts (`0s`: none).
+    pub grace_period: Dur,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecuritySettings {
+    /// Environment variable holding the key for the keyed hashes of identifiers (32+ bytes).
+    pub hash_key_env: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSettings {
+    /// Address the HTTP API listens on.
+    pub listen: String,
+    /// Bearer tokens and their scopes (`read`, `submit`, `operate`).
+    #[serde(default)]
+    pub tokens: Vec<ApiToken>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiToken {
+    /// Who holds it; actions are audited as `api:<name>`.
+    pub name: String,
+    /// Environment variable holding the token.
+    pub token_env: String,
+    pub scopes: Vec<Scope>,
+}
+
+/// What an API token may do: `read` (status), `submit` (products send requests), `operate`
+/// (actions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    Read,
+    Submit,
+    Operate,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// `json` or `text`.
+    pub format: LogFormat,
+    /// A tracing filter such as `info` or `info,erasure_worker=debug`.
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+/// One connector instance. Kind-specific keys are checked by the kind's own config type.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ConnectorSettings {
+    /// The connector kind (`webhook`, ...), as listed in `src/registry.rs`.
+    pub kind: String,
+    /// A disabled instance gets no new tasks; its existing tasks still run.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// HTTP calls per second across all worker processes; absent means unlimited.
+    #[serde(default)]
+    pub requests_per_second: Option<f64>,
+    /// Tasks of this instance running at once in one process.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    /// Timeout of one HTTP call.
+    #[serde(default = "default_timeout")]
+    pub timeout: Dur,
+    /// Overrides `runner.max_attempts`.
+    #[serde(default)]
+    pub max_attempts: Option<u32>,
+    /// Everything else belongs to the kind.
+    #[serde(flatten)]
+    pub options: BTreeMap<String, serde_json::Value>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_concurrency() -> usize {
+    4
+}
+
+fn default_timeout() -> Dur {
+    Dur(Duration::from_secs(10))
+}
+
+/// A duration written as `500ms`, `10s`, `15m`, `6h` or `30d`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dur(pub Duration);
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        parse_duration(&text).map(Dur).ok_or_else(|| {
+            serde::de::Error::custom(format!("`{text}` is not a duration such as 500ms, 10s, 15m, 6h or 30d"))
+        })
+    }
+}
+
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().ok()?;
+    let secs = |k: u64| n.checked_mul(k).map(Duration::from_secs);
+    match unit.trim() {
+        "ms" => Some(Duration::from_millis(n)),
+        "s" => secs(1),
+        "m" => secs(60),
+        "h" => secs(3600),
+        "d" => secs(86_400),
+        _ => None,
+    }
+}
+
+/// A start-up error that names the key and where it was set.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {file}: {message}")]
+    File { file: String, message: String },
+    #[error("config key `{key}` ({origin}): {message}")]
+    Key { key: String, origin: String, message: String },
+}
+
+impl ConfigError {
+    pub fn with_message(self, message: String) -> ConfigError {
+        match self {
+            ConfigError::Key { key, origin, .. } => ConfigError::Key { key, origin, message },
+            ConfigError::File { file, .. } => ConfigError::File { file, message },
+        }
+    }
+}
+
+pub fn valid_instance_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+impl Settings {
+    /// Enabled connector instance names, sorted.
+    pub fn enabled_instances(&self) -> Vec<String> {
+        self.connectors.iter().filter(|(_, c)| c.enabled).map(|(n, _)| n.clone()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("30d"), Some(Duration::from_secs(30 * 86_400)));
+        assert_eq!(parse_duration("10"), None);
+        assert_eq!(parse_duration("1w"), None);
+    }
+}

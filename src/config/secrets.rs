@@ -1,0 +1,75 @@
+//! Secrets are never in the files: a `*_env` key names the environment variable that holds one.
+//! They are read here, at start-up, and never printed.
+
+use super::{ConfigError, Settings};
+use secrecy::SecretString;
+
+impl Settings {
+    /// The password-bearing database URL.
+    pub fn database_url(&self) -> Result<SecretString, ConfigError> {
+        with_password(&self.database.url, self.database.password_env.as_deref(), "database")
+    }
+
+    /// The password-bearing broker URLs.
+    pub fn amqp_urls(&self) -> Result<Vec<SecretString>, ConfigError> {
+        self.amqp.urls.iter().map(|u| with_password(u, self.amqp.password_env.as_deref(), "amqp")).collect()
+    }
+
+    /// The key for the keyed hashes of identifiers, read from the environment.
+    pub fn hash_key(&self) -> Result<SecretString, ConfigError> {
+        let key = secret_from_env("security.hash_key_env", &self.security.hash_key_env)?;
+        if secrecy::ExposeSecret::expose_secret(&key).len() < 16 {
+            return Err(ConfigError::Key {
+                key: "security.hash_key_env".into(),
+                origin: format!("environment variable {}", self.security.hash_key_env),
+                message: "the hash key must be at least 16 bytes".into(),
+            });
+        }
+        Ok(key)
+    }
+}
+
+/// Read a secret from the environment variable a config key names.
+pub fn secret_from_env(key: &str, var: &str) -> Result<SecretString, ConfigError> {
+    match std::env::var(var) {
+        Ok(value) if !value.is_empty() => Ok(SecretString::from(value)),
+        _ => Err(ConfigError::Key {
+            key: key.into(),
+            origin: format!("environment variable {var}"),
+            message: format!("the environment variable {var} is not set"),
+        }),
+    }
+}
+
+fn with_password(url: &str, password_env: Option<&str>, section: &str) -> Result<SecretString, ConfigError> {
+    let Some(var) = password_env.filter(|v| !v.is_empty()) else {
+        return Ok(SecretString::from(url.to_string()));
+    };
+    let password = secret_from_env(&format!("{section}.password_env"), var)?;
+    let mut parsed = url::Url::parse(url).map_err(|e| ConfigError::Key {
+        key: format!("{section}.url"),
+        origin: "settings".into(),
+        message: format!("not a URL: {e}"),
+    })?;
+    parsed.set_password(Some(secrecy::ExposeSecret::expose_secret(&password))).map_err(|_| ConfigError::Key {
+        key: format!("{section}.url"),
+        origin: "settings".into(),
+        message: "this URL cannot hold a password".into(),
+    })?;
+    Ok(SecretString::from(parsed.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::load::testing::load;
+    use super::*;
+
+    #[test]
+    fn a_missing_secret_names_its_key_and_variable_but_a_present_one_never_prints() {
+        let s = load("[security]\nhash_key_env = \"ERASURE_TEST_UNSET_VARIABLE_4242\"\n", &[]).unwrap();
+        let m = s.hash_key().unwrap_err().to_string();
+        assert!(m.contains("security.hash_key_env") && m.contains("ERASURE_TEST_UNSET_VARIABLE_4242"), "{m}");
+        let secret = SecretString::from("hunter2-hunter2-hunter2".to_string());
+        assert!(!format!("{secret:?}").contains("hunter2"));
+    }
+}
