@@ -230,7 +230,10 @@ mod tests {
     use serde::Deserialize;
 
     fn message(result: Result<Settings, ConfigError>) -> String {
-        result.err().expect("the config must be refused").to_string()
+        match result {
+            Ok(_) => panic!("the config must be refused"),
+            Err(error) => error.to_string(),
+        }
     }
 
     #[test]
