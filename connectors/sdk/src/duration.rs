@@ -88,6 +88,13 @@ impl<'de> Deserialize<'de> for ConfigDuration {
     }
 }
 
+/// A number of seconds, as a bare number in config is.
+impl From<u64> for ConfigDuration {
+    fn from(secs: u64) -> Self {
+        ConfigDuration::from_secs(secs)
+    }
+}
+
 impl PartialEq for ConfigDuration {
     fn eq(&self, other: &Self) -> bool {
         self.value == other.value
@@ -139,6 +146,7 @@ mod tests {
         assert_eq!(parse("90"), secs(90));
         let number: ConfigDuration = serde_json::from_value(serde_json::json!(3600)).unwrap();
         assert_eq!(number.get(), Duration::from_secs(3600));
+        assert_eq!(ConfigDuration::from(3600), number);
     }
 
     #[test]

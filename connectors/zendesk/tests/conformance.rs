@@ -58,7 +58,7 @@ async fn conformance() {
         oauth_token_env: None,
         tickets: TicketPolicy::Delete,
         per_page: 100,
-        check_after: erasure_connector::ConfigDuration::from_secs(10),
+        check_after: 10.into(),
         hard_delete_after: Some("30d".parse().unwrap()),
     };
     let secrets = Secrets::one("api_token_env", Sim::ZENDESK_TOKEN);

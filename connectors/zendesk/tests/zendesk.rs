@@ -16,7 +16,7 @@ fn config(sim: &Sim, tickets: TicketPolicy) -> Config {
         oauth_token_env: None,
         tickets,
         per_page: 100,
-        check_after: erasure_connector::ConfigDuration::from_secs(10),
+        check_after: 10.into(),
         hard_delete_after: Some("30d".parse().unwrap()),
     }
 }
