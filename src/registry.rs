@@ -1,11 +1,12 @@
 //! One line per connector kind: the kind's name in config -> its constructor. Explicit, no macros.
 //! To add a kind: write its crate under `connectors/`, add it to Cargo.toml and a line to
-//! `build_connector`.
+//! `CONSTRUCTORS` (`KINDS` is derived from it).
 
 use crate::config::{secret_from_env, ConfigError, Settings};
 use crate::runner::limiter::SharedRateLimiter;
 use crate::store::Store;
-use erasure_connector::{Connector, HttpClient, NoLimit, RateLimiter, Secrets};
+use erasure_connector::{ConfigError as KindConfigError, Connector, HttpClient, NoLimit, RateLimiter, Secrets};
+use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
@@ -20,8 +21,53 @@ pub struct Instance {
     pub slots: Arc<Semaphore>,
 }
 
-/// The kinds this build knows.
-pub const KINDS: &[&str] = &["webhook", "zendesk", "intercom", "twilio", "elasticsearch", "loki", "sql"];
+/// Builds one instance of a kind from its `[connectors.NAME]` block.
+type Constructor = fn(&Settings, &str, &Secrets, HttpClient) -> Result<Arc<dyn Connector>, ConfigError>;
+
+/// Every kind this build knows: its name in config, and its constructor.
+const CONSTRUCTORS: &[(&str, Constructor)] = &[
+    ("webhook", |s, name, secrets, http| build_kind(s, name, secrets, http, erasure_connector_webhook::Webhook::new)),
+    ("zendesk", |s, name, secrets, http| build_kind(s, name, secrets, http, erasure_connector_zendesk::Zendesk::new)),
+    ("intercom", |s, name, secrets, http| {
+        build_kind(s, name, secrets, http, erasure_connector_intercom::Intercom::new)
+    }),
+    ("twilio", |s, name, secrets, http| build_kind(s, name, secrets, http, erasure_connector_twilio::Twilio::new)),
+    ("elasticsearch", |s, name, secrets, http| {
+        build_kind(s, name, secrets, http, erasure_connector_elasticsearch::Elasticsearch::new)
+    }),
+    ("loki", |s, name, secrets, http| build_kind(s, name, secrets, http, erasure_connector_loki::Loki::new)),
+    ("sql", |s, name, secrets, http| build_kind(s, name, secrets, http, erasure_connector_sql::Sql::new)),
+];
+
+/// The kinds this build knows, in the order of [`CONSTRUCTORS`].
+pub const KINDS: &[&str] = &kind_names();
+
+const fn kind_names() -> [&'static str; CONSTRUCTORS.len()] {
+    let mut names = [""; CONSTRUCTORS.len()];
+    let mut i = 0;
+    while i < CONSTRUCTORS.len() {
+        names[i] = CONSTRUCTORS[i].0;
+        i += 1;
+    }
+    names
+}
+
+/// Read the block's kind-specific keys into the kind's `Config` and call its constructor; a
+/// refusal names `connectors.NAME.KEY` (or the block, when no one key is at fault) and its origin.
+fn build_kind<T: DeserializeOwned, C: Connector + 'static>(
+    settings: &Settings,
+    name: &str,
+    secrets: &Secrets,
+    http: HttpClient,
+    new: fn(T, &Secrets, HttpClient) -> Result<C, KindConfigError>,
+) -> Result<Arc<dyn Connector>, ConfigError> {
+    match new(settings.connector_options(name)?, secrets, http) {
+        Ok(connector) => Ok(Arc::new(connector)),
+        Err(refused) => Err(settings
+            .connector_options_error(name, refused.key.as_deref().unwrap_or(""))
+            .with_message(refused.message)),
+    }
+}
 
 fn build_connector(
     settings: &Settings,
@@ -29,30 +75,13 @@ fn build_connector(
     secrets: &Secrets,
     http: HttpClient,
 ) -> Result<Arc<dyn Connector>, ConfigError> {
-    let options = |key: &str| settings.connector_options_error(name, key);
-    let built: Result<Arc<dyn Connector>, String> = match settings.connectors[name].kind.as_str() {
-        "webhook" => erasure_connector_webhook::Webhook::new(settings.connector_options(name)?, secrets, http)
-            .map(|c| Arc::new(c) as Arc<dyn Connector>),
-        "zendesk" => erasure_connector_zendesk::Zendesk::new(settings.connector_options(name)?, secrets, http)
-            .map(|c| Arc::new(c) as Arc<dyn Connector>),
-        "intercom" => erasure_connector_intercom::Intercom::new(settings.connector_options(name)?, secrets, http)
-            .map(|c| Arc::new(c) as Arc<dyn Connector>),
-        "twilio" => erasure_connector_twilio::Twilio::new(settings.connector_options(name)?, secrets, http)
-            .map(|c| Arc::new(c) as Arc<dyn Connector>),
-        "elasticsearch" => {
-            erasure_connector_elasticsearch::Elasticsearch::new(settings.connector_options(name)?, secrets, http)
-                .map(|c| Arc::new(c) as Arc<dyn Connector>)
-        }
-        "loki" => erasure_connector_loki::Loki::new(settings.connector_options(name)?, secrets, http)
-            .map(|c| Arc::new(c) as Arc<dyn Connector>),
-        "sql" => erasure_connector_sql::Sql::new(settings.connector_options(name)?, secrets, http)
-            .map(|c| Arc::new(c) as Arc<dyn Connector>),
-        other => {
-            return Err(options("kind")
-                .with_message(format!("unknown connector kind `{other}`; this build knows: {}", KINDS.join(", "))))
-        }
-    };
-    built.map_err(|message| options("").with_message(message))
+    let kind = settings.connectors[name].kind.as_str();
+    match CONSTRUCTORS.iter().find(|(known, _)| *known == kind) {
+        Some((_, construct)) => construct(settings, name, secrets, http),
+        None => Err(settings
+            .connector_options_error(name, "kind")
+            .with_message(format!("unknown connector kind `{kind}`; this build knows: {}", KINDS.join(", ")))),
+    }
 }
 
 /// Resolve every `*_env` key of an instance's block from the environment; a missing variable

@@ -330,8 +330,9 @@ async fn lookup_counts_and_healthcheck_touches_nothing() {
 async fn configuration_mistakes_are_refused() {
     let url = "http://127.0.0.1:9200";
     let password = Secrets::one("password_env", "p");
-    let refused =
-        |config: Config, secrets: &Secrets| Elasticsearch::new(config, secrets, common::http()).err().unwrap();
+    let refused = |config: Config, secrets: &Secrets| {
+        Elasticsearch::new(config, secrets, common::http()).err().unwrap().to_string()
+    };
     let both = Config { api_key_env: Some("K".into()), ..common::config(url) };
     assert!(refused(both, &Secrets::one("password_env", "p").with("api_key_env", "k")).contains("not both"));
     let none = Config { username: None, password_env: None, ..common::config(url) };

@@ -259,7 +259,7 @@ fn config_picks_the_regional_host_and_refuses_what_it_does_not_know() {
     assert!(with(&|c| c.page_size = 151).is_some());
     assert!(with(&|c| c.base_url = Some("ftp://example.com".into())).is_some());
     assert!(with(&|c| c.base_url = Some("https://example.com/?q=1".into())).is_some());
-    let missing = Intercom::new(config, &Secrets::default(), http).err().unwrap();
+    let missing = Intercom::new(config, &Secrets::default(), http).err().unwrap().to_string();
     assert!(missing.contains("access_token_env"), "{missing}");
 }
 

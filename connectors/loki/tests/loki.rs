@@ -34,7 +34,7 @@ fn connector(sim: &Sim, overrides: Value) -> Result<Loki, String> {
     }
     let config: Config = serde_json::from_value(config).map_err(|e| e.to_string())?;
     let secrets = Secrets::one("token_env", Sim::LOKI_TOKEN).with("password_env", Sim::LOKI_PASSWORD);
-    Loki::new(config, &secrets, http())
+    Loki::new(config, &secrets, http()).map_err(|e| e.to_string())
 }
 
 fn http() -> HttpClient {
@@ -421,5 +421,5 @@ async fn the_config_is_checked() {
         "base_url": "http://loki:3100", "selector": SELECTOR, "lookback": 86400, "token_env": "T",
     }))
     .unwrap();
-    assert!(Loki::new(config, &Secrets::default(), http()).err().unwrap().contains("token_env"));
+    assert!(Loki::new(config, &Secrets::default(), http()).err().unwrap().to_string().contains("token_env"));
 }

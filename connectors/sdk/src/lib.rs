@@ -10,9 +10,13 @@
 //! - [`ctx`]: what the engine hands a connector for one attempt.
 //! - [`progress`]: the durable progress document a connector saves before a destructive call.
 //! - [`secrets`]: the secrets named by a connector's `*_env` config keys.
+//! - [`config_error`]: `ConfigError`, what a constructor returns when its options are wrong.
+//! - [`duration`]: `ConfigDuration`, the type of every duration key of a connector's config.
 //! - `testkit` (feature `testkit`): the conformance kit every connector passes.
 
+pub mod config_error;
 pub mod ctx;
+pub mod duration;
 pub mod http;
 pub mod outcome;
 pub mod progress;
@@ -22,7 +26,9 @@ pub mod subject;
 pub mod testkit;
 
 pub use async_trait::async_trait;
+pub use config_error::ConfigError;
 pub use ctx::Ctx;
+pub use duration::ConfigDuration;
 pub use http::{classify, HttpClass, HttpClient, NoLimit, RateLimiter};
 pub use outcome::{Evidence, Failure, FailureKind, Found, Outcome, Pending};
 pub use progress::{Progress, ProgressStore};

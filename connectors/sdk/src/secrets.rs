@@ -1,6 +1,7 @@
 //! Secrets handed to a connector: every `*_env` key of its config block, resolved from the
 //! environment by the engine before the connector is built. They never print.
 
+use crate::config_error::ConfigError;
 use secrecy::SecretString;
 use std::collections::BTreeMap;
 
@@ -13,8 +14,10 @@ impl Secrets {
     }
 
     /// The secret named by config key `key` (e.g. `api_token_env`).
-    pub fn get(&self, key: &str) -> Result<&SecretString, String> {
-        self.0.get(key).ok_or_else(|| format!("`{key}` must name the environment variable that holds this secret"))
+    pub fn get(&self, key: &str) -> Result<&SecretString, ConfigError> {
+        self.0.get(key).ok_or_else(|| {
+            ConfigError::key(key, format!("`{key}` must name the environment variable that holds this secret"))
+        })
     }
 
     pub fn has(&self, key: &str) -> bool {

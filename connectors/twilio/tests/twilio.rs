@@ -271,7 +271,8 @@ async fn an_api_key_authenticates_as_well() {
 async fn the_config_is_checked() {
     let http = HttpClient::unlimited("twilio", Duration::from_secs(1));
     let base = || common::config("https://api.twilio.com");
-    let build = |config: Config, secrets: Secrets| Twilio::new(config, &secrets, http.clone()).err();
+    let build =
+        |config: Config, secrets: Secrets| Twilio::new(config, &secrets, http.clone()).err().map(|e| e.to_string());
     let token = || common::secrets();
     assert_eq!(build(base(), token()), None);
     let bad = [

@@ -1,6 +1,6 @@
 //! The `[connectors.NAME]` keys of `kind = "zendesk"`, and their checks.
 
-use erasure_connector::{SecretString, Secrets};
+use erasure_connector::{ConfigDuration, ConfigError, SecretString, Secrets};
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -27,13 +27,14 @@ pub struct Config {
     /// Records asked per page of a listing (Zendesk answers at most 100).
     #[serde(default = "default_per_page")]
     pub per_page: u32,
-    /// How long to wait before asking again about Zendesk's background jobs.
-    #[serde(default = "default_check_after")]
-    pub check_after_seconds: u64,
+    /// How long to wait before asking again about Zendesk's background jobs, e.g. `"10s"`.
+    /// `check_after_seconds` (a number of seconds) is its deprecated name; giving both is refused.
+    #[serde(default = "default_check_after", alias = "check_after_seconds")]
+    pub check_after: ConfigDuration,
     /// When to verify again that nothing is left (e.g. `30d`: Zendesk purges soft-deleted
-    /// data after 30 days). Recorded in the evidence note.
+    /// data after 30 days). Recorded in the evidence note as written.
     #[serde(default)]
-    pub hard_delete_after: Option<String>,
+    pub hard_delete_after: Option<ConfigDuration>,
 }
 
 /// What happens to the tickets the person requested.
@@ -51,8 +52,8 @@ fn default_per_page() -> u32 {
     100
 }
 
-fn default_check_after() -> u64 {
-    10
+fn default_check_after() -> ConfigDuration {
+    ConfigDuration::from_secs(10)
 }
 
 /// How calls sign in.
@@ -73,10 +74,14 @@ pub(crate) struct Checked {
 }
 
 impl Config {
-    pub(crate) fn check(&self, secrets: &Secrets) -> Result<Checked, String> {
-        let base = url::Url::parse(&self.base_url).map_err(|e| format!("base_url is not a URL: {e}"))?;
+    pub(crate) fn check(&self, secrets: &Secrets) -> Result<Checked, ConfigError> {
+        let base = url::Url::parse(&self.base_url)
+            .map_err(|e| ConfigError::key("base_url", format!("base_url is not a URL: {e}")))?;
         if !matches!(base.scheme(), "http" | "https") || base.query().is_some() || base.cannot_be_a_base() {
-            return Err("base_url must be an http(s) address without a query, e.g. https://acme.zendesk.com".into());
+            return Err(ConfigError::key(
+                "base_url",
+                "base_url must be an http(s) address without a query, e.g. https://acme.zendesk.com",
+            ));
         }
         let auth = match (&self.email, &self.api_token_env, &self.oauth_token_env) {
             (Some(email), Some(_), None) if !email.trim().is_empty() => {
@@ -84,33 +89,28 @@ impl Config {
             }
             (None, None, Some(_)) => Auth::OAuth(secrets.get("oauth_token_env")?.clone()),
             (_, _, Some(_)) => {
-                return Err("configure either `email` with `api_token_env` or `oauth_token_env`, not both".into())
+                return Err(ConfigError::new(
+                    "configure either `email` with `api_token_env` or `oauth_token_env`, not both",
+                ))
             }
             (None | Some(_), Some(_), None) => {
-                return Err("`api_token_env` needs the agent `email` it belongs to".into())
+                return Err(ConfigError::key("email", "`api_token_env` needs the agent `email` it belongs to"))
             }
-            (Some(_), None, None) => return Err("`email` needs `api_token_env` (the API token of that agent)".into()),
+            (Some(_), None, None) => {
+                return Err(ConfigError::key(
+                    "api_token_env",
+                    "`email` needs `api_token_env` (the API token of that agent)",
+                ))
+            }
             (None, None, None) => {
-                return Err("no credentials: set `email` with `api_token_env`, or `oauth_token_env`".into())
+                return Err(ConfigError::new("no credentials: set `email` with `api_token_env`, or `oauth_token_env`"))
             }
         };
         if !(1..=100).contains(&self.per_page) {
-            return Err("per_page must be 1 to 100".into());
+            return Err(ConfigError::key("per_page", "per_page must be 1 to 100"));
         }
-        if let Some(after) = &self.hard_delete_after {
-            if !is_duration(after) {
-                return Err(format!("hard_delete_after `{after}` is not a duration such as 30d, 720h"));
-            }
-        }
-        Ok(Checked { base, auth, per_page: self.per_page, check_after: Duration::from_secs(self.check_after_seconds) })
+        Ok(Checked { base, auth, per_page: self.per_page, check_after: self.check_after.get() })
     }
-}
-
-/// `30d`, `720h`, `15m`, `10s`, `500ms`: what the engine's durations look like.
-fn is_duration(text: &str) -> bool {
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    !number.is_empty() && number.parse::<u64>().is_ok() && matches!(unit, "ms" | "s" | "m" | "h" | "d")
 }
 
 #[cfg(test)]
@@ -121,7 +121,7 @@ mod tests {
         let mut value = serde_json::json!({ "base_url": "https://acme.zendesk.com" });
         value.as_object_mut().unwrap().extend(toml.as_object().unwrap().clone());
         let config: Config = serde_json::from_value(value).map_err(|e| e.to_string())?;
-        config.check(&Secrets::one("api_token_env", "t").with("oauth_token_env", "o"))
+        config.check(&Secrets::one("api_token_env", "t").with("oauth_token_env", "o")).map_err(|e| e.to_string())
     }
 
     #[test]
@@ -155,5 +155,23 @@ mod tests {
         assert!(with("tickets", "shred".into()).is_err());
         assert!(with("base_url", "ftp://acme".into()).is_err());
         assert!(with("subdomain", "acme".into()).is_err(), "unknown keys are refused");
+    }
+
+    #[test]
+    fn check_after_takes_a_duration_or_its_deprecated_number_of_seconds_but_not_both() {
+        let auth = serde_json::json!({ "oauth_token_env": "ZD_OAUTH" });
+        let with = |keys: serde_json::Value| {
+            let mut v = auth.clone();
+            v.as_object_mut().unwrap().extend(keys.as_object().unwrap().clone());
+            config(v)
+        };
+        assert_eq!(with(serde_json::json!({})).unwrap().check_after, Duration::from_secs(10));
+        assert_eq!(with(serde_json::json!({ "check_after": "1m" })).unwrap().check_after, Duration::from_secs(60));
+        assert_eq!(
+            with(serde_json::json!({ "check_after_seconds": 30 })).unwrap().check_after,
+            Duration::from_secs(30)
+        );
+        let both = with(serde_json::json!({ "check_after": "1m", "check_after_seconds": 30 })).err().unwrap();
+        assert!(both.contains("duplicate field `check_after`"), "{both}");
     }
 }

@@ -372,6 +372,17 @@ impl Zendesk {
             Outcome::Erased(evidence.note(self.note.clone()))
         }
     }
+
+    /// Is Zendesk still deleting the user's data in some product?
+    pub(crate) async fn deletion_in_progress(&self, user: i64) -> Result<bool, Failure> {
+        let Some(statuses) = self.api.compliance(user).await? else { return Ok(false) };
+        let requested = statuses.iter().any(|s| s.action == "request_deletion");
+        let complete =
+            |application: &str| statuses.iter().any(|s| s.action == "complete" && s.application == application);
+        let unfinished = statuses.iter().any(|s| s.action == "started" && !complete(&s.application));
+        let any_complete = statuses.iter().any(|s| s.action == "complete");
+        Ok(requested && (unfinished || !any_complete))
+    }
 }
 
 fn add(evidence: &mut Evidence, what: &str, n: u64) {

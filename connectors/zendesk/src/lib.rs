@@ -19,7 +19,9 @@ pub use config::{Config, TicketPolicy};
 
 use api::Api;
 use erasure::Earlier;
-use erasure_connector::{async_trait, Connector, Ctx, Failure, Found, HttpClient, Outcome, Pending, Secrets, Subject};
+use erasure_connector::{
+    async_trait, ConfigError, Connector, Ctx, Failure, Found, HttpClient, Outcome, Pending, Secrets, Subject,
+};
 use model::Step;
 use std::time::Duration;
 
@@ -32,27 +34,16 @@ pub struct Zendesk {
 }
 
 impl Zendesk {
-    pub fn new(config: Config, secrets: &Secrets, http: HttpClient) -> Result<Self, String> {
+    pub fn new(config: Config, secrets: &Secrets, http: HttpClient) -> Result<Self, ConfigError> {
         let checked = config.check(secrets)?;
         let mut note = String::from(
             "Zendesk deletes a permanently deleted user's data in its other products in the background; \
              anything left soft-deleted is purged by Zendesk after 30 days.",
         );
         if let Some(after) = &config.hard_delete_after {
-            note.push_str(&format!(" Verify again after {after}."));
+            note.push_str(&format!(" Verify again after {}.", after.as_written()));
         }
         Ok(Zendesk { api: Api::new(http, &checked), tickets: config.tickets, check_after: checked.check_after, note })
-    }
-
-    /// Is Zendesk still deleting the user's data in some product?
-    async fn deletion_in_progress(&self, user: i64) -> Result<bool, Failure> {
-        let Some(statuses) = self.api.compliance(user).await? else { return Ok(false) };
-        let requested = statuses.iter().any(|s| s.action == "request_deletion");
-        let complete =
-            |application: &str| statuses.iter().any(|s| s.action == "complete" && s.application == application);
-        let unfinished = statuses.iter().any(|s| s.action == "started" && !complete(&s.application));
-        let any_complete = statuses.iter().any(|s| s.action == "complete");
-        Ok(requested && (unfinished || !any_complete))
     }
 }
 

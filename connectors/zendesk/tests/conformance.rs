@@ -58,8 +58,8 @@ async fn conformance() {
         oauth_token_env: None,
         tickets: TicketPolicy::Delete,
         per_page: 100,
-        check_after_seconds: 10,
-        hard_delete_after: Some("30d".into()),
+        check_after: 10.into(),
+        hard_delete_after: Some("30d".parse().unwrap()),
     };
     let secrets = Secrets::one("api_token_env", Sim::ZENDESK_TOKEN);
     let connector = Arc::new(Zendesk::new(config, &secrets, http.clone()).unwrap());

@@ -16,8 +16,8 @@ fn config(sim: &Sim, tickets: TicketPolicy) -> Config {
         oauth_token_env: None,
         tickets,
         per_page: 100,
-        check_after_seconds: 10,
-        hard_delete_after: Some("30d".into()),
+        check_after: 10.into(),
+        hard_delete_after: Some("30d".parse().unwrap()),
     }
 }
 

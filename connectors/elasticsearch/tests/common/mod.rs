@@ -29,7 +29,7 @@ pub fn config(base_url: &str) -> Config {
         username: Some("elastic".into()),
         password_env: Some("ES_PASSWORD".into()),
         api_key_env: None,
-        check_after_seconds: 1,
+        check_after: 1.into(),
     }
 }
 

@@ -27,7 +27,7 @@ pub fn config(base_url: &str) -> Config {
         api_key_secret_env: None,
         delete_calls: false,
         page_size: 1000,
-        in_progress_check_after_seconds: 1,
+        in_progress_check_after: 1.into(),
     }
 }
 

@@ -1,0 +1,92 @@
+//! The database calls: the lookup count and the erase transaction, with every failure sorted
+//! into retry or human.
+
+use crate::Sql;
+use erasure_connector::{Ctx, Failure, Subject};
+use tokio_postgres::types::{ToSql, Type};
+
+/// `$1` e-mails, `$2` phones, `$3` the product's user id, `$4` the subject's id in this system.
+pub(crate) const PARAMETER_TYPES: [Type; 4] = [Type::TEXT_ARRAY, Type::TEXT_ARRAY, Type::TEXT, Type::TEXT];
+
+impl Sql {
+    pub(crate) async fn count(&self, ctx: &Ctx, subject: &Subject) -> Result<u64, Failure> {
+        let client = self.pool.get().await.map_err(pool_failure)?;
+        let statement = client.prepare_typed(&self.lookup, &PARAMETER_TYPES).await.map_err(sql_failure)?;
+        let row = client.query_one(&statement, &parameters(ctx, subject).refs()).await.map_err(sql_failure)?;
+        let count: i64 = row.try_get(0).map_err(|_| Failure::permanent("`lookup` must return one bigint (a count)"))?;
+        Ok(count.max(0) as u64)
+    }
+
+    /// The rows each `erase` statement affected, committed together.
+    pub(crate) async fn run_erase(&self, ctx: &Ctx, subject: &Subject) -> Result<Vec<u64>, Failure> {
+        let mut client = self.pool.get().await.map_err(pool_failure)?;
+        let tx = client.transaction().await.map_err(sql_failure)?;
+        let values = parameters(ctx, subject);
+        let mut affected = Vec::with_capacity(self.erase.len());
+        for sql in &self.erase {
+            let statement = tx.prepare_typed(sql, &PARAMETER_TYPES).await.map_err(sql_failure)?;
+            affected.push(tx.execute(&statement, &values.refs()).await.map_err(sql_failure)?);
+        }
+        tx.commit().await.map_err(sql_failure)?;
+        Ok(affected)
+    }
+
+    /// Every statement prepares: the database is reachable and the statements are valid.
+    pub(crate) async fn prepare_all(&self) -> Result<(), Failure> {
+        let client = self.pool.get().await.map_err(pool_failure)?;
+        client.prepare_typed(&self.lookup, &PARAMETER_TYPES).await.map_err(sql_failure)?;
+        for sql in &self.erase {
+            client.prepare_typed(sql, &PARAMETER_TYPES).await.map_err(sql_failure)?;
+        }
+        Ok(())
+    }
+}
+
+struct Parameters {
+    emails: Vec<String>,
+    phones: Vec<String>,
+    user_id: Option<String>,
+    system_id: Option<String>,
+}
+
+impl Parameters {
+    fn refs(&self) -> [&(dyn ToSql + Sync); 4] {
+        [&self.emails, &self.phones, &self.user_id, &self.system_id]
+    }
+}
+
+fn parameters(ctx: &Ctx, subject: &Subject) -> Parameters {
+    Parameters {
+        emails: subject.emails().to_vec(),
+        phones: subject.phones().to_vec(),
+        user_id: subject.user_id().map(str::to_string),
+        system_id: subject.id_in(&ctx.instance).map(str::to_string),
+    }
+}
+
+/// Server errors carry a SQLSTATE: serialisation failures, deadlocks, lock and statement
+/// timeouts and "too many connections" retry; everything else (syntax, permissions, a missing
+/// table) needs a human. Messages name objects, never the bound values.
+fn sql_failure(error: tokio_postgres::Error) -> Failure {
+    let Some(db) = error.as_db_error() else {
+        return Failure::transient(format!("the database could not be reached: {error}"));
+    };
+    let code = db.code().code();
+    let reason = format!("the database refused a statement: {} (SQLSTATE {code})", db.message());
+    match code {
+        "40001" | "40P01" | "55P03" | "57014" | "53300" | "57P01" | "57P03" => Failure::transient(reason),
+        _ => Failure::permanent(reason),
+    }
+}
+
+fn pool_failure(error: deadpool_postgres::PoolError) -> Failure {
+    match error {
+        deadpool_postgres::PoolError::Backend(e) => match e.as_db_error() {
+            Some(db) if db.code().code() == "28P01" || db.code().code() == "28000" => {
+                Failure::permanent(format!("the database refused the credentials (SQLSTATE {})", db.code().code()))
+            }
+            _ => sql_failure(e),
+        },
+        other => Failure::transient(format!("no database connection: {other}")),
+    }
+}
