@@ -314,7 +314,8 @@ fn default_timeout() -> Dur {
     Dur(Duration::from_secs(10))
 }
 
-/// A duration written as `500ms`, `10s`, `15m`, `6h` or `30d`.
+/// A duration written as `500ms`, `10s`, `15m`, `6h`, `30d` or `1h 30m`, read by the SDK's one
+/// parser (`erasure_connector::duration`, which connectors' keys use too); here a unit is required.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Dur(pub Duration);
 
@@ -328,19 +329,11 @@ impl<'de> Deserialize<'de> for Dur {
 }
 
 pub fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number.parse().ok()?;
-    let secs = |k: u64| n.checked_mul(k).map(Duration::from_secs);
-    match unit.trim() {
-        "ms" => Some(Duration::from_millis(n)),
-        "s" => secs(1),
-        "m" => secs(60),
-        "h" => secs(3600),
-        "d" => secs(86_400),
-        _ => None,
+    let bare_number = text.trim().bytes().all(|b| b.is_ascii_digit());
+    if bare_number {
+        return None;
     }
+    erasure_connector::duration::parse(text)
 }
 
 /// A start-up error that names the key and where it was set.
