@@ -1,8 +1,8 @@
 //! The control API (`/_sim/...`): seed webhook systems, inject faults and outages, make erasures
 //! asynchronous, read the calls a system received.
 
+use crate::fault::Fault;
 use crate::harness::{Call, Harness};
-use crate::Fault;
 use axum::extract::{Query, State as AxumState};
 use axum::routing::{get, post};
 use axum::{Json, Router};

@@ -2,7 +2,6 @@
 //! outages), rate windows, and the webhook systems' data. A vendor supplies its error shape.
 
 use crate::fault::Fault;
-use crate::SimOptions;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -11,6 +10,20 @@ use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    /// The HMAC secret webhook calls must be signed with.
+    pub webhook_secret: String,
+    /// Added to every answer.
+    pub latency: Duration,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions { webhook_secret: "sim-secret".into(), latency: Duration::ZERO }
+    }
+}
 
 /// A call as the system saw it.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -33,7 +33,7 @@ mod zendesk;
 
 pub use elasticsearch::Elasticsearch;
 pub use fault::Fault;
-pub use harness::Call;
+pub use harness::{Call, SimOptions};
 pub use intercom::Intercom;
 pub use loki::Loki;
 pub use twilio::{Holdings as TwilioHoldings, Twilio};
@@ -43,20 +43,6 @@ use axum::Router;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-
-#[derive(Debug, Clone)]
-pub struct SimOptions {
-    /// The HMAC secret webhook calls must be signed with.
-    pub webhook_secret: String,
-    /// Added to every answer.
-    pub latency: Duration,
-}
-
-impl Default for SimOptions {
-    fn default() -> Self {
-        SimOptions { webhook_secret: "sim-secret".into(), latency: Duration::ZERO }
-    }
-}
 
 /// A running simulator.
 #[derive(Clone)]

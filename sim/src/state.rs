@@ -1,7 +1,7 @@
 //! What the simulator holds: the harness (calls, faults, webhook systems) and each vendor's data.
 
-use crate::harness::{Harness, Vendor};
-use crate::{elasticsearch, intercom, loki, twilio, zendesk, SimOptions};
+use crate::harness::{Harness, SimOptions, Vendor};
+use crate::{elasticsearch, intercom, loki, twilio, zendesk};
 use axum::Router;
 use serde_json::Value;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! What the simulated Intercom workspace holds, and the JSON shapes Intercom writes it in.
 
+use super::answer::Headers;
 use super::query::Field;
-use super::routes::Headers;
 use super::{ADMIN_ID, DEFAULT_PAGE_SIZE, REDACTED_BODY, WINDOW_SECS};
 use crate::harness::now_ms;
 use serde_json::{json, Value};

@@ -33,6 +33,7 @@
 //! messages from the contact, one teammate reply and a teammate's close (a part without body).
 //! Tests add and inspect data with the handle `Sim::intercom()` (below).
 
+mod answer;
 mod data;
 mod query;
 mod routes;

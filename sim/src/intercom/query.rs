@@ -1,7 +1,7 @@
 //! Intercom's search bodies: filters (`{"field", "operator", "value"}`, nested `AND`/`OR`) and
 //! cursor pagination.
 
-use super::routes::{bad_request, Answer};
+use super::answer::{bad_request, Answer};
 use serde_json::{json, Value};
 
 /// A searchable field's values, and whether they compare case-insensitively; `None`: not searchable.

@@ -1,10 +1,11 @@
 //! Intercom's paths: every call is recorded, delayed, faulted, counted against the rate-limit
 //! window and checked for its token and version, then answered from the workspace.
 
+use super::answer::{bad_request, error, not_found, part_not_found, rate_limited, respond, Answer};
 use super::data::{now_secs, Data};
 use super::query::{filter_values, matches, paginate, search_body};
 use super::{ADMIN_ID, SYSTEM, TOKEN, VERSION};
-use crate::harness::{json_response, ErrorShape, Vendor};
+use crate::harness::{ErrorShape, Vendor};
 use axum::body::Bytes;
 use axum::extract::{Path, State as AxumState};
 use axum::http::HeaderMap;
@@ -28,9 +29,6 @@ pub(crate) fn router(vendor: Arc<Vendor<Data>>) -> Router {
 }
 
 type Shared = AxumState<Arc<Vendor<Data>>>;
-pub(super) type Answer = (u16, Value);
-/// Extra response headers.
-pub(super) type Headers = Vec<(&'static str, String)>;
 
 async fn me(AxumState(vendor): Shared, headers: HeaderMap) -> Response {
     serve(&vendor, &headers, "GET /me", Vec::new(), |_| {
@@ -224,10 +222,6 @@ async fn serve(
     call.answer(respond(answer, extra)).await
 }
 
-fn respond((status, body): Answer, extra: Headers) -> Response {
-    json_response(status, body, extra)
-}
-
 impl ErrorShape for Data {
     const SYSTEM: &'static str = SYSTEM;
 
@@ -247,28 +241,4 @@ impl ErrorShape for Data {
         };
         respond(rate_limited(1000), extra)
     }
-}
-
-pub(super) fn error(status: u16, code: &str, message: &str) -> Answer {
-    let request_id = uuid::Uuid::new_v4().to_string();
-    (
-        status,
-        json!({ "type": "error.list", "request_id": request_id, "errors": [{ "code": code, "message": message }] }),
-    )
-}
-
-pub(super) fn bad_request(message: &str) -> Answer {
-    error(400, "parameter_invalid", message)
-}
-
-fn not_found() -> Answer {
-    error(404, "not_found", "Resource Not Found")
-}
-
-fn part_not_found() -> Answer {
-    error(404, "conversation_part_or_message_not_found", "Conversation part or message not found")
-}
-
-fn rate_limited(limit: u32) -> Answer {
-    error(429, "rate_limit_exceeded", &format!("Exceeded rate limit of {limit} in 10_seconds"))
 }

@@ -69,7 +69,7 @@ pub(super) struct User {
     pub(super) role: String,
     pub(super) life: Life,
     pub(super) purged_at: Option<Instant>,
-    /// The identifiers it was created with, for `zendesk_records` after a purge scrubbed them.
+    /// The identifiers it was created with, for `Zendesk::records` after a purge scrubbed them.
     pub(super) created_with: Vec<String>,
 }
 

@@ -20,7 +20,7 @@
 //!   Terms are ANDed. Soft-deleted users are not found; `GET /users/{id}` still shows them
 //!   (`"active": false`).
 //! - `destroy_many` (at most 100 ids) answers a `job_status` that is `queued`, then `working`,
-//!   then `completed` (or `failed` with `Sim::zendesk_fail_jobs`) after the job delay (200 ms
+//!   then `completed` (or `failed` with `Sim::zendesk().fail_jobs`) after the job delay (200 ms
 //!   unless set); the tickets change only when the job completes. Deleted tickets must be purged
 //!   by `deleted_tickets/destroy_many`; deleted users by `DELETE /deleted_users/{id}`, at most
 //!   700 per 10 minutes (429 with `Retry-After` beyond).
