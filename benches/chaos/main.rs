@@ -114,7 +114,7 @@ async fn main() {
     let stack = Stack::new().await;
     stack.sim.set_async("support", Some(Duration::from_secs(1)));
     // The soak's Zendesk account deletes more than 700 users per 10 minutes.
-    stack.sim.zendesk_set_user_deletion_limit(1_000_000, Duration::from_secs(600));
+    stack.sim.zendesk().set_user_deletion_limit(1_000_000, Duration::from_secs(600));
     let config = config_file(&stack, &urls, &options);
     let settings = erasure_worker::config::Settings::load_with_env(Some(&config), Default::default()).unwrap();
     stack.declare_queues(&settings).await;
@@ -217,8 +217,8 @@ async fn produce(sim: Sim, urls: Vec<String>, queue: String, rate: f64, load: Du
         for system in WEBHOOK_SYSTEMS {
             sim.seed(system, &email, 2);
         }
-        let user = sim.zendesk_user(Some(&email), None);
-        sim.zendesk_ticket(user, "Please close my account.");
+        let user = sim.zendesk().user(Some(&email), None);
+        sim.zendesk().ticket(user, "Please close my account.");
         let retries = publisher.publish(&queue, &producer::request(id, &email)).await;
         let mut sent = sent.lock().unwrap();
         sent.requests.push((id, email));

@@ -247,7 +247,7 @@ pub async fn check(
             }
         }
     }
-    let zendesk_kept = sent.requests.iter().filter(|(_, email)| stack.sim.zendesk_records(email) > 0).count();
+    let zendesk_kept = sent.requests.iter().filter(|(_, email)| stack.sim.zendesk().records(email) > 0).count();
     let zendesk_calls = stack.sim.calls("zendesk").len();
     report.line(format!(
         "systems erased       {} systems x {} people; records left: webhook {kept}, zendesk {zendesk_kept}",

@@ -6,47 +6,43 @@
 //!
 //! Vendors, each under its own prefix with the vendor's own paths (`Sim::vendor_url`), or alone at
 //! the root of a port of its own (`Sim::serve_vendor_at_root`, for a spec-validating proxy):
-//! `/zendesk` (`zendesk.rs`), `/intercom`, `/twilio`, `/elasticsearch`, `/loki`. Faults are
+//! `/zendesk` (`zendesk/`), `/intercom`, `/twilio`, `/elasticsearch`, `/loki`. Faults are
 //! queued per vendor name with `push_faults("zendesk", ...)`, or aimed at the next call of one
 //! action with `aim_fault` (a `SlowAnswer` there is "do the work, then lose the answer"); calls
 //! are recorded the same way.
 //!
-//! Control API (JSON): `POST /_sim/seed`, `POST /_sim/faults` (`"on": "DELETE /api/v2/..."` aims
+//! Tests see and change a vendor's data through its handle: `sim.zendesk().user(..)`,
+//! `sim.loki().lines(..)`, ...
+//!
+//! Control API (JSON, `control.rs`): `POST /_sim/seed`, `POST /_sim/faults` (`"on": "DELETE /api/v2/..."` aims
 //! them), `POST /_sim/outage` (a fault on
 //! every call until `{"fault": null}`), `POST /_sim/async`,
 //! `GET /_sim/calls?system=NAME`, `GET /_sim/health`.
 
+mod control;
 mod elasticsearch;
+mod fault;
+mod harness;
 mod intercom;
 mod loki;
 mod state;
+mod text;
 mod twilio;
 mod webhook;
 mod zendesk;
 
-pub use state::{Call, Fault};
+pub use elasticsearch::Elasticsearch;
+pub use fault::Fault;
+pub use harness::{Call, SimOptions};
+pub use intercom::Intercom;
+pub use loki::Loki;
+pub use twilio::{Holdings as TwilioHoldings, Twilio};
+pub use zendesk::Zendesk;
 
-use axum::extract::{Query, State as AxumState};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde::Deserialize;
+use axum::Router;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-
-#[derive(Debug, Clone)]
-pub struct SimOptions {
-    /// The HMAC secret webhook calls must be signed with.
-    pub webhook_secret: String,
-    /// Added to every answer.
-    pub latency: Duration,
-}
-
-impl Default for SimOptions {
-    fn default() -> Self {
-        SimOptions { webhook_secret: "sim-secret".into(), latency: Duration::ZERO }
-    }
-}
 
 /// A running simulator.
 #[derive(Clone)]
@@ -56,12 +52,32 @@ pub struct Sim {
 }
 
 impl Sim {
+    /// The agent e-mail of the simulated Zendesk account's API token.
+    pub const ZENDESK_EMAIL: &'static str = zendesk::EMAIL;
+    /// The Zendesk API token (Basic `{email}/token:{token}`).
+    pub const ZENDESK_TOKEN: &'static str = zendesk::TOKEN;
+    /// The Zendesk OAuth access token (Bearer).
+    pub const ZENDESK_OAUTH_TOKEN: &'static str = zendesk::OAUTH_TOKEN;
+    /// The simulated Twilio account (in every path, and the Basic auth user with the auth token).
+    pub const TWILIO_ACCOUNT_SID: &'static str = twilio::ACCOUNT_SID;
+    pub const TWILIO_AUTH_TOKEN: &'static str = twilio::AUTH_TOKEN;
+    /// An API key of the Twilio account, the Basic auth user with its secret.
+    pub const TWILIO_API_KEY_SID: &'static str = twilio::API_KEY_SID;
+    pub const TWILIO_API_KEY_SECRET: &'static str = twilio::API_KEY_SECRET;
+    /// The Loki tenant helpers and the seed use unless told otherwise.
+    pub const LOKI_TENANT: &'static str = loki::TENANT;
+    /// The bearer token the simulated Loki accepts.
+    pub const LOKI_TOKEN: &'static str = loki::TOKEN;
+    /// The Basic auth user and password the simulated Loki accepts.
+    pub const LOKI_USER: &'static str = loki::USER;
+    pub const LOKI_PASSWORD: &'static str = loki::PASSWORD;
+
     /// Bind `addr` (port 0 for any) and serve in the background.
     pub async fn start(addr: SocketAddr, options: SimOptions) -> std::io::Result<Sim> {
         let state = Arc::new(state::State::new(options));
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let app = router(state.clone());
+        let app = router(&state);
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -72,6 +88,31 @@ impl Sim {
         self.addr
     }
 
+    /// The simulated Zendesk account.
+    pub fn zendesk(&self) -> Zendesk<'_> {
+        Zendesk(&self.state.zendesk)
+    }
+
+    /// The simulated Intercom workspace.
+    pub fn intercom(&self) -> Intercom<'_> {
+        Intercom(&self.state.intercom)
+    }
+
+    /// The simulated Twilio account.
+    pub fn twilio(&self) -> Twilio<'_> {
+        Twilio(&self.state.twilio)
+    }
+
+    /// The simulated Elasticsearch cluster.
+    pub fn elasticsearch(&self) -> Elasticsearch<'_> {
+        Elasticsearch(&self.state.elasticsearch)
+    }
+
+    /// The simulated Loki.
+    pub fn loki(&self) -> Loki<'_> {
+        Loki(&self.state.loki)
+    }
+
     /// `http://127.0.0.1:PORT/webhook/{system}`.
     pub fn webhook_url(&self, system: &str) -> String {
         format!("http://{}/webhook/{system}", self.addr)
@@ -79,43 +120,43 @@ impl Sim {
 
     /// Give `system` `records` records about the person known by `identifier`.
     pub fn seed(&self, system: &str, identifier: &str, records: u64) {
-        self.state.seed(system, identifier, records);
+        self.state.harness.seed(system, identifier, records);
     }
 
     /// Queue faults: each of the next calls to `system` gets the next fault.
     pub fn push_faults(&self, system: &str, faults: impl IntoIterator<Item = Fault>) {
-        self.state.push_faults(system, faults);
+        self.state.harness.push_faults(system, faults);
     }
 
     /// The next call to `system` whose action (`"DELETE /api/v2/tickets/destroy_many"`, as
     /// `calls` records it) starts with `action_prefix` gets `fault`, before any queued one. With
     /// `Fault::SlowAnswer` longer than the caller's timeout: the work is done, the answer lost.
     pub fn aim_fault(&self, system: &str, action_prefix: &str, fault: Fault) {
-        self.state.aim_fault(system, action_prefix, fault);
+        self.state.harness.aim_fault(system, action_prefix, fault);
     }
 
     /// Every call to `system` gets `fault` (after any queued ones) until `set_outage(system, None)`.
     pub fn set_outage(&self, system: &str, fault: Option<Fault>) {
-        self.state.set_outage(system, fault);
+        self.state.harness.set_outage(system, fault);
     }
 
     /// Erasures on `system` are accepted (202 pending) and finish after `delay`.
     pub fn set_async(&self, system: &str, delay: Option<Duration>) {
-        self.state.set_async(system, delay);
+        self.state.harness.set_async(system, delay);
     }
 
     pub fn set_latency(&self, system: &str, latency: Duration) {
-        self.state.set_latency(system, latency);
+        self.state.harness.set_latency(system, latency);
     }
 
     /// Every call `system` received, in order.
     pub fn calls(&self, system: &str) -> Vec<Call> {
-        self.state.calls(system)
+        self.state.harness.calls(system)
     }
 
     /// Records `system` still holds about `identifier`.
     pub fn records(&self, system: &str, identifier: &str) -> u64 {
-        self.state.records(system, identifier)
+        self.state.harness.records(system, identifier)
     }
 
     /// `http://127.0.0.1:PORT/{vendor}`: the base URL a connector of that vendor is given.
@@ -126,10 +167,10 @@ impl Sim {
     /// Serve one vendor at the root of a new port, sharing this simulator's state; returns its
     /// base URL. For a proxy that validates paths against the vendor's spec.
     pub async fn serve_vendor_at_root(&self, vendor: &str) -> std::io::Result<String> {
-        let router = vendor_router(vendor).ok_or_else(|| std::io::Error::other(format!("no vendor {vendor}")))?;
+        let app =
+            self.state.vendor_router(vendor).ok_or_else(|| std::io::Error::other(format!("no vendor {vendor}")))?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let app = router.with_state(self.state.clone());
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -150,106 +191,20 @@ impl Sim {
                         }
                     }
                 }
-                "zendesk" => zendesk::seed_json(&self.state, value)?,
-                "intercom" => intercom::seed_json(&self.state, value)?,
-                "twilio" => twilio::seed_json(&self.state, value)?,
-                "elasticsearch" => elasticsearch::seed_json(&self.state, value)?,
-                "loki" => loki::seed_json(&self.state, value)?,
-                other => return Err(format!("unknown seed section `{other}`")),
+                vendor => match self.state.seed_vendor(vendor, value) {
+                    Some(seeded) => seeded?,
+                    None => return Err(format!("unknown seed section `{vendor}`")),
+                },
             }
         }
         Ok(())
     }
 }
 
-const VENDORS: &[&str] = &["zendesk", "intercom", "twilio", "elasticsearch", "loki"];
-
-fn vendor_router(vendor: &str) -> Option<Router<Arc<state::State>>> {
-    Some(match vendor {
-        "zendesk" => zendesk::router(),
-        "intercom" => intercom::router(),
-        "twilio" => twilio::router(),
-        "elasticsearch" => elasticsearch::router(),
-        "loki" => loki::router(),
-        _ => return None,
-    })
-}
-
-fn router(state: Arc<state::State>) -> Router {
+fn router(state: &state::State) -> Router {
     let mut router = Router::new();
-    for vendor in VENDORS {
-        router = router.nest(&format!("/{vendor}"), vendor_router(vendor).expect("a known vendor"));
+    for vendor in state::VENDORS {
+        router = router.nest(&format!("/{vendor}"), state.vendor_router(vendor).expect("a known vendor"));
     }
-    router
-        .route("/webhook/{system}", post(webhook::call))
-        .route("/webhook/{system}/jobs/{job}", post(webhook::check))
-        .route("/_sim/health", get(|| async { "ok" }))
-        .route("/_sim/seed", post(seed))
-        .route("/_sim/faults", post(faults))
-        .route("/_sim/outage", post(outage))
-        .route("/_sim/async", post(set_async))
-        .route("/_sim/calls", get(calls))
-        .with_state(state)
-}
-
-#[derive(Deserialize)]
-struct SeedBody {
-    system: String,
-    identifiers: Vec<String>,
-    records: u64,
-}
-
-async fn seed(AxumState(state): AxumState<Arc<state::State>>, Json(body): Json<SeedBody>) -> &'static str {
-    for identifier in &body.identifiers {
-        state.seed(&body.system, identifier, body.records);
-    }
-    "ok"
-}
-
-#[derive(Deserialize)]
-struct FaultsBody {
-    system: String,
-    faults: Vec<Fault>,
-    /// Aim the faults at the calls whose action starts with this (see `Sim::aim_fault`).
-    #[serde(default)]
-    on: Option<String>,
-}
-
-async fn faults(AxumState(state): AxumState<Arc<state::State>>, Json(body): Json<FaultsBody>) -> &'static str {
-    match &body.on {
-        Some(prefix) => body.faults.into_iter().for_each(|fault| state.aim_fault(&body.system, prefix, fault)),
-        None => state.push_faults(&body.system, body.faults),
-    }
-    "ok"
-}
-
-#[derive(Deserialize)]
-struct OutageBody {
-    system: String,
-    fault: Option<Fault>,
-}
-
-async fn outage(AxumState(state): AxumState<Arc<state::State>>, Json(body): Json<OutageBody>) -> &'static str {
-    state.set_outage(&body.system, body.fault);
-    "ok"
-}
-
-#[derive(Deserialize)]
-struct AsyncBody {
-    system: String,
-    delay_ms: Option<u64>,
-}
-
-async fn set_async(AxumState(state): AxumState<Arc<state::State>>, Json(body): Json<AsyncBody>) -> &'static str {
-    state.set_async(&body.system, body.delay_ms.map(Duration::from_millis));
-    "ok"
-}
-
-#[derive(Deserialize)]
-struct CallsQuery {
-    system: String,
-}
-
-async fn calls(AxumState(state): AxumState<Arc<state::State>>, Query(q): Query<CallsQuery>) -> Json<Vec<Call>> {
-    Json(state.calls(&q.system))
+    router.merge(webhook::router(state.harness.clone())).merge(control::router(state.harness.clone()))
 }

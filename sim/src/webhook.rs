@@ -1,12 +1,14 @@
 //! The webhook protocol, as a well-behaved internal service implements it: signed calls only,
 //! and a repeated erase with the same `Idempotency-Key` gets the same answer.
 
-use crate::state::{now_ms, Call, Fault, Job, State, System};
+use crate::fault::Fault;
+use crate::harness::{now_ms, with_retry_after, Call, Harness, Job, System};
 use axum::body::Bytes;
 use axum::extract::{Path, State as AxumState};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::routing::post;
+use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -14,6 +16,13 @@ use std::time::{Duration, Instant};
 
 const SIGNATURE_HEADER: &str = "x-erasure-signature";
 const TIMESTAMP_HEADER: &str = "x-erasure-timestamp";
+
+pub(crate) fn router(harness: Arc<Harness>) -> Router {
+    Router::new()
+        .route("/webhook/{system}", post(call))
+        .route("/webhook/{system}/jobs/{job}", post(check))
+        .with_state(harness)
+}
 
 #[derive(Deserialize)]
 struct Body {
@@ -51,8 +60,8 @@ struct Admitted {
 }
 
 /// `POST /webhook/{system}`: erase, lookup or ping.
-pub async fn call(
-    AxumState(state): AxumState<Arc<State>>,
+async fn call(
+    AxumState(state): AxumState<Arc<Harness>>,
     Path(system): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -105,8 +114,8 @@ fn erase(s: &mut System, system: &str, identifiers: &[String]) -> (u16, Value) {
 }
 
 /// `POST /webhook/{system}/jobs/{job}`: is the accepted erasure finished?
-pub async fn check(
-    AxumState(state): AxumState<Arc<State>>,
+async fn check(
+    AxumState(state): AxumState<Arc<Harness>>,
     Path((system, job)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
@@ -131,7 +140,7 @@ pub async fn check(
 }
 
 /// Record the call's arrival and check its signature; `None` (recorded as 401) if bad.
-async fn admit(state: &State, system: &str, headers: &HeaderMap, body: &[u8]) -> Option<Admitted> {
+async fn admit(state: &Harness, system: &str, headers: &HeaderMap, body: &[u8]) -> Option<Admitted> {
     let header = |name| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
     let signature_ok =
         verify(state.options.webhook_secret.as_bytes(), &header(TIMESTAMP_HEADER), &header(SIGNATURE_HEADER), body);
@@ -145,18 +154,15 @@ async fn admit(state: &State, system: &str, headers: &HeaderMap, body: &[u8]) ->
         signature_ok,
         status: 0,
     };
-    let (index, latency) = state.with(system, |s| {
-        s.calls.push(call);
-        (s.calls.len() - 1, s.latency)
-    });
-    let latency = latency.unwrap_or(state.options.latency);
+    let index = state.record(system, call);
+    let latency = state.latency(system);
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
     match (signature_ok, parsed) {
         (true, Some(body)) => Some(Admitted { body, index, idempotency_key }),
         _ => {
-            finish(state, system, index, 401);
+            state.finish_call(system, index, 401);
             None
         }
     }
@@ -164,7 +170,7 @@ async fn admit(state: &State, system: &str, headers: &HeaderMap, body: &[u8]) ->
 
 /// Apply the next queued fault: `Err` with the response to send instead, or `Ok` with a delay to
 /// add after the work is done.
-async fn injected_fault(state: &State, system: &str, index: usize) -> Result<Option<Duration>, Response> {
+async fn injected_fault(state: &Harness, system: &str, index: usize) -> Result<Option<Duration>, Response> {
     let Some(fault) = state.with(system, |s| s.faults.pop_front()) else {
         return Ok(None);
     };
@@ -177,25 +183,13 @@ async fn injected_fault(state: &State, system: &str, index: usize) -> Result<Opt
         Fault::Status { status, retry_after } => (status, retry_after),
         Fault::Throttle { retry_after } => (429, retry_after),
     };
-    let mut response = respond(state, system, index, status, json!({ "error": "injected fault" }));
-    if let Some(secs) = retry_after {
-        response.headers_mut().insert("retry-after", secs.to_string().parse().expect("digits are a header value"));
-    }
-    Err(response)
+    Err(with_retry_after(respond(state, system, index, status, json!({ "error": "injected fault" })), retry_after))
 }
 
-fn respond(state: &State, system: &str, index: usize, status: u16, body: Value) -> Response {
-    finish(state, system, index, status);
+fn respond(state: &Harness, system: &str, index: usize, status: u16, body: Value) -> Response {
+    state.finish_call(system, index, status);
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, Json(body)).into_response()
-}
-
-fn finish(state: &State, system: &str, index: usize, status: u16) {
-    state.with(system, |s| {
-        if let Some(call) = s.calls.get_mut(index) {
-            call.status = status;
-        }
-    });
 }
 
 fn verify(secret: &[u8], timestamp: &str, signature: &str, body: &[u8]) -> bool {

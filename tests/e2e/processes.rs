@@ -204,8 +204,8 @@ async fn a_worker_killed_after_zendesk_deleted_the_tickets_leaves_none_behind() 
     let env = [("E2E_ZENDESK_TOKEN", erasure_sim::Sim::ZENDESK_TOKEN)];
     let settings = erasure_worker::config::Settings::load_with_env(Some(&config), Default::default()).unwrap();
     stack.declare_queues(&settings).await;
-    let zed = stack.sim.zendesk_user(Some("zed@example.com"), None);
-    let tickets = [stack.sim.zendesk_ticket(zed, "Where is my parcel?"), stack.sim.zendesk_ticket(zed, "Refund.")];
+    let zed = stack.sim.zendesk().user(Some("zed@example.com"), None);
+    let tickets = [stack.sim.zendesk().ticket(zed, "Where is my parcel?"), stack.sim.zendesk().ticket(zed, "Refund.")];
     stack.sim.aim_fault("zendesk", "DELETE /api/v2/tickets/destroy_many", Fault::SlowAnswer { millis: 20_000 });
     let log = stack.dir.join("worker.log");
     let first = Process::start_with_env(&config, &log, &env);
@@ -213,7 +213,7 @@ async fn a_worker_killed_after_zendesk_deleted_the_tickets_leaves_none_behind() 
     stack.publish(&bytes(&request(id, "zed@example.com", chrono::Utc::now())), None).await;
 
     wait_until(Duration::from_secs(20), "Zendesk to soft-delete the tickets", || async {
-        tickets.iter().all(|t| stack.sim.zendesk_ticket_life(*t) == "soft_deleted")
+        tickets.iter().all(|t| stack.sim.zendesk().ticket_life(*t) == "soft_deleted")
     })
     .await;
     first.kill().await;
@@ -225,9 +225,9 @@ async fn a_worker_killed_after_zendesk_deleted_the_tickets_leaves_none_behind() 
     let second = Process::start_with_env(&config, &log, &env);
     stack.wait_for_state(id, "completed", Duration::from_secs(60)).await;
     for ticket in tickets {
-        assert_eq!(stack.sim.zendesk_ticket_life(ticket), "purged", "ticket {ticket} left behind");
+        assert_eq!(stack.sim.zendesk().ticket_life(ticket), "purged", "ticket {ticket} left behind");
     }
-    assert_eq!(stack.sim.zendesk_user_life(zed), "purged");
+    assert_eq!(stack.sim.zendesk().user_life(zed), "purged");
     let task = &stack.tasks(id).await[0];
     assert_eq!(task.evidence.as_ref().unwrap()["counts"]["tickets_deleted"], 2);
     assert_eq!(task.evidence.as_ref().unwrap()["counts"]["users_deleted"], 1);

@@ -31,14 +31,14 @@ fn ana() -> Subject {
 
 fn seed(sim: &Sim, subject: &Subject, n: u64) {
     for i in 0..n {
-        sim.elasticsearch_index(if i % 2 == 0 { "logs-app-1" } else { "logs-app-2" }, log_line(subject, i));
+        sim.elasticsearch().index(if i % 2 == 0 { "logs-app-1" } else { "logs-app-2" }, log_line(subject, i));
     }
 }
 
 fn remaining(sim: &Sim) -> u64 {
-    sim.elasticsearch_matching("logs-*", "user.email", "ana@example.com")
-        + sim.elasticsearch_matching("logs-*", "user.id", "u_ana")
-        + sim.elasticsearch_matching("logs-*", "client.phone", "+33612345678")
+    sim.elasticsearch().matching("logs-*", "user.email", "ana@example.com")
+        + sim.elasticsearch().matching("logs-*", "user.id", "u_ana")
+        + sim.elasticsearch().matching("logs-*", "client.phone", "+33612345678")
 }
 
 fn actions(sim: &Sim) -> Vec<String> {
@@ -56,9 +56,9 @@ fn reason_of(outcome: &Outcome) -> &str {
 async fn erases_with_one_task_then_proves_nothing_is_left() {
     let (sim, es, ctx) = setup().await;
     seed(&sim, &ana(), 3);
-    let someone = sim.elasticsearch_index("logs-app-1", json!({ "user": { "email": "bob@example.com" } }));
-    sim.elasticsearch_index("metrics-1", json!({ "user": { "email": "ana@example.com" } }));
-    sim.elasticsearch_index("logs-app-1", json!({ "message": "mail to ana@example.com bounced" }));
+    let someone = sim.elasticsearch().index("logs-app-1", json!({ "user": { "email": "bob@example.com" } }));
+    sim.elasticsearch().index("metrics-1", json!({ "user": { "email": "ana@example.com" } }));
+    sim.elasticsearch().index("logs-app-1", json!({ "message": "mail to ana@example.com bounced" }));
 
     let Outcome::Pending(pending) = es.erase(&ctx, &ana()).await else { panic!("an accepted task") };
     assert_eq!(pending.state, json!({ "task": "simnode:1", "round": 1 }));
@@ -70,9 +70,9 @@ async fn erases_with_one_task_then_proves_nothing_is_left() {
     assert_eq!(evidence.vendor_refs, ["simnode:1"]);
     assert_eq!(remaining(&sim), 0);
     assert!(!someone.is_empty());
-    assert_eq!(sim.elasticsearch_total(), 3, "bob, the index outside the pattern and the free text stay");
+    assert_eq!(sim.elasticsearch().total(), 3, "bob, the index outside the pattern and the free text stay");
 
-    let requests = sim.elasticsearch_requests();
+    let requests = sim.elasticsearch().requests();
     let query = json!({ "query": { "bool": { "should": [
         { "terms": { "user.email": ["u_ana", "ana@example.com", "+33612345678"] } },
         { "terms": { "user.id": ["u_ana", "ana@example.com", "+33612345678"] } },
@@ -98,8 +98,8 @@ async fn nothing_to_erase_starts_no_task() {
 #[tokio::test]
 async fn only_this_systems_id_is_matched() {
     let (sim, es, ctx) = setup().await;
-    let mine = sim.elasticsearch_index("logs-app-1", json!({ "user": { "id": "L-7" } }));
-    sim.elasticsearch_index("logs-app-1", json!({ "user": { "id": "42" } }));
+    let mine = sim.elasticsearch().index("logs-app-1", json!({ "user": { "id": "L-7" } }));
+    sim.elasticsearch().index("logs-app-1", json!({ "user": { "id": "42" } }));
     let subject = Subject::new(RawSubject {
         emails: vec!["zed@example.com".into()],
         ids: BTreeMap::from([("logs".into(), "L-7".into()), ("helpdesk".into(), "42".into())]),
@@ -107,15 +107,15 @@ async fn only_this_systems_id_is_matched() {
     })
     .unwrap();
     assert!(matches!(drive(&es, &ctx, &subject).await, Outcome::Erased(_)));
-    assert_eq!(sim.elasticsearch_matching("logs-*", "user.id", "L-7"), 0, "{mine} erased");
-    assert_eq!(sim.elasticsearch_matching("logs-*", "user.id", "42"), 1, "the helpdesk's id is not ours");
+    assert_eq!(sim.elasticsearch().matching("logs-*", "user.id", "L-7"), 0, "{mine} erased");
+    assert_eq!(sim.elasticsearch().matching("logs-*", "user.id", "42"), 1, "the helpdesk's id is not ours");
 }
 
 #[tokio::test]
 async fn hostile_identifiers_reach_the_cluster_as_whole_values() {
     let (sim, es, ctx) = setup().await;
     seed(&sim, &ana(), 2);
-    let odd = sim.elasticsearch_index("logs-app-1", json!({ "user": { "email": "*@example.com" } }));
+    let odd = sim.elasticsearch().index("logs-app-1", json!({ "user": { "email": "*@example.com" } }));
     let hostile = Subject::new(RawSubject {
         user_id: Some("*\" OR \"\"=\"".into()),
         emails: vec!["*@example.com".into(), "a\"b@example.com".into(), "ana*@example.com".into()],
@@ -136,7 +136,7 @@ async fn documents_written_during_a_task_get_another_round() {
     let (sim, es, ctx) = setup().await;
     seed(&sim, &ana(), 3);
     let Outcome::Pending(pending) = es.erase(&ctx, &ana()).await else { panic!("pending") };
-    sim.elasticsearch_index("logs-app-2", log_line(&ana(), 0));
+    sim.elasticsearch().index("logs-app-2", log_line(&ana(), 0));
     let Outcome::Pending(second) = settle(&es, &ctx, &ana(), &pending).await else { panic!("a second round") };
     assert_eq!(second.state, json!({ "task": "simnode:2", "round": 2 }));
     assert_eq!(second.evidence.counts["documents"], 3);
@@ -149,10 +149,10 @@ async fn documents_written_during_a_task_get_another_round() {
 #[tokio::test]
 async fn version_conflicts_are_evidence_and_the_changed_document_goes_next_round() {
     let (sim, es, ctx) = setup().await;
-    sim.elasticsearch_set_batches(1, Duration::from_millis(300));
-    let ids: Vec<String> = (0..3).map(|i| sim.elasticsearch_index("logs-app-1", log_line(&ana(), i))).collect();
+    sim.elasticsearch().set_batches(1, Duration::from_millis(300));
+    let ids: Vec<String> = (0..3).map(|i| sim.elasticsearch().index("logs-app-1", log_line(&ana(), i))).collect();
     let Outcome::Pending(pending) = es.erase(&ctx, &ana()).await else { panic!("pending") };
-    sim.elasticsearch_update("logs-app-1", &ids[2]);
+    sim.elasticsearch().update("logs-app-1", &ids[2]);
     let Outcome::Erased(evidence) = drive_from(&es, &ctx, pending).await else { panic!("erased") };
     assert_eq!(evidence.counts["version_conflicts"], 1);
     assert_eq!(evidence.counts["documents"], 3);
@@ -164,7 +164,7 @@ async fn version_conflicts_are_evidence_and_the_changed_document_goes_next_round
 async fn rejected_deletions_get_another_round_later() {
     let (sim, es, ctx) = setup().await;
     seed(&sim, &ana(), 3);
-    sim.elasticsearch_fail_next_task(429, "es_rejected_execution_exception");
+    sim.elasticsearch().fail_next_task(429, "es_rejected_execution_exception");
     let Outcome::Pending(pending) = es.erase(&ctx, &ana()).await else { panic!("pending") };
     let Outcome::Pending(later) = settle(&es, &ctx, &ana(), &pending).await else { panic!("another round, later") };
     assert_eq!(later.state, json!({ "task": null, "round": 2 }));
@@ -184,7 +184,7 @@ async fn rejected_deletions_get_another_round_later() {
 async fn a_write_block_fails_for_a_human() {
     let (sim, es, ctx) = setup().await;
     seed(&sim, &ana(), 2);
-    sim.elasticsearch_fail_next_task(403, "cluster_block_exception");
+    sim.elasticsearch().fail_next_task(403, "cluster_block_exception");
     let outcome = drive(&es, &ctx, &ana()).await;
     assert_eq!(
         outcome,
@@ -200,14 +200,14 @@ async fn a_write_block_fails_for_a_human() {
 async fn a_failed_or_lost_task_is_started_again() {
     let (sim, es, ctx) = setup().await;
     seed(&sim, &ana(), 2);
-    sim.elasticsearch_break_next_task("task_cancelled_exception");
+    sim.elasticsearch().break_next_task("task_cancelled_exception");
     let Outcome::Erased(evidence) = drive(&es, &ctx, &ana()).await else { panic!("erased") };
     assert_eq!(evidence.vendor_refs, ["simnode:1", "simnode:2"]);
     assert!(evidence.note.unwrap().contains("task_cancelled_exception"));
 
     seed(&sim, &ana(), 2);
     let Outcome::Pending(pending) = es.erase(&ctx, &ana()).await else { panic!("pending") };
-    sim.elasticsearch_forget_tasks();
+    sim.elasticsearch().forget_tasks();
     let Outcome::Pending(later) = es.check(&ctx, &ana(), &pending).await else { panic!("started again") };
     assert_eq!(later.state, json!({ "task": null, "round": 2 }));
     assert!(matches!(drive_from(&es, &ctx, later).await, Outcome::Erased(_)));
@@ -221,7 +221,7 @@ async fn documents_that_keep_coming_fail_after_five_rounds() {
     let mut outcome = es.erase(&ctx, &ana()).await;
     for _ in 0..10 {
         let Outcome::Pending(pending) = &outcome else { break };
-        sim.elasticsearch_index("logs-app-1", log_line(&ana(), 0));
+        sim.elasticsearch().index("logs-app-1", log_line(&ana(), 0));
         outcome = settle(&es, &ctx, &ana(), pending).await;
     }
     assert_eq!(
@@ -234,11 +234,11 @@ async fn documents_that_keep_coming_fail_after_five_rounds() {
 async fn a_count_some_shards_missed_is_never_nothing_to_erase() {
     let (sim, es, ctx) = setup().await;
     seed(&sim, &ana(), 2);
-    sim.elasticsearch_fail_shards_once();
+    sim.elasticsearch().fail_shards_once();
     let outcome = es.erase(&ctx, &ana()).await;
     assert!(matches!(outcome, Outcome::Retry { throttled: false, .. }), "{outcome:?}");
     assert_eq!(reason_of(&outcome), "elasticsearch: 1 of 2 shards did not answer the count");
-    sim.elasticsearch_fail_shards_once();
+    sim.elasticsearch().fail_shards_once();
     let failure = es.lookup(&ctx, &ana()).await.unwrap_err();
     assert_eq!(failure.kind, FailureKind::Transient { after: None });
 }
@@ -247,7 +247,7 @@ async fn a_count_some_shards_missed_is_never_nothing_to_erase() {
 async fn a_cluster_with_full_queues_is_throttling() {
     let (sim, es, ctx) = setup().await;
     seed(&sim, &ana(), 1);
-    sim.elasticsearch_rate_limit(1, Duration::from_secs(60));
+    sim.elasticsearch().rate_limit(1, Duration::from_secs(60));
     let outcome = es.erase(&ctx, &ana()).await;
     assert_eq!(
         outcome,
@@ -286,8 +286,8 @@ async fn api_keys_basic_auth_and_bad_credentials() {
     let with_key =
         Elasticsearch::new(api_key_config.clone(), &Secrets::one("api_key_env", common::API_KEY), common::http());
     with_key.unwrap().healthcheck().await.unwrap();
-    assert_eq!(sim.elasticsearch_requests()[0]["auth"], "ApiKey");
-    assert_eq!(sim.elasticsearch_requests()[0]["body"], json!({ "query": { "match_none": {} } }));
+    assert_eq!(sim.elasticsearch().requests()[0]["auth"], "ApiKey");
+    assert_eq!(sim.elasticsearch().requests()[0]["body"], json!({ "query": { "match_none": {} } }));
 
     let wrong_key = Elasticsearch::new(api_key_config, &Secrets::one("api_key_env", "nope"), common::http()).unwrap();
     let failure = wrong_key.healthcheck().await.unwrap_err();
@@ -321,7 +321,7 @@ async fn lookup_counts_and_healthcheck_touches_nothing() {
     assert!(found.present);
     assert_eq!(found.count, Some(4));
     es.healthcheck().await.unwrap();
-    assert_eq!(sim.elasticsearch_total(), 4);
+    assert_eq!(sim.elasticsearch().total(), 4);
     assert!(matches!(drive(&es, &ctx, &ana()).await, Outcome::Erased(_)));
     assert_eq!(es.lookup(&ctx, &ana()).await.unwrap().count, Some(0));
 }

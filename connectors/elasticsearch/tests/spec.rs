@@ -24,7 +24,7 @@ async fn warm_up(sim: &erasure_sim::Sim, url: &str) {
         ..Default::default()
     })
     .unwrap();
-    sim.elasticsearch_index("logs-app-1", common::log_line(&subject, 0));
+    sim.elasticsearch().index("logs-app-1", common::log_line(&subject, 0));
     let started = Instant::now();
     let outcome = common::drive(&connector, &ctx, &subject).await;
     assert!(matches!(outcome, Outcome::Erased(_)), "warm-up: {outcome:?}");
@@ -45,9 +45,9 @@ async fn every_flow_conforms_to_the_spec() {
 
     let ctx = Ctx::standalone("logs", http.clone());
     let subject = kit.subject("spec-rounds");
-    sim.elasticsearch_index("logs-app-1", common::log_line(&subject, 0));
+    sim.elasticsearch().index("logs-app-1", common::log_line(&subject, 0));
     let Outcome::Pending(pending) = connector.erase(&ctx, &subject).await else { panic!("pending") };
-    sim.elasticsearch_index("logs-app-1", common::log_line(&subject, 1));
+    sim.elasticsearch().index("logs-app-1", common::log_line(&subject, 1));
     let Outcome::Pending(second) = common::settle(&*connector, &ctx, &subject, &pending).await else {
         panic!("a second round")
     };

@@ -10,6 +10,6 @@ use std::sync::Arc;
 async fn the_kit_passes() {
     let sim = common::sim().await;
     let http = HttpClient::unlimited("intercom", KIT_HTTP_TIMEOUT);
-    let connector = common::connector(&sim.vendor_url("intercom"), sim.intercom_token(), http.clone());
+    let connector = common::connector(&sim.vendor_url("intercom"), sim.intercom().token(), http.clone());
     Kit::new(Arc::new(connector), Arc::new(common::SimMock(sim)), http).run().await;
 }

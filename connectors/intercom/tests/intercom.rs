@@ -15,7 +15,7 @@ const INSTANCE: &str = "support";
 async fn setup() -> (Sim, Intercom, Ctx) {
     let sim = common::sim().await;
     let http = HttpClient::unlimited("intercom", Duration::from_millis(500));
-    let intercom = common::connector(&sim.vendor_url("intercom"), sim.intercom_token(), http.clone());
+    let intercom = common::connector(&sim.vendor_url("intercom"), sim.intercom().token(), http.clone());
     (sim, intercom, Ctx::standalone(INSTANCE, http))
 }
 
@@ -34,16 +34,16 @@ fn actions(sim: &Sim) -> Vec<String> {
 
 fn parts(sim: &Sim, conversation: &str) -> Vec<(&'static str, bool)> {
     let kind = |k: String| if k == "admin" { "admin" } else { "contact" };
-    sim.intercom_parts(conversation).into_iter().map(|(k, redacted)| (kind(k), redacted)).collect()
+    sim.intercom().parts(conversation).into_iter().map(|(k, redacted)| (kind(k), redacted)).collect()
 }
 
 #[tokio::test]
 async fn redacts_what_the_contact_wrote_then_deletes_it_and_leaves_everyone_else() {
     let (sim, intercom, ctx) = setup().await;
-    let ana = sim.intercom_add_contact("user", Some("ana@example.com"), Some("u_ana"));
-    let bob = sim.intercom_add_contact("user", Some("bob@example.com"), None);
-    let alone = sim.intercom_add_conversation(&[&ana], 2);
-    let group = sim.intercom_add_conversation(&[&bob, &ana], 1);
+    let ana = sim.intercom().add_contact("user", Some("ana@example.com"), Some("u_ana"));
+    let bob = sim.intercom().add_contact("user", Some("bob@example.com"), None);
+    let alone = sim.intercom().add_conversation(&[&ana], 2);
+    let group = sim.intercom().add_conversation(&[&bob, &ana], 1);
 
     let Outcome::Erased(evidence) = intercom.erase(&ctx, &subject(&["ana@example.com"], Some("u_ana"))).await else {
         panic!("erased")
@@ -54,8 +54,8 @@ async fn redacts_what_the_contact_wrote_then_deletes_it_and_leaves_everyone_else
     assert!(evidence.note.as_deref().unwrap_or_default().contains("7 days"));
     assert!(evidence.vendor_refs.is_empty());
 
-    assert_eq!(sim.intercom_contact_deleted(&ana), Some(true));
-    assert_eq!(sim.intercom_unredacted_parts(&ana), 0);
+    assert_eq!(sim.intercom().contact_deleted(&ana), Some(true));
+    assert_eq!(sim.intercom().unredacted_parts(&ana), 0);
     let (contact, admin) = ("contact", "admin");
     assert_eq!(
         parts(&sim, &alone),
@@ -65,8 +65,8 @@ async fn redacts_what_the_contact_wrote_then_deletes_it_and_leaves_everyone_else
         parts(&sim, &group),
         [(contact, false), (contact, false), (contact, true), (admin, false), (admin, false)]
     );
-    assert_eq!(sim.intercom_contact_deleted(&bob), Some(false));
-    assert_eq!(sim.intercom_unredacted_parts(&bob), 2);
+    assert_eq!(sim.intercom().contact_deleted(&bob), Some(false));
+    assert_eq!(sim.intercom().unredacted_parts(&bob), 2);
 
     let redact = "POST /conversations/redact";
     let conversation = "GET /conversations/{id}";
@@ -93,49 +93,49 @@ async fn redacts_what_the_contact_wrote_then_deletes_it_and_leaves_everyone_else
 #[tokio::test]
 async fn every_page_of_a_search_is_read_and_every_match_erased() {
     let (sim, intercom, ctx) = setup().await;
-    assert_eq!(sim.intercom_page_size(), 3);
-    sim.intercom_add_contact("user", Some("dee@example.com"), None);
+    assert_eq!(sim.intercom().page_size(), 3);
+    sim.intercom().add_contact("user", Some("dee@example.com"), None);
     for _ in 0..6 {
-        sim.intercom_add_contact("lead", Some("dee@example.com"), None);
+        sim.intercom().add_contact("lead", Some("dee@example.com"), None);
     }
-    let other = sim.intercom_add_contact("lead", Some("dee@example.org"), None);
+    let other = sim.intercom().add_contact("lead", Some("dee@example.org"), None);
     let Outcome::Erased(evidence) = intercom.erase(&ctx, &subject(&["dee@example.com"], None)).await else {
         panic!("erased")
     };
     assert_eq!(evidence.counts["contacts"], 7);
     let searches = sim.calls("intercom").iter().filter(|c| c.action == "POST /contacts/search").count();
     assert_eq!(searches, 3, "7 contacts, 3 a page");
-    assert_eq!(sim.intercom_remaining(&["dee@example.com"]), 0);
-    assert_eq!(sim.intercom_contact_deleted(&other), Some(false));
+    assert_eq!(sim.intercom().remaining(&["dee@example.com"]), 0);
+    assert_eq!(sim.intercom().contact_deleted(&other), Some(false));
 }
 
 #[tokio::test]
 async fn an_email_matches_whatever_its_case() {
     let (sim, intercom, ctx) = setup().await;
-    let id = sim.intercom_add_contact("lead", Some("Eve.Upper@Example.COM"), None);
+    let id = sim.intercom().add_contact("lead", Some("Eve.Upper@Example.COM"), None);
     let found = intercom.lookup(&ctx, &subject(&["eve.upper@example.com"], None)).await.unwrap();
     assert_eq!((found.present, found.count), (true, Some(1)));
     assert!(matches!(intercom.erase(&ctx, &subject(&["EVE.UPPER@example.com"], None)).await, Outcome::Erased(_)));
-    assert_eq!(sim.intercom_contact_deleted(&id), Some(true));
+    assert_eq!(sim.intercom().contact_deleted(&id), Some(true));
 }
 
 #[tokio::test]
 async fn a_contact_known_only_by_its_intercom_id_is_erased() {
     let (sim, intercom, ctx) = setup().await;
-    let id = sim.intercom_add_contact("lead", None, None);
+    let id = sim.intercom().add_contact("lead", None, None);
     let by_id =
         Subject::new(RawSubject { ids: [(INSTANCE.to_string(), id.clone())].into(), ..RawSubject::default() }).unwrap();
     let Outcome::Erased(evidence) = intercom.erase(&ctx, &by_id).await else { panic!("erased") };
     assert_eq!(evidence.counts["contacts"], 1);
     assert_eq!(actions(&sim)[0], "GET /contacts/{id}");
-    assert_eq!(sim.intercom_contact_deleted(&id), Some(true));
+    assert_eq!(sim.intercom().contact_deleted(&id), Some(true));
 }
 
 #[tokio::test]
 async fn intercoms_reset_header_says_when_to_come_back() {
     let (sim, intercom, ctx) = setup().await;
-    sim.intercom_add_contact("user", Some("cy@example.com"), None);
-    sim.intercom_set_rate_limit(Some(1));
+    sim.intercom().add_contact("user", Some("cy@example.com"), None);
+    sim.intercom().set_rate_limit(Some(1));
     match intercom.erase(&ctx, &subject(&["cy@example.com"], None)).await {
         Outcome::Retry { after: Some(after), throttled: true, reason } => {
             assert!(
@@ -152,13 +152,13 @@ async fn intercoms_reset_header_says_when_to_come_back() {
 #[tokio::test]
 async fn an_answer_lost_after_the_delete_is_still_counted_by_the_next_erase() {
     let (sim, intercom, ctx) = setup().await;
-    let id = sim.intercom_add_contact("user", Some("fay@example.com"), None);
+    let id = sim.intercom().add_contact("user", Some("fay@example.com"), None);
     // search contacts, search conversations, then the delete answers too late.
     let none = Fault::Hang { millis: 0 };
     sim.push_faults("intercom", [none.clone(), none, Fault::SlowAnswer { millis: 1500 }]);
     let fay = subject(&["fay@example.com"], None);
     assert!(matches!(intercom.erase(&ctx, &fay).await, Outcome::Retry { throttled: false, .. }));
-    assert_eq!(sim.intercom_contact_deleted(&id), Some(true));
+    assert_eq!(sim.intercom().contact_deleted(&id), Some(true));
     let Outcome::Erased(evidence) = intercom.erase(&ctx, &fay).await else { panic!("erased") };
     assert_eq!(evidence.counts["contacts"], 1, "counted from the saved progress, not 'nothing found'");
 }
@@ -166,30 +166,30 @@ async fn an_answer_lost_after_the_delete_is_still_counted_by_the_next_erase() {
 #[tokio::test]
 async fn an_interrupted_redaction_resumes_without_redacting_anything_twice() {
     let (sim, intercom, ctx) = setup().await;
-    let id = sim.intercom_add_contact("user", Some("gus@example.com"), None);
-    sim.intercom_add_conversation(&[&id], 2);
+    let id = sim.intercom().add_contact("user", Some("gus@example.com"), None);
+    sim.intercom().add_conversation(&[&id], 2);
     // search contacts, search conversations, retrieve it, redact the source; the next redaction fails.
     let none = Fault::Hang { millis: 0 };
     let faults = [none.clone(), none.clone(), none.clone(), none, Fault::Status { status: 503, retry_after: None }];
     sim.push_faults("intercom", faults);
     let gus = subject(&["gus@example.com"], None);
     assert!(matches!(intercom.erase(&ctx, &gus).await, Outcome::Retry { throttled: false, .. }));
-    assert_eq!(sim.intercom_unredacted_parts(&id), 2);
-    assert_eq!(sim.intercom_contact_deleted(&id), Some(false));
+    assert_eq!(sim.intercom().unredacted_parts(&id), 2);
+    assert_eq!(sim.intercom().contact_deleted(&id), Some(false));
 
     let Outcome::Erased(evidence) = intercom.erase(&ctx, &gus).await else { panic!("erased") };
     assert_eq!(evidence.counts["conversation_parts"], 2);
     assert!(!evidence.counts.contains_key("conversation_parts_not_redactable"));
-    assert_eq!(sim.intercom_unredacted_parts(&id), 0);
-    assert_eq!(sim.intercom_contact_deleted(&id), Some(true));
+    assert_eq!(sim.intercom().unredacted_parts(&id), 0);
+    assert_eq!(sim.intercom().contact_deleted(&id), Some(true));
 }
 
 #[tokio::test]
 async fn identifiers_are_data_in_paths_and_in_searches() {
     let (sim, intercom, ctx) = setup().await;
-    let slashed = sim.intercom_add_contact("user", None, Some("a/b?c=1#d"));
-    let dots = sim.intercom_add_contact("user", None, Some(".."));
-    let victim = sim.intercom_add_contact("user", Some("victim@example.com"), Some("victim"));
+    let slashed = sim.intercom().add_contact("user", None, Some("a/b?c=1#d"));
+    let dots = sim.intercom().add_contact("user", None, Some(".."));
+    let victim = sim.intercom().add_contact("user", Some("victim@example.com"), Some("victim"));
 
     assert!(matches!(intercom.erase(&ctx, &subject(&[], Some("a/b?c=1#d"))).await, Outcome::Erased(_)));
     let call = &sim.calls("intercom")[0];
@@ -197,12 +197,12 @@ async fn identifiers_are_data_in_paths_and_in_searches() {
         (call.action.as_str(), call.identifiers.as_slice()),
         ("GET /contacts/find_by_external_id/{external_id}", &["a/b?c=1#d".to_string()][..])
     );
-    assert_eq!(sim.intercom_contact_deleted(&slashed), Some(true));
+    assert_eq!(sim.intercom().contact_deleted(&slashed), Some(true));
 
     // `..` cannot travel in a path: the connector searches the external id instead.
     let ctx = Ctx::standalone(INSTANCE, ctx.http.clone());
     assert!(matches!(intercom.erase(&ctx, &subject(&[], Some(".."))).await, Outcome::Erased(_)));
-    assert_eq!(sim.intercom_contact_deleted(&dots), Some(true));
+    assert_eq!(sim.intercom().contact_deleted(&dots), Some(true));
 
     let hostile = Subject::new(RawSubject {
         user_id: Some("victim\" OR \"\"=\"".into()),
@@ -213,15 +213,15 @@ async fn identifiers_are_data_in_paths_and_in_searches() {
     .unwrap();
     let ctx = Ctx::standalone(INSTANCE, ctx.http.clone());
     assert_eq!(intercom.erase(&ctx, &hostile).await, Outcome::NothingToErase);
-    assert_eq!(sim.intercom_contact_deleted(&victim), Some(false));
+    assert_eq!(sim.intercom().contact_deleted(&victim), Some(false));
     assert!(!actions(&sim).contains(&"GET /me".to_string()), "an id never reaches another path");
 }
 
 #[tokio::test]
 async fn lookup_counts_contacts_and_healthcheck_needs_a_good_token() {
     let (sim, intercom, ctx) = setup().await;
-    sim.intercom_add_contact("user", Some("hal@example.com"), Some("u_hal"));
-    sim.intercom_add_contact("lead", Some("hal@example.com"), None);
+    sim.intercom().add_contact("user", Some("hal@example.com"), Some("u_hal"));
+    sim.intercom().add_contact("lead", Some("hal@example.com"), None);
     let found = intercom.lookup(&ctx, &subject(&["hal@example.com"], Some("u_hal"))).await.unwrap();
     assert_eq!((found.present, found.count), (true, Some(2)));
     intercom.healthcheck().await.unwrap();
@@ -270,13 +270,13 @@ fn config_picks_the_regional_host_and_refuses_what_it_does_not_know() {
 #[tokio::test]
 async fn a_worker_dying_after_the_contact_deletion_still_reports_what_was_erased() {
     let (sim, intercom, ctx) = setup().await;
-    let ana = sim.intercom_add_contact("user", Some("ana@example.com"), None);
-    sim.intercom_add_conversation(&[&ana], 2);
+    let ana = sim.intercom().add_contact("user", Some("ana@example.com"), None);
+    sim.intercom().add_conversation(&[&ana], 2);
     let person = subject(&["ana@example.com"], None);
     sim.aim_fault("intercom", "DELETE /contacts/", Fault::SlowAnswer { millis: 3000 });
     let died = tokio::time::timeout(Duration::from_millis(400), intercom.erase(&ctx, &person)).await;
     assert!(died.is_err(), "the attempt was still waiting for Intercom's answer");
-    assert_eq!(sim.intercom_contact_deleted(&ana), Some(true));
+    assert_eq!(sim.intercom().contact_deleted(&ana), Some(true));
 
     let Outcome::Erased(evidence) = intercom.erase(&ctx, &person).await else { panic!("erased") };
     assert_eq!(evidence.counts["contacts"], 1);

@@ -19,10 +19,10 @@ async fn the_kit_passes_through_the_vendor_spec() {
 
     // Prism compiles its validators on the first request: warm it up with a patient client.
     let patient = HttpClient::unlimited("intercom", Duration::from_secs(60));
-    common::connector(&proxy.url, sim.intercom_token(), patient).healthcheck().await.expect("healthcheck via prism");
+    common::connector(&proxy.url, sim.intercom().token(), patient).healthcheck().await.expect("healthcheck via prism");
 
     let http = HttpClient::unlimited("intercom", KIT_HTTP_TIMEOUT);
-    let connector = common::connector(&proxy.url, sim.intercom_token(), http.clone());
+    let connector = common::connector(&proxy.url, sim.intercom().token(), http.clone());
     Kit::new(Arc::new(connector), Arc::new(common::SimMock(sim.clone())), http).run().await;
 
     assert_eq!(proxy.violations(), Vec::<String>::new(), "requests that break the spec");

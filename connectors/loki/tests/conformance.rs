@@ -28,25 +28,18 @@ impl Mock for LokiMock {
         for i in 0..records {
             let id = &ids[i as usize % ids.len()];
             let line = format!("level=info msg=\"checkout\" who={id} n={i}");
-            self.sim.loki_push(Sim::LOKI_TENANT, &[("app", "shop")], &line);
+            self.sim.loki().push(Sim::LOKI_TENANT, &[("app", "shop")], &line);
         }
     }
 
     async fn remaining(&self, subject: &Subject) -> u64 {
         let ids = identifiers(subject);
-        let lines = self.sim.loki_lines(Sim::LOKI_TENANT);
+        let lines = self.sim.loki().lines(Sim::LOKI_TENANT);
         lines.iter().filter(|line| ids.iter().any(|id| line.contains(id.as_str()))).count() as u64
     }
 
     async fn inject(&self, fault: MockFault) {
-        let fault = match fault {
-            MockFault::ThrottleWithHint { seconds } => Fault::Throttle { retry_after: Some(seconds) },
-            MockFault::ThrottleWithoutHint => Fault::Throttle { retry_after: None },
-            MockFault::ServerError => Fault::Status { status: 503, retry_after: None },
-            MockFault::Timeout => Fault::Hang { millis: 1500 },
-            MockFault::Unauthorized => Fault::Status { status: 401, retry_after: None },
-        };
-        self.sim.push_faults("loki", [fault]);
+        self.sim.push_faults("loki", [Fault::from(fault)]);
     }
 
     fn is_async(&self) -> bool {

@@ -67,7 +67,7 @@ async fn drive(loki: &Loki, subject: &Subject) -> Outcome {
 }
 
 fn lines(sim: &Sim) -> Vec<String> {
-    let mut lines = sim.loki_lines(Sim::LOKI_TENANT);
+    let mut lines = sim.loki().lines(Sim::LOKI_TENANT);
     lines.sort();
     lines
 }
@@ -87,9 +87,9 @@ fn now_ns() -> i64 {
 async fn identifiers_match_as_whole_tokens_only() {
     let sim = sim().await;
     for line in ["user=u_1234 paid", "bye u_1234.", "user=u_12345 paid", "xu_1234 x", "ref u_1234.5", "a.u_1234 b"] {
-        sim.loki_push(Sim::LOKI_TENANT, SHOP, line);
+        sim.loki().push(Sim::LOKI_TENANT, SHOP, line);
     }
-    sim.loki_push(Sim::LOKI_TENANT, &[("app", "billing")], "user=u_1234 paid");
+    sim.loki().push(Sim::LOKI_TENANT, &[("app", "billing")], "user=u_1234 paid");
     let loki = connector(&sim, json!({})).unwrap();
     let Outcome::Erased(evidence) = drive(&loki, &person(Some("u_1234"), &[])).await else { panic!("erased") };
     assert_eq!(evidence.counts["log_lines"], 2);
@@ -104,7 +104,7 @@ async fn identifiers_match_as_whole_tokens_only() {
 async fn emails_match_in_any_case_but_never_a_longer_address() {
     let sim = sim().await;
     for line in ["mail to Ana@Example.COM.", "mail to hana@example.com", "mail to ana@example.com.evil.io"] {
-        sim.loki_push(Sim::LOKI_TENANT, SHOP, line);
+        sim.loki().push(Sim::LOKI_TENANT, SHOP, line);
     }
     let loki = connector(&sim, json!({})).unwrap();
     assert!(matches!(drive(&loki, &person(None, &["ana@example.com"])).await, Outcome::Erased(_)));
@@ -115,9 +115,9 @@ async fn emails_match_in_any_case_but_never_a_longer_address() {
 async fn hostile_identifiers_are_literals_in_the_query() {
     let sim = sim().await;
     let hostile = r#"a"b\c.*(x)|y@x.io"#;
-    sim.loki_push(Sim::LOKI_TENANT, SHOP, &format!("mail to {hostile} ok"));
+    sim.loki().push(Sim::LOKI_TENANT, SHOP, &format!("mail to {hostile} ok"));
     for line in ["mail to ab@x.io", "mail to a\"b\\cxx(x)|y@x.io", "user {app=~\".+\"}x"] {
-        sim.loki_push(Sim::LOKI_TENANT, SHOP, line);
+        sim.loki().push(Sim::LOKI_TENANT, SHOP, line);
     }
     let loki = connector(&sim, json!({})).unwrap();
     let subject = person(Some("{app=~\".+\"}"), &[hostile]);
@@ -130,26 +130,26 @@ async fn hostile_identifiers_are_literals_in_the_query() {
 #[tokio::test]
 async fn other_tenants_and_streams_are_left_alone() {
     let sim = sim().await;
-    sim.loki_push(Sim::LOKI_TENANT, SHOP, "login ana@example.com");
-    sim.loki_push("other-tenant", SHOP, "login ana@example.com");
-    sim.loki_push(Sim::LOKI_TENANT, &[("app", "shop-admin")], "login ana@example.com");
+    sim.loki().push(Sim::LOKI_TENANT, SHOP, "login ana@example.com");
+    sim.loki().push("other-tenant", SHOP, "login ana@example.com");
+    sim.loki().push(Sim::LOKI_TENANT, &[("app", "shop-admin")], "login ana@example.com");
     let loki = connector(&sim, json!({})).unwrap();
     assert!(matches!(drive(&loki, &person(None, &["ana@example.com"])).await, Outcome::Erased(_)));
     assert_eq!(lines(&sim), ["login ana@example.com"]);
-    assert_eq!(sim.loki_lines("other-tenant"), ["login ana@example.com"]);
+    assert_eq!(sim.loki().lines("other-tenant"), ["login ana@example.com"]);
 }
 
 #[tokio::test]
 async fn delete_requests_are_followed_until_processed() {
     let sim = sim().await;
-    sim.loki_set_processing_delay(Duration::from_millis(600));
+    sim.loki().set_processing_delay(Duration::from_millis(600));
     for i in 0..3 {
-        sim.loki_push(Sim::LOKI_TENANT, SHOP, &format!("order {i} by u_1234"));
+        sim.loki().push(Sim::LOKI_TENANT, SHOP, &format!("order {i} by u_1234"));
     }
     let loki = connector(&sim, json!({})).unwrap();
     let subject = person(Some("u_1234"), &["nobody@example.com"]);
     let Outcome::Pending(pending) = loki.erase(&ctx(), &subject).await else { panic!("pending") };
-    let requests = sim.loki_delete_requests(Sim::LOKI_TENANT);
+    let requests = sim.loki().delete_requests(Sim::LOKI_TENANT);
     assert_eq!(requests.len(), 1, "one request, for the identifier with lines");
     let id = requests[0]["request_id"].as_str().unwrap().to_string();
     assert_eq!(requests[0]["status"], "received");
@@ -169,14 +169,14 @@ async fn delete_requests_are_followed_until_processed() {
 #[tokio::test]
 async fn a_partly_processed_request_is_still_pending() {
     let sim = sim().await;
-    sim.loki_set_processing_delay(Duration::from_millis(1200));
-    sim.loki_push_at(Sim::LOKI_TENANT, SHOP, now_ns() - 150 * 60 * 1_000_000_000, "old line of u_1234");
-    sim.loki_push(Sim::LOKI_TENANT, SHOP, "new line of u_1234");
+    sim.loki().set_processing_delay(Duration::from_millis(1200));
+    sim.loki().push_at(Sim::LOKI_TENANT, SHOP, now_ns() - 150 * 60 * 1_000_000_000, "old line of u_1234");
+    sim.loki().push(Sim::LOKI_TENANT, SHOP, "new line of u_1234");
     let loki = connector(&sim, json!({ "lookback": "3h", "max_interval": "1h" })).unwrap();
     let subject = person(Some("u_1234"), &[]);
     let Outcome::Pending(pending) = loki.erase(&ctx(), &subject).await else { panic!("pending") };
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let status = sim.loki_delete_requests(Sim::LOKI_TENANT)[0]["status"].as_str().unwrap().to_string();
+    let status = sim.loki().delete_requests(Sim::LOKI_TENANT)[0]["status"].as_str().unwrap().to_string();
     assert!(status.ends_with("% Complete"), "{status}");
     assert!(matches!(loki.check(&ctx(), &subject, &pending).await, Outcome::Pending(_)));
     assert_eq!(lines(&sim), ["new line of u_1234"], "the oldest shard went first");
@@ -188,12 +188,12 @@ async fn a_partly_processed_request_is_still_pending() {
 #[tokio::test]
 async fn a_cancelled_request_fails_the_check() {
     let sim = sim().await;
-    sim.loki_set_processing_delay(Duration::from_secs(5));
-    sim.loki_push(Sim::LOKI_TENANT, SHOP, "login u_1234");
+    sim.loki().set_processing_delay(Duration::from_secs(5));
+    sim.loki().push(Sim::LOKI_TENANT, SHOP, "login u_1234");
     let loki = connector(&sim, json!({})).unwrap();
     let subject = person(Some("u_1234"), &[]);
     let Outcome::Pending(pending) = loki.erase(&ctx(), &subject).await else { panic!("pending") };
-    sim.loki_cancel_delete_requests(Sim::LOKI_TENANT);
+    sim.loki().cancel_delete_requests(Sim::LOKI_TENANT);
     match loki.check(&ctx(), &subject, &pending).await {
         Outcome::Failed { reason } => assert!(reason.contains("was cancelled"), "{reason}"),
         other => panic!("a cancelled request must fail: {other:?}"),
@@ -205,21 +205,21 @@ async fn a_cancelled_request_fails_the_check() {
 #[tokio::test]
 async fn a_repeated_erase_follows_the_open_request() {
     let sim = sim().await;
-    sim.loki_set_processing_delay(Duration::from_secs(5));
-    sim.loki_push(Sim::LOKI_TENANT, SHOP, "login u_1234");
+    sim.loki().set_processing_delay(Duration::from_secs(5));
+    sim.loki().push(Sim::LOKI_TENANT, SHOP, "login u_1234");
     let loki = connector(&sim, json!({})).unwrap();
     let subject = person(Some("u_1234"), &[]);
     let Outcome::Pending(first) = loki.erase(&ctx(), &subject).await else { panic!("pending") };
     let Outcome::Pending(second) = loki.erase(&ctx(), &subject).await else { panic!("pending again") };
     assert_eq!(first.state, second.state);
-    assert_eq!(sim.loki_delete_requests(Sim::LOKI_TENANT).len(), 1, "no second delete request");
+    assert_eq!(sim.loki().delete_requests(Sim::LOKI_TENANT).len(), 1, "no second delete request");
 }
 
 #[tokio::test]
 async fn a_vendor_that_widens_the_filter_gets_no_delete_request() {
     let sim = sim().await;
-    sim.loki_widen_filters(true);
-    sim.loki_push(Sim::LOKI_TENANT, SHOP, "login u_12345");
+    sim.loki().widen_filters(true);
+    sim.loki().push(Sim::LOKI_TENANT, SHOP, "login u_12345");
     let loki = connector(&sim, json!({})).unwrap();
     match loki.erase(&ctx(), &person(Some("u_1234"), &[])).await {
         Outcome::Failed { reason } => assert!(reason.contains("wider than written"), "{reason}"),
@@ -232,7 +232,7 @@ async fn a_vendor_that_widens_the_filter_gets_no_delete_request() {
 #[tokio::test]
 async fn basic_auth_bearer_tokens_and_wrong_credentials() {
     let sim = sim().await;
-    sim.loki_push(Sim::LOKI_USER, SHOP, "login u_1234");
+    sim.loki().push(Sim::LOKI_USER, SHOP, "login u_1234");
     let basic = json!({ "token_env": null, "tenant": null, "username": Sim::LOKI_USER, "password_env": "P" });
     let loki = connector(&sim, basic).unwrap();
     loki.healthcheck().await.unwrap();
@@ -248,15 +248,15 @@ async fn basic_auth_bearer_tokens_and_wrong_credentials() {
     assert!(err.reason.contains("401"), "{err}");
     let no_tenant = connector(&sim, json!({ "tenant": null })).unwrap();
     assert!(matches!(no_tenant.erase(&ctx(), &person(Some("u_1234"), &[])).await, Outcome::Failed { .. }));
-    assert_eq!(sim.loki_lines(Sim::LOKI_USER), ["login u_1234"]);
+    assert_eq!(sim.loki().lines(Sim::LOKI_USER), ["login u_1234"]);
 }
 
 #[tokio::test]
 async fn long_lookbacks_are_queried_in_windows() {
     let sim = sim().await;
-    sim.loki_set_max_query_length(Duration::from_secs(2 * 3600));
-    sim.loki_push_at(Sim::LOKI_TENANT, SHOP, now_ns() - 5 * 3600 * 1_000_000_000, "old login u_1234");
-    sim.loki_push(Sim::LOKI_TENANT, SHOP, "new login u_1234");
+    sim.loki().set_max_query_length(Duration::from_secs(2 * 3600));
+    sim.loki().push_at(Sim::LOKI_TENANT, SHOP, now_ns() - 5 * 3600 * 1_000_000_000, "old login u_1234");
+    sim.loki().push(Sim::LOKI_TENANT, SHOP, "new login u_1234");
     let loki = connector(&sim, json!({ "lookback": "10h", "query_window": "2h" })).unwrap();
     let found = loki.lookup(&ctx(), &person(Some("u_1234"), &[])).await.unwrap();
     assert_eq!(found.count, Some(2));
@@ -274,11 +274,11 @@ async fn long_lookbacks_are_queried_in_windows() {
 async fn lines_sharing_a_timestamp_across_pages_are_counted_once() {
     let sim = sim().await;
     let t = now_ns() - 1_000_000_000;
-    sim.loki_push_at(Sim::LOKI_TENANT, SHOP, t, "x u_1234");
-    sim.loki_push_at(Sim::LOKI_TENANT, SHOP, t - 1, "a u_1234");
-    sim.loki_push_at(Sim::LOKI_TENANT, SHOP, t - 1, "b u_1234");
-    sim.loki_push_at(Sim::LOKI_TENANT, &[("app", "shop"), ("pod", "2")], t - 1, "a u_1234");
-    sim.loki_push_at(Sim::LOKI_TENANT, SHOP, t - 2, "y u_1234");
+    sim.loki().push_at(Sim::LOKI_TENANT, SHOP, t, "x u_1234");
+    sim.loki().push_at(Sim::LOKI_TENANT, SHOP, t - 1, "a u_1234");
+    sim.loki().push_at(Sim::LOKI_TENANT, SHOP, t - 1, "b u_1234");
+    sim.loki().push_at(Sim::LOKI_TENANT, &[("app", "shop"), ("pod", "2")], t - 1, "a u_1234");
+    sim.loki().push_at(Sim::LOKI_TENANT, SHOP, t - 2, "y u_1234");
     // Pages of 3: [x, a, b], then [a, b, a of pod 2] of which one line is new, then [y].
     let loki = connector(&sim, json!({ "page_size": 3 })).unwrap();
     let found = loki.lookup(&ctx(), &person(Some("u_1234"), &[])).await.unwrap();
@@ -288,8 +288,8 @@ async fn lines_sharing_a_timestamp_across_pages_are_counted_once() {
 #[tokio::test]
 async fn a_line_naming_two_identifiers_counts_once() {
     let sim = sim().await;
-    sim.loki_push(Sim::LOKI_TENANT, SHOP, "user=u_1234 email=ana@example.com");
-    sim.loki_push(Sim::LOKI_TENANT, SHOP, "email=ana@example.com");
+    sim.loki().push(Sim::LOKI_TENANT, SHOP, "user=u_1234 email=ana@example.com");
+    sim.loki().push(Sim::LOKI_TENANT, SHOP, "email=ana@example.com");
     let loki = connector(&sim, json!({})).unwrap();
     let subject = person(Some("u_1234"), &["ana@example.com"]);
     assert_eq!(loki.lookup(&ctx(), &subject).await.unwrap().count, Some(2));
@@ -303,7 +303,7 @@ async fn a_line_naming_two_identifiers_counts_once() {
 async fn counting_stops_at_the_limit() {
     let sim = sim().await;
     for i in 0..9 {
-        sim.loki_push(Sim::LOKI_TENANT, SHOP, &format!("{i} u_1234"));
+        sim.loki().push(Sim::LOKI_TENANT, SHOP, &format!("{i} u_1234"));
     }
     let loki = connector(&sim, json!({ "max_lines_counted": 5 })).unwrap();
     let Outcome::Erased(evidence) = drive(&loki, &person(Some("u_1234"), &[])).await else { panic!("erased") };
@@ -315,15 +315,15 @@ async fn counting_stops_at_the_limit() {
 #[tokio::test]
 async fn rate_limits_and_errors_are_classified() {
     let sim = sim().await;
-    sim.loki_push(Sim::LOKI_TENANT, SHOP, "login u_1234");
+    sim.loki().push(Sim::LOKI_TENANT, SHOP, "login u_1234");
     let loki = connector(&sim, json!({})).unwrap();
     let subject = person(Some("u_1234"), &[]);
-    sim.loki_set_rate_limit(Some((2, Duration::from_secs(10))));
+    sim.loki().set_rate_limit(Some((2, Duration::from_secs(10))));
     match loki.erase(&ctx(), &subject).await {
         Outcome::Retry { throttled: true, after: Some(after), .. } => assert!(after <= Duration::from_secs(10)),
         other => panic!("the third call is over the window: {other:?}"),
     }
-    sim.loki_set_rate_limit(None);
+    sim.loki().set_rate_limit(None);
     sim.push_faults("loki", [Fault::Status { status: 500, retry_after: Some(7) }]);
     assert_eq!(
         loki.erase(&ctx(), &subject).await,
@@ -347,13 +347,13 @@ async fn rate_limits_and_errors_are_classified() {
 #[tokio::test]
 async fn short_identifiers_are_not_matched() {
     let sim = sim().await;
-    sim.loki_push(Sim::LOKI_TENANT, SHOP, "took 4242 ms for ana@example.com");
+    sim.loki().push(Sim::LOKI_TENANT, SHOP, "took 4242 ms for ana@example.com");
     let loki = connector(&sim, json!({})).unwrap();
     let Outcome::Erased(evidence) = drive(&loki, &person(Some("4242"), &["ana@example.com"])).await else {
         panic!("erased")
     };
     assert!(evidence.note.unwrap().contains("1 identifier(s) shorter than 5 characters not matched"));
-    sim.loki_push(Sim::LOKI_TENANT, SHOP, "took 4242 ms");
+    sim.loki().push(Sim::LOKI_TENANT, SHOP, "took 4242 ms");
     match loki.erase(&ctx(), &person(Some("4242"), &[])).await {
         Outcome::Failed { reason } => assert!(reason.contains("shorter than 5 characters") && !reason.contains("4242")),
         other => panic!("{other:?}"),
@@ -364,8 +364,8 @@ async fn short_identifiers_are_not_matched() {
 #[tokio::test]
 async fn the_id_for_this_instance_and_the_chosen_kinds() {
     let sim = sim().await;
-    sim.loki_push(Sim::LOKI_TENANT, SHOP, "customer=cust-9911 paid");
-    sim.loki_push(Sim::LOKI_TENANT, SHOP, "user=u_1234 paid");
+    sim.loki().push(Sim::LOKI_TENANT, SHOP, "customer=cust-9911 paid");
+    sim.loki().push(Sim::LOKI_TENANT, SHOP, "user=u_1234 paid");
     let loki = connector(&sim, json!({ "identifiers": ["id"] })).unwrap();
     let subject = Subject::new(RawSubject {
         user_id: Some("u_1234".into()),
@@ -380,7 +380,7 @@ async fn the_id_for_this_instance_and_the_chosen_kinds() {
 #[tokio::test]
 async fn nothing_to_erase_sends_no_delete_request() {
     let sim = sim().await;
-    sim.loki_push(Sim::LOKI_TENANT, SHOP, "login u_9999");
+    sim.loki().push(Sim::LOKI_TENANT, SHOP, "login u_9999");
     let loki = connector(&sim, json!({})).unwrap();
     assert_eq!(loki.erase(&ctx(), &person(Some("u_1234"), &["ana@example.com"])).await, Outcome::NothingToErase);
     assert!(delete_queries(&sim).is_empty());

@@ -25,7 +25,7 @@ const PROXIED_TIMEOUT: Duration = Duration::from_secs(2);
 #[tokio::test]
 async fn every_call_conforms_to_twilios_spec() {
     let sim = common::sim().await;
-    sim.twilio_set_absolute_page_uris(true);
+    sim.twilio().set_absolute_page_uris(true);
     let upstream = sim.serve_vendor_at_root("twilio").await.unwrap();
     let proxy = SpecProxy::start("twilio_api_v2010.json", &upstream).await;
     warm_up(&proxy.url).await;
@@ -60,9 +60,9 @@ fn phone_subject(phone: &str) -> Subject {
 /// API key auth, call records deleted, one call in progress (error 20009) until it ends.
 async fn an_api_key_deletes_call_records_once_they_end(sim: &Sim, url: &str) {
     let phone = "+33698765432";
-    sim.twilio_add_call(phone, common::OTHER_PARTY, 2, 1);
-    let ongoing = sim.twilio_add_call(common::OTHER_PARTY, phone, 1, 0);
-    sim.twilio_keep_in_progress(&ongoing, Duration::from_secs(60));
+    sim.twilio().add_call(phone, common::OTHER_PARTY, 2, 1);
+    let ongoing = sim.twilio().add_call(common::OTHER_PARTY, phone, 1, 0);
+    sim.twilio().keep_in_progress(&ongoing, Duration::from_secs(60));
     let http = HttpClient::unlimited("twilio", Duration::from_secs(10));
     let config = Config {
         auth_token_env: None,
@@ -79,7 +79,7 @@ async fn an_api_key_deletes_call_records_once_they_end(sim: &Sim, url: &str) {
     let outcome = twilio.erase(&ctx, &subject).await;
     let Outcome::Pending(pending) = outcome else { panic!("a call in progress is waited for: {outcome:?}") };
     assert_eq!(pending.state["calls_in_progress"], 1);
-    sim.twilio_keep_in_progress(&ongoing, Duration::ZERO);
+    sim.twilio().keep_in_progress(&ongoing, Duration::ZERO);
     let deadline = Instant::now() + Duration::from_secs(30);
     let evidence = loop {
         match twilio.check(&ctx, &subject, &pending).await {

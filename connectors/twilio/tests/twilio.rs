@@ -26,7 +26,7 @@ fn subject(phone: &str) -> Subject {
 
 /// (calls, recordings, soft-deleted recordings, transcriptions) Twilio holds about `phone`.
 fn holdings(sim: &Sim, phone: &str) -> (u64, u64, u64, u64) {
-    let h = sim.twilio_holdings(phone);
+    let h = sim.twilio().holdings(phone);
     (h.calls, h.recordings, h.deleted_recordings, h.transcriptions)
 }
 
@@ -52,8 +52,8 @@ fn no_identifier(outcome: &impl std::fmt::Debug) {
 #[tokio::test]
 async fn transcriptions_go_before_their_recording_and_call_records_stay() {
     let (sim, twilio, ctx) = setup(|c| c).await;
-    sim.twilio_add_call(OTHER_PARTY, ANA, 2, 2);
-    sim.twilio_add_call(ANA, OTHER_PARTY, 1, 0);
+    sim.twilio().add_call(OTHER_PARTY, ANA, 2, 2);
+    sim.twilio().add_call(ANA, OTHER_PARTY, 1, 0);
     let outcome = twilio.erase(&ctx, &subject(ANA)).await;
     no_identifier(&outcome);
     let Outcome::Erased(evidence) = outcome else { panic!("erased: {outcome:?}") };
@@ -69,7 +69,7 @@ async fn transcriptions_go_before_their_recording_and_call_records_stay() {
 #[tokio::test]
 async fn a_second_erase_deletes_nothing() {
     let (sim, twilio, ctx) = setup(|c| c).await;
-    sim.twilio_add_call(OTHER_PARTY, ANA, 2, 1);
+    sim.twilio().add_call(OTHER_PARTY, ANA, 2, 1);
     assert!(matches!(twilio.erase(&ctx, &subject(ANA)).await, Outcome::Erased(_)));
     let before = deletes(&sim);
     assert_eq!(twilio.erase(&ctx, &subject(ANA)).await, Outcome::NothingToErase);
@@ -79,7 +79,7 @@ async fn a_second_erase_deletes_nothing() {
 #[tokio::test]
 async fn phone_numbers_are_percent_encoded_and_only_exact_matches_are_erased() {
     let (sim, twilio, ctx) = setup(|c| c).await;
-    sim.twilio_add_call(OTHER_PARTY, ANA, 1, 1);
+    sim.twilio().add_call(OTHER_PARTY, ANA, 1, 1);
     for lookalike in ["+3361234567", "+336123456789", "+33612345679"] {
         assert_eq!(twilio.erase(&ctx, &subject(lookalike)).await, Outcome::NothingToErase, "{lookalike}");
     }
@@ -94,9 +94,9 @@ async fn phone_numbers_are_percent_encoded_and_only_exact_matches_are_erased() {
 #[tokio::test]
 async fn recordings_and_transcriptions_run_over_several_pages() {
     let (sim, twilio, ctx) = setup(|c| c).await;
-    sim.twilio_add_call(OTHER_PARTY, ANA, 7, 6);
+    sim.twilio().add_call(OTHER_PARTY, ANA, 7, 6);
     for _ in 0..6 {
-        sim.twilio_add_call(ANA, OTHER_PARTY, 1, 0);
+        sim.twilio().add_call(ANA, OTHER_PARTY, 1, 0);
     }
     let Outcome::Erased(evidence) = twilio.erase(&ctx, &subject(ANA)).await else { panic!("erased") };
     assert_eq!((evidence.counts["recordings"], evidence.counts["transcriptions"]), (13, 42));
@@ -108,7 +108,7 @@ async fn recordings_and_transcriptions_run_over_several_pages() {
 #[tokio::test]
 async fn transcriptions_left_on_a_recording_deleted_by_hand_are_found() {
     let (sim, twilio, ctx) = setup(|c| c).await;
-    let call = sim.twilio_add_call(OTHER_PARTY, ANA, 1, 2);
+    let call = sim.twilio().add_call(OTHER_PARTY, ANA, 1, 2);
     let api = format!("{}/2010-04-01/Accounts/{}", sim.vendor_url("twilio"), Sim::TWILIO_ACCOUNT_SID);
     let client = reqwest::Client::new();
     let auth = |r: reqwest::RequestBuilder| r.basic_auth(Sim::TWILIO_ACCOUNT_SID, Some(Sim::TWILIO_AUTH_TOKEN));
@@ -127,9 +127,9 @@ async fn transcriptions_left_on_a_recording_deleted_by_hand_are_found() {
 #[tokio::test]
 async fn call_records_in_progress_are_waited_for_then_deleted() {
     let (sim, twilio, ctx) = setup(|c| Config { delete_calls: true, ..c }).await;
-    sim.twilio_add_call(ANA, OTHER_PARTY, 1, 1);
-    let ongoing = sim.twilio_add_call(OTHER_PARTY, ANA, 1, 0);
-    sim.twilio_keep_in_progress(&ongoing, Duration::from_secs(60));
+    sim.twilio().add_call(ANA, OTHER_PARTY, 1, 1);
+    let ongoing = sim.twilio().add_call(OTHER_PARTY, ANA, 1, 0);
+    sim.twilio().keep_in_progress(&ongoing, Duration::from_secs(60));
     let s = subject(ANA);
     let outcome = twilio.erase(&ctx, &s).await;
     no_identifier(&outcome);
@@ -143,7 +143,7 @@ async fn call_records_in_progress_are_waited_for_then_deleted() {
     assert_eq!(again.state["waiting_since"], pending.state["waiting_since"]);
     assert_eq!(again.evidence.counts, pending.evidence.counts);
 
-    sim.twilio_keep_in_progress(&ongoing, Duration::ZERO);
+    sim.twilio().keep_in_progress(&ongoing, Duration::ZERO);
     let Outcome::Erased(evidence) = twilio.check(&ctx, &s, &again).await else { panic!("erased") };
     assert_eq!((evidence.counts["calls"], evidence.counts["recordings"], evidence.counts["transcriptions"]), (2, 2, 1));
     assert_eq!(evidence.vendor_refs.len(), 1);
@@ -154,8 +154,8 @@ async fn call_records_in_progress_are_waited_for_then_deleted() {
 #[tokio::test]
 async fn a_call_in_progress_for_more_than_a_day_fails() {
     let (sim, twilio, ctx) = setup(|c| Config { delete_calls: true, ..c }).await;
-    let ongoing = sim.twilio_add_call(OTHER_PARTY, ANA, 0, 0);
-    sim.twilio_keep_in_progress(&ongoing, Duration::from_secs(60));
+    let ongoing = sim.twilio().add_call(OTHER_PARTY, ANA, 0, 0);
+    sim.twilio().keep_in_progress(&ongoing, Duration::from_secs(60));
     let yesterday = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() - 26 * 3600;
     let pending = Pending {
         check_after: Duration::from_secs(600),
@@ -173,7 +173,7 @@ async fn lookup_counts_what_is_left_and_call_records_only_when_they_are_erased()
     let (sim, twilio, ctx) = setup(|c| c).await;
     let with_calls =
         common::connector(Config { delete_calls: true, ..common::config(&sim.vendor_url("twilio")) }, &ctx.http);
-    sim.twilio_add_call(OTHER_PARTY, ANA, 1, 1);
+    sim.twilio().add_call(OTHER_PARTY, ANA, 1, 1);
     let s = subject(ANA);
     assert_eq!(twilio.lookup(&ctx, &s).await.unwrap().count, Some(2));
     assert_eq!(with_calls.lookup(&ctx, &s).await.unwrap().count, Some(3));
@@ -186,17 +186,17 @@ async fn lookup_counts_what_is_left_and_call_records_only_when_they_are_erased()
 #[tokio::test]
 async fn failures_name_twilios_error_code_and_never_the_number() {
     let (sim, twilio, ctx) = setup(|c| c).await;
-    sim.twilio_add_call(OTHER_PARTY, ANA, 1, 0);
+    sim.twilio().add_call(OTHER_PARTY, ANA, 1, 0);
     let s = subject(ANA);
 
-    sim.twilio_set_rate_limit(Some((2, Duration::from_secs(60))));
+    sim.twilio().set_rate_limit(Some((2, Duration::from_secs(60))));
     let outcome = twilio.erase(&ctx, &s).await;
     no_identifier(&outcome);
     assert_eq!(
         outcome,
         Outcome::Retry { after: None, reason: "twilio answered HTTP 429 (Twilio error 20429)".into(), throttled: true }
     );
-    sim.twilio_set_rate_limit(None);
+    sim.twilio().set_rate_limit(None);
 
     sim.push_faults("twilio", [Fault::Throttle { retry_after: Some(7) }]);
     assert!(matches!(
@@ -234,7 +234,7 @@ async fn failures_name_twilios_error_code_and_never_the_number() {
 #[tokio::test]
 async fn an_attempt_cut_short_is_finished_by_the_next() {
     let (sim, twilio, ctx) = setup(|c| c).await;
-    sim.twilio_add_call(OTHER_PARTY, ANA, 3, 1);
+    sim.twilio().add_call(OTHER_PARTY, ANA, 3, 1);
     // Five calls pass (two call lists, the recordings, a transcription list, its delete); the
     // recording's delete meets a 503.
     let pass = Fault::SlowAnswer { millis: 0 };
@@ -251,7 +251,7 @@ async fn an_attempt_cut_short_is_finished_by_the_next() {
 #[tokio::test]
 async fn an_api_key_authenticates_as_well() {
     let (sim, _, ctx) = setup(|c| c).await;
-    sim.twilio_add_call(OTHER_PARTY, ANA, 1, 0);
+    sim.twilio().add_call(OTHER_PARTY, ANA, 1, 0);
     let config = Config {
         auth_token_env: None,
         api_key_sid: Some(Sim::TWILIO_API_KEY_SID.into()),
@@ -323,7 +323,7 @@ async fn the_demo_seed_shape_loads() {
 #[tokio::test]
 async fn a_delete_refused_for_another_reason_fails() {
     let (sim, twilio, ctx) = setup(|c| c).await;
-    sim.twilio_add_call(OTHER_PARTY, ANA, 1, 1);
+    sim.twilio().add_call(OTHER_PARTY, ANA, 1, 1);
     let pass = Fault::SlowAnswer { millis: 0 };
     sim.push_faults("twilio", vec![pass; 4].into_iter().chain([Fault::Status { status: 400, retry_after: None }]));
     match twilio.erase(&ctx, &subject(ANA)).await {

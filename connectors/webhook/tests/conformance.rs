@@ -22,14 +22,7 @@ impl Mock for SimWebhook {
     }
 
     async fn inject(&self, fault: MockFault) {
-        let fault = match fault {
-            MockFault::ThrottleWithHint { seconds } => Fault::Throttle { retry_after: Some(seconds) },
-            MockFault::ThrottleWithoutHint => Fault::Throttle { retry_after: None },
-            MockFault::ServerError => Fault::Status { status: 503, retry_after: None },
-            MockFault::Timeout => Fault::Hang { millis: 1500 },
-            MockFault::Unauthorized => Fault::Status { status: 401, retry_after: None },
-        };
-        self.0.push_faults(SYSTEM, [fault]);
+        self.0.push_faults(SYSTEM, [Fault::from(fault)]);
     }
 
     fn is_async(&self) -> bool {

@@ -15,25 +15,18 @@ struct ZendeskMock {
 #[async_trait]
 impl Mock for ZendeskMock {
     async fn seed(&self, subject: &Subject, records: u64) {
-        let user = self.sim.zendesk_user(Some(&subject.emails()[0]), subject.user_id());
+        let user = self.sim.zendesk().user(Some(&subject.emails()[0]), subject.user_id());
         for _ in 1..records {
-            self.sim.zendesk_ticket(user, "Please close my account.");
+            self.sim.zendesk().ticket(user, "Please close my account.");
         }
     }
 
     async fn remaining(&self, subject: &Subject) -> u64 {
-        self.sim.zendesk_records(&subject.emails()[0])
+        self.sim.zendesk().records(&subject.emails()[0])
     }
 
     async fn inject(&self, fault: MockFault) {
-        let fault = match fault {
-            MockFault::ThrottleWithHint { seconds } => Fault::Throttle { retry_after: Some(seconds) },
-            MockFault::ThrottleWithoutHint => Fault::Throttle { retry_after: None },
-            MockFault::ServerError => Fault::Status { status: 503, retry_after: None },
-            MockFault::Timeout => Fault::Hang { millis: 1500 },
-            MockFault::Unauthorized => Fault::Status { status: 401, retry_after: None },
-        };
-        self.sim.push_faults("zendesk", [fault]);
+        self.sim.push_faults("zendesk", [Fault::from(fault)]);
     }
 
     fn is_async(&self) -> bool {
@@ -49,7 +42,7 @@ impl Mock for ZendeskMock {
 #[tokio::test]
 async fn conformance() {
     let sim = Sim::start("127.0.0.1:0".parse().unwrap(), SimOptions::default()).await.unwrap();
-    sim.zendesk_set_page_size(5);
+    sim.zendesk().set_page_size(5);
     let http = HttpClient::unlimited("zendesk", testkit::KIT_HTTP_TIMEOUT);
     let config = Config {
         base_url: sim.vendor_url("zendesk"),

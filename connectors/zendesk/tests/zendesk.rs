@@ -72,8 +72,8 @@ fn actions(sim: &Sim) -> Vec<String> {
 #[tokio::test]
 async fn tickets_are_deleted_by_jobs_then_purged_then_the_user_is_deleted() {
     let (sim, zendesk, ctx) = setup(TicketPolicy::Delete).await;
-    let ana = sim.zendesk_user(Some("ana@example.com"), Some("u_123"));
-    let tickets = [sim.zendesk_ticket(ana, "My order is late."), sim.zendesk_ticket(ana, "Refund please.")];
+    let ana = sim.zendesk().user(Some("ana@example.com"), Some("u_123"));
+    let tickets = [sim.zendesk().ticket(ana, "My order is late."), sim.zendesk().ticket(ana, "Refund please.")];
     let subject = person(&["ana@example.com"], Some("u_123"), None);
 
     let (outcome, states) = drive(&zendesk, &ctx, &subject).await;
@@ -94,8 +94,8 @@ async fn tickets_are_deleted_by_jobs_then_purged_then_the_user_is_deleted() {
     let text = serde_json::to_string(&evidence).unwrap();
     assert!(!text.contains("ana@") && !text.contains("u_123"), "{text}");
 
-    assert_eq!(sim.zendesk_user_life(ana), "purged");
-    assert!(tickets.iter().all(|t| sim.zendesk_ticket_life(*t) == "purged"));
+    assert_eq!(sim.zendesk().user_life(ana), "purged");
+    assert!(tickets.iter().all(|t| sim.zendesk().ticket_life(*t) == "purged"));
     let expected_order = [
         "GET /api/v2/users/search".to_string(),
         "GET /api/v2/users/search".into(),
@@ -120,14 +120,14 @@ async fn tickets_are_deleted_by_jobs_then_purged_then_the_user_is_deleted() {
 async fn fuzzy_search_results_are_kept_only_when_exact() {
     let (sim, zendesk, ctx) = setup(TicketPolicy::Delete).await;
     let lookalikes = [
-        sim.zendesk_user(Some("joann@example.com"), None),
-        sim.zendesk_user(Some("ann@example.com.evil.io"), None),
-        sim.zendesk_user(None, Some("u_1234")),
+        sim.zendesk().user(Some("joann@example.com"), None),
+        sim.zendesk().user(Some("ann@example.com.evil.io"), None),
+        sim.zendesk().user(None, Some("u_1234")),
     ];
     let subject = person(&["ann@example.com"], Some("u_123"), None);
     assert_eq!(zendesk.erase(&ctx, &subject).await, Outcome::NothingToErase);
     assert!(!zendesk.lookup(&ctx, &subject).await.unwrap().present);
-    assert!(lookalikes.iter().all(|u| sim.zendesk_user_life(*u) == "active"));
+    assert!(lookalikes.iter().all(|u| sim.zendesk().user_life(*u) == "active"));
     let searched: Vec<Vec<String>> = sim.calls("zendesk").iter().map(|c| c.identifiers.clone()).collect();
     assert_eq!(searched[0], [r#"email:"ann@example.com""#], "the e-mail is one quoted phrase");
     assert_eq!(searched[1], ["u_123"], "the external id is an exact-match parameter");
@@ -136,15 +136,15 @@ async fn fuzzy_search_results_are_kept_only_when_exact() {
 #[tokio::test]
 async fn hostile_identifiers_stay_data() {
     let (sim, zendesk, ctx) = setup(TicketPolicy::Delete).await;
-    let victim = sim.zendesk_user(Some("victim.one@example.com"), Some("v1"));
-    sim.zendesk_ticket(victim, "Hello.");
+    let victim = sim.zendesk().user(Some("victim.one@example.com"), Some("v1"));
+    sim.zendesk().ticket(victim, "Hello.");
     let hostile = person(
         &["victim*@example.com", "a\"b@example.com", "x\\\"@example.com", "*@example.com"],
         Some("*\" OR \"\"=\""),
         None,
     );
     assert_eq!(zendesk.erase(&ctx, &hostile).await, Outcome::NothingToErase);
-    assert_eq!(sim.zendesk_user_life(victim), "active");
+    assert_eq!(sim.zendesk().user_life(victim), "active");
     let queries: Vec<String> = sim.calls("zendesk").iter().flat_map(|c| c.identifiers.clone()).collect();
     assert_eq!(
         queries,
@@ -161,45 +161,45 @@ async fn hostile_identifiers_stay_data() {
 #[tokio::test]
 async fn tickets_the_person_is_only_ccd_on_stay_without_them() {
     let (sim, zendesk, ctx) = setup(TicketPolicy::Delete).await;
-    let bea = sim.zendesk_user(Some("bea@example.com"), None);
-    let other = sim.zendesk_user(Some("other@example.com"), None);
-    let ticket = sim.zendesk_ticket(other, "Our shared printer is broken.");
-    let theirs = sim.zendesk_comment(ticket, bea, "Mine too, call me on +33 6 12 34 56 78.", &["id-card.jpg"]);
-    let reply = sim.zendesk_comment(ticket, other, "Thanks Bea.", &[]);
-    sim.zendesk_watch(ticket, bea, false);
-    sim.zendesk_watch(ticket, bea, true);
+    let bea = sim.zendesk().user(Some("bea@example.com"), None);
+    let other = sim.zendesk().user(Some("other@example.com"), None);
+    let ticket = sim.zendesk().ticket(other, "Our shared printer is broken.");
+    let theirs = sim.zendesk().comment(ticket, bea, "Mine too, call me on +33 6 12 34 56 78.", &["id-card.jpg"]);
+    let reply = sim.zendesk().comment(ticket, other, "Thanks Bea.", &[]);
+    sim.zendesk().watch(ticket, bea, false);
+    sim.zendesk().watch(ticket, bea, true);
 
     let evidence = erased(zendesk.erase(&ctx, &person(&["bea@example.com"], None, None)).await);
 
-    assert_eq!(sim.zendesk_ticket_life(ticket), "live", "someone else's ticket is never deleted");
-    assert!(sim.zendesk_watchers(ticket).is_empty(), "off the CCs and the followers");
-    let text = sim.zendesk_comment_text(theirs).unwrap();
+    assert_eq!(sim.zendesk().ticket_life(ticket), "live", "someone else's ticket is never deleted");
+    assert!(sim.zendesk().watchers(ticket).is_empty(), "off the CCs and the followers");
+    let text = sim.zendesk().comment_text(theirs).unwrap();
     assert!(text.chars().all(|c| c == '\u{2587}'), "{text}");
-    assert_eq!(sim.zendesk_attachment_names(theirs), ["redacted.txt"]);
-    assert_eq!(sim.zendesk_comment_text(reply).unwrap(), "Thanks Bea.", "other people's comments stay");
+    assert_eq!(sim.zendesk().attachment_names(theirs), ["redacted.txt"]);
+    assert_eq!(sim.zendesk().comment_text(reply).unwrap(), "Thanks Bea.", "other people's comments stay");
     assert_eq!(evidence.counts["cc_removals"], 1);
     assert_eq!(evidence.counts["comments_redacted"], 1);
     assert_eq!(evidence.counts["users_deleted"], 1);
     assert!(!evidence.counts.contains_key("tickets_deleted"));
-    assert_eq!(sim.zendesk_user_life(bea), "purged");
-    assert_eq!(sim.zendesk_user_life(other), "active");
+    assert_eq!(sim.zendesk().user_life(bea), "purged");
+    assert_eq!(sim.zendesk().user_life(other), "active");
 }
 
 #[tokio::test]
 async fn redact_mode_keeps_the_tickets_with_every_comment_redacted() {
     let (sim, zendesk, ctx) = setup(TicketPolicy::Redact).await;
-    let cy = sim.zendesk_user(Some("cy@example.com"), None);
-    let ticket = sim.zendesk_ticket(cy, "My address is 1 Main Street.");
-    let reply = sim.zendesk_comment(ticket, 1, "Noted, Cy: 1 Main Street.", &[]);
+    let cy = sim.zendesk().user(Some("cy@example.com"), None);
+    let ticket = sim.zendesk().ticket(cy, "My address is 1 Main Street.");
+    let reply = sim.zendesk().comment(ticket, 1, "Noted, Cy: 1 Main Street.", &[]);
     let subject = person(&["cy@example.com"], None, None);
 
     let evidence = erased(zendesk.erase(&ctx, &subject).await);
 
-    assert_eq!(sim.zendesk_ticket_life(ticket), "live");
-    assert!(sim.zendesk_comment_text(reply).unwrap().chars().all(|c| c == '\u{2587}' || c.is_whitespace()));
+    assert_eq!(sim.zendesk().ticket_life(ticket), "live");
+    assert!(sim.zendesk().comment_text(reply).unwrap().chars().all(|c| c == '\u{2587}' || c.is_whitespace()));
     assert_eq!(evidence.counts["tickets_redacted"], 1);
     assert_eq!(evidence.counts["comments_redacted"], 2);
-    assert_eq!(sim.zendesk_user_life(cy), "purged");
+    assert_eq!(sim.zendesk().user_life(cy), "purged");
     assert!(!actions(&sim).iter().any(|a| a.contains("destroy_many")));
     let next_request = Ctx::standalone(INSTANCE, ctx.http.clone());
     assert_eq!(zendesk.erase(&next_request, &subject).await, Outcome::NothingToErase);
@@ -208,9 +208,9 @@ async fn redact_mode_keeps_the_tickets_with_every_comment_redacted() {
 #[tokio::test]
 async fn redact_mode_cannot_delete_the_requester_of_an_open_ticket() {
     let (sim, zendesk, ctx) = setup(TicketPolicy::Redact).await;
-    let dan = sim.zendesk_user(Some("dan@example.com"), None);
-    let ticket = sim.zendesk_ticket(dan, "Still waiting.");
-    sim.zendesk_set_ticket_status(ticket, "open");
+    let dan = sim.zendesk().user(Some("dan@example.com"), None);
+    let ticket = sim.zendesk().ticket(dan, "Still waiting.");
+    sim.zendesk().set_ticket_status(ticket, "open");
     match zendesk.erase(&ctx, &person(&["dan@example.com"], None, None)).await {
         Outcome::Failed { reason } => {
             assert!(reason.contains("422") && reason.contains("close them"), "{reason}");
@@ -218,13 +218,13 @@ async fn redact_mode_cannot_delete_the_requester_of_an_open_ticket() {
         }
         other => panic!("a human must act: {other:?}"),
     }
-    assert_eq!(sim.zendesk_user_life(dan), "active");
+    assert_eq!(sim.zendesk().user_life(dan), "active");
 }
 
 #[tokio::test]
 async fn a_retry_after_below_two_seconds_leaves_the_backoff_to_the_engine() {
     let (sim, zendesk, ctx) = setup(TicketPolicy::Delete).await;
-    sim.zendesk_user(Some("eve@example.com"), None);
+    sim.zendesk().user(Some("eve@example.com"), None);
     let subject = person(&["eve@example.com"], None, None);
     sim.push_faults(
         "zendesk",
@@ -251,8 +251,8 @@ async fn a_retry_after_below_two_seconds_leaves_the_backoff_to_the_engine() {
 #[tokio::test]
 async fn the_account_rate_limit_answers_429_with_its_window() {
     let (sim, zendesk, ctx) = setup(TicketPolicy::Delete).await;
-    sim.zendesk_user(Some("fay@example.com"), None);
-    sim.zendesk_set_rate_limit(Some((1, Duration::from_secs(60))));
+    sim.zendesk().user(Some("fay@example.com"), None);
+    sim.zendesk().set_rate_limit(Some((1, Duration::from_secs(60))));
     match zendesk.erase(&ctx, &person(&["fay@example.com"], None, None)).await {
         Outcome::Retry { after: Some(after), throttled: true, .. } => {
             assert!(after > Duration::from_secs(55) && after <= Duration::from_secs(60), "{after:?}")
@@ -265,44 +265,44 @@ async fn the_account_rate_limit_answers_429_with_its_window() {
 #[tokio::test]
 async fn a_throttled_permanent_deletion_is_followed_up_by_id() {
     let (sim, zendesk, ctx) = setup(TicketPolicy::Delete).await;
-    let gus = sim.zendesk_user(Some("gus@example.com"), None);
-    sim.zendesk_set_user_deletion_limit(0, Duration::from_secs(60));
+    let gus = sim.zendesk().user(Some("gus@example.com"), None);
+    sim.zendesk().set_user_deletion_limit(0, Duration::from_secs(60));
     let subject = person(&["gus@example.com"], None, None);
 
     let Outcome::Pending(pending) = zendesk.erase(&ctx, &subject).await else { panic!("pending") };
     assert_eq!(pending.state, serde_json::json!({ "step": "purge_users", "users": [gus] }));
     assert!(pending.check_after > Duration::from_secs(55), "Retry-After: {:?}", pending.check_after);
-    assert_eq!(sim.zendesk_user_life(gus), "soft_deleted");
+    assert_eq!(sim.zendesk().user_life(gus), "soft_deleted");
 
     assert!(matches!(zendesk.check(&ctx, &subject, &pending).await, Outcome::Retry { throttled: true, .. }));
-    sim.zendesk_set_user_deletion_limit(700, Duration::from_secs(600));
+    sim.zendesk().set_user_deletion_limit(700, Duration::from_secs(600));
     let evidence = erased(zendesk.check(&ctx, &subject, &pending).await);
     assert_eq!(evidence.counts["users_deleted"], 1);
-    assert_eq!(sim.zendesk_user_life(gus), "purged");
+    assert_eq!(sim.zendesk().user_life(gus), "purged");
 }
 
 #[tokio::test]
 async fn the_product_given_id_finds_the_user_even_soft_deleted() {
     let (sim, zendesk, ctx) = setup(TicketPolicy::Delete).await;
-    let hal = sim.zendesk_user(None, None);
-    sim.zendesk_ticket(hal, "Hi.");
+    let hal = sim.zendesk().user(None, None);
+    sim.zendesk().ticket(hal, "Hi.");
     let subject = person(&["hal.elsewhere@example.com"], None, Some(hal));
     assert!(zendesk.lookup(&ctx, &subject).await.unwrap().present);
     erased(drive(&zendesk, &ctx, &subject).await.0);
-    assert_eq!(sim.zendesk_user_life(hal), "purged");
+    assert_eq!(sim.zendesk().user_life(hal), "purged");
 
     // A user soft-deleted by a task that saved no progress (a fresh context each time): search
     // no longer finds the user, the product-given id does.
-    let ivy = sim.zendesk_user(Some("ivy@example.com"), None);
+    let ivy = sim.zendesk().user(Some("ivy@example.com"), None);
     let fresh = || Ctx::standalone(INSTANCE, ctx.http.clone());
-    sim.zendesk_set_user_deletion_limit(0, Duration::from_secs(60));
+    sim.zendesk().set_user_deletion_limit(0, Duration::from_secs(60));
     assert!(matches!(zendesk.erase(&fresh(), &person(&["ivy@example.com"], None, None)).await, Outcome::Pending(_)));
-    sim.zendesk_set_user_deletion_limit(700, Duration::from_secs(600));
+    sim.zendesk().set_user_deletion_limit(700, Duration::from_secs(600));
     assert_eq!(zendesk.erase(&fresh(), &person(&["ivy@example.com"], None, None)).await, Outcome::NothingToErase);
-    assert_eq!(sim.zendesk_user_life(ivy), "soft_deleted", "search no longer finds a soft-deleted user");
+    assert_eq!(sim.zendesk().user_life(ivy), "soft_deleted", "search no longer finds a soft-deleted user");
     let evidence = erased(zendesk.erase(&fresh(), &person(&["ivy@example.com"], None, Some(ivy))).await);
     assert_eq!(evidence.counts["users_deleted"], 1);
-    assert_eq!(sim.zendesk_user_life(ivy), "purged");
+    assert_eq!(sim.zendesk().user_life(ivy), "purged");
 
     let not_an_id = Subject::new(RawSubject {
         ids: [(INSTANCE.to_string(), "../tickets/1".to_string())].into(),
@@ -318,15 +318,15 @@ async fn the_product_given_id_finds_the_user_even_soft_deleted() {
 #[tokio::test]
 async fn lookup_follows_the_deletion_through_compliance_statuses() {
     let (sim, zendesk, ctx) = setup(TicketPolicy::Delete).await;
-    let jo = sim.zendesk_user(Some("jo@example.com"), None);
-    sim.zendesk_ticket(jo, "One.");
-    sim.zendesk_ticket(jo, "Two.");
+    let jo = sim.zendesk().user(Some("jo@example.com"), None);
+    sim.zendesk().ticket(jo, "One.");
+    sim.zendesk().ticket(jo, "Two.");
     let subject = person(&["jo@example.com"], None, Some(jo));
     let found = zendesk.lookup(&ctx, &subject).await.unwrap();
     assert_eq!((found.present, found.count), (true, Some(3)), "the user and two tickets");
 
     erased(drive(&zendesk, &ctx, &subject).await.0);
-    sim.zendesk_set_job_delay(Duration::from_millis(600));
+    sim.zendesk().set_job_delay(Duration::from_millis(600));
     let found = zendesk.lookup(&ctx, &subject).await.unwrap();
     assert_eq!((found.present, found.count), (true, None), "Zendesk is still deleting");
     tokio::time::sleep(Duration::from_millis(700)).await;
@@ -336,39 +336,39 @@ async fn lookup_follows_the_deletion_through_compliance_statuses() {
 #[tokio::test]
 async fn a_failed_job_is_started_again_then_given_up() {
     let (sim, zendesk, ctx) = setup(TicketPolicy::Delete).await;
-    let kim = sim.zendesk_user(Some("kim@example.com"), None);
-    let ticket = sim.zendesk_ticket(kim, "Hello.");
-    sim.zendesk_fail_jobs(1);
+    let kim = sim.zendesk().user(Some("kim@example.com"), None);
+    let ticket = sim.zendesk().ticket(kim, "Hello.");
+    sim.zendesk().fail_jobs(1);
     erased(drive(&zendesk, &ctx, &person(&["kim@example.com"], None, None)).await.0);
-    assert_eq!(sim.zendesk_ticket_life(ticket), "purged");
+    assert_eq!(sim.zendesk().ticket_life(ticket), "purged");
     assert_eq!(actions(&sim).iter().filter(|a| a.ends_with("/tickets/destroy_many")).count(), 2);
 
-    let lou = sim.zendesk_user(Some("lou@example.com"), None);
-    sim.zendesk_ticket(lou, "Hello.");
-    sim.zendesk_fail_jobs(10);
+    let lou = sim.zendesk().user(Some("lou@example.com"), None);
+    sim.zendesk().ticket(lou, "Hello.");
+    sim.zendesk().fail_jobs(10);
     let (outcome, _) = drive(&zendesk, &ctx, &person(&["lou@example.com"], None, None)).await;
     assert_eq!(outcome, Outcome::failed("a zendesk background job failed 4 times in a row"));
-    assert_eq!(sim.zendesk_user_life(lou), "active");
+    assert_eq!(sim.zendesk().user_life(lou), "active");
 }
 
 #[tokio::test]
 async fn pagination_stays_within_the_base_url() {
     let (sim, zendesk, ctx) = setup(TicketPolicy::Delete).await;
-    let max = sim.zendesk_user(Some("max@example.com"), None);
+    let max = sim.zendesk().user(Some("max@example.com"), None);
     for _ in 0..12 {
-        sim.zendesk_ticket(max, "Again.");
+        sim.zendesk().ticket(max, "Again.");
     }
     let subject = person(&["max@example.com"], None, None);
     assert_eq!(zendesk.lookup(&ctx, &subject).await.unwrap().count, Some(13));
     let elsewhere = format!("http://{}/intercom/api/v2/users/{max}/tickets/requested?page=2", sim.addr());
     for next in ["http://169.254.169.254/api/v2/users/1/tickets/requested?page=2", elsewhere.as_str()] {
-        sim.zendesk_set_next_page(Some(next));
+        sim.zendesk().set_next_page(Some(next));
         match zendesk.erase(&ctx, &subject).await {
             Outcome::Failed { reason } => assert!(reason.contains("outside the configured base_url"), "{reason}"),
             other => panic!("{other:?}"),
         }
     }
-    sim.zendesk_set_next_page(None);
+    sim.zendesk().set_next_page(None);
     let evidence = erased(drive(&zendesk, &ctx, &subject).await.0);
     assert_eq!(evidence.counts["tickets_deleted"], 12, "three pages of five");
 }
@@ -376,12 +376,12 @@ async fn pagination_stays_within_the_base_url() {
 #[tokio::test]
 async fn agents_and_admins_are_left_to_a_human() {
     let (sim, zendesk, ctx) = setup(TicketPolicy::Delete).await;
-    let staff = sim.zendesk_staff("nat@example.com", "agent");
+    let staff = sim.zendesk().staff("nat@example.com", "agent");
     match zendesk.erase(&ctx, &person(&["nat@example.com"], None, None)).await {
         Outcome::Failed { reason } => assert!(reason.contains("agent or admin"), "{reason}"),
         other => panic!("{other:?}"),
     }
-    assert_eq!(sim.zendesk_user_life(staff), "active");
+    assert_eq!(sim.zendesk().user_life(staff), "active");
 }
 
 #[tokio::test]
@@ -417,23 +417,23 @@ async fn the_seed_file_section_and_serving_at_the_root_of_a_port() {
     assert_eq!(evidence.counts["tickets_deleted"], 3);
     assert_eq!(evidence.counts["cc_removals"], 1);
     assert_eq!(evidence.counts["comments_redacted"], 1);
-    assert_eq!(sim.zendesk_records("oz@example.com"), 0);
+    assert_eq!(sim.zendesk().records("oz@example.com"), 0);
 }
 
 #[tokio::test]
 async fn a_soft_deletion_that_timed_out_is_finished_by_id() {
     let (sim, zendesk, ctx) = setup(TicketPolicy::Delete).await;
-    let pat = sim.zendesk_user(Some("pat@example.com"), None);
+    let pat = sim.zendesk().user(Some("pat@example.com"), None);
     let subject = person(&["pat@example.com"], None, None);
     // Search, requested, ccd answer normally; the soft deletion is done but answered too late.
     let normal = Fault::Hang { millis: 0 };
     sim.push_faults("zendesk", [normal.clone(), normal.clone(), normal, Fault::SlowAnswer { millis: 2500 }]);
     let Outcome::Pending(pending) = zendesk.erase(&ctx, &subject).await else { panic!("pending") };
     assert_eq!(pending.state, serde_json::json!({ "step": "purge_users", "users": [pat] }));
-    assert_eq!(sim.zendesk_user_life(pat), "soft_deleted");
+    assert_eq!(sim.zendesk().user_life(pat), "soft_deleted");
     let evidence = erased(zendesk.check(&ctx, &subject, &pending).await);
     assert_eq!(evidence.counts["users_deleted"], 1);
-    assert_eq!(sim.zendesk_user_life(pat), "purged");
+    assert_eq!(sim.zendesk().user_life(pat), "purged");
 }
 
 /// How an attempt loses what Zendesk answered to one call.
@@ -479,8 +479,8 @@ async fn attempts(zendesk: &Zendesk, ctx: &Ctx, subject: &Subject, death: Durati
 /// attempts must still leave nothing of the person behind. Returns the task's final evidence.
 async fn erase_losing(action: &str, loss: Loss) -> Evidence {
     let (sim, zendesk, ctx) = setup(TicketPolicy::Delete).await;
-    let ana = sim.zendesk_user(Some("ana@example.com"), None);
-    let tickets = [sim.zendesk_ticket(ana, "My order is late."), sim.zendesk_ticket(ana, "Refund please.")];
+    let ana = sim.zendesk().user(Some("ana@example.com"), None);
+    let tickets = [sim.zendesk().ticket(ana, "My order is late."), sim.zendesk().ticket(ana, "Refund please.")];
     let subject = person(&["ana@example.com"], None, None);
     // The work is done at once; the answer comes after the client's 2 s timeout.
     sim.aim_fault("zendesk", action, Fault::SlowAnswer { millis: 2500 });
@@ -498,9 +498,9 @@ async fn erase_losing(action: &str, loss: Loss) -> Evidence {
         Loss::Worker => assert_eq!(deaths, 1, "the worker died once, in {action}"),
     }
     assert!(sim.calls("zendesk").iter().any(|c| c.action.starts_with(action)), "{action} was called");
-    assert_eq!(sim.zendesk_user_life(ana), "purged", "{loss:?} in {action}: user left behind");
+    assert_eq!(sim.zendesk().user_life(ana), "purged", "{loss:?} in {action}: user left behind");
     for ticket in tickets {
-        assert_eq!(sim.zendesk_ticket_life(ticket), "purged", "{loss:?} in {action}: ticket {ticket} left behind");
+        assert_eq!(sim.zendesk().ticket_life(ticket), "purged", "{loss:?} in {action}: ticket {ticket} left behind");
     }
     erased(outcomes.last().cloned().expect("an outcome"))
 }
@@ -556,15 +556,15 @@ async fn a_lost_answer_to_any_deletion_leaves_nothing_behind_and_counts_each_rec
 #[tokio::test]
 async fn without_saved_progress_the_soft_deleted_tickets_would_stay() {
     let (sim, zendesk, ctx) = setup(TicketPolicy::Delete).await;
-    let ana = sim.zendesk_user(Some("ana@example.com"), None);
-    let ticket = sim.zendesk_ticket(ana, "My order is late.");
+    let ana = sim.zendesk().user(Some("ana@example.com"), None);
+    let ticket = sim.zendesk().ticket(ana, "My order is late.");
     let subject = person(&["ana@example.com"], None, None);
     sim.aim_fault("zendesk", DELETE_TICKETS, Fault::SlowAnswer { millis: 2500 });
     assert!(tokio::time::timeout(Duration::from_secs(1), zendesk.erase(&ctx, &subject)).await.is_err());
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(sim.zendesk_ticket_life(ticket), "soft_deleted");
+    assert_eq!(sim.zendesk().ticket_life(ticket), "soft_deleted");
     let forgetful = Ctx::standalone(INSTANCE, ctx.http.clone());
     let (outcomes, _) = attempts(&zendesk, &forgetful, &subject, Duration::from_secs(30)).await;
     assert!(matches!(outcomes.last(), Some(Outcome::Erased(_))));
-    assert_eq!(sim.zendesk_ticket_life(ticket), "soft_deleted", "left for Zendesk's 30-day purge");
+    assert_eq!(sim.zendesk().ticket_life(ticket), "soft_deleted", "left for Zendesk's 30-day purge");
 }

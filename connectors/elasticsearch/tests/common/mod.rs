@@ -17,7 +17,7 @@ pub const BATCH: usize = 5;
 
 pub async fn sim() -> Sim {
     let sim = Sim::start("127.0.0.1:0".parse().unwrap(), SimOptions::default()).await.unwrap();
-    sim.elasticsearch_set_batches(BATCH, Duration::from_millis(20));
+    sim.elasticsearch().set_batches(BATCH, Duration::from_millis(20));
     sim
 }
 
@@ -68,7 +68,7 @@ pub struct EsMock {
 
 impl EsMock {
     fn matching(&self, field: &str, value: Option<&str>) -> u64 {
-        value.map_or(0, |v| self.sim.elasticsearch_matching("logs-*", field, v))
+        value.map_or(0, |v| self.sim.elasticsearch().matching("logs-*", field, v))
     }
 }
 
@@ -77,7 +77,7 @@ impl Mock for EsMock {
     async fn seed(&self, subject: &Subject, records: u64) {
         for i in 0..records {
             let index = if i % 2 == 0 { "logs-app-1" } else { "logs-app-2" };
-            self.sim.elasticsearch_index(index, log_line(subject, i));
+            self.sim.elasticsearch().index(index, log_line(subject, i));
         }
     }
 
@@ -88,14 +88,7 @@ impl Mock for EsMock {
     }
 
     async fn inject(&self, fault: MockFault) {
-        let fault = match fault {
-            MockFault::ThrottleWithHint { seconds } => Fault::Throttle { retry_after: Some(seconds) },
-            MockFault::ThrottleWithoutHint => Fault::Throttle { retry_after: None },
-            MockFault::ServerError => Fault::Status { status: 503, retry_after: None },
-            MockFault::Timeout => Fault::Hang { millis: 1500 },
-            MockFault::Unauthorized => Fault::Status { status: 401, retry_after: None },
-        };
-        self.sim.push_faults("elasticsearch", [fault]);
+        self.sim.push_faults("elasticsearch", [Fault::from(fault)]);
     }
 
     fn is_async(&self) -> bool {

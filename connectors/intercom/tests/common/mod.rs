@@ -37,25 +37,18 @@ impl Mock for SimMock {
         let email = subject.emails().first().map(String::as_str);
         for i in 0..records {
             let (role, external_id) = if i == 0 { ("user", subject.user_id()) } else { ("lead", None) };
-            let id = self.0.intercom_add_contact(role, email, external_id);
-            self.0.intercom_add_conversation(&[&id], 1);
+            let id = self.0.intercom().add_contact(role, email, external_id);
+            self.0.intercom().add_conversation(&[&id], 1);
         }
     }
 
     async fn remaining(&self, subject: &Subject) -> u64 {
         let identifiers: Vec<&str> = subject.identifiers().into_iter().map(|(_, value)| value).collect();
-        self.0.intercom_remaining(&identifiers)
+        self.0.intercom().remaining(&identifiers)
     }
 
     async fn inject(&self, fault: MockFault) {
-        let fault = match fault {
-            MockFault::ThrottleWithHint { seconds } => Fault::Throttle { retry_after: Some(seconds) },
-            MockFault::ThrottleWithoutHint => Fault::Throttle { retry_after: None },
-            MockFault::ServerError => Fault::Status { status: 503, retry_after: None },
-            MockFault::Timeout => Fault::Hang { millis: 1500 },
-            MockFault::Unauthorized => Fault::Status { status: 401, retry_after: None },
-        };
-        self.0.push_faults("intercom", [fault]);
+        self.0.push_faults("intercom", [Fault::from(fault)]);
     }
 
     fn is_async(&self) -> bool {
@@ -63,6 +56,6 @@ impl Mock for SimMock {
     }
 
     fn more_than_a_page(&self) -> u64 {
-        self.0.intercom_page_size() as u64 * 2 + 1
+        self.0.intercom().page_size() as u64 * 2 + 1
     }
 }

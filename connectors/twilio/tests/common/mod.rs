@@ -60,23 +60,16 @@ impl Mock for SimTwilio {
         let phone = &subject.phones()[0];
         for i in 0..records {
             let (from, to) = if i % 2 == 0 { (OTHER_PARTY, phone.as_str()) } else { (phone.as_str(), OTHER_PARTY) };
-            self.sim.twilio_add_call(from, to, 1, 1);
+            self.sim.twilio().add_call(from, to, 1, 1);
         }
     }
 
     async fn remaining(&self, subject: &Subject) -> u64 {
-        self.sim.twilio_holdings(&subject.phones()[0]).recordings
+        self.sim.twilio().holdings(&subject.phones()[0]).recordings
     }
 
     async fn inject(&self, fault: MockFault) {
-        let fault = match fault {
-            MockFault::ThrottleWithHint { seconds } => Fault::Throttle { retry_after: Some(seconds) },
-            MockFault::ThrottleWithoutHint => Fault::Throttle { retry_after: None },
-            MockFault::ServerError => Fault::Status { status: 503, retry_after: None },
-            MockFault::Timeout => Fault::Hang { millis: self.hang.as_millis() as u64 },
-            MockFault::Unauthorized => Fault::Status { status: 401, retry_after: None },
-        };
-        self.sim.push_faults("twilio", [fault]);
+        self.sim.push_faults("twilio", [Fault::from_mock_with_hang(fault, self.hang)]);
     }
 
     fn is_async(&self) -> bool {

@@ -1,0 +1,86 @@
+//! The control API (`/_sim/...`): seed webhook systems, inject faults and outages, make erasures
+//! asynchronous, read the calls a system received.
+
+use crate::fault::Fault;
+use crate::harness::{Call, Harness};
+use axum::extract::{Query, State as AxumState};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Duration;
+
+type Shared = AxumState<Arc<Harness>>;
+
+pub(crate) fn router(harness: Arc<Harness>) -> Router {
+    Router::new()
+        .route("/_sim/health", get(|| async { "ok" }))
+        .route("/_sim/seed", post(seed))
+        .route("/_sim/faults", post(faults))
+        .route("/_sim/outage", post(outage))
+        .route("/_sim/async", post(set_async))
+        .route("/_sim/calls", get(calls))
+        .with_state(harness)
+}
+
+#[derive(Deserialize)]
+struct SeedBody {
+    system: String,
+    identifiers: Vec<String>,
+    records: u64,
+}
+
+async fn seed(AxumState(state): Shared, Json(body): Json<SeedBody>) -> &'static str {
+    for identifier in &body.identifiers {
+        state.seed(&body.system, identifier, body.records);
+    }
+    "ok"
+}
+
+#[derive(Deserialize)]
+struct FaultsBody {
+    system: String,
+    faults: Vec<Fault>,
+    /// Aim the faults at the calls whose action starts with this (see `Sim::aim_fault`).
+    #[serde(default)]
+    on: Option<String>,
+}
+
+async fn faults(AxumState(state): Shared, Json(body): Json<FaultsBody>) -> &'static str {
+    match &body.on {
+        Some(prefix) => body.faults.into_iter().for_each(|fault| state.aim_fault(&body.system, prefix, fault)),
+        None => state.push_faults(&body.system, body.faults),
+    }
+    "ok"
+}
+
+#[derive(Deserialize)]
+struct OutageBody {
+    system: String,
+    fault: Option<Fault>,
+}
+
+async fn outage(AxumState(state): Shared, Json(body): Json<OutageBody>) -> &'static str {
+    state.set_outage(&body.system, body.fault);
+    "ok"
+}
+
+#[derive(Deserialize)]
+struct AsyncBody {
+    system: String,
+    delay_ms: Option<u64>,
+}
+
+async fn set_async(AxumState(state): Shared, Json(body): Json<AsyncBody>) -> &'static str {
+    state.set_async(&body.system, body.delay_ms.map(Duration::from_millis));
+    "ok"
+}
+
+#[derive(Deserialize)]
+struct CallsQuery {
+    system: String,
+}
+
+async fn calls(AxumState(state): Shared, Query(q): Query<CallsQuery>) -> Json<Vec<Call>> {
+    Json(state.calls(&q.system))
+}

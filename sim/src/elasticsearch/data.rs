@@ -1,0 +1,231 @@
+//! What the simulated cluster holds, and its delete-by-query tasks.
+
+use super::error::EsError;
+use super::query::{flag, SimQuery};
+use super::NODE;
+use crate::harness::RateWindow;
+use crate::text::glob;
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+/// What the simulated cluster holds.
+pub(crate) struct Data {
+    /// Documents by index, then by id.
+    pub(super) indices: BTreeMap<String, BTreeMap<String, Doc>>,
+    pub(super) tasks: BTreeMap<u64, Task>,
+    pub(super) next_task: u64,
+    pub(super) next_seq: u64,
+    pub(super) batch_size: usize,
+    pub(super) batch_time: Duration,
+    pub(super) rate_limit: Option<RateWindow>,
+    /// What goes wrong in the next delete-by-query task.
+    pub(super) next_task_trouble: Option<Trouble>,
+    /// The next `_count` answers with one shard failed (and none of its documents counted).
+    pub(super) fail_shards_once: bool,
+    /// Every admitted request: `{"action", "auth", "body"}`.
+    pub(super) requests: Vec<Value>,
+}
+
+impl Default for Data {
+    fn default() -> Self {
+        Data {
+            indices: BTreeMap::new(),
+            tasks: BTreeMap::new(),
+            next_task: 0,
+            next_seq: 0,
+            batch_size: 5,
+            batch_time: Duration::from_millis(20),
+            rate_limit: None,
+            next_task_trouble: None,
+            fail_shards_once: false,
+            requests: Vec::new(),
+        }
+    }
+}
+
+pub(super) struct Doc {
+    pub(super) source: Value,
+    pub(super) seq_no: u64,
+}
+
+pub(super) enum Trouble {
+    /// The first batch's deletions fail with this status and error type; the task stops there.
+    Bulk { status: u16, kind: String },
+    /// The task fails as a whole.
+    Error { kind: String },
+}
+
+pub(super) struct Task {
+    pub(super) started: Instant,
+    pub(super) started_ms: u64,
+    pub(super) description: String,
+    /// (index, id, seq_no) as the snapshot saw them, not yet processed.
+    pub(super) todo: VecDeque<(String, String, u64)>,
+    pub(super) total: u64,
+    pub(super) ticks: u32,
+    pub(super) batches: u64,
+    pub(super) deleted: u64,
+    pub(super) version_conflicts: u64,
+    pub(super) proceed: bool,
+    pub(super) failures: Vec<Value>,
+    pub(super) error: Option<Value>,
+    pub(super) trouble: Option<Trouble>,
+    pub(super) done: bool,
+}
+
+impl Data {
+    pub(super) fn index(&mut self, index: &str, source: Value) -> String {
+        self.next_seq += 1;
+        let seq_no = self.next_seq;
+        let id = format!("doc-{seq_no}");
+        self.indices.entry(index.to_string()).or_default().insert(id.clone(), Doc { source, seq_no });
+        id
+    }
+
+    /// Run every batch whose time has come.
+    pub(super) fn advance(&mut self) {
+        let now = Instant::now();
+        let Data { tasks, indices, batch_size, batch_time, .. } = self;
+        for task in tasks.values_mut().filter(|t| !t.done) {
+            let due = now.duration_since(task.started).as_nanos() / batch_time.as_nanos().max(1);
+            while !task.done && u128::from(task.ticks) < due {
+                task.ticks += 1;
+                run_batch(task, indices, *batch_size);
+            }
+        }
+    }
+
+    /// The indices `expr` names, Elasticsearch's way.
+    pub(super) fn resolve(&self, expr: &str, params: &HashMap<String, String>) -> Result<Vec<String>, EsError> {
+        let ignore_unavailable = flag(params, "ignore_unavailable", false)?;
+        let allow_no_indices = flag(params, "allow_no_indices", true)?;
+        let mut names: Vec<String> = Vec::new();
+        for part in expr.split(',') {
+            if let Some(excluded) = part.strip_prefix('-') {
+                names.retain(|name| !glob(excluded, name));
+            } else if part == "_all" || part.contains('*') {
+                let pattern = if part == "_all" { "*" } else { part };
+                names.extend(self.indices.keys().filter(|name| glob(pattern, name)).cloned());
+            } else if self.indices.contains_key(part) {
+                names.push(part.to_string());
+            } else if !ignore_unavailable {
+                return Err(EsError::new(404, "index_not_found_exception", format!("no such index [{part}]")));
+            }
+        }
+        names.sort();
+        names.dedup();
+        if names.is_empty() && !allow_no_indices {
+            return Err(EsError::new(404, "index_not_found_exception", format!("no such index [{expr}]")));
+        }
+        Ok(names)
+    }
+
+    pub(super) fn matching(&self, names: &[String], query: &SimQuery) -> Vec<(String, String, u64)> {
+        let mut found = Vec::new();
+        for name in names {
+            for (id, doc) in self.indices.get(name).into_iter().flatten() {
+                if query.matches(&doc.source) {
+                    found.push((name.clone(), id.clone(), doc.seq_no));
+                }
+            }
+        }
+        found
+    }
+}
+
+pub(super) fn run_batch(task: &mut Task, indices: &mut BTreeMap<String, BTreeMap<String, Doc>>, batch_size: usize) {
+    if task.todo.is_empty() {
+        task.done = true;
+        return;
+    }
+    let batch: Vec<_> = task.todo.drain(..batch_size.min(task.todo.len())).collect();
+    task.batches += 1;
+    match task.trouble.take() {
+        Some(Trouble::Error { kind }) => {
+            task.error = Some(json!({ "type": kind, "reason": "the task failed (injected)" }));
+            task.done = true;
+            return;
+        }
+        Some(Trouble::Bulk { status, kind }) => {
+            for (index, id, _) in &batch {
+                task.failures.push(failure(index, id, status, &kind));
+            }
+            task.done = true;
+            return;
+        }
+        None => {}
+    }
+    for (index, id, seq_no) in &batch {
+        let docs = indices.get_mut(index);
+        match docs {
+            Some(docs) if docs.get(id).is_some_and(|doc| doc.seq_no == *seq_no) => {
+                docs.remove(id);
+                task.deleted += 1;
+            }
+            _ => {
+                task.version_conflicts += 1;
+                if !task.proceed {
+                    task.failures.push(failure(index, id, 409, "version_conflict_engine_exception"));
+                }
+            }
+        }
+    }
+    task.done = task.todo.is_empty() || !task.failures.is_empty();
+}
+
+pub(super) fn failure(index: &str, id: &str, status: u16, kind: &str) -> Value {
+    json!({
+        "index": index,
+        "id": id,
+        "status": status,
+        "cause": { "type": kind, "reason": "the deletion failed", "index": index },
+    })
+}
+
+impl Task {
+    pub(super) fn status(&self) -> Map<String, Value> {
+        let status = json!({
+            "total": self.total,
+            "updated": 0,
+            "created": 0,
+            "deleted": self.deleted,
+            "batches": self.batches,
+            "version_conflicts": self.version_conflicts,
+            "noops": 0,
+            "retries": { "bulk": 0, "search": 0 },
+            "throttled_millis": 0,
+            "requests_per_second": -1.0,
+            "throttled_until_millis": 0,
+        });
+        let Value::Object(status) = status else { unreachable!("a JSON object") };
+        status
+    }
+
+    /// The body of a finished task's `response` (and of a synchronous delete-by-query).
+    pub(super) fn response(&self) -> Value {
+        let mut response = self.status();
+        response.insert("took".into(), json!(self.started.elapsed().as_millis() as u64));
+        response.insert("timed_out".into(), json!(false));
+        response.insert("throttled".into(), json!("0s"));
+        response.insert("throttled_until".into(), json!("0s"));
+        response.insert("failures".into(), Value::Array(self.failures.clone()));
+        Value::Object(response)
+    }
+
+    pub(super) fn info(&self, id: u64) -> Value {
+        json!({
+            "node": NODE,
+            "id": id,
+            "type": "transport",
+            "action": "indices:data/write/delete/byquery",
+            "status": self.status(),
+            "description": self.description,
+            "start_time_in_millis": self.started_ms,
+            "running_time_in_nanos": self.started.elapsed().as_nanos() as u64,
+            "cancellable": true,
+            "cancelled": false,
+            "headers": {},
+        })
+    }
+}

@@ -1,0 +1,105 @@
+//! The twilio part of the simulator: Twilio's REST API 2010-04-01 as the twilio connector uses
+//! it (calls, recordings, transcriptions), at Twilio's own paths under `/2010-04-01/Accounts/{AC}`.
+//!
+//! - Auth: HTTP Basic, `Sim::TWILIO_ACCOUNT_SID` with `Sim::TWILIO_AUTH_TOKEN`, or the API key
+//!   `Sim::TWILIO_API_KEY_SID` with `Sim::TWILIO_API_KEY_SECRET`; anything else answers 401
+//!   (error 20003). A path naming another account answers 404 (error 20404).
+//! - `GET Calls.json?To=&From=` (exact match), `GET Recordings.json?CallSid=&IncludeSoftDeleted=`,
+//!   `GET Recordings/{RE}/Transcriptions.json`; `DELETE Calls/{CA}.json` (400, error 20009, while
+//!   the call is in progress), `DELETE Recordings/{RE}.json` (a soft delete: the recording is then
+//!   listed only under `IncludeSoftDeleted=true`, with `status: deleted`),
+//!   `DELETE Transcriptions/{TR}.json` and `DELETE Recordings/{RE}/Transcriptions/{TR}.json`.
+//!   Deleting a recording leaves its transcriptions, and deleting a call leaves its recordings.
+//! - Lists are paged as Twilio pages them: `PageSize` (capped at the simulator's page size, 5
+//!   unless `Sim::twilio().set_page_size` says otherwise) and a `next_page_uri` holding a
+//!   `PageToken` cursor, relative to the API root as Twilio answers; the spec says `format: uri`,
+//!   so `Sim::twilio().set_absolute_page_uris(true)` makes them absolute for a spec-checking proxy.
+//! - Errors are Twilio's JSON (`code`, `message`, `more_info`, `status`). A 429 (error 20429)
+//!   carries no `Retry-After`, as Twilio's do, unless an injected `Fault::Throttle` gives one;
+//!   `Sim::twilio().set_rate_limit` answers 429 past a number of calls per window.
+//!
+//! Seed (the `"twilio"` section of a seed file); each call gets `recordings` recordings (default
+//! 1), each with `transcriptions` transcriptions (default 0), and stays in progress for
+//! `in_progress_seconds` (default 0):
+//!
+//! ```json
+//! { "page_size": 5,
+//!   "calls": [{ "from": "+14155550100", "to": "+33612345678", "recordings": 2, "transcriptions": 1 }] }
+//! ```
+
+mod data;
+mod endpoints;
+mod routes;
+mod seed;
+
+pub(crate) use data::Data;
+pub(crate) use routes::router;
+pub(crate) use seed::seed_json;
+
+use crate::harness::{RateWindow, Vendor};
+use data::{parse_sid, sid};
+use std::sync::MutexGuard;
+use std::time::{Duration, Instant};
+
+pub(crate) const SYSTEM: &str = "twilio";
+pub(crate) const ACCOUNT_SID: &str = "AC0123456789abcdef0123456789abcdef";
+pub(crate) const AUTH_TOKEN: &str = "sim-token";
+pub(crate) const API_KEY_SID: &str = "SKfedcba9876543210fedcba9876543210";
+pub(crate) const API_KEY_SECRET: &str = "sim-key-secret";
+const DEFAULT_PAGE_SIZE: usize = 5;
+/// Every record's dates: the simulator does not age its records.
+const DATE: &str = "Tue, 25 Nov 2025 09:30:00 +0000";
+
+/// What the simulated twilio holds about one phone number (calls to or from it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holdings {
+    /// Call records not deleted.
+    pub calls: u64,
+    /// Recordings not deleted.
+    pub recordings: u64,
+    /// Soft-deleted recordings (still listed under `IncludeSoftDeleted=true`).
+    pub deleted_recordings: u64,
+    pub transcriptions: u64,
+}
+
+/// The simulated Twilio account, seen and changed directly by tests (`Sim::twilio`).
+pub struct Twilio<'a>(pub(crate) &'a Vendor<Data>);
+
+impl Twilio<'_> {
+    /// `transcriptions` transcriptions; returns the call's sid.
+    pub fn add_call(&self, from: &str, to: &str, recordings: usize, transcriptions: usize) -> String {
+        sid("CA", self.data().add_call(from, to, recordings, transcriptions))
+    }
+
+    /// The call stays in progress for `duration` from now: deleting it answers error 20009.
+    pub fn keep_in_progress(&self, call_sid: &str, duration: Duration) {
+        let mut data = self.data();
+        if let Some(call) = parse_sid("CA", call_sid).and_then(|seq| data.calls.get_mut(&seq)) {
+            call.in_progress_until = Some(Instant::now() + duration);
+        }
+    }
+
+    /// What twilio holds about calls to or from `phone`.
+    pub fn holdings(&self, phone: &str) -> Holdings {
+        self.data().holdings(phone)
+    }
+
+    /// The most records one page lists, whatever `PageSize` asks for.
+    pub fn set_page_size(&self, size: usize) {
+        self.data().page_size = size.max(1);
+    }
+
+    /// Answer 429 (error 20429, no `Retry-After`) past `calls` calls per `window`; `None` lifts it.
+    pub fn set_rate_limit(&self, limit: Option<(u32, Duration)>) {
+        self.data().rate_limit = limit.map(|(calls, window)| RateWindow::from_first_call(calls, window));
+    }
+
+    /// Page URIs as absolute URLs (the spec's `format: uri`) instead of Twilio's relative ones.
+    pub fn set_absolute_page_uris(&self, absolute: bool) {
+        self.data().absolute_page_uris = absolute;
+    }
+
+    fn data(&self) -> MutexGuard<'_, Data> {
+        self.0.data()
+    }
+}

@@ -1,0 +1,48 @@
+//! The `"twilio"` section of a seed file (shape in the module doc).
+
+use super::data::Data;
+use serde::Deserialize;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Seed {
+    #[serde(default)]
+    page_size: Option<usize>,
+    #[serde(default)]
+    calls: Vec<SeedCall>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeedCall {
+    from: String,
+    to: String,
+    #[serde(default = "one")]
+    recordings: usize,
+    #[serde(default)]
+    transcriptions: usize,
+    #[serde(default)]
+    in_progress_seconds: u64,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// Seed from the `"twilio"` section of a seed file (shape in the module doc).
+pub(crate) fn seed_json(data: &mut Data, seed: &Value) -> Result<(), String> {
+    let seed: Seed = serde_json::from_value(seed.clone()).map_err(|e| format!("twilio: {e}"))?;
+    if let Some(size) = seed.page_size {
+        data.page_size = size.max(1);
+    }
+    for call in seed.calls {
+        let seq = data.add_call(&call.from, &call.to, call.recordings, call.transcriptions);
+        if call.in_progress_seconds > 0 {
+            let until = Instant::now() + Duration::from_secs(call.in_progress_seconds);
+            data.calls.get_mut(&seq).expect("just added").in_progress_until = Some(until);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,171 @@
+//! What each Zendesk endpoint does to the account and answers.
+
+use super::data::{Data, Job, JobAction, Life, User};
+use super::html::{apply_redaction, strip_redaction};
+use super::query::parse_terms;
+use super::routes::{error, not_found, ok, throttled, Answer, Link};
+use super::{AGENT_ID, MAX_BULK_IDS};
+use serde_json::{json, Value};
+use std::time::Instant;
+
+impl Data {
+    pub(super) fn page(&self, key: &str, items: Vec<Value>, link: &Link) -> Answer {
+        let number = |k: &str| link.query.get(k).and_then(|v| v.parse::<usize>().ok());
+        let per_page = number("per_page").unwrap_or(100).clamp(1, 100).min(self.page_size);
+        let page = number("page").unwrap_or(1).max(1);
+        let count = items.len();
+        let start = (page - 1).saturating_mul(per_page);
+        let items: Vec<Value> = items.into_iter().skip(start).take(per_page).collect();
+        let next = (start.saturating_add(per_page) < count)
+            .then(|| self.next_page_override.clone().unwrap_or_else(|| link.page(page + 1, per_page)));
+        let previous = (page > 1).then(|| link.page(page - 1, per_page));
+        ok(json!({ key: items, "next_page": next, "previous_page": previous, "count": count }))
+    }
+
+    pub(super) fn search(&self, link: &Link) -> Answer {
+        let found: Vec<&User> = if let Some(external_id) = link.query.get("external_id") {
+            self.users
+                .values()
+                .filter(|u| u.life == Life::Active && u.external_id.as_ref() == Some(external_id))
+                .collect()
+        } else if let Some(query) = link.query.get("query") {
+            let terms = parse_terms(query);
+            self.users
+                .values()
+                .filter(|u| u.life == Life::Active && !terms.is_empty() && terms.iter().all(|t| t.matches(u)))
+                .collect()
+        } else {
+            return error(400, "InvalidEndpoint", "query or external_id is required");
+        };
+        let users = found.iter().map(|u| u.json(&link.api)).collect();
+        self.page("users", users, link)
+    }
+
+    pub(super) fn delete_user(&mut self, id: u64, api: &str) -> Answer {
+        let open =
+            self.tickets.values().any(|t| t.requester_id == id && t.life == Life::Active && t.status != "closed");
+        match self.users.get_mut(&id) {
+            Some(u) if u.life == Life::Active && id == AGENT_ID => {
+                error(403, "Forbidden", "You cannot delete yourself")
+            }
+            Some(u) if u.life == Life::Active && open => Answer {
+                status: 422,
+                body: json!({ "error": "RecordInvalid", "description": "Record validation errors", "details": {
+                    "base": [{ "description": "The user is the requester of tickets that are not closed" }] } }),
+                headers: Vec::new(),
+            },
+            Some(u) if u.life == Life::Active => {
+                u.life = Life::SoftDeleted;
+                ok(json!({ "user": u.json(api) }))
+            }
+            _ => not_found(),
+        }
+    }
+
+    pub(super) fn purge_user(&mut self, id: u64, api: &str, now: Instant) -> Answer {
+        if let Err(seconds) = self.user_deletions.take(now) {
+            return throttled(Some(seconds));
+        }
+        match self.users.get_mut(&id) {
+            Some(u) if u.life == Life::SoftDeleted => {
+                u.life = Life::Purged;
+                u.purged_at = Some(now);
+                u.name = "Permanently Deleted User".into();
+                u.email = None;
+                u.external_id = None;
+                ok(json!({ "deleted_user": u.json(api) }))
+            }
+            _ => not_found(),
+        }
+    }
+
+    pub(super) fn compliance(&self, id: u64, now: Instant) -> Answer {
+        let Some(user) = self.users.get(&id) else { return not_found() };
+        let entry = |action: &str, application: &str| {
+            json!({ "action": action, "application": application, "account_subdomain": "sim",
+                    "executer_id": AGENT_ID, "user_id": id, "created_at": "2024-06-01T00:00:00Z" })
+        };
+        let mut statuses = Vec::new();
+        if let Some(at) = user.purged_at {
+            statuses.push(entry("request_deletion", "all"));
+            statuses.push(entry("started", "support"));
+            if now >= at + self.job_delay {
+                statuses.push(entry("complete", "support"));
+            }
+        }
+        ok(json!({ "compliance_deletion_statuses": statuses }))
+    }
+
+    pub(super) fn bulk(&mut self, action: JobAction, link: &Link, now: Instant) -> Answer {
+        let ids: Option<Vec<u64>> =
+            link.query.get("ids").map(|ids| ids.split(',').map(|i| i.trim().parse().ok()).collect()).unwrap_or(None);
+        let ids = match ids {
+            Some(ids) if !ids.is_empty() && ids.len() <= MAX_BULK_IDS => ids,
+            _ => return error(400, "InvalidValue", "ids must be 1 to 100 comma-separated ticket ids"),
+        };
+        self.next_job += 1;
+        let id = format!("{:032x}", 0x5a5a_0000_u64 + self.next_job);
+        let fails = self.failing_jobs > 0;
+        self.failing_jobs = self.failing_jobs.saturating_sub(1);
+        let job = Job { action, ids, created: now, ready_at: now + self.job_delay, fails, results: None };
+        let answer = ok(json!({ "job_status": job.json(&id, &link.api, now) }));
+        self.jobs.insert(id, job);
+        answer
+    }
+
+    pub(super) fn update_ticket(&mut self, id: u64, body: &[u8], api: &str) -> Answer {
+        let Some(ticket) = self.tickets.get_mut(&id).filter(|t| t.life == Life::Active) else { return not_found() };
+        let Ok(Value::Object(mut body)) = serde_json::from_slice::<Value>(body) else {
+            return error(400, "InvalidValue", "the body must be {\"ticket\": {...}}");
+        };
+        let Some(Value::Object(update)) = body.remove("ticket") else {
+            return error(400, "InvalidValue", "the body must be {\"ticket\": {...}}");
+        };
+        for (key, list) in [("email_ccs", &mut ticket.email_cc_ids), ("followers", &mut ticket.follower_ids)] {
+            for change in update.get(key).and_then(Value::as_array).into_iter().flatten() {
+                let Some(user) = change.get("user_id").and_then(Value::as_u64) else { continue };
+                match change.get("action").and_then(Value::as_str).unwrap_or("put") {
+                    "delete" => list.retain(|u| *u != user),
+                    _ if !list.contains(&user) => list.push(user),
+                    _ => {}
+                }
+            }
+        }
+        if let Some(status) = update.get("status").and_then(Value::as_str) {
+            ticket.status = status.to_string();
+        }
+        ok(json!({ "ticket": ticket.json(api) }))
+    }
+
+    pub(super) fn redact(&mut self, comment_id: u64, body: &[u8], api: &str) -> Answer {
+        let Ok(body) = serde_json::from_slice::<Value>(body) else {
+            return error(400, "InvalidValue", "the body must be JSON");
+        };
+        let Some(ticket_id) = body.get("ticket_id").and_then(Value::as_u64) else {
+            return error(400, "InvalidValue", "ticket_id is required");
+        };
+        let Some(ticket) = self.tickets.get_mut(&ticket_id).filter(|t| t.life == Life::Active) else {
+            return not_found();
+        };
+        let Some(comment) = ticket.comments.iter_mut().find(|c| c.id == comment_id) else { return not_found() };
+        if let Some(html) = body.get("html_body").and_then(Value::as_str) {
+            if strip_redaction(html) != comment.html_body {
+                return error(422, "InvalidValue", "html_body is not the comment's html_body with redactions");
+            }
+            comment.html_body = apply_redaction(html);
+        }
+        let urls: Vec<&str> = body
+            .get("external_attachment_urls")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        for attachment in &mut comment.attachments {
+            if urls.contains(&attachment.content_url(api).as_str()) {
+                attachment.file_name = "redacted.txt".into();
+            }
+        }
+        ok(json!({ "comment": comment.json(api) }))
+    }
+}

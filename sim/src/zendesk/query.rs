@@ -1,0 +1,102 @@
+//! Zendesk's search syntax, as far as the simulator plays it (fuzzy, as Zendesk's is).
+
+use super::data::User;
+use crate::text::glob;
+
+/// One term of a search query.
+#[derive(Debug, PartialEq)]
+pub(super) struct Term {
+    field: Option<String>,
+    value: String,
+    /// Unquoted: `*` is a wildcard.
+    wildcard: bool,
+}
+
+impl Term {
+    pub(super) fn matches(&self, user: &User) -> bool {
+        let fuzzy = |text: &Option<String>| {
+            let Some(text) = text.as_ref().map(|t| t.to_lowercase()) else { return false };
+            let value = self.value.to_lowercase();
+            if self.wildcard && value.contains('*') {
+                glob(&value, &text)
+            } else {
+                text.contains(&value)
+            }
+        };
+        match self.field.as_deref() {
+            None => fuzzy(&Some(user.name.clone())) || fuzzy(&user.email),
+            Some("type") => self.value == "user",
+            Some("email") => fuzzy(&user.email),
+            Some("name") => fuzzy(&Some(user.name.clone())),
+            Some("external_id") => user.external_id.as_deref() == Some(self.value.as_str()),
+            Some("role") => user.role == self.value,
+            Some(_) => false,
+        }
+    }
+}
+
+/// Split a query into terms: whitespace separates them outside quotes; `field:value` or `value`;
+/// inside quotes `\"` and `\\` stand for `"` and `\`.
+pub(super) fn parse_terms(query: &str) -> Vec<Term> {
+    let mut terms = Vec::new();
+    let mut chars = query.chars().peekable();
+    loop {
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        if chars.peek().is_none() {
+            return terms;
+        }
+        let (mut field, mut value, mut quoted) = (None, String::new(), false);
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => {
+                    quoted = true;
+                    while let Some(c) = chars.next() {
+                        match c {
+                            '\\' => value.extend(chars.next()),
+                            '"' => break,
+                            c => value.push(c),
+                        }
+                    }
+                }
+                ':' if field.is_none() && !quoted => field = Some(std::mem::take(&mut value).to_lowercase()),
+                c if c.is_whitespace() => break,
+                c => value.push(c),
+            }
+        }
+        terms.push(Term { field, value, wildcard: !quoted });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zendesk::data::Life;
+
+    #[test]
+    fn query_terms_honour_quotes_and_escapes() {
+        let terms = parse_terms(r#"type:user email:"a\"b c@x.io" ann*"#);
+        assert_eq!(terms[0], Term { field: Some("type".into()), value: "user".into(), wildcard: true });
+        assert_eq!(terms[1], Term { field: Some("email".into()), value: "a\"b c@x.io".into(), wildcard: false });
+        assert_eq!(terms[2], Term { field: None, value: "ann*".into(), wildcard: true });
+    }
+
+    #[test]
+    fn search_is_fuzzy_unless_the_caller_checks() {
+        let user = User {
+            id: 7,
+            name: "Jo".into(),
+            email: Some("joann@x.io".into()),
+            external_id: None,
+            role: "end-user".into(),
+            life: Life::Active,
+            purged_at: None,
+            created_with: Vec::new(),
+        };
+        let found = |q: &str| parse_terms(q).iter().all(|t| t.matches(&user));
+        assert!(found("email:ann@x.io"));
+        assert!(found("email:\"ann@x.io\""));
+        assert!(found("email:jo*@x.io"));
+        assert!(!found("email:\"jo*@x.io\""));
+        assert!(!found("email:\"bob@x.io\""));
+    }
+}

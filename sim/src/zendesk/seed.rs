@@ -1,0 +1,61 @@
+//! The `"zendesk"` section of a seed file (shape in the module doc).
+
+use super::{Data, AGENT_ID};
+use serde::Deserialize;
+use serde_json::Value;
+use std::time::Duration;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Seed {
+    #[serde(default)]
+    page_size: Option<usize>,
+    #[serde(default)]
+    job_delay_ms: Option<u64>,
+    #[serde(default)]
+    users: Vec<SeedUser>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeedUser {
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    external_id: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    role: Option<String>,
+    #[serde(default)]
+    tickets: u32,
+    #[serde(default)]
+    ccd_tickets: u32,
+}
+
+/// Seed from the `"zendesk"` section of a seed file (shape in the module doc).
+pub(crate) fn seed_json(data: &mut Data, seed: &Value) -> Result<(), String> {
+    let seed: Seed = serde_json::from_value(seed.clone()).map_err(|e| format!("zendesk: {e}"))?;
+    if let Some(n) = seed.page_size {
+        data.page_size = n.max(1);
+    }
+    if let Some(ms) = seed.job_delay_ms {
+        data.job_delay = Duration::from_millis(ms);
+    }
+    for u in seed.users {
+        let name = u.name.as_deref().unwrap_or("A customer");
+        let role = u.role.as_deref().unwrap_or("end-user");
+        let id = data.add_user(name, u.email.as_deref(), u.external_id.as_deref(), role);
+        for _ in 0..u.tickets {
+            let ticket = data.add_ticket(id, "I cannot sign in to my account since yesterday.");
+            data.add_comment(ticket, AGENT_ID, "Thanks for writing; we reset your access.", &[]);
+        }
+        for _ in 0..u.ccd_tickets {
+            let other = data.add_user("Another customer", None, None, "end-user");
+            let ticket = data.add_ticket(other, "Our team cannot sign in.");
+            data.tickets.get_mut(&ticket).expect("just added").email_cc_ids.push(id);
+            data.add_comment(ticket, id, "Same problem on my side.", &[]);
+        }
+    }
+    Ok(())
+}
