@@ -7,6 +7,7 @@ use super::{audit, Store, StoreError, TASKS_CHANNEL};
 use crate::events::{self, Cancelled, DeadlineExtended};
 use crate::model::{HoldKind, RequestState, TaskState};
 use chrono::{DateTime, Utc};
+use deadpool_postgres::Transaction;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -24,15 +25,20 @@ fn request_state(text: &str) -> Result<RequestState, StoreError> {
     RequestState::parse(text).ok_or_else(|| StoreError::Corrupt("unknown request state".into()))
 }
 
+/// Lock the request row (writers lock it before its tasks) and read its state.
+async fn lock_state(tx: &Transaction<'_>, id: Uuid) -> Result<Option<RequestState>, StoreError> {
+    let row = tx.query_opt("SELECT state FROM requests WHERE id = $1 FOR UPDATE", &[&id]).await?;
+    row.map(|row| request_state(row.get(0))).transpose()
+}
+
 impl Store {
     /// Failed tasks back to pending (attempts reset); a failed request back to in progress.
     pub async fn retry_failed(&self, id: Uuid, actor: &str, reason: &str, now: DateTime<Utc>) -> ActionResult {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        let Some(row) = tx.query_opt("SELECT state FROM requests WHERE id = $1 FOR UPDATE", &[&id]).await? else {
+        let Some(state) = lock_state(&tx, id).await? else {
             return Ok(Err(Refused::NotFound));
         };
-        let state = request_state(row.get(0))?;
         if !state.can_retry() {
             return Ok(Err(Refused::Conflict(format!("a {state} request has no failed task to retry"))));
         }
@@ -151,10 +157,9 @@ impl Store {
     pub async fn exempt(&self, id: Uuid, system: &str, actor: &str, reason: &str, now: DateTime<Utc>) -> ActionResult {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        let Some(row) = tx.query_opt("SELECT state FROM requests WHERE id = $1 FOR UPDATE", &[&id]).await? else {
+        let Some(state) = lock_state(&tx, id).await? else {
             return Ok(Err(Refused::NotFound));
         };
-        let state = request_state(row.get(0))?;
         if !state.can_exempt() {
             return Ok(Err(Refused::Conflict(format!("a {state} request takes no exemption"))));
         }
