@@ -29,7 +29,7 @@ pub async fn replay(
     if letter.replayed_at.is_some() {
         return Err(ApiError::Conflict("this dead letter was already replayed".into()));
     }
-    let envelope = Envelope { body: &letter.raw_body, headers: None, reply_to: letter.reply_to.clone() };
+    let envelope = Envelope { body: &letter.raw_body, headers: None, reply_to: letter.reply_to.as_deref() };
     let admitted = admit(&s.app, &envelope, Source::Replay).await?;
     let (request_id, now) = (admitted.request_id(), s.app.clock.now());
     s.app.store.mark_replayed(id, &caller.actor(), now).await?;

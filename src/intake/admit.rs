@@ -40,8 +40,15 @@ pub struct Envelope<'a> {
     pub body: &'a [u8],
     /// AMQP headers (the signature is there); none over HTTP.
     pub headers: Option<&'a FieldTable>,
-    /// Where the product wants its events, if anywhere.
-    pub reply_to: Option<String>,
+    /// Where the product wants its events, if anywhere, as it came (checked by `admit`).
+    pub reply_to: Option<&'a str>,
+}
+
+impl Envelope<'_> {
+    /// The `reply_to` if it is a valid one, for a refusal's event: an invalid one is never used.
+    pub fn valid_reply_to(&self) -> Option<String> {
+        message::reply_to(self.reply_to).ok().flatten()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +106,21 @@ impl From<Rejection> for Refusal {
 
 /// Judge one message and, if it is good, store what it asks for.
 pub async fn admit(app: &App, envelope: &Envelope<'_>, source: Source) -> Result<Admitted, Refusal> {
+    judge(app, envelope, source).await.map_err(|refusal| match refusal {
+        Refusal::Unavailable(error) if error.is_refused_value() => {
+            let sqlstate = error.sqlstate().unwrap_or("?");
+            tracing::warn!(sqlstate, "The database refused a value of a message; it is dead-lettered, not retried.");
+            Refusal::Rejected(Rejection {
+                reason: Reason::Unstorable,
+                detail: format!("the database refused a value of this message (SQLSTATE {sqlstate})"),
+                request_id: None,
+            })
+        }
+        other => other,
+    })
+}
+
+async fn judge(app: &App, envelope: &Envelope<'_>, source: Source) -> Result<Admitted, Refusal> {
     let now = app.clock.now();
     let rules = rules(app, now);
     if source.checks_signature() {
@@ -111,8 +133,9 @@ pub async fn admit(app: &App, envelope: &Envelope<'_>, source: Source) -> Result
             None => {}
         }
     }
+    let reply_to = message::reply_to(envelope.reply_to)?;
     let message = message::decode(envelope.body, &rules)?;
-    let new = new_request(app, &message, envelope.reply_to.clone());
+    let new = new_request(app, &message, reply_to);
     let (request_id, deadline_at) = (message.request_id, new.deadline_at);
     if new.tasks.is_empty() {
         return Err(Rejection {

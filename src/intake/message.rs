@@ -38,6 +38,9 @@ pub enum Reason {
     RequestIdConflict,
     /// A cancellation names no request that is still open (unknown, or already settled).
     CancelNotApplicable,
+    /// The database refused a value of the message (SQLSTATE class 22 or 23): the same message
+    /// would be refused again, so it is not retried.
+    Unstorable,
 }
 
 impl Reason {
@@ -53,6 +56,7 @@ impl Reason {
             Reason::BadSignature => "bad_signature",
             Reason::RequestIdConflict => "request_id_conflict",
             Reason::CancelNotApplicable => "cancel_not_applicable",
+            Reason::Unstorable => "unstorable",
         }
     }
 }
@@ -63,6 +67,30 @@ pub struct Rejection {
     pub detail: String,
     /// Set when the message had a readable `request_id`: the product is told by an event.
     pub request_id: Option<Uuid>,
+}
+
+/// No erasure request predates this; older times (and those PostgreSQL cannot store) are refused.
+fn earliest_requested_at() -> DateTime<Utc> {
+    DateTime::from_timestamp(946_684_800, 0).expect("2000-01-01T00:00:00Z")
+}
+
+/// The longest `reply_to` we accept: an AMQP short string.
+const MAX_REPLY_TO: usize = 255;
+
+/// The AMQP `reply_to` property: a queue name of letters, digits and `.-_:+/=@` (RabbitMQ's
+/// generated and direct reply-to names use those), at most 255 bytes; empty means none. Anything
+/// else is refused, never stored: it would be published to later.
+pub fn reply_to(raw: Option<&str>) -> Result<Option<String>, Rejection> {
+    let Some(raw) = raw.filter(|r| !r.is_empty()) else { return Ok(None) };
+    let plain = |c: char| c.is_ascii_alphanumeric() || ".-_:+/=@".contains(c);
+    if raw.len() > MAX_REPLY_TO || !raw.chars().all(plain) {
+        return Err(Rejection {
+            reason: Reason::InvalidMessage,
+            detail: "the `reply_to` property is not a queue name (letters, digits, .-_:+/=@; at most 255 bytes)".into(),
+            request_id: None,
+        });
+    }
+    Ok(Some(raw.to_string()))
 }
 
 /// What the decoder checks against.
@@ -214,6 +242,9 @@ pub fn decode(body: &[u8], rules: &Rules<'_>) -> Result<IntakeMessage, Rejection
     if raw.requested_at > rules.now + rules.max_clock_skew {
         return Err(reject(Reason::InvalidMessage, "`requested_at` is in the future".into(), request_id));
     }
+    if raw.requested_at < earliest_requested_at() {
+        return Err(reject(Reason::InvalidMessage, "`requested_at` is before 2000-01-01".into(), request_id));
+    }
     Ok(IntakeMessage {
         request_id: raw.request_id,
         subject,
@@ -325,6 +356,31 @@ mod tests {
         let mut other = valid();
         other["subject"]["emails"] = json!(["bob@example.com"]);
         assert_ne!(a.fingerprint(), decode_json(other).unwrap().fingerprint());
+    }
+
+    #[test]
+    fn requested_at_before_2000_is_refused_as_invalid() {
+        let mut v = valid();
+        v["requested_at"] = json!("1999-12-31T23:59:59Z");
+        assert_eq!(reason(v).0, Reason::InvalidMessage);
+        let mut v = valid();
+        v["requested_at"] = json!("2000-01-01T00:00:00Z");
+        assert!(decode_json(v).is_ok());
+    }
+
+    #[test]
+    fn reply_to_is_a_plain_queue_name_or_refused() {
+        assert_eq!(reply_to(None), Ok(None));
+        assert_eq!(reply_to(Some("")), Ok(None));
+        for good in ["product.replies", "amq.gen-JzTY20BRgKO-HjmUJj0wLg", "amq.rabbitmq.reply-to.g1h2AA==/+x"] {
+            assert_eq!(reply_to(Some(good)), Ok(Some(good.to_string())), "{good}");
+        }
+        let long = "q".repeat(256);
+        for bad in ["a\0b", "a b", "line\nbreak", "caf\u{e9}", long.as_str()] {
+            let refused = reply_to(Some(bad)).unwrap_err();
+            assert_eq!(refused.reason, Reason::InvalidMessage);
+            assert!(!refused.detail.contains(bad), "the detail never quotes the value");
+        }
     }
 
     #[test]

@@ -101,7 +101,7 @@ async fn consume(app: &Arc<App>, connection: &lapin::Connection, shutdown: &Shut
 /// One delivery, to its end: committed and acked, dead-lettered and acked, or (on shutdown while
 /// the database is down) handed back to the broker.
 async fn handle(app: &App, publisher: &Channel, delivery: Delivery, shutdown: &Shutdown) {
-    let reply_to = delivery.properties.reply_to().as_ref().map(|r| r.as_str().to_string()).filter(|r| !r.is_empty());
+    let reply_to = delivery.properties.reply_to().as_ref().map(|r| r.as_str());
     let envelope = Envelope { body: &delivery.data, headers: delivery.properties.headers().as_ref(), reply_to };
     // Only an unavailable database is waited out; a refusal is an answer.
     let judge = || async {
@@ -122,7 +122,7 @@ async fn handle(app: &App, publisher: &Channel, delivery: Delivery, shutdown: &S
             ack(&delivery).await
         }
         Some(Err(rejection)) => {
-            dead_letter(app, publisher, &delivery, &rejection, envelope.reply_to.as_deref(), shutdown).await
+            dead_letter(app, publisher, &delivery, &rejection, envelope.valid_reply_to().as_deref(), shutdown).await
         }
         None => requeue(&delivery).await,
     }
@@ -139,8 +139,20 @@ async fn dead_letter(
     if let DeadLettered::NotConfirmed = dead_letter::publish(app, publisher, delivery, rejection).await {
         return requeue(delivery).await;
     }
-    match in_place(shutdown, || dead_letter::record(app, &delivery.data, rejection, reply_to)).await {
-        Some(()) => ack(delivery).await,
+    // A value the database refuses is refused again: the copy on the dead-letter queue stands.
+    let record = || async {
+        match dead_letter::record(app, &delivery.data, rejection, reply_to).await {
+            Err(error) if error.is_refused_value() => Ok(Err(error)),
+            other => other.map(Ok),
+        }
+    };
+    match in_place(shutdown, record).await {
+        Some(Ok(())) => ack(delivery).await,
+        Some(Err(error)) => {
+            let sqlstate = error.sqlstate().unwrap_or("?");
+            tracing::error!(sqlstate, reason = rejection.reason.as_str(), "A dead letter could not be recorded (the database refused a value); its copy is on the dead-letter queue.");
+            ack(delivery).await
+        }
         None => requeue(delivery).await,
     }
 }

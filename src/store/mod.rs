@@ -40,6 +40,27 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl StoreError {
+    /// The database refused a value we sent (SQLSTATE class 22, data exception, or 23, integrity
+    /// constraint): asking again with the same values gets the same answer.
+    pub fn is_refused_value(&self) -> bool {
+        let code = match self {
+            StoreError::Db(error) => error.code().map(|c| c.code()),
+            _ => None,
+        };
+        code.is_some_and(|c| c.starts_with("22") || c.starts_with("23"))
+    }
+
+    /// The SQLSTATE of a database error, for logs (never the server's message, which can quote
+    /// a value).
+    pub fn sqlstate(&self) -> Option<&str> {
+        match self {
+            StoreError::Db(error) => error.code().map(|c| c.code()),
+            _ => None,
+        }
+    }
+}
+
 /// The connection pool and the statements.
 #[derive(Clone)]
 pub struct Store {

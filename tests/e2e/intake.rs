@@ -164,3 +164,68 @@ async fn only_messages_signed_with_an_active_key_are_executed() {
     assert!(stack.sim.calls("accounts").iter().all(|c| !c.identifiers.iter().any(|i| i.starts_with("forged"))));
     worker.stop().await;
 }
+
+/// A `reply_to` property with a NUL byte, a space or more than 255 bytes, and a `requested_at`
+/// before 2000 or beyond what PostgreSQL stores, are refused and dead-lettered; none of them is
+/// retried in place, so with one intake slot the next valid request still completes at once.
+/// (Before, the NUL `reply_to` was "Intake cannot reach the database" for ever.)
+#[tokio::test]
+async fn odd_properties_and_times_are_dead_lettered_and_never_stall_intake() {
+    let stack = Stack::new().await;
+    let settings = stack.settings(&[Instance { name: "accounts", extra: "" }], "[intake]\nconcurrency = 1\n");
+    stack.declare_queues(&settings).await;
+    let worker = Worker::start(settings, Arc::new(SystemClock));
+
+    let now = chrono::Utc::now();
+    let long = "q".repeat(200) + " x";
+    for reply_to in ["replies\0evil", "two words", long.as_str()] {
+        stack.publish(&bytes(&request(Uuid::new_v4(), "a@example.com", now)), Some(reply_to)).await;
+    }
+    for requested_at in ["1999-12-31T23:59:59Z", "0001-01-01T00:00:00Z"] {
+        let mut old = request(Uuid::new_v4(), "a@example.com", now);
+        old["requested_at"] = serde_json::json!(requested_at);
+        stack.publish(&bytes(&old), Some("product.replies")).await;
+    }
+    let good = Uuid::new_v4();
+    stack.publish(&bytes(&request(good, "eve@example.com", now)), None).await;
+
+    stack.wait_for_state(good, "completed", Duration::from_secs(20)).await;
+    let mut reasons: Vec<String> = stack
+        .wait_dead_letters(5, Duration::from_secs(10))
+        .await
+        .into_iter()
+        .map(|(r, _)| r.unwrap_or_default())
+        .collect();
+    reasons.sort();
+    assert_eq!(reasons, ["invalid_message"; 5]);
+    let db = stack.db().await;
+    let stored: i64 = db.query_one("SELECT count(*) FROM requests", &[]).await.unwrap().get(0);
+    assert_eq!(stored, 1, "only the valid request was stored");
+    worker.stop().await;
+}
+
+/// A value the database refuses (here a NUL in a cancellation's reason, which a jsonb audit row
+/// cannot hold: SQLSTATE 22P05) is dead-lettered as `unstorable`, not retried, and the queue goes
+/// on: a clean cancellation behind it applies.
+#[tokio::test]
+async fn a_message_the_database_refuses_is_dead_lettered_as_unstorable_and_the_queue_goes_on() {
+    let stack = Stack::new().await;
+    let extra = "[requests]\ngrace_period = \"7d\"\n\n[intake]\nconcurrency = 1\n";
+    let settings = stack.settings(&[Instance { name: "accounts", extra: "" }], extra);
+    stack.declare_queues(&settings).await;
+    let worker = Worker::start(settings, Arc::new(SystemClock));
+
+    let id = Uuid::new_v4();
+    stack.publish(&bytes(&request(id, "a@example.com", chrono::Utc::now())), None).await;
+    stack.wait_for_state(id, "scheduled", Duration::from_secs(10)).await;
+    let poisoned = serde_json::json!({ "version": 1, "type": "cancel", "request_id": id, "reason": "stop\u{0}now" });
+    stack.publish(&bytes(&poisoned), None).await;
+    let clean = serde_json::json!({ "version": 1, "type": "cancel", "request_id": id, "reason": "withdrawn" });
+    stack.publish(&bytes(&clean), None).await;
+
+    stack.wait_for_state(id, "cancelled", Duration::from_secs(10)).await;
+    let letters = stack.wait_dead_letters(1, Duration::from_secs(10)).await;
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].0.as_deref(), Some("unstorable"));
+    worker.stop().await;
+}
