@@ -43,6 +43,8 @@ impl HttpClient {
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("erasure-worker/", env!("CARGO_PKG_VERSION")))
+            // A request can carry a person's identifiers: it goes to the configured URL only.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Failure::permanent(format!("cannot build the HTTP client: {}", e.without_url())))?;
         Ok(HttpClient { client, limiter, system: system.into() })
@@ -79,7 +81,10 @@ impl HttpClient {
 
     /// The failure for a non-success status, by the classifier's table.
     pub fn failure(&self, status: StatusCode, class: HttpClass) -> Failure {
-        let reason = format!("{} answered HTTP {}", self.system, status.as_u16());
+        let mut reason = format!("{} answered HTTP {}", self.system, status.as_u16());
+        if status.is_redirection() {
+            reason.push_str(" (a redirect: never followed, so identifiers go only to the configured URL)");
+        }
         let kind = match class {
             HttpClass::Success | HttpClass::Permanent => FailureKind::Permanent,
             HttpClass::Retry { after } => FailureKind::Transient { after },
@@ -139,6 +144,32 @@ mod tests {
         }
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_784_000_000);
         classify(StatusCode::from_u16(status).unwrap(), &headers, now)
+    }
+
+    /// A 3xx is not followed (the identifiers in the request would go elsewhere): it is a
+    /// permanent failure that says so, and the redirect's target never sees a call.
+    #[tokio::test]
+    async fn redirects_are_never_followed() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        use tokio::net::TcpListener;
+        let target = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let target_url = format!("http://{}/elsewhere", target.local_addr().unwrap());
+        let redirecting = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/erase", redirecting.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (mut socket, _) = redirecting.accept().await.unwrap();
+            let mut buffer = [0u8; 4096];
+            let _ = socket.read(&mut buffer).await;
+            let answer =
+                format!("HTTP/1.1 307 Temporary Redirect\r\nLocation: {target_url}\r\nContent-Length: 0\r\n\r\n");
+            socket.write_all(answer.as_bytes()).await.unwrap();
+        });
+        let client = HttpClient::unlimited("helpdesk", Duration::from_secs(5));
+        let failure = client.send(client.request(reqwest::Method::POST, &url).body("{}")).await.unwrap_err();
+        assert!(matches!(failure.kind, FailureKind::Permanent), "{failure:?}");
+        assert!(failure.reason.contains("307") && failure.reason.contains("never followed"), "{}", failure.reason);
+        let followed = tokio::time::timeout(Duration::from_millis(300), target.accept()).await;
+        assert!(followed.is_err(), "the redirect's target was called");
     }
 
     #[test]
