@@ -66,16 +66,32 @@ fn parameters(ctx: &Ctx, subject: &Subject) -> Parameters {
 
 /// Server errors carry a SQLSTATE: serialisation failures, deadlocks, lock and statement
 /// timeouts and "too many connections" retry; everything else (syntax, permissions, a missing
-/// table) needs a human. Messages name objects, never the bound values.
+/// table) needs a human. The reason is the SQLSTATE and a fixed sentence for its class, never the
+/// server's message: that can quote a bound value (`invalid input syntax for type integer:
+/// "<an identifier>"`), and the reason travels to the task, the audit log, the API and events.
 fn sql_failure(error: tokio_postgres::Error) -> Failure {
     let Some(db) = error.as_db_error() else {
-        return Failure::transient(format!("the database could not be reached: {error}"));
+        return Failure::transient("the database could not be reached");
     };
     let code = db.code().code();
-    let reason = format!("the database refused a statement: {} (SQLSTATE {code})", db.message());
+    let reason = format!("the database refused a statement: {} (SQLSTATE {code})", class_sentence(code));
     match code {
         "40001" | "40P01" | "55P03" | "57014" | "53300" | "57P01" | "57P03" => Failure::transient(reason),
         _ => Failure::permanent(reason),
+    }
+}
+
+/// What a SQLSTATE class means, in words that cannot carry data.
+fn class_sentence(code: &str) -> &'static str {
+    match code.get(..2).unwrap_or("") {
+        "22" => "a value does not fit the statement (data exception)",
+        "23" => "a constraint refused the change",
+        "25" | "40" => "the transaction could not complete",
+        "28" => "the credentials were refused",
+        "42" => "the statement is invalid, names a missing object or lacks a permission",
+        "53" => "the server is out of resources",
+        "55" | "57" => "the statement was cancelled, timed out or met a lock",
+        _ => "see the SQLSTATE",
     }
 }
 

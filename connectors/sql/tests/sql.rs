@@ -154,6 +154,30 @@ async fn every_statement_runs_in_one_transaction_and_reports_its_rows() {
     assert_eq!(notes, 1, "the failed transaction erased nothing");
 }
 
+/// PostgreSQL quotes a value it cannot read (`invalid input syntax for type integer: "..."`);
+/// the failure reason carries the SQLSTATE and a fixed sentence, never that message.
+#[tokio::test]
+async fn a_failure_reason_never_quotes_the_servers_message() {
+    let url = database().await;
+    let db = Database { url: url.clone() };
+    db.client().await.batch_execute("INSERT INTO customers (user_id) VALUES ('u-secret-77')").await.unwrap();
+    let mut typed = config(&url);
+    typed.erase = vec!["DELETE FROM customers WHERE id = ($3)::int".into()];
+    let subject = Subject::new(erasure_connector::subject::RawSubject {
+        user_id: Some("u-secret-77".into()),
+        ..Default::default()
+    })
+    .unwrap();
+    let ctx = Ctx::standalone("orders", HttpClient::unlimited("sql", Duration::from_secs(5)));
+    match sql(typed).erase(&ctx, &subject).await {
+        Outcome::Failed { reason } => {
+            assert!(reason.contains("22P02"), "{reason}");
+            assert!(!reason.contains("u-secret-77") && !reason.contains("invalid input"), "{reason}");
+        }
+        other => panic!("a value the statement cannot read needs a human: {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn an_unreachable_database_is_a_retry_and_a_bad_statement_fails_the_healthcheck() {
     let url = database().await;
