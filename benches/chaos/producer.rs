@@ -33,7 +33,7 @@ pub struct Message {
 fn signed(body: Vec<u8>, message_id: String, key: &str) -> Message {
     let mut headers = FieldTable::default();
     headers.insert("x-erasure-key-id".into(), AMQPValue::LongString(SIGNING_KEY_ID.into()));
-    let signature = erasure_worker::intake::signature::sign(key.as_bytes(), &body);
+    let signature = erasure_worker::intake::signature::sign(key.as_bytes(), None, &body);
     headers.insert("x-erasure-signature".into(), AMQPValue::LongString(signature.as_str().into()));
     Message { body, headers, message_id }
 }

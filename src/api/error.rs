@@ -14,6 +14,9 @@ pub enum ApiError {
     /// 403: the token lacks the scope.
     #[error("this token lacks the `{0:?}` scope")]
     Forbidden(Scope),
+    /// 403: the action is never allowed for this object; `reason` is machine-readable.
+    #[error("{detail}")]
+    NotAllowed { reason: &'static str, detail: String },
     /// 404.
     #[error("not found")]
     NotFound,
@@ -43,6 +46,9 @@ impl From<crate::intake::admit::Refusal> for ApiError {
         use crate::intake::message::Reason;
         match refusal {
             Refusal::Rejected(r) if r.reason == Reason::RequestIdConflict => ApiError::Conflict(r.detail),
+            Refusal::Rejected(r) if r.reason == Reason::BadSignature => {
+                ApiError::NotAllowed { reason: r.reason.as_str(), detail: r.detail }
+            }
             Refusal::Rejected(r) => ApiError::Invalid { reason: r.reason.as_str(), detail: r.detail },
             Refusal::Unavailable(error) => error.into(),
         }
@@ -54,6 +60,7 @@ impl IntoResponse for ApiError {
         let (status, reason) = match &self {
             ApiError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::NotAllowed { reason, .. } => (StatusCode::FORBIDDEN, *reason),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::Invalid { reason, .. } => (StatusCode::UNPROCESSABLE_ENTITY, *reason),

@@ -44,6 +44,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/legal-holds/{id}/release", post(legal_holds::release))
         .route("/v1/dead-letters", get(dead_letters::list))
         .route("/v1/dead-letters/{id}/replay", post(dead_letters::replay))
+        .route("/v1/dead-letters/{id}/discard", post(dead_letters::discard))
         .route("/dashboard", get(dashboard::overview))
         .route("/dashboard/search", post(dashboard::search))
         .route("/dashboard/requests/{id}", get(dashboard::request))

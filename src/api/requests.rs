@@ -210,7 +210,7 @@ pub async fn submit(
     body: Bytes,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     s.tokens.authorize(&headers, Scope::Submit)?;
-    let envelope = Envelope { body: &body, headers: None, reply_to: None };
+    let envelope = Envelope { body: &body, properties: Default::default() };
     let admitted = admit(&s.app, &envelope, Source::Http).await?;
     let status = if matches!(admitted, Admitted::Created { .. }) { StatusCode::CREATED } else { StatusCode::OK };
     let mut answer = json!({ "request_id": admitted.request_id(), "status": admitted.status() });

@@ -104,6 +104,9 @@ pub struct IntakeSettings {
     pub brake_window: Dur,
     /// Refuse (dead-letter as `bad_signature`) every message not signed with an active key.
     pub require_signature: bool,
+    /// Also accept `v1` signatures (the body alone, without `reply_to`); each is counted in
+    /// `erasure_intake_signature_v1_total`. On for one release while producers move to `v2`.
+    pub accept_signature_v1: bool,
     /// Active signing keys; two at once while rotating.
     #[serde(default)]
     pub signing_keys: Vec<SigningKey>,
@@ -116,6 +119,10 @@ pub struct SigningKey {
     pub id: String,
     /// Environment variable holding the HMAC secret.
     pub secret_env: String,
+    /// A cancellation is accepted only when signed by the key that admitted the request, unless
+    /// it is signed by a key with this flag (an operator's or a support tool's key).
+    #[serde(default)]
+    pub can_cancel_any: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -5,13 +5,14 @@
 //! own terms: ack or dead-letter, an HTTP status.
 
 use super::message::{self, CancelMessage, IntakeMessage, Reason, Rejection, Rules};
+use super::properties::{self, Properties};
+use super::signature::SignedBy;
 use crate::app::App;
 use crate::model::RequestState;
 use crate::store::actions::Refused;
 use crate::store::requests::{Brake, Inserted, NewRequest, NewTask};
 use crate::store::StoreError;
 use chrono::{DateTime, Months, Utc};
-use lapin::types::FieldTable;
 use uuid::Uuid;
 
 /// What carried the message.
@@ -21,13 +22,14 @@ pub enum Source {
     Queue,
     /// `POST /v1/requests`: the caller is authenticated by its bearer token (scope submit).
     Http,
-    /// `POST /v1/dead-letters/{id}/replay` by an operator (scope operate).
+    /// `POST /v1/dead-letters/{id}/replay` by an operator (scope operate): the signature the
+    /// message came with is checked again, as on the queue.
     Replay,
 }
 
 impl Source {
     fn checks_signature(self) -> bool {
-        self == Source::Queue
+        self != Source::Http
     }
 
     fn accepts_cancellations(self) -> bool {
@@ -38,16 +40,15 @@ impl Source {
 /// A message and what came with it.
 pub struct Envelope<'a> {
     pub body: &'a [u8],
-    /// AMQP headers (the signature is there); none over HTTP.
-    pub headers: Option<&'a FieldTable>,
-    /// Where the product wants its events, if anywhere, as it came (checked by `admit`).
-    pub reply_to: Option<&'a str>,
+    /// The AMQP properties as they came (checked by `admit`): `reply_to`, where the product wants
+    /// its events, and the headers, where the signature is. None over HTTP.
+    pub properties: Properties<'a>,
 }
 
 impl Envelope<'_> {
     /// The `reply_to` if it is a valid one, for a refusal's event: an invalid one is never used.
     pub fn valid_reply_to(&self) -> Option<String> {
-        message::reply_to(self.reply_to).ok().flatten()
+        properties::reply_to(self.properties.reply_to).ok().flatten()
     }
 }
 
@@ -123,19 +124,22 @@ pub async fn admit(app: &App, envelope: &Envelope<'_>, source: Source) -> Result
 async fn judge(app: &App, envelope: &Envelope<'_>, source: Source) -> Result<Admitted, Refusal> {
     let now = app.clock.now();
     let rules = rules(app, now);
-    if source.checks_signature() {
-        app.verifier.check(envelope.headers, envelope.body)?;
-    }
+    let props = &envelope.properties;
+    props.check()?;
+    let signed = match source.checks_signature() {
+        true => app.verifier.check(props.headers, props.reply_to, envelope.body)?,
+        false => None,
+    };
     if source.accepts_cancellations() {
         match message::decode_cancel(envelope.body, &rules) {
-            Some(Ok(cancel)) => return cancel_request(app, &cancel).await,
+            Some(Ok(cancel)) => return cancel_request(app, &cancel, signed.as_ref()).await,
             Some(Err(rejection)) => return Err(rejection.into()),
             None => {}
         }
     }
-    let reply_to = message::reply_to(envelope.reply_to)?;
+    let reply_to = properties::reply_to(props.reply_to)?;
     let message = message::decode(envelope.body, &rules)?;
-    let new = new_request(app, &message, reply_to);
+    let new = new_request(app, &message, reply_to, signed.map(|s| s.key_id));
     let (request_id, deadline_at) = (message.request_id, new.deadline_at);
     if new.tasks.is_empty() {
         return Err(Rejection {
@@ -168,9 +172,25 @@ async fn judge(app: &App, envelope: &Envelope<'_>, source: Source) -> Result<Adm
 }
 
 /// A cancellation stops a request still open; a repeat of one that worked changes nothing; any
-/// other is refused.
-async fn cancel_request(app: &App, cancel: &CancelMessage) -> Result<Admitted, Refusal> {
+/// other is refused. Only the key that admitted the request (or one that may cancel any) can
+/// cancel it; an unsigned cancellation only an unsigned request.
+async fn cancel_request(app: &App, cancel: &CancelMessage, signed: Option<&SignedBy>) -> Result<Admitted, Refusal> {
     let request_id = cancel.request_id;
+    if let Some(admitted_by) = app.store.request_signer(request_id).await? {
+        let allowed = match signed {
+            Some(key) => key.can_cancel_any || admitted_by.as_deref() == Some(key.key_id.as_str()),
+            None => admitted_by.is_none(),
+        };
+        if !allowed {
+            tracing::warn!(%request_id, "A cancellation signed by another key than the request's was refused.");
+            return Err(Rejection {
+                reason: Reason::BadSignature,
+                detail: "the cancellation is not signed by the key that admitted the request (nor by one that may cancel any)".into(),
+                request_id: None,
+            }
+            .into());
+        }
+    }
     let refused = match app.store.cancel(request_id, "intake", &cancel.reason, app.clock.now()).await? {
         Ok(()) => {
             tracing::info!(%request_id, "Erasure request cancelled by message.");
@@ -203,7 +223,12 @@ fn rules(app: &App, now: DateTime<Utc>) -> Rules<'_> {
 }
 
 /// The request and its tasks (one per enabled instance among the requested systems).
-fn new_request(app: &App, message: &IntakeMessage, reply_to: Option<String>) -> NewRequest {
+fn new_request(
+    app: &App,
+    message: &IntakeMessage,
+    reply_to: Option<String>,
+    signing_key_id: Option<String>,
+) -> NewRequest {
     let systems = message.systems.clone().unwrap_or_else(|| app.settings.enabled_instances());
     let tasks = systems
         .iter()
@@ -226,6 +251,7 @@ fn new_request(app: &App, message: &IntakeMessage, reply_to: Option<String>) -> 
         identifier_hashes: app.hasher.identifiers(&message.subject),
         locale: message.locale.clone(),
         reply_to,
+        signing_key_id,
         requested_at: message.requested_at,
         deadline_at: message.requested_at.checked_add_months(months).unwrap_or(message.requested_at),
         starts_at: grace_end(app, message.requested_at),

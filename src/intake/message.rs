@@ -74,25 +74,6 @@ fn earliest_requested_at() -> DateTime<Utc> {
     DateTime::from_timestamp(946_684_800, 0).expect("2000-01-01T00:00:00Z")
 }
 
-/// The longest `reply_to` we accept: an AMQP short string.
-const MAX_REPLY_TO: usize = 255;
-
-/// The AMQP `reply_to` property: a queue name of letters, digits and `.-_:+/=@` (RabbitMQ's
-/// generated and direct reply-to names use those), at most 255 bytes; empty means none. Anything
-/// else is refused, never stored: it would be published to later.
-pub fn reply_to(raw: Option<&str>) -> Result<Option<String>, Rejection> {
-    let Some(raw) = raw.filter(|r| !r.is_empty()) else { return Ok(None) };
-    let plain = |c: char| c.is_ascii_alphanumeric() || ".-_:+/=@".contains(c);
-    if raw.len() > MAX_REPLY_TO || !raw.chars().all(plain) {
-        return Err(Rejection {
-            reason: Reason::InvalidMessage,
-            detail: "the `reply_to` property is not a queue name (letters, digits, .-_:+/=@; at most 255 bytes)".into(),
-            request_id: None,
-        });
-    }
-    Ok(Some(raw.to_string()))
-}
-
 /// What the decoder checks against.
 pub struct Rules<'a> {
     pub max_bytes: usize,
@@ -366,21 +347,6 @@ mod tests {
         let mut v = valid();
         v["requested_at"] = json!("2000-01-01T00:00:00Z");
         assert!(decode_json(v).is_ok());
-    }
-
-    #[test]
-    fn reply_to_is_a_plain_queue_name_or_refused() {
-        assert_eq!(reply_to(None), Ok(None));
-        assert_eq!(reply_to(Some("")), Ok(None));
-        for good in ["product.replies", "amq.gen-JzTY20BRgKO-HjmUJj0wLg", "amq.rabbitmq.reply-to.g1h2AA==/+x"] {
-            assert_eq!(reply_to(Some(good)), Ok(Some(good.to_string())), "{good}");
-        }
-        let long = "q".repeat(256);
-        for bad in ["a\0b", "a b", "line\nbreak", "caf\u{e9}", long.as_str()] {
-            let refused = reply_to(Some(bad)).unwrap_err();
-            assert_eq!(refused.reason, Reason::InvalidMessage);
-            assert!(!refused.detail.contains(bad), "the detail never quotes the value");
-        }
     }
 
     #[test]

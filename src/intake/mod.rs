@@ -13,6 +13,7 @@
 pub mod admit;
 pub mod dead_letter;
 pub mod message;
+pub mod properties;
 pub mod signature;
 
 pub use dead_letter::reason as dead_letter_reason;
@@ -30,6 +31,7 @@ use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, B
 use lapin::types::FieldTable;
 use lapin::Channel;
 use message::Rejection;
+use properties::Properties;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -101,8 +103,7 @@ async fn consume(app: &Arc<App>, connection: &lapin::Connection, shutdown: &Shut
 /// One delivery, to its end: committed and acked, dead-lettered and acked, or (on shutdown while
 /// the database is down) handed back to the broker.
 async fn handle(app: &App, publisher: &Channel, delivery: Delivery, shutdown: &Shutdown) {
-    let reply_to = delivery.properties.reply_to().as_ref().map(|r| r.as_str());
-    let envelope = Envelope { body: &delivery.data, headers: delivery.properties.headers().as_ref(), reply_to };
+    let envelope = Envelope { body: &delivery.data, properties: Properties::of(&delivery.properties) };
     // Only an unavailable database is waited out; a refusal is an answer.
     let judge = || async {
         match admit(app, &envelope, Source::Queue).await {
@@ -141,7 +142,8 @@ async fn dead_letter(
     }
     // A value the database refuses is refused again: the copy on the dead-letter queue stands.
     let record = || async {
-        match dead_letter::record(app, &delivery.data, rejection, reply_to).await {
+        let properties = Properties::of(&delivery.properties);
+        match dead_letter::record(app, &delivery.data, &properties, rejection, reply_to).await {
             Err(error) if error.is_refused_value() => Ok(Err(error)),
             other => other.map(Ok),
         }

@@ -16,6 +16,15 @@ pub struct DeadLetter {
     pub request_id: Option<Uuid>,
     pub dead_lettered_at: DateTime<Utc>,
     pub replayed_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discarded_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discarded_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discard_reason: Option<String>,
+    /// The key id the message was signed with, if any (not a secret).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_key_id: Option<String>,
     /// Only for callers allowed to see message bodies (they can hold personal data).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
@@ -23,6 +32,9 @@ pub struct DeadLetter {
     pub raw_body: Vec<u8>,
     #[serde(skip)]
     pub reply_to: Option<String>,
+    /// The `x-erasure-signature` header it came with, checked again on replay.
+    #[serde(skip)]
+    pub signature: Option<String>,
 }
 
 pub struct NewDeadLetter<'a> {
@@ -31,6 +43,8 @@ pub struct NewDeadLetter<'a> {
     pub request_id: Option<Uuid>,
     pub body: &'a [u8],
     pub reply_to: Option<&'a str>,
+    pub signing_key_id: Option<&'a str>,
+    pub signature: Option<&'a str>,
 }
 
 impl Store {
@@ -45,9 +59,19 @@ impl Store {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         tx.execute(
-            "INSERT INTO dead_letters (reason, detail, request_id, body, reply_to, dead_lettered_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-            &[&letter.reason, &letter.detail, &letter.request_id, &letter.body, &letter.reply_to, &now],
+            "INSERT INTO dead_letters (reason, detail, request_id, body, reply_to, dead_lettered_at,
+                                       signing_key_id, signature)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                &letter.reason,
+                &letter.detail,
+                &letter.request_id,
+                &letter.body,
+                &letter.reply_to,
+                &now,
+                &letter.signing_key_id,
+                &letter.signature,
+            ],
         )
         .await?;
         if let Some(event) = event {
@@ -60,25 +84,14 @@ impl Store {
     /// The newest dead letters first.
     pub async fn dead_letters(&self, limit: i64, with_bodies: bool) -> Result<Vec<DeadLetter>, StoreError> {
         let client = self.client().await?;
-        let rows = client
-            .query(
-                "SELECT id, reason, detail, request_id, dead_lettered_at, replayed_at, body, reply_to
-                 FROM dead_letters ORDER BY id DESC LIMIT $1",
-                &[&limit],
-            )
-            .await?;
+        let rows =
+            client.query(&format!("SELECT {COLUMNS} FROM dead_letters ORDER BY id DESC LIMIT $1"), &[&limit]).await?;
         Ok(rows.iter().map(|r| dead_letter(r, with_bodies)).collect())
     }
 
     pub async fn dead_letter(&self, id: i64) -> Result<Option<DeadLetter>, StoreError> {
         let client = self.client().await?;
-        let row = client
-            .query_opt(
-                "SELECT id, reason, detail, request_id, dead_lettered_at, replayed_at, body, reply_to
-                 FROM dead_letters WHERE id = $1",
-                &[&id],
-            )
-            .await?;
+        let row = client.query_opt(&format!("SELECT {COLUMNS} FROM dead_letters WHERE id = $1"), &[&id]).await?;
         Ok(row.map(|r| dead_letter(&r, true)))
     }
 
@@ -88,6 +101,35 @@ impl Store {
             .execute("UPDATE dead_letters SET replayed_at = $2, replayed_by = $3 WHERE id = $1", &[&id, &now, &actor])
             .await?;
         Ok(())
+    }
+
+    /// Set a dead letter aside without replaying it: it no longer counts in the dead-letter gauge
+    /// (and its alert). Who, when and why stay on the letter, and in the request's audit log when
+    /// its request id is known. `Ok(false)`: already replayed or discarded.
+    pub async fn discard_dead_letter(
+        &self,
+        id: i64,
+        actor: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let row = tx
+            .query_opt(
+                "UPDATE dead_letters SET discarded_at = $2, discarded_by = $3, discard_reason = $4
+                 WHERE id = $1 AND replayed_at IS NULL AND discarded_at IS NULL
+                 RETURNING request_id, reason",
+                &[&id, &now, &actor, &reason],
+            )
+            .await?;
+        let Some(row) = row else { return Ok(false) };
+        if let Some(request_id) = row.get::<_, Option<Uuid>>(0) {
+            let detail = serde_json::json!({ "dead_letter": id, "reason": row.get::<_, String>(1), "why": reason });
+            super::audit(&tx, request_id, None, now, actor, "dead_letter.discarded", detail).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Forget dead letters older than `ttl`.
@@ -102,6 +144,9 @@ impl Store {
     }
 }
 
+const COLUMNS: &str = "id, reason, detail, request_id, dead_lettered_at, replayed_at, body, reply_to, \
+                       discarded_at, discarded_by, discard_reason, signing_key_id, signature";
+
 fn dead_letter(r: &tokio_postgres::Row, with_bodies: bool) -> DeadLetter {
     let raw_body: Vec<u8> = r.get(6);
     DeadLetter {
@@ -114,5 +159,10 @@ fn dead_letter(r: &tokio_postgres::Row, with_bodies: bool) -> DeadLetter {
         body: with_bodies.then(|| String::from_utf8_lossy(&raw_body).into_owned()),
         raw_body,
         reply_to: r.get(7),
+        discarded_at: r.get(8),
+        discarded_by: r.get(9),
+        discard_reason: r.get(10),
+        signing_key_id: r.get(11),
+        signature: r.get(12),
     }
 }

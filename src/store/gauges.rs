@@ -54,8 +54,10 @@ impl Store {
             )
             .await?;
         (g.outbox_unsent, g.outbox_lag_seconds) = (row.get(0), row.get(1));
-        g.dead_letters =
-            client.query_one("SELECT count(*) FROM dead_letters WHERE replayed_at IS NULL", &[]).await?.get(0);
+        g.dead_letters = client
+            .query_one("SELECT count(*) FROM dead_letters WHERE replayed_at IS NULL AND discarded_at IS NULL", &[])
+            .await?
+            .get(0);
         Ok(g)
     }
 }

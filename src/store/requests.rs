@@ -15,6 +15,8 @@ pub struct NewRequest {
     pub identifier_hashes: Vec<String>,
     pub locale: Option<String>,
     pub reply_to: Option<String>,
+    /// The signing key that admitted it; `None` when unsigned (signatures not required) or HTTP.
+    pub signing_key_id: Option<String>,
     pub requested_at: DateTime<Utc>,
     pub deadline_at: DateTime<Utc>,
     /// The end of the grace period, if any: until then the request waits `scheduled`.
@@ -59,8 +61,9 @@ impl Store {
         let inserted = tx
             .execute(
                 "INSERT INTO requests (id, state, body_sha256, subject, subject_hash, identifier_hashes, locale,
-                                       reply_to, requested_at, received_at, deadline_at, created_at, updated_at)
-                 VALUES ($1, $11, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9, $9)
+                                       reply_to, requested_at, received_at, deadline_at, created_at, updated_at,
+                                       signing_key_id)
+                 VALUES ($1, $11, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9, $9, $12)
                  ON CONFLICT (id) DO NOTHING",
                 &[
                     &new.id,
@@ -74,6 +77,7 @@ impl Store {
                     &now,
                     &new.deadline_at,
                     &state,
+                    &new.signing_key_id,
                 ],
             )
             .await?;
@@ -93,7 +97,11 @@ impl Store {
             &[&new.id, &connectors, &kinds, &max_attempts, &now, &first_attempt_at],
         )
         .await?;
-        let detail = serde_json::json!({ "systems": connectors, "deadline_at": new.deadline_at });
+        let detail = serde_json::json!({
+            "systems": connectors,
+            "deadline_at": new.deadline_at,
+            "signing_key_id": new.signing_key_id,
+        });
         audit(&tx, new.id, None, now, "intake", "request.received", detail).await?;
         let braked = match new.brake {
             Some(brake) => apply_brake(&tx, new.id, brake, now).await?,
@@ -107,6 +115,14 @@ impl Store {
         tx.execute(&format!("NOTIFY {TASKS_CHANNEL}"), &[]).await?;
         tx.commit().await?;
         Ok(if braked { Inserted::Braked } else { Inserted::Created })
+    }
+
+    /// The signing key id that admitted a request: `None` when there is no such request,
+    /// `Some(None)` when it was admitted unsigned.
+    pub async fn request_signer(&self, id: Uuid) -> Result<Option<Option<String>>, StoreError> {
+        let client = self.client().await?;
+        let row = client.query_opt("SELECT signing_key_id FROM requests WHERE id = $1", &[&id]).await?;
+        Ok(row.map(|r| r.get(0)))
     }
 
     /// The request's state, for tests and the CLI.

@@ -268,7 +268,7 @@ async fn grace_an_unsigned_cancel_is_dead_lettered_and_cancels_nothing() {
         headers.insert(KEY_ID_HEADER.into(), AMQPValue::LongString("k1".into()));
         headers.insert(
             SIGNATURE_HEADER.into(),
-            AMQPValue::LongString(sign(b"grace-signing-secret", body).as_str().into()),
+            AMQPValue::LongString(sign(b"grace-signing-secret", None, body).as_str().into()),
         );
         headers
     };

@@ -134,7 +134,7 @@ async fn only_messages_signed_with_an_active_key_are_executed() {
     let signed = |key_id: &str, secret: &[u8], body: &[u8]| {
         let mut headers = FieldTable::default();
         headers.insert(KEY_ID_HEADER.into(), AMQPValue::LongString(key_id.into()));
-        headers.insert(SIGNATURE_HEADER.into(), AMQPValue::LongString(sign(secret, body).as_str().into()));
+        headers.insert(SIGNATURE_HEADER.into(), AMQPValue::LongString(sign(secret, None, body).as_str().into()));
         headers
     };
 
@@ -165,9 +165,10 @@ async fn only_messages_signed_with_an_active_key_are_executed() {
     worker.stop().await;
 }
 
-/// A `reply_to` property with a NUL byte, a space or more than 255 bytes, and a `requested_at`
-/// before 2000 or beyond what PostgreSQL stores, are refused and dead-lettered; none of them is
-/// retried in place, so with one intake slot the next valid request still completes at once.
+/// A `reply_to` property with a NUL byte, a space or more than 255 bytes, a `requested_at`
+/// before 2000 or beyond what PostgreSQL stores, and odd ids and headers (`odd_properties`) are
+/// refused and dead-lettered; none of them is retried in place, so with one intake slot the next
+/// valid request still completes at once.
 /// (Before, the NUL `reply_to` was "Intake cannot reach the database" for ever.)
 #[tokio::test]
 async fn odd_properties_and_times_are_dead_lettered_and_never_stall_intake() {
@@ -186,22 +187,49 @@ async fn odd_properties_and_times_are_dead_lettered_and_never_stall_intake() {
         old["requested_at"] = serde_json::json!(requested_at);
         stack.publish(&bytes(&old), Some("product.replies")).await;
     }
+    for properties in odd_properties() {
+        stack.publish_with_properties(&bytes(&request(Uuid::new_v4(), "a@example.com", now)), properties).await;
+    }
     let good = Uuid::new_v4();
     stack.publish(&bytes(&request(good, "eve@example.com", now)), None).await;
 
     stack.wait_for_state(good, "completed", Duration::from_secs(20)).await;
     let mut reasons: Vec<String> = stack
-        .wait_dead_letters(5, Duration::from_secs(10))
+        .wait_dead_letters(10, Duration::from_secs(10))
         .await
         .into_iter()
         .map(|(r, _)| r.unwrap_or_default())
         .collect();
     reasons.sort();
-    assert_eq!(reasons, ["invalid_message"; 5]);
+    assert_eq!(reasons, ["invalid_message"; 10]);
     let db = stack.db().await;
     let stored: i64 = db.query_one("SELECT count(*) FROM requests", &[]).await.unwrap().get(0);
     assert_eq!(stored, 1, "only the valid request was stored");
     worker.stop().await;
+}
+
+/// Properties beyond intake's rules: a NUL or a non-ASCII `message_id`, a line break in
+/// `correlation_id`, 40 headers, one 10 KB header, and a table nested in an array.
+fn odd_properties() -> Vec<lapin::BasicProperties> {
+    use lapin::types::{AMQPValue, FieldArray, FieldTable, LongString};
+    let base = lapin::BasicProperties::default;
+    let mut many = FieldTable::default();
+    for i in 0..40 {
+        many.insert(format!("x-h{i}").into(), AMQPValue::Boolean(true));
+    }
+    let mut big = FieldTable::default();
+    big.insert("x-big".into(), AMQPValue::LongString(LongString::from(vec![b'b'; 10_000])));
+    let mut nested = FieldTable::default();
+    let inner: FieldArray = vec![AMQPValue::FieldTable(many.clone())].into();
+    nested.insert("x-nested".into(), AMQPValue::FieldArray(inner));
+    vec![
+        base().with_message_id("id\0nul".into()),
+        base().with_message_id("caf\u{e9}".into()),
+        base().with_correlation_id("line\nbreak".into()),
+        base().with_headers(many),
+        base().with_headers(big),
+        base().with_headers(nested),
+    ]
 }
 
 /// A value the database refuses (here a NUL in a cancellation's reason, which a jsonb audit row

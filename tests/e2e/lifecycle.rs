@@ -171,6 +171,7 @@ async fn store_with_one_task(
         identifier_hashes: vec![],
         locale: None,
         reply_to: None,
+        signing_key_id: None,
         requested_at: now,
         deadline_at: now,
         starts_at: None,

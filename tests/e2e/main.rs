@@ -15,5 +15,6 @@ mod pipeline;
 mod processes;
 mod retries;
 mod secrets;
+mod signing;
 mod tls;
 mod vendors;

@@ -166,16 +166,19 @@ impl Stack {
     }
 
     pub async fn publish_with_headers(&self, body: &[u8], reply_to: Option<&str>, headers: FieldTable) {
-        let connection = self.amqp().await;
-        let channel = connection.create_channel().await.unwrap();
-        channel.confirm_select(ConfirmSelectOptions::default()).await.unwrap();
-        let mut properties = BasicProperties::default()
-            .with_delivery_mode(2)
-            .with_content_type("application/json".into())
-            .with_headers(headers);
+        let mut properties = BasicProperties::default().with_headers(headers);
         if let Some(reply_to) = reply_to {
             properties = properties.with_reply_to(reply_to.into());
         }
+        self.publish_with_properties(body, properties).await
+    }
+
+    /// Publish with these AMQP properties (persistent and JSON are added).
+    pub async fn publish_with_properties(&self, body: &[u8], properties: BasicProperties) {
+        let connection = self.amqp().await;
+        let channel = connection.create_channel().await.unwrap();
+        channel.confirm_select(ConfirmSelectOptions::default()).await.unwrap();
+        let properties = properties.with_delivery_mode(2).with_content_type("application/json".into());
         let options = BasicPublishOptions { mandatory: true, ..BasicPublishOptions::default() };
         let confirm = channel
             .basic_publish("".into(), self.requests_queue().as_str().into(), options, body, properties)

@@ -1,0 +1,169 @@
+//! The AMQP properties intake reads besides the body: `reply_to` (stored, later published to),
+//! `message_id` and `correlation_id` (copied to the dead-letter queue) and the headers (the
+//! signature is there). Each is checked before anything else is done with the message; a refusal
+//! never quotes the value.
+
+use super::message::{Reason, Rejection};
+use lapin::types::{AMQPValue, FieldTable};
+
+/// The longest `reply_to`, `message_id` or `correlation_id`: an AMQP short string.
+const MAX_SHORT_STRING: usize = 255;
+/// More headers than this, or more bytes of them, are refused.
+pub const MAX_HEADERS: usize = 32;
+pub const MAX_HEADER_BYTES: usize = 8192;
+
+/// The properties of one delivery, as they came.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Properties<'a> {
+    pub reply_to: Option<&'a str>,
+    pub message_id: Option<&'a str>,
+    pub correlation_id: Option<&'a str>,
+    pub headers: Option<&'a FieldTable>,
+}
+
+impl<'a> Properties<'a> {
+    pub fn of(properties: &'a lapin::BasicProperties) -> Properties<'a> {
+        Properties {
+            reply_to: properties.reply_to().as_ref().map(|s| s.as_str()),
+            message_id: properties.message_id().as_ref().map(|s| s.as_str()),
+            correlation_id: properties.correlation_id().as_ref().map(|s| s.as_str()),
+            headers: properties.headers().as_ref(),
+        }
+    }
+
+    /// Every property within its rules, or the first that is not.
+    pub fn check(&self) -> Result<(), Rejection> {
+        reply_to(self.reply_to)?;
+        for (name, value) in [("message_id", self.message_id), ("correlation_id", self.correlation_id)] {
+            if !value.is_none_or(printable) {
+                return Err(invalid(format!(
+                    "the `{name}` property is not printable ASCII of at most {MAX_SHORT_STRING} bytes"
+                )));
+            }
+        }
+        if !self.headers.is_none_or(headers_within_caps) {
+            return Err(invalid(format!(
+                "the message has more than {MAX_HEADERS} headers or more than {MAX_HEADER_BYTES} bytes of them"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The AMQP `reply_to` property: a queue name of letters, digits and `.-_:+/=@` (RabbitMQ's
+/// generated and direct reply-to names use those), at most 255 bytes; empty means none. Anything
+/// else is refused, never stored: it would be published to later.
+pub fn reply_to(raw: Option<&str>) -> Result<Option<String>, Rejection> {
+    let Some(raw) = raw.filter(|r| !r.is_empty()) else { return Ok(None) };
+    let plain = |c: char| c.is_ascii_alphanumeric() || ".-_:+/=@".contains(c);
+    if raw.len() > MAX_SHORT_STRING || !raw.chars().all(plain) {
+        return Err(invalid(
+            "the `reply_to` property is not a queue name (letters, digits, .-_:+/=@; at most 255 bytes)".into(),
+        ));
+    }
+    Ok(Some(raw.to_string()))
+}
+
+/// Printable ASCII (spaces included) of at most 255 bytes: what a message id, a correlation id or
+/// a signature header may be.
+pub fn printable(value: &str) -> bool {
+    value.len() <= MAX_SHORT_STRING && value.bytes().all(|b| (0x20..0x7f).contains(&b))
+}
+
+/// At most `MAX_HEADERS` headers (nested tables and arrays included) and `MAX_HEADER_BYTES`.
+pub fn headers_within_caps(headers: &FieldTable) -> bool {
+    let mut budget = Budget { entries: MAX_HEADERS, bytes: MAX_HEADER_BYTES };
+    budget.table(headers)
+}
+
+struct Budget {
+    entries: usize,
+    bytes: usize,
+}
+
+impl Budget {
+    fn table(&mut self, table: &FieldTable) -> bool {
+        table.inner().iter().all(|(name, value)| self.take(1, name.as_str().len()) && self.value(value))
+    }
+
+    fn value(&mut self, value: &AMQPValue) -> bool {
+        match value {
+            AMQPValue::LongString(s) => self.take(0, s.as_bytes().len()),
+            AMQPValue::ShortString(s) => self.take(0, s.as_str().len()),
+            AMQPValue::ByteArray(b) => self.take(0, b.as_slice().len()),
+            AMQPValue::FieldTable(t) => self.table(t),
+            AMQPValue::FieldArray(a) => a.as_slice().iter().all(|v| self.take(1, 0) && self.value(v)),
+            _ => self.take(0, 8),
+        }
+    }
+
+    fn take(&mut self, entries: usize, bytes: usize) -> bool {
+        let (Some(e), Some(b)) = (self.entries.checked_sub(entries), self.bytes.checked_sub(bytes)) else {
+            return false;
+        };
+        (self.entries, self.bytes) = (e, b);
+        true
+    }
+}
+
+fn invalid(detail: String) -> Rejection {
+    Rejection { reason: Reason::InvalidMessage, detail, request_id: None }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lapin::types::{FieldArray, LongString};
+
+    #[test]
+    fn reply_to_is_a_plain_queue_name_or_refused() {
+        assert_eq!(reply_to(None), Ok(None));
+        assert_eq!(reply_to(Some("")), Ok(None));
+        for good in ["product.replies", "amq.gen-JzTY20BRgKO-HjmUJj0wLg", "amq.rabbitmq.reply-to.g1h2AA==/+x"] {
+            assert_eq!(reply_to(Some(good)), Ok(Some(good.to_string())), "{good}");
+        }
+        let long = "q".repeat(256);
+        for bad in ["a\0b", "a b", "line\nbreak", "caf\u{e9}", long.as_str()] {
+            let refused = reply_to(Some(bad)).unwrap_err();
+            assert_eq!(refused.reason, Reason::InvalidMessage);
+            assert!(!refused.detail.contains(bad), "the detail never quotes the value");
+        }
+    }
+
+    #[test]
+    fn message_and_correlation_ids_are_printable_ascii() {
+        let ok =
+            Properties { message_id: Some("5b0c1f9e-8a7d"), correlation_id: Some("order 42"), ..Default::default() };
+        assert!(ok.check().is_ok());
+        let long = "m".repeat(256);
+        for bad in ["a\0b", "tab\there", "caf\u{e9}", long.as_str()] {
+            let p = Properties { message_id: Some(bad), ..Default::default() };
+            assert_eq!(p.check().unwrap_err().reason, Reason::InvalidMessage, "{bad:?}");
+            let p = Properties { correlation_id: Some(bad), ..Default::default() };
+            let refused = p.check().unwrap_err();
+            assert!(refused.detail.contains("correlation_id") && !refused.detail.contains(bad));
+        }
+    }
+
+    #[test]
+    fn headers_are_capped_in_count_and_bytes_nested_ones_included() {
+        let mut table = FieldTable::default();
+        for i in 0..MAX_HEADERS {
+            table.insert(format!("h{i}").into(), AMQPValue::LongString("v".into()));
+        }
+        assert!(headers_within_caps(&table));
+        table.insert("one-more".into(), AMQPValue::Boolean(true));
+        assert!(!headers_within_caps(&table));
+
+        let mut big = FieldTable::default();
+        big.insert("x".into(), AMQPValue::LongString(LongString::from(vec![b'a'; MAX_HEADER_BYTES])));
+        assert!(!headers_within_caps(&big));
+
+        let array: FieldArray = vec![AMQPValue::LongString("v".into()); MAX_HEADERS].into();
+        let mut nested = FieldTable::default();
+        nested.insert("list".into(), AMQPValue::FieldArray(array));
+        assert!(!headers_within_caps(&nested), "array items count as entries");
+        let p = Properties { headers: Some(&nested), ..Default::default() };
+        assert_eq!(p.check().unwrap_err().reason, Reason::InvalidMessage);
+    }
+}
