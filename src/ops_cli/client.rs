@@ -136,6 +136,11 @@ impl Client {
         self.call(Method::POST, &["v1", "dead-letters", &id.to_string(), "replay"], &[], None).await
     }
 
+    pub async fn discard(&self, id: i64, reason: &str) -> Result<Reply<Discarded>, ClientError> {
+        let body = serde_json::json!({ "reason": reason });
+        self.call(Method::POST, &["v1", "dead-letters", &id.to_string(), "discard"], &[], Some(&body)).await
+    }
+
     pub async fn submit(&self, message: &Value) -> Result<Reply<Submitted>, ClientError> {
         self.call(Method::POST, &["v1", "requests"], &[], Some(message)).await
     }
@@ -320,6 +325,13 @@ pub struct DeadLetterView {
     pub dead_lettered_at: DateTime<Utc>,
     #[serde(default)]
     pub replayed_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub discarded_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Discarded {
+    pub status: String,
 }
 
 #[cfg(test)]

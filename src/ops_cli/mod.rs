@@ -171,9 +171,18 @@ pub enum DlqCommand {
         #[command(flatten)]
         out: Output,
     },
-    /// Send a dead letter through intake again (API, scope operate).
+    /// Send a dead letter through intake again, its signature checked again (API, scope operate).
     Replay {
         id: i64,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Set a dead letter aside without replaying it; it stops counting in the alert (API, scope
+    /// operate; audited with the reason).
+    Discard {
+        id: i64,
+        #[command(flatten)]
+        reason: Reason,
         #[command(flatten)]
         out: Output,
     },
@@ -233,6 +242,10 @@ async fn execute(command: OpsCommand) -> Result<ExitStatus, ClientError> {
             let reply = connect(&out)?.replay(id).await?;
             let s = &reply.body;
             show(&out, &reply.json, || format!("dead letter {id} replayed: request {} {}\n", s.request_id, s.status));
+        }
+        OpsCommand::Dlq { command: DlqCommand::Discard { id, reason, out } } => {
+            let reply = connect(&out)?.discard(id, &reason.reason).await?;
+            show(&out, &reply.json, || format!("dead letter {id} {}\n", reply.body.status));
         }
         OpsCommand::Submit { email, phone, user_id, system, locale, wait, out } => {
             let subject = submit::Subject { emails: email, phones: phone, user_id, systems: system, locale };

@@ -136,7 +136,7 @@ pub fn dead_letters(letters: &[DeadLetterView]) -> String {
     if letters.is_empty() {
         return "no dead letter\n".into();
     }
-    let mut table = Table::new(&["ID", "REASON", "REQUEST", "DEAD-LETTERED", "REPLAYED", "DETAIL"]);
+    let mut table = Table::new(&["ID", "REASON", "REQUEST", "DEAD-LETTERED", "REPLAYED", "DISCARDED", "DETAIL"]);
     for d in letters {
         table.row(vec![
             d.id.to_string(),
@@ -144,6 +144,7 @@ pub fn dead_letters(letters: &[DeadLetterView]) -> String {
             d.request_id.map(|id| id.to_string()).unwrap_or_else(|| "-".into()),
             time(d.dead_lettered_at),
             d.replayed_at.map(time).unwrap_or_else(|| "-".into()),
+            d.discarded_at.map(time).unwrap_or_else(|| "-".into()),
             d.detail.as_deref().map(|d| cut(d, 100)).unwrap_or_else(|| "-".into()),
         ]);
     }

@@ -195,13 +195,13 @@ async fn odd_properties_and_times_are_dead_lettered_and_never_stall_intake() {
 
     stack.wait_for_state(good, "completed", Duration::from_secs(20)).await;
     let mut reasons: Vec<String> = stack
-        .wait_dead_letters(10, Duration::from_secs(10))
+        .wait_dead_letters(11, Duration::from_secs(10))
         .await
         .into_iter()
         .map(|(r, _)| r.unwrap_or_default())
         .collect();
     reasons.sort();
-    assert_eq!(reasons, ["invalid_message"; 10]);
+    assert_eq!(reasons, ["invalid_message"; 11]);
     let db = stack.db().await;
     let stored: i64 = db.query_one("SELECT count(*) FROM requests", &[]).await.unwrap().get(0);
     assert_eq!(stored, 1, "only the valid request was stored");

@@ -401,11 +401,30 @@ async fn ops_cli_dead_letters_listed_without_bodies_and_replayed_after_a_fix() {
     stack.wait_for_state(id, "completed", Duration::from_secs(20)).await;
     let again = cli.run(Some(ONCALL), &["dlq", "replay", &letter]).await;
     assert_eq!(again.status.code(), Some(2));
-    assert!(stderr(&again).contains("this dead letter was already replayed (HTTP 409, conflict)"), "{again:?}");
+    assert!(
+        stderr(&again).contains("this dead letter was already replayed or discarded (HTTP 409, conflict)"),
+        "{again:?}"
+    );
     let listed = cli.ok(&["dlq", "list"]).await;
     let row = listed.lines().find(|l| l.starts_with(&format!("{letter} "))).unwrap();
     let day = format!(" {} ", clock.now().format("%Y-%m-%d"));
     assert_eq!(row.matches(&day).count(), 2, "dead-lettered and replayed times:\n{listed}");
+
+    // A letter nobody will replay is discarded, with a reason; only once.
+    stack.publish(b"{not json", None).await;
+    let second = poll(Duration::from_secs(15), "the second dead letter", || async {
+        let list = cli.json(&["dlq", "list"]).await;
+        list["dead_letters"].as_array().and_then(|l| l.iter().find(|d| d["reason"] == "not_json")).cloned()
+    })
+    .await;
+    let second = second["id"].as_i64().unwrap().to_string();
+    let discarded = cli.ok(&["dlq", "discard", &second, "--reason", "a producer's test message"]).await;
+    assert_eq!(discarded, format!("dead letter {second} discarded\n"));
+    let again = cli.run(Some(ONCALL), &["dlq", "discard", &second, "--reason", "again"]).await;
+    assert!(stderr(&again).contains("(HTTP 409, conflict)"), "{again:?}");
+    let listed = cli.ok(&["dlq", "list"]).await;
+    let row = listed.lines().find(|l| l.starts_with(&format!("{second} "))).unwrap();
+    assert_eq!(row.matches(&day).count(), 2, "dead-lettered and discarded times:\n{listed}");
     worker.stop().await;
 }
 
