@@ -251,27 +251,54 @@ impl IntakeMessage {
 }
 
 /// serde's message names fields for missing and unknown keys; otherwise it may quote the value,
-/// so only the path is kept.
+/// so only the path is kept. A key the producer chose (an unknown field, a key of `subject.ids`)
+/// can be anything, an address included, so only plain names are repeated: any other is `*`.
 fn describe(e: &serde_path_to_error::Error<serde_json::Error>) -> String {
-    let path = e.path().to_string();
+    let path = plain_path(&e.path().to_string());
     let message = e.inner().to_string();
-    for known in ["missing field `", "unknown field `"] {
-        if let Some(rest) = message.strip_prefix(known) {
-            let end = rest.find('`').map(|i| i + known.len() + 1).unwrap_or(message.len());
-            let what = &message[..end.min(120)];
-            let field = &what[known.len()..what.len().saturating_sub(1).max(known.len())];
-            let parent = if known.starts_with("unknown") {
-                path.strip_suffix(field).map(|p| p.trim_end_matches('.')).unwrap_or(&path)
-            } else {
-                &path
-            };
-            return if parent.is_empty() || parent == "." { what.to_string() } else { format!("{what} in `{parent}`") };
-        }
+    let at = |what: String| if path.is_empty() || path == "." { what } else { format!("{what} in `{path}`") };
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let field = rest.split('`').next().unwrap_or_default();
+        return at(format!("missing field `{}`", plain(field)));
+    }
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let field = rest.split('`').next().unwrap_or_default();
+        // The path of an unknown field ends with the field itself.
+        let parent = plain_path(e.path().to_string().strip_suffix(field).unwrap_or_default().trim_end_matches('.'));
+        let what = format!("unknown field `{}`", plain(field));
+        return if parent.is_empty() { what } else { format!("{what} in `{parent}`") };
     }
     if message.starts_with("duplicate field `") {
         return "a key appears twice".into();
     }
     format!("`{path}` has the wrong type or an invalid value")
+}
+
+/// A key as it may be repeated: ASCII letters, digits and `_`, at most 32; anything else is `*`.
+fn plain(key: &str) -> &str {
+    let ok = !key.is_empty() && key.len() <= 32 && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if ok {
+        key
+    } else {
+        "*"
+    }
+}
+
+/// A serde path (`subject.emails[0]`) with every key that is not plain replaced by `*`.
+fn plain_path(path: &str) -> String {
+    path.split('.')
+        .map(|segment| {
+            let key = segment.split('[').next().unwrap_or_default();
+            let index = &segment[key.len()..];
+            let index_ok = index.bytes().all(|b| b.is_ascii_digit() || b == b'[' || b == b']');
+            if (key.is_empty() || plain(key) == key) && index_ok {
+                segment.to_string()
+            } else {
+                "*".into()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 fn valid_locale(locale: &str) -> bool {
@@ -454,6 +481,7 @@ mod tests {
             let rejection = decode(&body, &rules).expect_err(name);
             assert_eq!(rejection.reason.as_str(), reason, "{name}: {}", rejection.detail);
             assert!(!rejection.detail.is_empty() && rejection.detail.len() < 200, "{name}: {}", rejection.detail);
+            assert!(!rejection.detail.chars().any(char::is_control), "{name}: a control character in the detail");
             for secret in ["a@x.io", "everyone@x.io", "DROP TABLE", "<script>", "06 12 34"] {
                 assert!(
                     !rejection.detail.contains(secret),

@@ -166,4 +166,74 @@ mod tests {
         let p = Properties { headers: Some(&nested), ..Default::default() };
         assert_eq!(p.check().unwrap_err().reason, Reason::InvalidMessage);
     }
+
+    mod random {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Any header value, tables and arrays nested a few levels.
+        pub fn value() -> impl Strategy<Value = AMQPValue> {
+            let leaf = prop_oneof![
+                any::<bool>().prop_map(AMQPValue::Boolean),
+                any::<i64>().prop_map(AMQPValue::LongLongInt),
+                prop::collection::vec(any::<u8>(), 0..300).prop_map(|b| AMQPValue::LongString(LongString::from(b))),
+                ".{0,20}".prop_map(|s| AMQPValue::ShortString(s.as_str().into())),
+            ];
+            leaf.prop_recursive(3, 48, 6, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..6).prop_map(|v| AMQPValue::FieldArray(v.into())),
+                    table_of(inner).prop_map(AMQPValue::FieldTable),
+                ]
+            })
+        }
+
+        pub fn table_of(values: impl Strategy<Value = AMQPValue>) -> impl Strategy<Value = FieldTable> {
+            prop::collection::vec((".{0,12}", values), 0..40).prop_map(|entries| {
+                let mut table = FieldTable::default();
+                for (name, value) in entries {
+                    table.insert(name.as_str().into(), value);
+                }
+                table
+            })
+        }
+
+        /// Strings with the bytes that have stalled intake before: NUL, controls, non-ASCII.
+        fn odd_text() -> impl Strategy<Value = String> {
+            prop_oneof![".{0,300}", "[a-z.\\-_:+/=@]{0,300}", "[\\u{0}-\\u{1f} \\u{7f}\\u{e9}a-z]{0,30}"]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+            /// Whatever the properties, the check answers without panicking, and what it lets
+            /// through keeps every rule: a plain queue name, printable ids, headers within caps.
+            #[test]
+            fn any_properties_are_checked_and_what_passes_keeps_the_rules(
+                reply_to in proptest::option::of(odd_text()),
+                message_id in proptest::option::of(odd_text()),
+                correlation_id in proptest::option::of(odd_text()),
+                headers in proptest::option::of(table_of(value())),
+            ) {
+                let p = Properties {
+                    reply_to: reply_to.as_deref(),
+                    message_id: message_id.as_deref(),
+                    correlation_id: correlation_id.as_deref(),
+                    headers: headers.as_ref(),
+                };
+                match p.check() {
+                    Ok(()) => {
+                        let plain = |c: char| c.is_ascii_alphanumeric() || ".-_:+/=@".contains(c);
+                        prop_assert!(reply_to.as_deref().is_none_or(|r| r.len() <= 255 && r.chars().all(plain)));
+                        prop_assert!(message_id.as_deref().is_none_or(printable));
+                        prop_assert!(correlation_id.as_deref().is_none_or(printable));
+                        prop_assert!(headers.as_ref().is_none_or(headers_within_caps));
+                    }
+                    Err(rejection) => {
+                        prop_assert_eq!(rejection.reason, Reason::InvalidMessage);
+                        prop_assert!(!rejection.detail.is_empty() && rejection.detail.len() < 200);
+                    }
+                }
+            }
+        }
+    }
 }

@@ -257,3 +257,96 @@ async fn a_message_the_database_refuses_is_dead_lettered_as_unstorable_and_the_q
     assert_eq!(letters[0].0.as_deref(), Some("unstorable"));
     worker.stop().await;
 }
+
+/// Random deliveries from a printed seed (`E2E_INTAKE_SEED` replays one): bodies valid, damaged
+/// or random bytes, cancellations, and random `reply_to`, `message_id`, `correlation_id` and
+/// headers. Each is admitted or dead-lettered, none waits in place, and a valid request
+/// published behind them, with one intake slot, completes within seconds.
+#[tokio::test]
+async fn random_properties_headers_and_bodies_never_stall_intake() {
+    use proptest::strategy::{Strategy, ValueTree};
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    let seed: u64 = std::env::var("E2E_INTAKE_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(rand::random);
+    println!("E2E_INTAKE_SEED={seed}");
+    let _ = tracing_subscriber::fmt().with_env_filter("warn,lapin=error").try_init();
+    let mut seed_bytes = [0u8; 32];
+    seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    let mut runner = TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes));
+
+    let stack = Stack::new().await;
+    let settings = stack.settings(&[Instance { name: "accounts", extra: "" }], "[intake]\nconcurrency = 1\n");
+    stack.declare_queues(&settings).await;
+    let worker = Worker::start(settings, Arc::new(SystemClock));
+    const DELIVERIES: usize = 60;
+    for _ in 0..DELIVERIES {
+        let (body, properties) = random_delivery().new_tree(&mut runner).unwrap().current();
+        stack.publish_with_properties(&body, properties).await;
+    }
+    let good = Uuid::new_v4();
+    stack.publish(&bytes(&request(good, "eve@example.com", chrono::Utc::now())), None).await;
+    stack.wait_for_state(good, "completed", Duration::from_secs(20)).await;
+
+    let db = stack.db().await;
+    let handled = || async {
+        let row = db
+            .query_one("SELECT (SELECT count(*) FROM requests) - 1 + (SELECT count(*) FROM dead_letters)", &[])
+            .await
+            .unwrap();
+        let handled = row.get::<_, i64>(0);
+        println!("handled {handled} of {DELIVERIES}");
+        Some(handled).filter(|n| *n == DELIVERIES as i64)
+    };
+    poll(Duration::from_secs(20), "every random delivery admitted or dead-lettered", handled).await;
+    worker.stop().await;
+}
+
+/// One random delivery: a body and its properties.
+fn random_delivery() -> impl proptest::strategy::Strategy<Value = (Vec<u8>, lapin::BasicProperties)> {
+    use lapin::types::{AMQPValue, FieldTable, LongString};
+    use proptest::option;
+    use proptest::prelude::*;
+    // AMQP short strings: at most 255 bytes (lapin cannot send more).
+    let text = || prop_oneof!["[a-z0-9.]{1,20}", "[a-z]{250,255}", ".{0,40}", "[\\u{0}-\\u{1f}\\u{e9} a-z]{0,120}"];
+    let header_value = prop_oneof![
+        any::<bool>().prop_map(AMQPValue::Boolean),
+        prop::collection::vec(any::<u8>(), 0..3000).prop_map(|b| AMQPValue::LongString(LongString::from(b))),
+        "(v1|v2)=[0-9a-f]{0,64}".prop_map(|s| AMQPValue::LongString(s.as_str().into())),
+    ];
+    let name = prop_oneof![Just("x-erasure-key-id".to_string()), Just("x-erasure-signature".to_string()), ".{0,10}"];
+    let headers = prop::collection::vec((name, header_value), 0..40).prop_map(|entries| {
+        let mut table = FieldTable::default();
+        for (name, value) in entries {
+            table.insert(name.as_str().into(), value);
+        }
+        table
+    });
+    let body = prop_oneof![
+        Just(0u8).prop_map(|_| bytes(&request(Uuid::new_v4(), "r@example.com", chrono::Utc::now()))),
+        (".{0,12}", ".{0,40}").prop_map(|(key, value)| {
+            let mut damaged = request(Uuid::new_v4(), "d@example.com", chrono::Utc::now());
+            damaged[key] = serde_json::json!(value);
+            bytes(&damaged)
+        }),
+        prop::collection::vec(any::<u8>(), 0..400),
+        Just(0u8)
+            .prop_map(|_| bytes(&serde_json::json!({ "version": 1, "type": "cancel", "request_id": Uuid::new_v4() }))),
+    ];
+    (body, option::of(text()), option::of(text()), option::of(text()), option::of(headers)).prop_map(
+        |(body, reply_to, message_id, correlation_id, headers)| {
+            let mut properties = lapin::BasicProperties::default();
+            if let Some(r) = reply_to {
+                properties = properties.with_reply_to(r.as_str().into());
+            }
+            if let Some(m) = message_id {
+                properties = properties.with_message_id(m.as_str().into());
+            }
+            if let Some(c) = correlation_id {
+                properties = properties.with_correlation_id(c.as_str().into());
+            }
+            if let Some(h) = headers {
+                properties = properties.with_headers(h);
+            }
+            (body, properties)
+        },
+    )
+}
