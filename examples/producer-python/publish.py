@@ -81,15 +81,18 @@ def build_message(args, request_id):
     return message
 
 
-def signature_headers(args, body):
-    """x-erasure-key-id and x-erasure-signature: v1=<hex HMAC-SHA256 of the exact body bytes>."""
+def signature_headers(args, body, reply_to):
+    """x-erasure-key-id and x-erasure-signature: v2=<hex HMAC-SHA256 over "erasure-v2\\n", the
+    length of reply_to as two big-endian bytes, reply_to, then the exact body bytes>."""
     if not args.key_id:
         return None
     secret = os.environ.get(args.key_env or "")
     if not secret:
         sys.exit(f"error: --key-id needs --key-env naming a set environment variable")
-    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return {"x-erasure-key-id": args.key_id, "x-erasure-signature": f"v1={digest}"}
+    reply = (reply_to or "").encode()
+    signed = b"erasure-v2\n" + len(reply).to_bytes(2, "big") + reply + body
+    digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return {"x-erasure-key-id": args.key_id, "x-erasure-signature": f"v2={digest}"}
 
 
 def main():
@@ -118,7 +121,7 @@ def main():
             delivery_mode=2,  # persistent
             message_id=request_id,
             reply_to=reply_queue,
-            headers=signature_headers(args, body),
+            headers=signature_headers(args, body, reply_queue),
         )
         try:
             # Default exchange, routing key = queue name; mandatory: fail if no queue takes it.
