@@ -167,6 +167,66 @@ mod tests {
         assert_eq!(p.check().unwrap_err().reason, Reason::InvalidMessage);
     }
 
+    /// `tests/corpus/intake-properties/cases.json`: properties seen in the wild or made to hurt,
+    /// each with the answer intake must give; a refusal never quotes the value.
+    #[test]
+    fn the_corpus_of_nasty_properties_gets_the_expected_answers() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/intake-properties/cases.json");
+        let corpus: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let cases = corpus["cases"].as_array().unwrap();
+        assert!(cases.len() >= 12);
+        for case in cases {
+            let name = case["name"].as_str().unwrap();
+            let text = |key: &str| case[key].as_str();
+            let headers = case.get("headers").map(|h| table(h.as_object().unwrap()));
+            let p = Properties {
+                reply_to: text("reply_to"),
+                message_id: text("message_id"),
+                correlation_id: text("correlation_id"),
+                headers: headers.as_ref(),
+            };
+            match (p.check(), case["expected"].as_str().unwrap()) {
+                (Ok(()), "ok") => {}
+                (Err(refused), expected) => {
+                    assert_eq!(refused.reason.as_str(), expected, "{name}");
+                    for key in ["reply_to", "message_id", "correlation_id"] {
+                        assert!(
+                            text(key).is_none_or(|v| !refused.detail.contains(v)),
+                            "{name}: the detail quotes {key}"
+                        );
+                    }
+                }
+                (Ok(()), expected) => panic!("{name}: accepted, expected {expected}"),
+            }
+        }
+    }
+
+    fn table(entries: &serde_json::Map<String, serde_json::Value>) -> FieldTable {
+        let mut table = FieldTable::default();
+        for (name, value) in entries {
+            table.insert(name.as_str().into(), header_value(value));
+        }
+        table
+    }
+
+    fn header_value(value: &serde_json::Value) -> AMQPValue {
+        if let Some(text) = value.as_str() {
+            return AMQPValue::LongString(text.into());
+        }
+        let object = value.as_object().expect("a string or an object");
+        if let Some(n) = object.get("bytes").and_then(|n| n.as_u64()) {
+            return AMQPValue::LongString(LongString::from(vec![b'a'; n as usize]));
+        }
+        if let Some(b) = object.get("bool").and_then(|b| b.as_bool()) {
+            return AMQPValue::Boolean(b);
+        }
+        if let Some(inner) = object.get("table").and_then(|t| t.as_object()) {
+            return AMQPValue::FieldTable(table(inner));
+        }
+        let items = object["array"].as_array().expect("bytes, bool, table or array");
+        AMQPValue::FieldArray(items.iter().map(header_value).collect::<Vec<_>>().into())
+    }
+
     mod random {
         use super::*;
         use proptest::prelude::*;
