@@ -108,17 +108,21 @@ impl From<Rejection> for Refusal {
 /// Judge one message and, if it is good, store what it asks for.
 pub async fn admit(app: &App, envelope: &Envelope<'_>, source: Source) -> Result<Admitted, Refusal> {
     judge(app, envelope, source).await.map_err(|refusal| match refusal {
-        Refusal::Unavailable(error) if error.is_refused_value() => {
-            let sqlstate = error.sqlstate().unwrap_or("?");
-            tracing::warn!(sqlstate, "The database refused a value of a message; it is dead-lettered, not retried.");
-            Refusal::Rejected(Rejection {
-                reason: Reason::Unstorable,
-                detail: format!("the database refused a value of this message (SQLSTATE {sqlstate})"),
-                request_id: None,
-            })
-        }
+        Refusal::Unavailable(error) if error.is_refused_value() => Refusal::Rejected(unstorable(&error)),
         other => other,
     })
+}
+
+/// The refusal of a message the database will not take (a refused value, or a server error that
+/// keeps repeating for this one message), logged by its SQLSTATE only.
+pub fn unstorable(error: &StoreError) -> Rejection {
+    let sqlstate = error.sqlstate().unwrap_or("?");
+    tracing::warn!(sqlstate, "The database refuses this message; it is dead-lettered as unstorable, not retried.");
+    Rejection {
+        reason: Reason::Unstorable,
+        detail: format!("the database refused this message (SQLSTATE {sqlstate})"),
+        request_id: None,
+    }
 }
 
 async fn judge(app: &App, envelope: &Envelope<'_>, source: Source) -> Result<Admitted, Refusal> {

@@ -32,6 +32,7 @@ use lapin::types::FieldTable;
 use lapin::Channel;
 use message::Rejection;
 use properties::Properties;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -100,16 +101,28 @@ async fn consume(app: &Arc<App>, connection: &lapin::Connection, shutdown: &Shut
     result
 }
 
+/// A server error that is not about availability, seen this many times for one delivery, is the
+/// message's doing: it is dead-lettered as `unstorable`.
+const REPEATS_BEFORE_DEAD_LETTER: u32 = 5;
+
 /// One delivery, to its end: committed and acked, dead-lettered and acked, or (on shutdown while
 /// the database is down) handed back to the broker.
 async fn handle(app: &App, publisher: &Channel, delivery: Delivery, shutdown: &Shutdown) {
     let envelope = Envelope { body: &delivery.data, properties: Properties::of(&delivery.properties) };
-    // Only an unavailable database is waited out; a refusal is an answer.
+    // Only an unavailable database is waited out; a refusal is an answer, and so is a server
+    // error that is not about availability and keeps coming back for this message.
+    let suspect_failures = AtomicU32::new(0);
     let judge = || async {
         match admit(app, &envelope, Source::Queue).await {
             Ok(admitted) => Ok(Ok(admitted)),
             Err(Refusal::Rejected(rejection)) => Ok(Err(rejection)),
-            Err(Refusal::Unavailable(error)) => Err(error),
+            Err(Refusal::Unavailable(error)) if error.is_transient() => Err(error),
+            Err(Refusal::Unavailable(error)) => {
+                if suspect_failures.fetch_add(1, Ordering::Relaxed) + 1 >= REPEATS_BEFORE_DEAD_LETTER {
+                    return Ok(Err(admit::unstorable(&error)));
+                }
+                Err(error)
+            }
         }
     };
     match in_place(shutdown, judge).await {

@@ -29,6 +29,9 @@ use secrecy::{ExposeSecret, SecretString};
 pub const TASKS_CHANNEL: &str = "erasure_tasks";
 pub const OUTBOX_CHANNEL: &str = "erasure_outbox";
 
+/// SQLSTATE classes of a value the database will refuse again: 22, 23, 54.
+const REFUSED_VALUE_CLASSES: [&str; 3] = ["22", "23", "54"];
+
 /// Database errors. Their text never holds a subject identifier: identifiers are parameters.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -41,14 +44,22 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// The database refused a value we sent (SQLSTATE class 22, data exception, or 23, integrity
-    /// constraint): asking again with the same values gets the same answer.
+    /// The database refused a value we sent (SQLSTATE class 22, data exception; 23, integrity
+    /// constraint; 54, a program limit such as an index row too large): asking again with the
+    /// same values gets the same answer.
     pub fn is_refused_value(&self) -> bool {
-        let code = match self {
-            StoreError::Db(error) => error.code().map(|c| c.code()),
-            _ => None,
-        };
-        code.is_some_and(|c| c.starts_with("22") || c.starts_with("23"))
+        self.sqlstate().is_some_and(|c| REFUSED_VALUE_CLASSES.iter().any(|class| c.starts_with(class)))
+    }
+
+    /// Worth asking again as it is: no connection or pool, or a server answer about its own
+    /// state (08 connection, 40 rollback such as a deadlock, 53 resources, 55 object in use, 57
+    /// operator intervention, 58 system error), or about a schema not migrated yet (42), which
+    /// would refuse every message alike. Any other server error may be caused by the message.
+    pub fn is_transient(&self) -> bool {
+        match self.sqlstate() {
+            None => true,
+            Some(code) => ["08", "40", "42", "53", "55", "57", "58"].iter().any(|class| code.starts_with(class)),
+        }
     }
 
     /// The SQLSTATE of a database error, for logs (never the server's message, which can quote
@@ -97,10 +108,13 @@ impl Store {
     }
 }
 
-/// The server's message when there is one ("db error" alone says nothing). Server messages
-/// name tables and constraints, never parameter values.
+/// The server's message when there is one ("db error" alone says nothing), except for a refused
+/// value, whose message can quote the value (22P02 quotes the text it could not parse).
 fn describe(error: &tokio_postgres::Error) -> String {
     match error.as_db_error() {
+        Some(db) if REFUSED_VALUE_CLASSES.iter().any(|class| db.code().code().starts_with(class)) => {
+            format!("the database refused a value ({})", db.code().code())
+        }
         Some(db) => format!("{} ({})", db.message(), db.code().code()),
         None => error.to_string(),
     }

@@ -350,3 +350,35 @@ fn random_delivery() -> impl proptest::strategy::Strategy<Value = (Vec<u8>, lapi
         },
     )
 }
+
+/// A server error that is not about availability and keeps coming back for one message (here a
+/// trigger that raises P0001 for it) dead-letters that message as `unstorable` after five tries,
+/// and the queue goes on. (Before, it was retried in place for ever, holding the only slot.)
+#[tokio::test]
+async fn a_database_error_that_repeats_for_one_message_dead_letters_it() {
+    let stack = Stack::new().await;
+    let settings = stack.settings(&[Instance { name: "accounts", extra: "" }], "[intake]\nconcurrency = 1\n");
+    stack.declare_queues(&settings).await;
+    stack
+        .db()
+        .await
+        .batch_execute(
+            "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN IF NEW.locale = 'zz-poison' THEN RAISE EXCEPTION 'refused by a trigger'; END IF; RETURN NEW; END $$;
+             CREATE TRIGGER poison BEFORE INSERT ON requests FOR EACH ROW EXECUTE FUNCTION poison();",
+        )
+        .await
+        .unwrap();
+    let worker = Worker::start(settings, Arc::new(SystemClock));
+    let now = chrono::Utc::now();
+    let mut poisoned = request(Uuid::new_v4(), "a@example.com", now);
+    poisoned["locale"] = serde_json::json!("zz-poison");
+    stack.publish(&bytes(&poisoned), None).await;
+    let good = Uuid::new_v4();
+    stack.publish(&bytes(&request(good, "eve@example.com", now)), None).await;
+
+    stack.wait_for_state(good, "completed", Duration::from_secs(20)).await;
+    let letters = stack.wait_dead_letters(1, Duration::from_secs(5)).await;
+    assert_eq!(letters[0].0.as_deref(), Some("unstorable"));
+    worker.stop().await;
+}
