@@ -53,6 +53,16 @@ pub fn record_mail(result: &str) {
     metrics::counter!("erasure_mail_messages_total", "result" => result.to_string()).increment(1);
 }
 
+/// A refused dashboard sign-in (`bad_token`, or `rate_limited` for an address over its limit).
+pub fn record_login_refused(reason: &str) {
+    metrics::counter!("erasure_dashboard_login_refused_total", "reason" => reason.to_string()).increment(1);
+}
+
+/// An API call refused by a rate limit (`login`, `search`).
+pub fn record_api_rate_limited(limit: &str) {
+    metrics::counter!("erasure_api_rate_limited_total", "limit" => limit.to_string()).increment(1);
+}
+
 /// The text of `GET /metrics`.
 pub async fn render(app: &App) -> Result<String, crate::store::StoreError> {
     let g = app.store.gauges(app.clock.now()).await?;

@@ -27,6 +27,8 @@ pub enum PageError {
     BadFilter(&'static str),
     #[error("The database is unreachable; try again in a moment.")]
     Unavailable,
+    #[error("Too many searches; wait a minute.")]
+    TooMany,
 }
 
 impl From<crate::store::StoreError> for PageError {
@@ -42,11 +44,17 @@ impl IntoResponse for PageError {
             PageError::NotFound => StatusCode::NOT_FOUND,
             PageError::BadFilter(_) => StatusCode::BAD_REQUEST,
             PageError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            PageError::TooMany => StatusCode::TOO_MANY_REQUESTS,
         };
         let body = format!(
             "<p class=\"error\">{}</p><p><a href=\"/dashboard\">Back to the dashboard</a></p>",
             html::escape(&self.to_string())
         );
-        html::respond(status, html::document(status.canonical_reason().unwrap_or("Error"), None, &body))
+        let mut response =
+            html::respond(status, html::document(status.canonical_reason().unwrap_or("Error"), None, &body));
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("60"));
+        }
+        response
     }
 }

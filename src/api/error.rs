@@ -1,9 +1,11 @@
-//! What API callers get when something goes wrong. Database errors never reach them.
+//! What API callers get when something goes wrong: `application/problem+json` (RFC 9457) with
+//! `type`, `title`, `status` and `detail`, plus `error` (a machine-readable reason) and `message`
+//! (the same as `detail`). Database errors never reach callers, nor does a framework's rejection
+//! text (which can quote the body): `problems` replaces every other error answer.
 
 use crate::config::Scope;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +31,9 @@ pub enum ApiError {
     /// 503: the database is unreachable (details only in the logs).
     #[error("the service is unavailable; try again")]
     Unavailable,
+    /// 429: this caller asked too often; try again after `retry_after` seconds.
+    #[error("too many requests; try again in {retry_after} seconds")]
+    TooMany { retry_after: u64 },
 }
 
 impl From<crate::store::StoreError> for ApiError {
@@ -65,11 +70,66 @@ impl IntoResponse for ApiError {
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::Invalid { reason, .. } => (StatusCode::UNPROCESSABLE_ENTITY, *reason),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::TooMany { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
         };
-        let mut response = (status, Json(json!({ "error": reason, "message": self.to_string() }))).into_response();
+        let mut response = problem(status, reason, &self.to_string());
         if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert("www-authenticate", "Bearer".parse().expect("a valid header"));
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let ApiError::TooMany { retry_after } = self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         }
         response
     }
+}
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An RFC 9457 problem: `type` is `about:blank`, so `title` is the status's phrase; `error` is
+/// the machine-readable reason and `detail` (also `message`, which older clients read) a fixed
+/// sentence that never repeats a value of the request.
+pub fn problem(status: StatusCode, reason: &str, detail: &str) -> Response {
+    let body = json!({
+        "type": "about:blank",
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "detail": detail,
+        "error": reason,
+        "message": detail,
+    });
+    let mut response = (status, body.to_string()).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    response
+}
+
+/// Middleware: any error answer that is not already a problem or a dashboard page (the
+/// framework's rejections of a path, query or body, 404 for an unknown route, 405, 413, 415)
+/// becomes a problem with a fixed detail; the framework's text, which can quote the body, is
+/// dropped.
+pub async fn problems(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let content_type = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if content_type.starts_with(PROBLEM_JSON) || content_type.starts_with("text/html") {
+        return response;
+    }
+    let (reason, detail) = match status {
+        StatusCode::NOT_FOUND => ("not_found", "there is no such resource"),
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "this resource does not accept that method"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("body_too_large", "the request body is larger than this API accepts"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "send the body as application/json"),
+        StatusCode::REQUEST_TIMEOUT => ("timeout", "the request took longer than this API allows"),
+        StatusCode::BAD_REQUEST => ("bad_request", "the request's path, query or body cannot be read"),
+        StatusCode::UNPROCESSABLE_ENTITY => ("invalid_body", "the body does not have the expected fields and types"),
+        _ if status.is_server_error() => ("unavailable", "the service could not answer; try again"),
+        _ => ("bad_request", "the request cannot be handled"),
+    };
+    let mut answer = problem(status, reason, detail);
+    if let Some(allow) = response.headers().get(header::ALLOW) {
+        answer.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    answer
 }

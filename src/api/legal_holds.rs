@@ -1,14 +1,13 @@
 //! `/v1/legal-holds`: the legal hold list. An identifier is normalised and hashed on arrival and
 //! never stored or answered in clear.
 
-use super::auth::Scope;
+use super::auth::Caller;
 use super::error::ApiError;
 use super::ApiState;
 use crate::store::actions::Refused;
 use crate::store::legal_holds::{LegalHoldView, NewLegalHold};
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
-use axum::Json;
+use axum::{Extension, Json};
 use erasure_connector::subject::RawSubject;
 use erasure_connector::Subject;
 use serde::Deserialize;
@@ -75,10 +74,9 @@ fn identifier_hash(s: &ApiState, entry: &NewEntry) -> Result<(&'static str, Stri
 
 pub async fn add(
     State(s): State<ApiState>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     Json(body): Json<NewEntry>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let caller = s.tokens.authorize(&headers, Scope::Operate)?;
     let (identifier_kind, identifier_hash) = identifier_hash(&s, &body)?;
     let new = NewLegalHold {
         identifier_kind,
@@ -91,19 +89,17 @@ pub async fn add(
     Ok(Json(json!({ "id": id, "identifier_hash": new.identifier_hash, "held_requests": held })))
 }
 
-pub async fn list(State(s): State<ApiState>, headers: HeaderMap) -> Result<Json<serde_json::Value>, ApiError> {
-    s.tokens.authorize(&headers, Scope::Read)?;
+pub async fn list(State(s): State<ApiState>) -> Result<Json<serde_json::Value>, ApiError> {
     let entries: Vec<LegalHoldView> = s.app.store.legal_holds().await?;
     Ok(Json(json!({ "legal_holds": entries })))
 }
 
 pub async fn release(
     State(s): State<ApiState>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<i64>,
     Json(body): Json<ReleaseBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let caller = s.tokens.authorize(&headers, Scope::Operate)?;
     let reason = text(&body.reason, "reason")?;
     match s.app.store.release_legal_hold(id, &caller.actor(), reason, s.app.clock.now()).await? {
         Ok(()) => {

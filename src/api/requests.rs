@@ -1,6 +1,6 @@
 //! `/v1/requests`: read one or many, find a person's, act on one, submit one.
 
-use super::auth::Scope;
+use super::auth::Caller;
 use super::error::ApiError;
 use super::ApiState;
 use crate::intake::admit::{admit, Admitted, Envelope, Source};
@@ -9,8 +9,8 @@ use crate::store::actions::{ActionResult, Refused};
 use crate::store::status::{ListFilter, RequestDetail, RequestView};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::Json;
+use axum::http::StatusCode;
+use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -18,12 +18,7 @@ use uuid::Uuid;
 
 const MAX_PAGE: i64 = 200;
 
-pub async fn detail(
-    State(s): State<ApiState>,
-    headers: HeaderMap,
-    Path(id): Path<Uuid>,
-) -> Result<Json<RequestDetail>, ApiError> {
-    s.tokens.authorize(&headers, Scope::Read)?;
+pub async fn detail(State(s): State<ApiState>, Path(id): Path<Uuid>) -> Result<Json<RequestDetail>, ApiError> {
     s.app.store.request_detail(id, s.app.clock.now()).await?.map(Json).ok_or(ApiError::NotFound)
 }
 
@@ -45,12 +40,7 @@ pub struct Page {
     next_cursor: Option<String>,
 }
 
-pub async fn list(
-    State(s): State<ApiState>,
-    headers: HeaderMap,
-    Query(q): Query<ListQuery>,
-) -> Result<Json<Page>, ApiError> {
-    s.tokens.authorize(&headers, Scope::Read)?;
+pub async fn list(State(s): State<ApiState>, Query(q): Query<ListQuery>) -> Result<Json<Page>, ApiError> {
     let after = q.cursor.as_deref().map(parse_cursor).transpose()?;
     let limit = q.limit.unwrap_or(50).clamp(1, MAX_PAGE);
     let filter = ListFilter {
@@ -77,12 +67,15 @@ pub struct SearchBody {
 }
 
 /// A person's requests, by identifier. The identifier is hashed here and never stored or logged.
+/// The search tells whether a person asked to be forgotten: each one is rate-limited per caller
+/// and audited (the caller and the identifier hashes) before it is answered.
 pub async fn search(
     State(s): State<ApiState>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     Json(body): Json<SearchBody>,
 ) -> Result<Json<Page>, ApiError> {
-    s.tokens.authorize(&headers, Scope::Read)?;
+    let actor = caller.actor();
+    s.search_allowed(&actor)?;
     let raw = erasure_connector::subject::RawSubject {
         user_id: body.user_id,
         emails: body.email.into_iter().collect(),
@@ -91,9 +84,11 @@ pub async fn search(
     };
     let subject = erasure_connector::Subject::new(raw)
         .map_err(|e| ApiError::Invalid { reason: "invalid_subject", detail: e.to_string() })?;
-    let filter =
-        ListFilter { identifier_hashes: s.app.hasher.identifiers(&subject), limit: MAX_PAGE, ..ListFilter::default() };
-    page(&s, filter).await
+    let hashes = s.app.hasher.identifiers(&subject);
+    let filter = ListFilter { identifier_hashes: hashes.clone(), limit: MAX_PAGE, ..ListFilter::default() };
+    let found = page(&s, filter).await?;
+    s.app.store.audit_search(&actor, &hashes, found.requests.len(), s.app.clock.now()).await?;
+    Ok(found)
 }
 
 async fn page(s: &ApiState, filter: ListFilter) -> Result<Json<Page>, ApiError> {
@@ -155,61 +150,51 @@ fn done(result: ActionResult) -> Result<Json<serde_json::Value>, ApiError> {
 
 pub async fn retry(
     State(s): State<ApiState>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<Uuid>,
     Json(body): Json<ActionBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let caller = s.tokens.authorize(&headers, Scope::Operate)?;
     done(s.app.store.retry_failed(id, &caller.actor(), body.reason()?, s.app.clock.now()).await)
 }
 
 pub async fn cancel(
     State(s): State<ApiState>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<Uuid>,
     Json(body): Json<ActionBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let caller = s.tokens.authorize(&headers, Scope::Operate)?;
     done(s.app.store.cancel(id, &caller.actor(), body.reason()?, s.app.clock.now()).await)
 }
 
 pub async fn hold(
     State(s): State<ApiState>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<Uuid>,
     Json(body): Json<ActionBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let caller = s.tokens.authorize(&headers, Scope::Operate)?;
     done(s.app.store.add_hold(id, body.hold_kind()?, &caller.actor(), body.reason()?, s.app.clock.now()).await)
 }
 
 pub async fn release(
     State(s): State<ApiState>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<Uuid>,
     Json(body): Json<ActionBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let caller = s.tokens.authorize(&headers, Scope::Operate)?;
     done(s.app.store.release_hold(id, body.hold_kind()?, &caller.actor(), body.reason()?, s.app.clock.now()).await)
 }
 
 pub async fn exempt(
     State(s): State<ApiState>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     Path((id, system)): Path<(Uuid, String)>,
     Json(body): Json<ActionBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let caller = s.tokens.authorize(&headers, Scope::Operate)?;
     done(s.app.store.exempt(id, &system, &caller.actor(), body.reason()?, s.app.clock.now()).await)
 }
 
 /// Submit a request over HTTP: the same admission as the queue (`intake::admit`).
-pub async fn submit(
-    State(s): State<ApiState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    s.tokens.authorize(&headers, Scope::Submit)?;
+pub async fn submit(State(s): State<ApiState>, body: Bytes) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let envelope = Envelope { body: &body, properties: Default::default() };
     let admitted = admit(&s.app, &envelope, Source::Http).await?;
     let status = if matches!(admitted, Admitted::Created { .. }) { StatusCode::CREATED } else { StatusCode::OK };
@@ -231,11 +216,10 @@ pub struct ExtendBody {
 /// by an `erasure.deadline_extended` event so it can notify the person.
 pub async fn extend(
     State(s): State<ApiState>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<Uuid>,
     Json(body): Json<ExtendBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let caller = s.tokens.authorize(&headers, Scope::Operate)?;
     if !(1..=2).contains(&body.months) {
         return Err(ApiError::Invalid {
             reason: "invalid_months",

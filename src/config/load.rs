@@ -80,6 +80,29 @@ impl Settings {
         if self.requests.response_period_months == 0 || self.requests.response_period_months > 3 {
             return fail("requests.response_period_months", "must be 1, 2 or 3 (GDPR art. 12(3))".into());
         }
+        let api = &self.api;
+        if api.header_read_timeout.0 < Duration::from_millis(100) {
+            return fail("api.header_read_timeout", "must be at least 100ms".into());
+        }
+        if api.request_timeout.0 < Duration::from_millis(100) {
+            return fail("api.request_timeout", "must be at least 100ms".into());
+        }
+        if api.max_body_bytes < 1024 {
+            return fail("api.max_body_bytes", "must be at least 1024".into());
+        }
+        if api.max_concurrent_requests == 0 {
+            return fail("api.max_concurrent_requests", "must be at least 1".into());
+        }
+        if api.login_failures_per_minute == 0 || api.searches_per_minute == 0 {
+            let key =
+                if api.searches_per_minute == 0 { "api.searches_per_minute" } else { "api.login_failures_per_minute" };
+            return fail(key, "must be at least 1".into());
+        }
+        if let Some(url) = &api.public_url {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return fail("api.public_url", "must start with https:// or http://".into());
+            }
+        }
         for (name, c) in &self.connectors {
             if !valid_instance_name(name) {
                 return fail(&format!("connectors.{name}"), "instance names use a-z, 0-9, `_` and `-`".into());

@@ -246,6 +246,54 @@ pub struct ApiSettings {
     /// Bearer tokens and their scopes (`read`, `submit`, `operate`).
     #[serde(default)]
     pub tokens: Vec<ApiToken>,
+    /// Where `/metrics` is served on its own (then not on `listen`); absent: on `listen`.
+    #[serde(default)]
+    pub metrics_listen: Option<String>,
+    /// The URL operators reach the API at; `https://...` makes the dashboard cookie `Secure`.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// A client has this long to send a request's headers, else the connection is closed.
+    #[serde(default = "api_header_timeout")]
+    pub header_read_timeout: Dur,
+    /// A request (body included) is answered within this, else 408.
+    #[serde(default = "api_request_timeout")]
+    pub request_timeout: Dur,
+    /// The largest request body, in bytes (413 beyond).
+    #[serde(default = "api_max_body_bytes")]
+    pub max_body_bytes: usize,
+    /// Requests handled at once per listener; one more is answered 503 at once.
+    #[serde(default = "api_max_concurrent")]
+    pub max_concurrent_requests: usize,
+    /// Failed dashboard sign-ins per client address per minute, beyond which it is refused (429).
+    #[serde(default = "api_login_failures")]
+    pub login_failures_per_minute: u32,
+    /// Searches by identifier per caller (token or dashboard session) per minute (429 beyond).
+    #[serde(default = "api_searches")]
+    pub searches_per_minute: u32,
+}
+
+fn api_header_timeout() -> Dur {
+    Dur(Duration::from_secs(10))
+}
+
+fn api_request_timeout() -> Dur {
+    Dur(Duration::from_secs(30))
+}
+
+fn api_max_body_bytes() -> usize {
+    256 * 1024
+}
+
+fn api_max_concurrent() -> usize {
+    64
+}
+
+fn api_login_failures() -> u32 {
+    10
+}
+
+fn api_searches() -> u32 {
+    30
 }
 
 #[derive(Debug, Clone, Deserialize)]

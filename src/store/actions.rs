@@ -252,3 +252,25 @@ impl Store {
         Ok(Ok(()))
     }
 }
+
+impl Store {
+    /// Record a search by identifier: who searched, the keyed hashes searched for (never the
+    /// identifier) and how many requests were found. Such a row names no request.
+    pub async fn audit_search(
+        &self,
+        actor: &str,
+        identifier_hashes: &[String],
+        found: usize,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let detail = serde_json::json!({ "identifier_hashes": identifier_hashes, "found": found });
+        self.client()
+            .await?
+            .execute(
+                "INSERT INTO audit_log (request_id, at, actor, event, detail) VALUES (NULL, $1, $2, 'searched', $3)",
+                &[&now, &actor, &detail],
+            )
+            .await?;
+        Ok(())
+    }
+}

@@ -13,6 +13,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (5, "person_messages", include_str!("migrations/V5__person_messages.sql")),
     (6, "connector_progress", include_str!("migrations/V6__connector_progress.sql")),
     (7, "signers", include_str!("migrations/V7__signers.sql")),
+    (8, "api_hardening", include_str!("migrations/V8__api_hardening.sql")),
 ];
 
 /// An arbitrary constant shared by every worker: "erasure" in ASCII.

@@ -19,6 +19,7 @@ pub mod outbox;
 pub mod queue;
 pub mod ratelimit;
 pub mod requests;
+pub mod sessions;
 pub mod status;
 pub mod tasks;
 

@@ -12,9 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
-const OPS: &str = "ops-token-0123456789";
-const READER: &str = "reader-token-0123456789";
-const PRODUCT: &str = "product-token-0123456789";
+const OPS: &str = "ops-token-0123456789abcdefghijklmnop";
+const READER: &str = "reader-token-0123456789abcdefghijklmnop";
+const PRODUCT: &str = "product-token-0123456789abcdefghijklmnop";
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 struct Dashboard {

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
-const OPS: &str = "grace-ops-token-0123456789";
-const PRODUCT: &str = "grace-product-token-0123456789";
+const OPS: &str = "grace-ops-token-0123456789abcdefghijklmnop";
+const PRODUCT: &str = "grace-product-token-0123456789abcdefghijklmnop";
 const WEEK: chrono::Duration = chrono::Duration::days(7);
 
 struct Api {

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
-const OPS: &str = "ops-token-0123456789";
-const PRODUCT: &str = "product-token-0123456789";
+const OPS: &str = "ops-token-0123456789abcdefghijklmnop";
+const PRODUCT: &str = "product-token-0123456789abcdefghijklmnop";
 const PYTHON: &str = "/usr/bin/python3";
 
 /// `python3 -m aiosmtpd` on a loopback port, delivering to a Maildir.

@@ -7,6 +7,7 @@ mod api;
 mod cli;
 mod dashboard;
 mod grace;
+mod hostile;
 mod intake;
 mod lifecycle;
 mod mail;

@@ -11,8 +11,8 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use uuid::Uuid;
 
-const ONCALL: &str = "oncall-token-0123456789";
-const READER: &str = "reader-token-0123456789";
+const ONCALL: &str = "oncall-token-0123456789abcdefghijklmnop";
+const READER: &str = "reader-token-0123456789abcdefghijklmnop";
 
 /// The CLI pointed at one worker's API.
 struct Cli {

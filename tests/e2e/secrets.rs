@@ -9,7 +9,7 @@ use uuid::Uuid;
 const HASH_KEY: &str = "hk-SECRET-7f3a9c1e5b2d4f6a8c0e";
 const WEBHOOK_SECRET: &str = "wh-SECRET-2b4d6f8a0c1e3a5c7e9f";
 const DB_PASSWORD: &str = "db-SECRET-9e8d7c6b5a4f3e2d1c0b";
-const API_TOKEN: &str = "api-SECRET-1a2b3c4d5e6f7a8b9c0d";
+const API_TOKEN: &str = "api-SECRET-1a2b3c4d5e6f7a8b9c0d-0123456789";
 
 #[tokio::test]
 async fn no_secret_value_is_ever_printed_or_answered() {

@@ -396,6 +396,18 @@ pub async fn start_with_api(
     tokens: &[Token<'_>],
     extra: &str,
 ) -> (Worker, String) {
+    start_with_api_keys(stack, clock, systems, tokens, extra, "").await
+}
+
+/// `start_with_api` with more `[api]` keys (`api_keys`: TOML lines).
+pub async fn start_with_api_keys(
+    stack: &Stack,
+    clock: Arc<dyn Clock>,
+    systems: &[Instance<'_>],
+    tokens: &[Token<'_>],
+    extra: &str,
+    api_keys: &str,
+) -> (Worker, String) {
     for token in tokens {
         // SAFETY: set before the worker starts; each test runs in its own process.
         unsafe { std::env::set_var(token.env, token.value) };
@@ -405,7 +417,8 @@ pub async fn start_with_api(
         .iter()
         .map(|t| format!("{{ name = \"{}\", token_env = \"{}\", scopes = {:?} }}", t.name, t.env, t.scopes))
         .collect();
-    let extra = format!("{extra}\n[api]\nlisten = \"127.0.0.1:{port}\"\ntokens = [{}]\n", tokens.join(", "));
+    let extra =
+        format!("{extra}\n[api]\nlisten = \"127.0.0.1:{port}\"\ntokens = [{}]\n{api_keys}\n", tokens.join(", "));
     let settings = stack.settings(systems, &extra);
     stack.declare_queues(&settings).await;
     let worker = Worker::start(settings, clock);

@@ -125,7 +125,12 @@ pub async fn overview(
 }
 
 /// The requests of one person, found by the keyed hash of an e-mail address or phone number.
+/// Rate-limited per session user and audited like `POST /v1/requests/search`.
 pub async fn search(session: Session, State(s): State<ApiState>, body: Bytes) -> Result<Response, PageError> {
+    let actor = format!("dashboard:{}", session.name);
+    if s.search_allowed(&actor).is_err() {
+        return Err(PageError::TooMany);
+    }
     let now = s.app.clock.now();
     let summary = Summary::load(&s, now).await?;
     let identifier = form::field(&body, "identifier").unwrap_or_default();
@@ -141,12 +146,10 @@ pub async fn search(session: Session, State(s): State<ApiState>, body: Bytes) ->
                        (such as +33612345678).</p>";
         return Ok(page(&s, &session, &summary, &filters, now, refusal, StatusCode::UNPROCESSABLE_ENTITY));
     };
-    let list_filter = ListFilter {
-        identifier_hashes: s.app.hasher.identifiers(&subject),
-        limit: SEARCH_LIMIT,
-        ..ListFilter::default()
-    };
+    let hashes = s.app.hasher.identifiers(&subject);
+    let list_filter = ListFilter { identifier_hashes: hashes.clone(), limit: SEARCH_LIMIT, ..ListFilter::default() };
     let requests = s.app.store.list_requests(&list_filter, now).await?;
+    s.app.store.audit_search(&actor, &hashes, requests.len(), now).await?;
     let found = match requests.len() {
         0 => "No request".to_string(),
         1 => "1 request".to_string(),
