@@ -113,6 +113,10 @@ async fn main() -> anyhow::Result<()> {
                 let state = if c.enabled { "enabled" } else { "disabled" };
                 println!("  {name:<20} kind={:<10} {state:<8} rate={rate} concurrency={}", c.kind, c.concurrency);
             }
+            // Valid but weaker than production needs: said, never fatal.
+            for warning in app.settings.warnings() {
+                eprintln!("{warning}");
+            }
             Ok(())
         }
         Command::Ops(_) => unreachable!("the operators' commands return above"),

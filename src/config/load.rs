@@ -60,16 +60,8 @@ impl Settings {
         if self.amqp.urls.is_empty() {
             return fail("amqp.urls", "at least one broker URL is needed".into());
         }
-        if let Some(mode) = ssl_mode(&self.database.url) {
-            if !matches!(mode.as_str(), "disable" | "prefer" | "require") {
-                return fail(
-                    "database.url",
-                    format!(
-                        "sslmode `{mode}` is not supported: use disable, prefer or require \
-                         (with TLS, the certificate and the host name are always verified)"
-                    ),
-                );
-            }
+        if let Err(message) = erasure_connector::transport::explicit_ssl_mode(&self.database.url) {
+            return fail("database.url", message);
         }
         if self.runner.max_attempts == 0 {
             return fail("runner.max_attempts", "must be at least 1".into());
@@ -141,14 +133,6 @@ impl Settings {
     pub fn key_error(&self, key: &str, message: String) -> ConfigError {
         key_error(key, message, &self.origins.layers, &self.origins.env)
     }
-}
-
-/// The `sslmode` query parameter of a PostgreSQL URL, if it has one (the URL holds no password
-/// here: that comes from `password_env`).
-fn ssl_mode(url: &str) -> Option<String> {
-    let parsed = url::Url::parse(url).ok()?;
-    let mode = parsed.query_pairs().find(|(k, _)| k == "sslmode").map(|(_, v)| v.into_owned());
-    mode
 }
 
 #[derive(Debug, Clone)]

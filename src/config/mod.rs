@@ -7,6 +7,7 @@
 
 mod load;
 mod secrets;
+mod warnings;
 
 #[cfg(test)]
 pub(crate) use load::testing::load as load_for_tests;
@@ -45,8 +46,9 @@ pub struct Settings {
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
     /// PostgreSQL URL without the password, e.g. `postgres://erasure@db:5432/erasure?sslmode=require`.
-    /// `sslmode`: `disable` (no TLS), `prefer` (the default: TLS when the server offers it),
-    /// `require` (TLS or no connection). Whenever TLS is used, the server's certificate must
+    /// `sslmode`: `disable` (no TLS), `prefer` (TLS when the server offers it), `require` (TLS or
+    /// no connection). Absent: `require` when a host is not loopback (127.0.0.0/8, `::1`,
+    /// `localhost`, a Unix socket path), else `prefer`. Whenever TLS is used, the server's certificate must
     /// chain to the trusted roots and name the URL's host (libpq's `verify-full`).
     pub url: String,
     /// Environment variable holding the password, if the URL has none.
@@ -166,7 +168,10 @@ pub struct MailSettings {
     pub enabled: bool,
     /// `smtp://host:port`.
     pub smtp_url: String,
-    pub starttls: StartTls,
+    /// `off`, `opportunistic` or `required`. Absent: `required` when the `smtp_url` host is not
+    /// loopback, else `opportunistic` (see [`MailSettings::starttls`]).
+    #[serde(rename = "starttls")]
+    pub starttls_setting: Option<StartTls>,
     /// Implicit TLS from the first byte (port 465); `starttls` is then ignored.
     pub tls: bool,
     pub username: Option<String>,
@@ -190,7 +195,7 @@ impl Default for MailSettings {
         MailSettings {
             enabled: false,
             smtp_url: "smtp://127.0.0.1:25".into(),
-            starttls: StartTls::Opportunistic,
+            starttls_setting: None,
             tls: false,
             username: None,
             password_env: None,
@@ -202,6 +207,20 @@ impl Default for MailSettings {
             retry_base: Dur(Duration::from_secs(5)),
             retry_cap: Dur(Duration::from_secs(600)),
         }
+    }
+}
+
+impl MailSettings {
+    /// The STARTTLS policy in force: the configured one, else `required` beyond loopback (a
+    /// message to the person crosses the network) and `opportunistic` on loopback.
+    pub fn starttls(&self) -> StartTls {
+        self.starttls_setting.unwrap_or_else(|| {
+            let host = url::Url::parse(&self.smtp_url).ok().and_then(|u| u.host_str().map(str::to_string));
+            match host {
+                Some(host) if !erasure_connector::transport::is_loopback_host(&host) => StartTls::Required,
+                _ => StartTls::Opportunistic,
+            }
+        })
     }
 }
 
@@ -432,5 +451,24 @@ mod tests {
         assert_eq!(parse_duration("30d"), Some(Duration::from_secs(30 * 86_400)));
         assert_eq!(parse_duration("10"), None);
         assert_eq!(parse_duration("1w"), None);
+    }
+
+    #[test]
+    fn starttls_is_required_beyond_loopback_unless_set() {
+        let mail = |url: &str, setting: Option<StartTls>| MailSettings {
+            smtp_url: url.into(),
+            starttls_setting: setting,
+            ..MailSettings::default()
+        };
+        assert_eq!(mail("smtp://mail.example.com:587", None).starttls(), StartTls::Required);
+        assert_eq!(mail("smtp://192.0.2.2:25", None).starttls(), StartTls::Required);
+        assert_eq!(mail("smtp://127.0.0.1:25", None).starttls(), StartTls::Opportunistic);
+        assert_eq!(mail("smtp://localhost:25", None).starttls(), StartTls::Opportunistic);
+        assert_eq!(mail("smtp://mail.example.com", Some(StartTls::Off)).starttls(), StartTls::Off);
+        assert_eq!(mail("smtp://127.0.0.1", Some(StartTls::Required)).starttls(), StartTls::Required);
+        // The built-in defaults set no policy: the host decides.
+        let defaults =
+            crate::config::load_for_tests("[mail]\nsmtp_url = \"smtp://mail.example.com:587\"\n", &[]).unwrap();
+        assert_eq!(defaults.mail.starttls(), StartTls::Required);
     }
 }

@@ -6,8 +6,10 @@ use secrecy::SecretString;
 
 impl Settings {
     /// The password-bearing database URL.
+    /// The password-bearing database URL, with `sslmode=require` added when the URL names no
+    /// `sslmode` and a host is not loopback (secure by default; an explicit `sslmode` wins).
     pub fn database_url(&self) -> Result<SecretString, ConfigError> {
-        with_password(&self.database.url, self.database.password_env.as_deref(), "database")
+        with_password(&with_default_sslmode(&self.database.url), self.database.password_env.as_deref(), "database")
     }
 
     /// The password-bearing broker URLs.
@@ -41,6 +43,19 @@ pub fn secret_from_env(key: &str, var: &str) -> Result<SecretString, ConfigError
     }
 }
 
+/// `url` with `sslmode=require` appended when it names none and a host is not loopback.
+fn with_default_sslmode(url: &str) -> String {
+    use erasure_connector::transport::{explicit_ssl_mode, resolved_ssl_mode, SslMode};
+    let defaulted = matches!(explicit_ssl_mode(url), Ok(None));
+    match (defaulted, resolved_ssl_mode(url), url::Url::parse(url)) {
+        (true, Ok(SslMode::Require), Ok(mut parsed)) => {
+            parsed.query_pairs_mut().append_pair("sslmode", "require");
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
 fn with_password(url: &str, password_env: Option<&str>, section: &str) -> Result<SecretString, ConfigError> {
     let Some(var) = password_env.filter(|v| !v.is_empty()) else {
         return Ok(SecretString::from(url.to_string()));
@@ -63,6 +78,24 @@ fn with_password(url: &str, password_env: Option<&str>, section: &str) -> Result
 mod tests {
     use super::super::load::testing::load;
     use super::*;
+
+    #[test]
+    fn the_database_url_requires_tls_beyond_loopback_unless_it_says_otherwise() {
+        let url = |u: &str| {
+            let s = load(&format!("[database]\nurl = \"{u}\"\n"), &[]).unwrap();
+            secrecy::ExposeSecret::expose_secret(&s.database_url().unwrap()).to_string()
+        };
+        assert_eq!(
+            url("postgres://erasure@db.internal:5432/erasure"),
+            "postgres://erasure@db.internal:5432/erasure?sslmode=require"
+        );
+        assert_eq!(url("postgres://erasure@127.0.0.1:5432/erasure"), "postgres://erasure@127.0.0.1:5432/erasure");
+        assert_eq!(url("postgres://erasure@localhost/erasure"), "postgres://erasure@localhost/erasure");
+        assert_eq!(
+            url("postgres://erasure@db.internal/erasure?sslmode=disable"),
+            "postgres://erasure@db.internal/erasure?sslmode=disable"
+        );
+    }
 
     #[test]
     fn a_missing_secret_names_its_key_and_variable_but_a_present_one_never_prints() {

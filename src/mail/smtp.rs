@@ -40,7 +40,7 @@ pub fn transport(settings: &MailSettings) -> Result<Transport, ConfigError> {
     let tls = if settings.tls {
         Tls::Wrapper(parameters()?)
     } else {
-        match settings.starttls {
+        match settings.starttls() {
             StartTls::Off => Tls::None,
             StartTls::Opportunistic => Tls::Opportunistic(parameters()?),
             StartTls::Required => Tls::Required(parameters()?),

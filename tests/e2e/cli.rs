@@ -51,3 +51,38 @@ async fn connector_check_dry_run_and_erase() {
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no connector instance `payroll`"));
 }
+
+#[tokio::test]
+async fn check_config_refuses_a_plain_http_webhook_unless_allowed() {
+    let stack = Stack::new().await;
+    let refused = stack.config_file(&[Instance { name: "accounts", extra: "allow_insecure_http = false" }], "");
+    let output = erasure(&stack, &refused, &["check-config"]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("`connectors.accounts.url`") && stderr.contains(refused.to_str().unwrap()), "{stderr}");
+    assert!(stderr.contains("must be https") && stderr.contains("allow_insecure_http"), "{stderr}");
+
+    let allowed = stack.config_file(&[Instance { name: "accounts", extra: "" }], "");
+    let output = erasure(&stack, &allowed, &["check-config"]).await;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[tokio::test]
+async fn check_config_warns_about_weak_settings_and_still_exits_0() {
+    let stack = Stack::new().await;
+    // The test base sets `intake.require_signature = false`; the API listens beyond loopback
+    // without tokens.
+    let config = stack.config_file(&[Instance { name: "accounts", extra: "" }], "[api]\nlisten = \"0.0.0.0:0\"\n");
+    let output = erasure(&stack, &config, &["check-config"]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "warnings are not errors: {stderr}");
+    let file = config.to_str().unwrap();
+    for key in ["intake.require_signature", "api.listen"] {
+        let line =
+            stderr.lines().find(|l| l.contains(&format!("`{key}`"))).unwrap_or_else(|| panic!("{key}: {stderr}"));
+        assert!(line.starts_with("warning: ") && line.contains(file), "{line}");
+    }
+    // Loopback plain transport (the stack's database, broker and simulator) is not warned about.
+    assert!(!stderr.contains("`database.url`") && !stderr.contains("`amqp.urls`"), "{stderr}");
+    assert!(!stderr.contains("allow_insecure_http`"), "{stderr}");
+}

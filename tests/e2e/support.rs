@@ -121,7 +121,7 @@ impl Stack {
         );
         for i in instances {
             base.push_str(&format!(
-                "\n[connectors.{}]\nkind = \"webhook\"\nurl = \"{}\"\nsecret_env = \"{WEBHOOK_SECRET_ENV}\"\ntimeout = \"2s\"\n",
+                "\n[connectors.{}]\nkind = \"webhook\"\nurl = \"{}\"\nsecret_env = \"{WEBHOOK_SECRET_ENV}\"\ntimeout = \"2s\"\nallow_insecure_http = true\n",
                 i.name,
                 self.sim.webhook_url(i.name),
             ));

@@ -11,6 +11,7 @@
 //! - [`progress`]: the durable progress document a connector saves before a destructive call.
 //! - [`secrets`]: the secrets named by a connector's `*_env` config keys.
 //! - [`config_error`]: `ConfigError`, what a constructor returns when its options are wrong.
+//! - [`transport`]: loopback hosts and the PostgreSQL `sslmode` a URL resolves to.
 //! - [`duration`]: `ConfigDuration`, the type of every duration key of a connector's config.
 //! - `testkit` (feature `testkit`): the conformance kit every connector passes.
 
@@ -24,6 +25,7 @@ pub mod secrets;
 pub mod subject;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod transport;
 
 pub use async_trait::async_trait;
 pub use config_error::ConfigError;

@@ -16,6 +16,10 @@ pub struct Config {
     /// refused.
     #[serde(default = "default_check_after", alias = "default_check_after_seconds")]
     pub default_check_after: ConfigDuration,
+    /// Allow a plain `http://` URL (a service on loopback, a test simulator). Without it the
+    /// URL must be `https`: the calls carry identifiers and a signature.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
 }
 
 fn default_check_after() -> ConfigDuration {
@@ -26,9 +30,38 @@ impl Config {
     /// The service's endpoint, checked.
     pub(crate) fn endpoint(&self) -> Result<url::Url, ConfigError> {
         let url = url::Url::parse(&self.url).map_err(|e| ConfigError::key("url", format!("not a URL: {e}")))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(ConfigError::key("url", "the URL must be http or https"));
+        match url.scheme() {
+            "https" => Ok(url),
+            "http" if self.allow_insecure_http => Ok(url),
+            "http" => Err(ConfigError::key(
+                "url",
+                "the URL must be https (set allow_insecure_http = true to call a plain-HTTP service)",
+            )),
+            _ => Err(ConfigError::key("url", "the URL must be https")),
         }
-        Ok(url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(url: &str, allow_insecure_http: bool) -> Config {
+        Config {
+            url: url.into(),
+            secret_env: "S".into(),
+            default_check_after: default_check_after(),
+            allow_insecure_http,
+        }
+    }
+
+    #[test]
+    fn a_plain_http_url_is_refused_unless_allowed() {
+        let refused = config("http://accounts.internal/erasure", false).endpoint().unwrap_err();
+        assert_eq!(refused.key.as_deref(), Some("url"));
+        assert!(refused.message.contains("https") && refused.message.contains("allow_insecure_http"), "{refused}");
+        assert!(config("http://127.0.0.1:8080/erasure", true).endpoint().is_ok());
+        assert!(config("https://accounts.internal/erasure", false).endpoint().is_ok());
+        assert_eq!(config("ftp://accounts.internal/x", true).endpoint().unwrap_err().key.as_deref(), Some("url"));
     }
 }

@@ -44,7 +44,12 @@ async fn the_webhook_connector_passes_the_conformance_kit() {
     .await
     .unwrap();
     let http = HttpClient::unlimited(SYSTEM, KIT_HTTP_TIMEOUT);
-    let config = Config { url: sim.webhook_url(SYSTEM), secret_env: "UNUSED".into(), default_check_after: 1.into() };
+    let config = Config {
+        url: sim.webhook_url(SYSTEM),
+        secret_env: "UNUSED".into(),
+        default_check_after: 1.into(),
+        allow_insecure_http: true,
+    };
     let connector = Webhook::new(config, &Secrets::one("secret_env", "kit-secret"), http.clone()).unwrap();
     Kit::new(Arc::new(connector), Arc::new(SimWebhook(sim)), http).run().await;
 }
@@ -78,7 +83,12 @@ async fn async_webhook_services_pass_the_kit_too() {
         }
     }
     let http = HttpClient::unlimited(SYSTEM, KIT_HTTP_TIMEOUT);
-    let config = Config { url: sim.webhook_url(SYSTEM), secret_env: "UNUSED".into(), default_check_after: 1.into() };
+    let config = Config {
+        url: sim.webhook_url(SYSTEM),
+        secret_env: "UNUSED".into(),
+        default_check_after: 1.into(),
+        allow_insecure_http: true,
+    };
     let connector = Webhook::new(config, &Secrets::one("secret_env", "kit-secret"), http.clone()).unwrap();
     Kit::new(Arc::new(connector), Arc::new(AsyncWebhook(SimWebhook(sim))), http).run().await;
 }

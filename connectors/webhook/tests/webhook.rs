@@ -16,8 +16,12 @@ async fn setup(secret: &str) -> (Sim, Webhook, Ctx) {
     .await
     .unwrap();
     let http = HttpClient::unlimited("accounts", Duration::from_millis(500));
-    let config =
-        Config { url: sim.webhook_url("accounts"), secret_env: "UNUSED".into(), default_check_after: 30.into() };
+    let config = Config {
+        url: sim.webhook_url("accounts"),
+        secret_env: "UNUSED".into(),
+        default_check_after: 30.into(),
+        allow_insecure_http: true,
+    };
     let webhook = Webhook::new(config, &Secrets::one("secret_env", secret), http.clone()).unwrap();
     (sim, webhook, Ctx::standalone("accounts", http))
 }
