@@ -40,6 +40,10 @@ pub(crate) struct Call {
     pub to: Option<String>,
     #[serde(default)]
     pub from: Option<String>,
+    /// The parent leg, when this call is a child leg: a two-leg call's recordings are the
+    /// parent's (their `call_sid` always names the parent leg).
+    #[serde(default)]
+    pub parent_call_sid: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

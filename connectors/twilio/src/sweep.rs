@@ -16,17 +16,37 @@ pub(crate) struct Tally {
     pub not_yet: u64,
 }
 
-/// The sids of the calls to or from `phones`. Twilio filters on `To` and `From`; only calls
-/// whose number is exactly one of the subject's are kept.
-async fn calls_of(api: &Api, phones: &[String]) -> Result<BTreeSet<String>, Failure> {
-    let mut sids = BTreeSet::new();
+/// The person's calls and the parent legs of those that are child legs.
+#[derive(Default)]
+struct Calls {
+    /// Calls to or from one of the person's numbers.
+    own: BTreeSet<String>,
+    /// Parent legs of the person's child legs that are not the person's calls themselves: a
+    /// two-leg call's recordings are attached to the parent leg only.
+    parents: BTreeSet<String>,
+}
+
+impl Calls {
+    /// Every call whose recordings are the person's: their own, then the parent legs.
+    fn with_recordings(&self) -> impl Iterator<Item = &String> {
+        self.own.iter().chain(self.parents.iter().filter(|p| !self.own.contains(*p)))
+    }
+}
+
+/// The calls to or from `phones`, and their parent legs. Twilio filters on `To` and `From`;
+/// only calls whose number is exactly one of the subject's are kept.
+async fn calls_of(api: &Api, phones: &[String]) -> Result<Calls, Failure> {
+    let mut sids = Calls::default();
     for phone in phones {
         for field in ["To", "From"] {
             let calls: Vec<Call> = api.list("Calls.json", "calls", &[(field, phone)], false).await?;
             for call in calls {
                 let party = if field == "To" { &call.to } else { &call.from };
                 if party.as_deref() == Some(phone.as_str()) {
-                    sids.insert(checked("CA", call.sid)?);
+                    if let Some(parent) = call.parent_call_sid.filter(|p| !p.is_empty()) {
+                        sids.parents.insert(checked("CA", parent)?);
+                    }
+                    sids.own.insert(checked("CA", call.sid)?);
                 }
             }
         }
@@ -61,12 +81,14 @@ fn checked(prefix: &str, sid: String) -> Result<String, Failure> {
     }
 }
 
-/// Delete every transcription and recording of the calls to and from `phones`, then the calls
-/// themselves if `delete_calls`. Deleting again what is gone is harmless (404 counts as gone).
+/// Delete every transcription and recording of the calls to and from `phones` (and of the parent
+/// legs of those that are child legs), then the person's calls themselves if `delete_calls` (a
+/// parent leg's record is between other numbers and stays). Deleting again what is gone is harmless (404 counts as gone).
 pub(crate) async fn erase(api: &Api, phones: &[String], delete_calls: bool) -> Result<Tally, Failure> {
     let mut tally = Tally::default();
-    for call in calls_of(api, phones).await? {
-        for recording in recordings_of(api, &call).await? {
+    let calls = calls_of(api, phones).await?;
+    for call in calls.with_recordings() {
+        for recording in recordings_of(api, call).await? {
             for transcription in transcriptions_of(api, &recording.sid).await? {
                 record(&mut tally, api.delete(&format!("Transcriptions/{transcription}.json")).await?, |t| {
                     &mut t.transcriptions
@@ -77,7 +99,9 @@ pub(crate) async fn erase(api: &Api, phones: &[String], delete_calls: bool) -> R
                 record(&mut tally, deleted, |t| &mut t.recordings);
             }
         }
-        if delete_calls {
+    }
+    if delete_calls {
+        for call in &calls.own {
             record(&mut tally, api.delete(&format!("Calls/{call}.json")).await?, |t| &mut t.calls);
         }
     }
@@ -95,10 +119,10 @@ fn record(tally: &mut Tally, deleted: Deleted, counter: impl FnOnce(&mut Tally) 
 /// How many records about `phones` Twilio still holds: recordings not deleted, transcriptions,
 /// and the calls themselves when `with_calls`.
 pub(crate) async fn count(api: &Api, phones: &[String], with_calls: bool) -> Result<u64, Failure> {
-    let mut n = 0;
-    for call in calls_of(api, phones).await? {
-        n += u64::from(with_calls);
-        for recording in recordings_of(api, &call).await? {
+    let calls = calls_of(api, phones).await?;
+    let mut n = u64::from(with_calls) * calls.own.len() as u64;
+    for call in calls.with_recordings() {
+        for recording in recordings_of(api, call).await? {
             n += u64::from(!recording.is_deleted());
             n += transcriptions_of(api, &recording.sid).await?.len() as u64;
         }

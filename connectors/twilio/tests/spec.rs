@@ -36,6 +36,7 @@ async fn every_call_conforms_to_twilios_spec() {
     Kit::new(Arc::new(connector), Arc::new(mock), http).run().await;
 
     an_api_key_deletes_call_records_once_they_end(&sim, &proxy.url).await;
+    a_child_legs_parent_recordings_are_erased(&sim, &proxy.url).await;
 
     assert!(proxy.violations().is_empty(), "{:#?}", proxy.violations());
     let log = proxy.log_text();
@@ -90,4 +91,17 @@ async fn an_api_key_deletes_call_records_once_they_end(sim: &Sim, url: &str) {
     };
     assert_eq!((evidence.counts["calls"], evidence.counts["recordings"], evidence.counts["transcriptions"]), (2, 3, 2));
     assert_eq!(twilio.lookup(&ctx, &subject).await.unwrap().count, Some(0));
+}
+
+/// A child leg's recordings are listed on its parent leg (`parent_call_sid`), through the spec.
+async fn a_child_legs_parent_recordings_are_erased(sim: &Sim, url: &str) {
+    let phone = "+33698765400";
+    let company = "+14155550199";
+    let parent = sim.twilio().add_call(common::OTHER_PARTY, company, 1, 1);
+    sim.twilio().add_child_leg(&parent, company, phone).unwrap();
+    let http = HttpClient::unlimited("twilio", Duration::from_secs(10));
+    let twilio = common::connector(common::config(url), &http);
+    let ctx = Ctx::standalone("twilio", http);
+    let Outcome::Erased(evidence) = twilio.erase(&ctx, &phone_subject(phone)).await else { panic!("erased") };
+    assert_eq!((evidence.counts["recordings"], evidence.counts["transcriptions"]), (1, 1));
 }

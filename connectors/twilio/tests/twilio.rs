@@ -331,3 +331,33 @@ async fn a_delete_refused_for_another_reason_fails() {
         other => panic!("only error 20009 waits: {other:?}"),
     }
 }
+
+/// The person was reached on the child leg of a two-leg call (a `<Dial>`): the recording is on
+/// the parent leg, whose `call_sid` it carries (<https://www.twilio.com/docs/voice/api/recording-resource>,
+/// "This will always refer to the parent leg of a two-leg call"; the child leg's
+/// `parent_call_sid`: <https://www.twilio.com/docs/voice/api/call-resource>). Before issue 13
+/// the connector listed recordings of the child leg only and answered nothing to erase.
+#[tokio::test]
+async fn the_parent_legs_recordings_of_a_child_leg_are_erased() {
+    let (sim, twilio, ctx) = setup(|c| Config { delete_calls: true, ..c }).await;
+    let company = "+14155550199";
+    let parent = sim.twilio().add_call(OTHER_PARTY, company, 2, 1);
+    sim.twilio().add_child_leg(&parent, company, ANA).unwrap();
+    let s = subject(ANA);
+    assert_eq!(
+        twilio.lookup(&ctx, &s).await.unwrap().count,
+        Some(1 + 2 + 2),
+        "the child leg, 2 recordings, 2 transcriptions"
+    );
+    let outcome = twilio.erase(&ctx, &s).await;
+    no_identifier(&outcome);
+    let Outcome::Erased(evidence) = outcome else { panic!("erased: {outcome:?}") };
+    assert_eq!((evidence.counts["recordings"], evidence.counts["transcriptions"], evidence.counts["calls"]), (2, 2, 1));
+    assert_eq!(holdings(&sim, ANA), (0, 0, 2, 0));
+    assert_eq!(
+        sim.twilio().holdings(OTHER_PARTY).calls,
+        1,
+        "the parent leg's record is between other numbers and stays"
+    );
+    assert_eq!(twilio.lookup(&ctx, &s).await.unwrap().count, Some(0));
+}

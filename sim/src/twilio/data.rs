@@ -33,6 +33,8 @@ impl Default for Data {
 }
 
 pub(super) struct CallRecord {
+    /// The parent leg, for a child leg (a `<Dial>`ed number): Twilio's `parent_call_sid`.
+    pub(super) parent: Option<u64>,
     pub(super) from: String,
     pub(super) to: String,
     pub(super) in_progress_until: Option<Instant>,
@@ -83,7 +85,7 @@ impl Data {
         json!({
             "sid": sid,
             "account_sid": ACCOUNT_SID,
-            "parent_call_sid": null,
+            "parent_call_sid": sid_or_null("CA", call.parent),
             "to": call.to,
             "to_formatted": call.to,
             "from": call.from,
@@ -163,7 +165,13 @@ impl Data {
         let call = self.next();
         self.calls.insert(
             call,
-            CallRecord { from: from.to_string(), to: to.to_string(), in_progress_until: None, deleted: false },
+            CallRecord {
+                parent: None,
+                from: from.to_string(),
+                to: to.to_string(),
+                in_progress_until: None,
+                deleted: false,
+            },
         );
         for _ in 0..recordings {
             let recording = self.next();
@@ -176,11 +184,29 @@ impl Data {
         call
     }
 
+    /// A child leg of `parent` (a number the parent `<Dial>`ed): it has no recordings of its
+    /// own, since a two-leg call's recordings belong to the parent leg.
+    pub(super) fn add_child_leg(&mut self, parent: u64, from: &str, to: &str) -> u64 {
+        let call = self.next();
+        let record = CallRecord {
+            parent: Some(parent),
+            from: from.to_string(),
+            to: to.to_string(),
+            in_progress_until: None,
+            deleted: false,
+        };
+        self.calls.insert(call, record);
+        call
+    }
+
+    /// Calls to or from `phone` and their recordings, including the recordings of the parent
+    /// leg when `phone` is on a child leg (they are the child leg's conversation too).
     pub(super) fn holdings(&self, phone: &str) -> Holdings {
         let calls: Vec<u64> =
             self.calls.iter().filter(|(_, c)| c.from == phone || c.to == phone).map(|(seq, _)| *seq).collect();
+        let parents: Vec<u64> = calls.iter().filter_map(|c| self.calls[c].parent).collect();
         let recordings: Vec<(&u64, &RecordingRecord)> =
-            self.recordings.iter().filter(|(_, r)| calls.contains(&r.call)).collect();
+            self.recordings.iter().filter(|(_, r)| calls.contains(&r.call) || parents.contains(&r.call)).collect();
         Holdings {
             calls: calls.iter().filter(|c| !self.calls[c].deleted).count() as u64,
             recordings: recordings.iter().filter(|(_, r)| !r.deleted).count() as u64,

@@ -20,13 +20,16 @@ impl Data {
     pub(super) fn list_calls(&self, query: &HashMap<String, String>, origin: &str) -> Answer {
         let to = query.get("To");
         let from = query.get("From");
+        let parent = query.get("ParentCallSid");
+        let parent_seq = parent.map(|p| parse_sid("CA", p));
         let items = self
             .calls
             .iter()
             .filter(|(_, c)| !c.deleted && to.is_none_or(|t| *t == c.to) && from.is_none_or(|f| *f == c.from))
+            .filter(|(_, c)| parent_seq.is_none_or(|p| p.is_some() && p == c.parent))
             .map(|(seq, c)| (*seq, Self::call_json(*seq, c)))
             .collect();
-        let filters = vec![("To", to), ("From", from)];
+        let filters = vec![("To", to), ("From", from), ("ParentCallSid", parent)];
         self.page(Listing { key: "calls", prefix: "CA", path: "Calls.json".into(), filters, items }, query, origin)
     }
 

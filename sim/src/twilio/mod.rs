@@ -4,7 +4,9 @@
 //! - Auth: HTTP Basic, `Sim::TWILIO_ACCOUNT_SID` with `Sim::TWILIO_AUTH_TOKEN`, or the API key
 //!   `Sim::TWILIO_API_KEY_SID` with `Sim::TWILIO_API_KEY_SECRET`; anything else answers 401
 //!   (error 20003). A path naming another account answers 404 (error 20404).
-//! - `GET Calls.json?To=&From=` (exact match), `GET Recordings.json?CallSid=&IncludeSoftDeleted=`,
+//! - `GET Calls.json?To=&From=&ParentCallSid=` (exact match; a child leg lists its
+//!   `parent_call_sid`, and a two-leg call's recordings are attached to the parent leg only:
+//!   <https://www.twilio.com/docs/voice/api/recording-resource>, Recording `call_sid`), `GET Recordings.json?CallSid=&IncludeSoftDeleted=`,
 //!   `GET Recordings/{RE}/Transcriptions.json`; `DELETE Calls/{CA}.json` (400, error 20009, while
 //!   the call is in progress), `DELETE Recordings/{RE}.json` (a soft delete: the recording is then
 //!   listed only under `IncludeSoftDeleted=true`, with `status: deleted`),
@@ -31,6 +33,8 @@ mod data;
 mod endpoints;
 mod routes;
 mod seed;
+#[cfg(test)]
+mod tests;
 
 pub(crate) use data::Data;
 pub(crate) use routes::router;
@@ -69,6 +73,18 @@ impl Twilio<'_> {
     /// `transcriptions` transcriptions; returns the call's sid.
     pub fn add_call(&self, from: &str, to: &str, recordings: usize, transcriptions: usize) -> String {
         sid("CA", self.data().add_call(from, to, recordings, transcriptions))
+    }
+
+    /// A child leg of the call `parent` (from the number that called, to the number `<Dial>`
+    /// reached), listed with `parent_call_sid`; returns its sid. Recordings of a two-leg call
+    /// stay on the parent: Twilio's Recording `call_sid` "will always refer to the parent leg of
+    /// a two-leg call" (<https://www.twilio.com/docs/voice/api/recording-resource>), and a child
+    /// leg's `parent_call_sid` is "the SID that identifies the call that created this leg"
+    /// (<https://www.twilio.com/docs/voice/api/call-resource>).
+    pub fn add_child_leg(&self, parent: &str, from: &str, to: &str) -> Option<String> {
+        let mut data = self.data();
+        let parent = parse_sid("CA", parent).filter(|p| data.calls.contains_key(p))?;
+        Some(sid("CA", data.add_child_leg(parent, from, to)))
     }
 
     /// The call stays in progress for `duration` from now: deleting it answers error 20009.

@@ -136,7 +136,13 @@ fn authorised(headers: &HeaderMap) -> bool {
 }
 
 impl Data {
-    fn serve(&mut self, method: &Method, rest: &str, query: &HashMap<String, String>, origin: &str) -> Answer {
+    pub(super) fn serve(
+        &mut self,
+        method: &Method,
+        rest: &str,
+        query: &HashMap<String, String>,
+        origin: &str,
+    ) -> Answer {
         let segments: Vec<&str> = rest.split('/').collect();
         let Some((account, tail)) = segments.split_first() else {
             return Answer::not_found();
