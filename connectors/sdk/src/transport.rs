@@ -57,7 +57,7 @@ pub fn postgres_url_is_loopback(url: &str) -> bool {
     let Ok(parsed) = url::Url::parse(url) else { return false };
     let mut hosts: Vec<String> = Vec::new();
     if let Some(host) = parsed.host_str() {
-        hosts.extend(host.split(',').map(|h| percent_decode(h)));
+        hosts.extend(host.split(',').map(percent_decode));
     }
     for (key, value) in parsed.query_pairs() {
         if key == "host" || key == "hostaddr" {
