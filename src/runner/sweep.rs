@@ -1,6 +1,6 @@
 //! The runner's sweeps, once per poll interval rather than on every wake-up: rescue of expired
-//! leases, requests whose grace period ended, and (every 30th sweep) tasks of unconfigured
-//! connectors and expired dead letters.
+//! leases, requests whose grace period ended, the gauges' settled counts, and (every 30th sweep)
+//! tasks of unconfigured connectors and expired dead letters.
 
 use super::{policy, record, transition::decide};
 use crate::app::App;
@@ -34,6 +34,9 @@ impl Sweeper {
             Ok(0) => {}
             Ok(started) => tracing::info!(started, "Requests whose grace period ended have started."),
             Err(error) => tracing::warn!(%error, "Could not start requests whose grace period ended."),
+        }
+        if let Err(error) = app.store.fold_settled_counts().await {
+            tracing::warn!(%error, "Could not fold the settled counts of the gauges.");
         }
         if self.count % 30 == 0 {
             if let Err(error) = fail_orphans(app, &self.configured).await {
