@@ -272,6 +272,22 @@ async fn dashboard_search_by_email_finds_the_request_and_never_shows_the_email()
     let invalid = dashboard.post("/dashboard/search", Some(&session), "identifier=not-an-identifier-7").await;
     assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(invalid.html.contains("Enter an e-mail address") && !invalid.html.contains("not-an-identifier-7"));
+    let audited = stack
+        .db()
+        .await
+        .query(
+            "SELECT actor, detail::text FROM audit_log WHERE event = 'searched' AND request_id IS NULL ORDER BY id",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(audited.len(), 2, "each answered search is audited, the refused one is not");
+    for row in audited {
+        let (actor, detail): (String, String) = (row.get(0), row.get(1));
+        assert!(actor.starts_with("dashboard:"), "{actor}");
+        assert!(detail.contains("identifier_hashes"), "{detail}");
+        assert!(!detail.to_lowercase().contains("wes@") && !detail.contains("612345678"), "{detail}");
+    }
 
     let completed = dashboard.get("/dashboard?state=completed&connector=billing&overdue=no", Some(&session)).await;
     assert!(completed.html.contains(&wes.to_string()) && completed.html.contains(&other.to_string()));
