@@ -1,10 +1,21 @@
 //! What the simulated Twilio account holds, its sids, and the JSON shapes Twilio writes it in.
 
-use super::{Holdings, ACCOUNT_SID, DATE, DEFAULT_PAGE_SIZE};
+use super::{Holdings, ACCOUNT_SID, DEFAULT_PAGE_SIZE};
 use crate::harness::RateWindow;
+use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::Instant;
+
+/// When a record is created unless a test says otherwise: Tue, 25 Nov 2025 09:30:00 +0000.
+pub(super) fn default_created() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 11, 25, 9, 30, 0).single().expect("a valid date")
+}
+
+/// Twilio's dates: RFC 2822 in GMT, e.g. `Tue, 25 Nov 2025 09:30:00 +0000`.
+pub(super) fn rfc2822(at: DateTime<Utc>) -> String {
+    at.to_rfc2822()
+}
 
 /// What the simulated twilio holds. Records are keyed by a sequence number that their sid
 /// carries (`CA` + 32 hex digits), which is also the order lists are paged in.
@@ -12,6 +23,8 @@ pub(crate) struct Data {
     pub(super) calls: BTreeMap<u64, CallRecord>,
     pub(super) recordings: BTreeMap<u64, RecordingRecord>,
     pub(super) transcriptions: BTreeMap<u64, TranscriptionRecord>,
+    pub(super) messages: BTreeMap<u64, MessageRecord>,
+    pub(super) media: BTreeMap<u64, MediaRecord>,
     pub(super) next_seq: u64,
     pub(super) page_size: usize,
     pub(super) absolute_page_uris: bool,
@@ -24,6 +37,8 @@ impl Default for Data {
             calls: BTreeMap::new(),
             recordings: BTreeMap::new(),
             transcriptions: BTreeMap::new(),
+            messages: BTreeMap::new(),
+            media: BTreeMap::new(),
             next_seq: 0,
             page_size: DEFAULT_PAGE_SIZE,
             absolute_page_uris: false,
@@ -39,6 +54,29 @@ pub(super) struct CallRecord {
     pub(super) to: String,
     pub(super) in_progress_until: Option<Instant>,
     pub(super) deleted: bool,
+    pub(super) created: DateTime<Utc>,
+}
+
+/// An SMS or MMS. A deleted message is removed with its media, as Twilio removes it.
+pub(super) struct MessageRecord {
+    pub(super) from: String,
+    pub(super) to: String,
+    pub(super) body: String,
+    /// Twilio's message status: `delivered`, `received`, `queued`, `sending`, ...
+    pub(super) status: String,
+    pub(super) created: DateTime<Utc>,
+}
+
+impl MessageRecord {
+    /// Still being sent or received: Twilio's "in-flight" statuses, before the record is final.
+    pub(super) fn in_flight(&self) -> bool {
+        matches!(self.status.as_str(), "accepted" | "scheduled" | "queued" | "sending" | "receiving")
+    }
+}
+
+pub(super) struct MediaRecord {
+    pub(super) message: u64,
+    pub(super) created: DateTime<Utc>,
 }
 
 pub(super) struct RecordingRecord {
@@ -63,6 +101,11 @@ pub(super) fn parse_sid(prefix: &str, text: &str) -> Option<u64> {
     u64::try_from(u128::from_str_radix(hex, 16).ok()?).ok()
 }
 
+/// A message's sequence number: its sid is `SM` (no media) or `MM` (with media).
+pub(super) fn parse_message_sid(text: &str) -> Option<u64> {
+    parse_sid("SM", text).or_else(|| parse_sid("MM", text))
+}
+
 pub(super) fn account_path() -> String {
     format!("/2010-04-01/Accounts/{ACCOUNT_SID}")
 }
@@ -82,6 +125,7 @@ impl Data {
     pub(super) fn call_json(seq: u64, call: &CallRecord) -> Value {
         let sid = sid("CA", seq);
         let base = account_path();
+        let date = rfc2822(call.created);
         json!({
             "sid": sid,
             "account_sid": ACCOUNT_SID,
@@ -92,14 +136,14 @@ impl Data {
             "from_formatted": call.from,
             "status": Self::call_status(call),
             "direction": "outbound-api",
-            "start_time": DATE,
-            "end_time": if Self::call_status(call) == "completed" { Value::from(DATE) } else { Value::Null },
+            "start_time": date,
+            "end_time": if Self::call_status(call) == "completed" { Value::from(date.clone()) } else { Value::Null },
             "duration": "42",
             "price": "-0.01300",
             "price_unit": "USD",
             "api_version": "2010-04-01",
-            "date_created": DATE,
-            "date_updated": DATE,
+            "date_created": date,
+            "date_updated": date,
             "uri": format!("{base}/Calls/{sid}.json"),
             "subresource_uris": {
                 "recordings": format!("{base}/Calls/{sid}/Recordings.json"),
@@ -111,6 +155,7 @@ impl Data {
     pub(super) fn recording_json(&self, seq: u64, recording: &RecordingRecord) -> Value {
         let sid = sid("RE", seq);
         let base = account_path();
+        let date = rfc2822(self.calls.get(&recording.call).map_or_else(default_created, |c| c.created));
         json!({
             "sid": sid,
             "account_sid": ACCOUNT_SID,
@@ -125,9 +170,9 @@ impl Data {
             "error_code": null,
             "encryption_details": null,
             "api_version": "2010-04-01",
-            "date_created": DATE,
-            "date_updated": DATE,
-            "start_time": DATE,
+            "date_created": date,
+            "date_updated": date,
+            "start_time": date,
             "uri": format!("{base}/Recordings/{sid}.json"),
             "media_url": format!("https://api.twilio.com{base}/Recordings/{sid}"),
             "subresource_uris": {
@@ -150,8 +195,8 @@ impl Data {
             "price": null,
             "price_unit": "USD",
             "api_version": "2008-08-01",
-            "date_created": DATE,
-            "date_updated": DATE,
+            "date_created": rfc2822(default_created()),
+            "date_updated": rfc2822(default_created()),
             "uri": format!("{}/Transcriptions/{sid}.json", account_path()),
         })
     }
@@ -171,6 +216,7 @@ impl Data {
                 to: to.to_string(),
                 in_progress_until: None,
                 deleted: false,
+                created: default_created(),
             },
         );
         for _ in 0..recordings {
@@ -194,6 +240,7 @@ impl Data {
             to: to.to_string(),
             in_progress_until: None,
             deleted: false,
+            created: default_created(),
         };
         self.calls.insert(call, record);
         call
@@ -207,7 +254,12 @@ impl Data {
         let parents: Vec<u64> = calls.iter().filter_map(|c| self.calls[c].parent).collect();
         let recordings: Vec<(&u64, &RecordingRecord)> =
             self.recordings.iter().filter(|(_, r)| calls.contains(&r.call) || parents.contains(&r.call)).collect();
+        let messages: Vec<u64> =
+            self.messages.iter().filter(|(_, m)| m.from == phone || m.to == phone).map(|(seq, _)| *seq).collect();
         Holdings {
+            messages: messages.len() as u64,
+            message_bodies: messages.iter().filter(|m| !self.messages[m].body.is_empty()).count() as u64,
+            media: self.media.values().filter(|m| messages.contains(&m.message)).count() as u64,
             calls: calls.iter().filter(|c| !self.calls[c].deleted).count() as u64,
             recordings: recordings.iter().filter(|(_, r)| !r.deleted).count() as u64,
             deleted_recordings: recordings.iter().filter(|(_, r)| r.deleted).count() as u64,

@@ -8,12 +8,12 @@ use std::collections::HashMap;
 
 /// What one list endpoint lists: its JSON key, its sids' prefix, its path after the account, the
 /// query filters its page URIs repeat, and the matching records.
-struct Listing<'a> {
-    key: &'a str,
-    prefix: &'a str,
-    path: String,
-    filters: Vec<(&'a str, Option<&'a String>)>,
-    items: Vec<(u64, Value)>,
+pub(super) struct Listing<'a> {
+    pub(super) key: &'a str,
+    pub(super) prefix: &'a str,
+    pub(super) path: String,
+    pub(super) filters: Vec<(&'a str, Option<&'a String>)>,
+    pub(super) items: Vec<(u64, Value)>,
 }
 
 impl Data {
@@ -65,7 +65,7 @@ impl Data {
 
     /// One page of `listing.items` (in sequence order) after the `PageToken` cursor, with
     /// Twilio's paging fields.
-    fn page(&self, listing: Listing<'_>, query: &HashMap<String, String>, origin: &str) -> Answer {
+    pub(super) fn page(&self, listing: Listing<'_>, query: &HashMap<String, String>, origin: &str) -> Answer {
         let requested = query.get("PageSize").and_then(|s| s.parse::<usize>().ok()).unwrap_or(50).clamp(1, 1000);
         let size = requested.min(self.page_size);
         let page = query.get("Page").and_then(|s| s.parse::<usize>().ok()).unwrap_or(0);

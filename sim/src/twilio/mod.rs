@@ -1,5 +1,6 @@
 //! The twilio part of the simulator: Twilio's REST API 2010-04-01 as the twilio connector uses
-//! it (calls, recordings, transcriptions), at Twilio's own paths under `/2010-04-01/Accounts/{AC}`.
+//! it (calls, recordings, transcriptions, messages and their media), at Twilio's own paths under
+//! `/2010-04-01/Accounts/{AC}`. Messages and media, with their refusals, are in `messages.rs`.
 //!
 //! - Auth: HTTP Basic, `Sim::TWILIO_ACCOUNT_SID` with `Sim::TWILIO_AUTH_TOKEN`, or the API key
 //!   `Sim::TWILIO_API_KEY_SID` with `Sim::TWILIO_API_KEY_SECRET`; anything else answers 401
@@ -22,15 +23,17 @@
 //!
 //! Seed (the `"twilio"` section of a seed file); each call gets `recordings` recordings (default
 //! 1), each with `transcriptions` transcriptions (default 0), and stays in progress for
-//! `in_progress_seconds` (default 0):
+//! `in_progress_seconds` (default 0); each message is `delivered` with `media` media (default 0):
 //!
 //! ```json
 //! { "page_size": 5,
-//!   "calls": [{ "from": "+14155550100", "to": "+33612345678", "recordings": 2, "transcriptions": 1 }] }
+//!   "calls": [{ "from": "+14155550100", "to": "+33612345678", "recordings": 2, "transcriptions": 1 }],
+//!   "messages": [{ "from": "+33612345678", "to": "+14155550100", "body": "hello", "media": 1 }] }
 //! ```
 
 mod data;
 mod endpoints;
+mod messages;
 mod routes;
 mod seed;
 #[cfg(test)]
@@ -41,7 +44,7 @@ pub(crate) use routes::router;
 pub(crate) use seed::seed_json;
 
 use crate::harness::{RateWindow, Vendor};
-use data::{parse_sid, sid};
+use data::{parse_message_sid, parse_sid, sid};
 use std::sync::MutexGuard;
 use std::time::{Duration, Instant};
 
@@ -51,12 +54,16 @@ pub(crate) const AUTH_TOKEN: &str = "sim-token";
 pub(crate) const API_KEY_SID: &str = "SKfedcba9876543210fedcba9876543210";
 pub(crate) const API_KEY_SECRET: &str = "sim-key-secret";
 const DEFAULT_PAGE_SIZE: usize = 5;
-/// Every record's dates: the simulator does not age its records.
-const DATE: &str = "Tue, 25 Nov 2025 09:30:00 +0000";
 
-/// What the simulated twilio holds about one phone number (calls to or from it).
+/// What the simulated twilio holds about one phone number (calls and messages to or from it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Holdings {
+    /// Messages not deleted.
+    pub messages: u64,
+    /// Messages whose body is not redacted (not empty).
+    pub message_bodies: u64,
+    /// Media of those messages.
+    pub media: u64,
     /// Call records not deleted.
     pub calls: u64,
     /// Recordings not deleted.
@@ -85,6 +92,33 @@ impl Twilio<'_> {
         let mut data = self.data();
         let parent = parse_sid("CA", parent).filter(|p| data.calls.contains_key(p))?;
         Some(sid("CA", data.add_child_leg(parent, from, to)))
+    }
+
+    /// A message from `from` to `to` with `body` and `media` media files, `delivered`, created
+    /// at the simulator's default date; returns its sid (`MM` with media, else `SM`).
+    pub fn add_message(&self, from: &str, to: &str, body: &str, media: usize) -> String {
+        let mut data = self.data();
+        let seq = data.add_message(from, to, body, media);
+        sid(if media > 0 { "MM" } else { "SM" }, seq)
+    }
+
+    /// A message's status, e.g. `sending` (in flight: not deletable or redactable yet) or
+    /// `delivered`.
+    pub fn set_message_status(&self, message_sid: &str, status: &str) {
+        let mut data = self.data();
+        if let Some(message) = parse_message_sid(message_sid).and_then(|seq| data.messages.get_mut(&seq)) {
+            message.status = status.to_string();
+        }
+    }
+
+    /// When a call (`CA…`) or a message (`SM…`, `MM…`) was created (its `date_created`).
+    pub fn set_created(&self, sid: &str, at: chrono::DateTime<chrono::Utc>) {
+        let mut data = self.data();
+        if let Some(call) = parse_sid("CA", sid).and_then(|seq| data.calls.get_mut(&seq)) {
+            call.created = at;
+        } else if let Some(message) = parse_message_sid(sid).and_then(|seq| data.messages.get_mut(&seq)) {
+            message.created = at;
+        }
     }
 
     /// The call stays in progress for `duration` from now: deleting it answers error 20009.

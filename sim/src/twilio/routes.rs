@@ -5,6 +5,7 @@ use super::data::Data;
 use super::{ACCOUNT_SID, API_KEY_SECRET, API_KEY_SID, AUTH_TOKEN, SYSTEM};
 use crate::harness::{ErrorShape, Vendor};
 use crate::text::basic_auth;
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State as AxumState};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -104,6 +105,7 @@ async fn api(
     Path(rest): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
+    body: Bytes,
 ) -> Response {
     let identifiers = ["To", "From"].iter().filter_map(|k| query.get(*k).cloned()).collect();
     let action = format!("{method} /2010-04-01/Accounts/{rest}");
@@ -120,7 +122,8 @@ async fn api(
         } else {
             let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
             let origin = if data.absolute_page_uris { format!("http://{host}") } else { String::new() };
-            data.serve(&method, &rest, &query, &origin)
+            let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+            data.serve(&method, &rest, &query, &form, &origin)
         }
     };
     call.answer(answer.into_response()).await
@@ -141,6 +144,7 @@ impl Data {
         method: &Method,
         rest: &str,
         query: &HashMap<String, String>,
+        form: &HashMap<String, String>,
         origin: &str,
     ) -> Answer {
         let segments: Vec<&str> = rest.split('/').collect();
@@ -162,6 +166,11 @@ impl Data {
                 self.delete_transcription(Some(recording), transcription)
             }
             ("DELETE", ["Transcriptions", transcription]) => self.delete_transcription(None, transcription),
+            ("GET", ["Messages.json"]) => self.list_messages(query, origin),
+            ("POST", ["Messages", message]) => self.update_message(message, form),
+            ("DELETE", ["Messages", message]) => self.delete_message(message),
+            ("GET", ["Messages", message, "Media.json"]) => self.list_media(message, query, origin),
+            ("DELETE", ["Messages", message, "Media", media]) => self.delete_media(message, media),
             _ => Answer::not_found(),
         }
     }

@@ -12,6 +12,18 @@ struct Seed {
     page_size: Option<usize>,
     #[serde(default)]
     calls: Vec<SeedCall>,
+    #[serde(default)]
+    messages: Vec<SeedMessage>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeedMessage {
+    from: String,
+    to: String,
+    body: String,
+    #[serde(default)]
+    media: usize,
 }
 
 #[derive(Deserialize)]
@@ -43,6 +55,9 @@ pub(crate) fn seed_json(data: &mut Data, seed: &Value) -> Result<(), String> {
             let until = Instant::now() + Duration::from_secs(call.in_progress_seconds);
             data.calls.get_mut(&seq).expect("just added").in_progress_until = Some(until);
         }
+    }
+    for message in seed.messages {
+        data.add_message(&message.from, &message.to, &message.body, message.media);
     }
     Ok(())
 }
