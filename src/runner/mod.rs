@@ -145,6 +145,7 @@ async fn call_connector(app: &Arc<App>, instance: &Instance, task: &ClaimedTask)
         task_id: task.id,
         instance: task.connector.clone(),
         attempt: task.attempt.max(1) as u32,
+        requested_at: task.requested_at,
         idempotency_key: format!("{}:{}", task.request_id, task.connector),
         http: instance.http.clone(),
         progress: progress::for_attempt(app, task.id, task.lease_token, task.progress.clone()),

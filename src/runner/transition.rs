@@ -69,6 +69,7 @@ mod tests {
             progress: None,
             subject: json!({}),
             subject_hash: String::new(),
+            requested_at: now(),
         }
     }
 

@@ -28,6 +28,9 @@ pub struct ClaimedTask {
     pub progress: Option<serde_json::Value>,
     pub subject: serde_json::Value,
     pub subject_hash: String,
+    /// When the person asked (the message's `requested_at`): connectors never touch records
+    /// created after it.
+    pub requested_at: DateTime<Utc>,
 }
 
 /// The new state of a task, as decided by `runner::transition`.
@@ -89,7 +92,7 @@ impl Store {
                  FROM due, requests r
                  WHERE t.id = due.id AND r.id = t.request_id
                  RETURNING t.id, t.request_id, t.connector, t.kind, t.attempt, t.max_attempts, t.lease_token,
-                           t.pending, r.subject, r.subject_hash, r.state, t.progress",
+                           t.pending, r.subject, r.subject_hash, r.state, t.progress, r.requested_at",
                 &[&connector, &now, &limit, &owner, &secs(lease)],
             )
             .await?;
@@ -254,7 +257,7 @@ impl Store {
         let rows = client
             .query(
                 "SELECT t.id, t.request_id, t.connector, t.kind, t.attempt, t.max_attempts, t.lease_token, t.pending,
-                        NULL::jsonb, r.subject_hash, r.state, t.progress
+                        NULL::jsonb, r.subject_hash, r.state, t.progress, r.requested_at
                  FROM tasks t JOIN requests r ON r.id = t.request_id
                  WHERE t.state = 'running' AND t.lease_expires_at <= $1
                  ORDER BY t.lease_expires_at LIMIT $2",
@@ -286,7 +289,8 @@ impl Store {
 }
 
 /// A claimed task from a row with these columns: task id, request id, connector, kind,
-/// attempt, max attempts, lease token, pending, subject, subject hash, request state, progress.
+/// attempt, max attempts, lease token, pending, subject, subject hash, request state, progress,
+/// requested at.
 fn claimed_task(row: &tokio_postgres::Row) -> ClaimedTask {
     ClaimedTask {
         id: row.get(0),
@@ -300,6 +304,7 @@ fn claimed_task(row: &tokio_postgres::Row) -> ClaimedTask {
         subject: row.get::<_, Option<serde_json::Value>>(8).unwrap_or_default(),
         subject_hash: row.get(9),
         progress: row.get(11),
+        requested_at: row.get(12),
     }
 }
 

@@ -2,6 +2,7 @@
 
 use crate::http::HttpClient;
 use crate::progress::Progress;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 /// The context of one attempt at one task.
@@ -15,6 +16,10 @@ pub struct Ctx {
     pub instance: String,
     /// 1 for the first try; a rescue after a lost worker counts as a try.
     pub attempt: u32,
+    /// When the person asked for the erasure. A system keyed by an identifier that can change
+    /// hands (a phone number is reassigned) must not touch records created after it: they may be
+    /// someone else's.
+    pub requested_at: DateTime<Utc>,
     /// Stable across attempts of the same task: send it to systems that deduplicate.
     pub idempotency_key: String,
     /// The instance's HTTP client: its rate limiter, timeout and concurrency apply.
@@ -25,8 +30,9 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// A context for tests and one-off runs (`erasure connector erase`); its progress is kept in
-    /// memory, so erasing again with the same context plays the task's next attempt.
+    /// A context for tests and one-off runs (`erasure connector erase`), requested now; its
+    /// progress is kept in memory, so erasing again with the same context plays the task's next
+    /// attempt.
     pub fn standalone(instance: &str, http: HttpClient) -> Self {
         let request_id = Uuid::new_v4();
         Ctx {
@@ -34,6 +40,7 @@ impl Ctx {
             task_id: 0,
             instance: instance.to_string(),
             attempt: 1,
+            requested_at: Utc::now(),
             idempotency_key: format!("{request_id}:{instance}"),
             http,
             progress: Progress::in_memory(),

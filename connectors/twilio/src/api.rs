@@ -44,6 +44,49 @@ pub(crate) struct Call {
     /// parent's (their `call_sid` always names the parent leg).
     #[serde(default)]
     pub parent_call_sid: Option<String>,
+    /// RFC 2822, e.g. `Tue, 25 Nov 2025 09:30:00 +0000`.
+    #[serde(default)]
+    pub date_created: Option<String>,
+}
+
+/// An SMS or MMS. No `Debug`: it holds phone numbers and text.
+#[derive(Deserialize)]
+pub(crate) struct Message {
+    pub sid: String,
+    #[serde(default)]
+    pub to: Option<String>,
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    /// A count, as a string (`"2"`).
+    #[serde(default)]
+    pub num_media: Option<String>,
+    #[serde(default)]
+    pub date_created: Option<String>,
+}
+
+impl Message {
+    /// Still being sent or received: Twilio deletes and redacts only final ("post-flight")
+    /// messages.
+    pub fn in_flight(&self) -> bool {
+        matches!(self.status.as_deref(), Some("accepted" | "scheduled" | "queued" | "sending" | "receiving"))
+    }
+
+    pub fn has_body(&self) -> bool {
+        self.body.as_deref().is_some_and(|b| !b.is_empty())
+    }
+
+    pub fn media(&self) -> u64 {
+        self.num_media.as_deref().and_then(|n| n.parse().ok()).unwrap_or(0)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Media {
+    pub sid: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -195,6 +238,11 @@ impl Api {
     /// 400 with error 20009 not deletable yet; anything else is a classified failure.
     pub async fn delete(&self, tail: &str) -> Result<Deleted, Failure> {
         let response = self.send(Method::DELETE, &self.url(tail, &[])).await?;
+        self.deleted(response).await
+    }
+
+    /// How a destructive call went: 2xx done, 404 already gone, 400 with error 20009 not yet.
+    async fn deleted(&self, response: Response) -> Result<Deleted, Failure> {
         let status = response.status();
         if status.is_success() {
             return Ok(Deleted::Now);
@@ -210,6 +258,20 @@ impl Api {
             };
         }
         Err(self.failure(response).await)
+    }
+
+    /// Redact a message's body: `POST Messages/{sid}.json` with an empty `Body`. 200 redacted,
+    /// 404 gone, error 20009 not final yet.
+    pub async fn redact_message(&self, sid: &str) -> Result<Deleted, Failure> {
+        let url = self.url(&format!("Messages/{sid}.json"), &[]);
+        let request = self
+            .http
+            .request(Method::POST, &url)
+            .basic_auth(&self.user, Some(self.password.expose_secret()))
+            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body("Body=");
+        let response = self.http.send_any(request).await?;
+        self.deleted(response).await
     }
 
     /// One authenticated call that lists nothing of interest: one recording, if any.

@@ -1,6 +1,7 @@
 //! The `[connectors.NAME]` keys of `kind = "twilio"`, and their checks.
 
 use crate::api;
+use erasure_connector::subject::normalise_phone;
 use erasure_connector::{ConfigDuration, ConfigError, SecretString, Secrets};
 use serde::Deserialize;
 
@@ -25,6 +26,16 @@ pub struct Config {
     /// Also delete the call records (the call log). Off: they stay, with both phone numbers.
     #[serde(default)]
     pub delete_calls: bool,
+    /// SMS and MMS to or from the person's numbers: `redact` (the default: the text is emptied
+    /// and the media deleted; the record with both numbers stays), `delete` (the message and its
+    /// media), or `keep`.
+    #[serde(default)]
+    pub messages: MessagesMode,
+    /// The company's own numbers (E.164). When set, only calls and messages between the
+    /// person's number and one of these are erased: a reassigned number may appear in other
+    /// parties' records.
+    #[serde(default)]
+    pub own_numbers: Vec<String>,
     /// `PageSize` of every list call, 1 to 1000 (Twilio's maximum).
     #[serde(default = "default_page_size")]
     pub page_size: u32,
@@ -33,6 +44,15 @@ pub struct Config {
     /// name; giving both is refused.
     #[serde(default = "default_in_progress_check_after", alias = "in_progress_check_after_seconds")]
     pub in_progress_check_after: ConfigDuration,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessagesMode {
+    #[default]
+    Redact,
+    Delete,
+    Keep,
 }
 
 fn default_page_size() -> u32 {
@@ -53,6 +73,11 @@ impl Config {
         }
         if !api::is_sid("AC", &self.account_sid) {
             return Err(ConfigError::key("account_sid", "account_sid must be AC and 32 hex digits"));
+        }
+        for (i, number) in self.own_numbers.iter().enumerate() {
+            if normalise_phone(number).as_deref() != Some(number.as_str()) {
+                return Err(ConfigError::key("own_numbers", format!("own_numbers[{i}] is not an E.164 phone number")));
+            }
         }
         if !(1..=1000).contains(&self.page_size) {
             return Err(ConfigError::key("page_size", "page_size must be between 1 and 1000"));

@@ -1,8 +1,9 @@
-//! The walk over one person's voice data: the calls to and from each of their numbers, each
-//! call's recordings, each recording's transcriptions. `erase` deletes along the way (children
-//! before parents); `count` only counts.
+//! The walk over one person's voice data: the calls to and from each of their numbers (within
+//! the [`Scope`]), each call's recordings, each recording's transcriptions. `erase` deletes
+//! along the way (children before parents); `count` only counts.
 
 use crate::api::{is_sid, Api, Call, Deleted, Recording, Transcription};
+use crate::scope::{LeftAlone, Scope, Verdict};
 use erasure_connector::Failure;
 use std::collections::BTreeSet;
 
@@ -14,6 +15,7 @@ pub(crate) struct Tally {
     pub calls: u64,
     /// Deletes refused with error 20009 (a call still in progress).
     pub not_yet: u64,
+    pub left_alone: LeftAlone,
 }
 
 /// The person's calls and the parent legs of those that are child legs.
@@ -33,21 +35,34 @@ impl Calls {
     }
 }
 
-/// The calls to or from `phones`, and their parent legs. Twilio filters on `To` and `From`;
-/// only calls whose number is exactly one of the subject's are kept.
-async fn calls_of(api: &Api, phones: &[String]) -> Result<Calls, Failure> {
+/// The calls to or from the scope's numbers that are the person's, and their parent legs.
+/// Twilio filters on `To` and `From`; only calls whose number is exactly one of the subject's
+/// are considered, and the scope leaves alone (and counts) those it does not admit.
+async fn calls_of(api: &Api, scope: &Scope<'_>, left_alone: &mut LeftAlone) -> Result<Calls, Failure> {
     let mut sids = Calls::default();
-    for phone in phones {
+    let mut judged = BTreeSet::new();
+    for phone in scope.phones {
         for field in ["To", "From"] {
             let calls: Vec<Call> = api.list("Calls.json", "calls", &[(field, phone)], false).await?;
             for call in calls {
-                let party = if field == "To" { &call.to } else { &call.from };
-                if party.as_deref() == Some(phone.as_str()) {
-                    if let Some(parent) = call.parent_call_sid.filter(|p| !p.is_empty()) {
-                        sids.parents.insert(checked("CA", parent)?);
-                    }
-                    sids.own.insert(checked("CA", call.sid)?);
+                let (party, other) = if field == "To" { (&call.to, &call.from) } else { (&call.from, &call.to) };
+                let Some(verdict) =
+                    scope.judge(phone, party.as_deref(), other.as_deref(), call.date_created.as_deref())
+                else {
+                    continue;
+                };
+                let sid = checked("CA", call.sid)?;
+                if !judged.insert(sid.clone()) {
+                    continue;
                 }
+                if verdict != Verdict::Theirs {
+                    left_alone.add(verdict);
+                    continue;
+                }
+                if let Some(parent) = call.parent_call_sid.filter(|p| !p.is_empty()) {
+                    sids.parents.insert(checked("CA", parent)?);
+                }
+                sids.own.insert(sid);
             }
         }
     }
@@ -73,7 +88,7 @@ async fn transcriptions_of(api: &Api, recording: &str) -> Result<Vec<String>, Fa
 }
 
 /// A sid from Twilio, before it enters a path or a query.
-fn checked(prefix: &str, sid: String) -> Result<String, Failure> {
+pub(crate) fn checked(prefix: &str, sid: String) -> Result<String, Failure> {
     if is_sid(prefix, &sid) {
         Ok(sid)
     } else {
@@ -81,12 +96,13 @@ fn checked(prefix: &str, sid: String) -> Result<String, Failure> {
     }
 }
 
-/// Delete every transcription and recording of the calls to and from `phones` (and of the parent
-/// legs of those that are child legs), then the person's calls themselves if `delete_calls` (a
-/// parent leg's record is between other numbers and stays). Deleting again what is gone is harmless (404 counts as gone).
-pub(crate) async fn erase(api: &Api, phones: &[String], delete_calls: bool) -> Result<Tally, Failure> {
+/// Delete every transcription and recording of the person's calls (and of the parent legs of
+/// those that are child legs), then the person's calls themselves if `delete_calls` (a parent
+/// leg's record is between other numbers and stays). Deleting again what is gone is harmless
+/// (404 counts as gone).
+pub(crate) async fn erase(api: &Api, scope: &Scope<'_>, delete_calls: bool) -> Result<Tally, Failure> {
     let mut tally = Tally::default();
-    let calls = calls_of(api, phones).await?;
+    let calls = calls_of(api, scope, &mut tally.left_alone).await?;
     for call in calls.with_recordings() {
         for recording in recordings_of(api, call).await? {
             for transcription in transcriptions_of(api, &recording.sid).await? {
@@ -108,7 +124,7 @@ pub(crate) async fn erase(api: &Api, phones: &[String], delete_calls: bool) -> R
     Ok(tally)
 }
 
-fn record(tally: &mut Tally, deleted: Deleted, counter: impl FnOnce(&mut Tally) -> &mut u64) {
+pub(crate) fn record(tally: &mut Tally, deleted: Deleted, counter: impl FnOnce(&mut Tally) -> &mut u64) {
     match deleted {
         Deleted::Now => *counter(tally) += 1,
         Deleted::AlreadyGone => {}
@@ -116,10 +132,10 @@ fn record(tally: &mut Tally, deleted: Deleted, counter: impl FnOnce(&mut Tally) 
     }
 }
 
-/// How many records about `phones` Twilio still holds: recordings not deleted, transcriptions,
-/// and the calls themselves when `with_calls`.
-pub(crate) async fn count(api: &Api, phones: &[String], with_calls: bool) -> Result<u64, Failure> {
-    let calls = calls_of(api, phones).await?;
+/// How many of the person's records Twilio still holds: recordings not deleted,
+/// transcriptions, and the calls themselves when `with_calls`.
+pub(crate) async fn count(api: &Api, scope: &Scope<'_>, with_calls: bool) -> Result<u64, Failure> {
+    let calls = calls_of(api, scope, &mut LeftAlone::default()).await?;
     let mut n = u64::from(with_calls) * calls.own.len() as u64;
     for call in calls.with_recordings() {
         for recording in recordings_of(api, call).await? {

@@ -13,7 +13,7 @@ use common::SimTwilio;
 use erasure_connector::subject::RawSubject;
 use erasure_connector::testkit::{Kit, SpecProxy};
 use erasure_connector::{Connector, Ctx, HttpClient, Outcome, Secrets, Subject};
-use erasure_connector_twilio::{Config, Twilio};
+use erasure_connector_twilio::{Config, MessagesMode, Twilio};
 use erasure_sim::Sim;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,6 +37,7 @@ async fn every_call_conforms_to_twilios_spec() {
 
     an_api_key_deletes_call_records_once_they_end(&sim, &proxy.url).await;
     a_child_legs_parent_recordings_are_erased(&sim, &proxy.url).await;
+    messages_are_redacted_or_deleted_with_their_media(&sim, &proxy.url).await;
 
     assert!(proxy.violations().is_empty(), "{:#?}", proxy.violations());
     let log = proxy.log_text();
@@ -104,4 +105,25 @@ async fn a_child_legs_parent_recordings_are_erased(sim: &Sim, url: &str) {
     let ctx = Ctx::standalone("twilio", http);
     let Outcome::Erased(evidence) = twilio.erase(&ctx, &phone_subject(phone)).await else { panic!("erased") };
     assert_eq!((evidence.counts["recordings"], evidence.counts["transcriptions"]), (1, 1));
+}
+
+/// Messages through the spec: the list, the redaction (`POST` with an empty `Body`), the media
+/// list and deletes, and the message delete.
+async fn messages_are_redacted_or_deleted_with_their_media(sim: &Sim, url: &str) {
+    let company = "+14155550199";
+    let http = HttpClient::unlimited("twilio", Duration::from_secs(10));
+    let ctx = Ctx::standalone("twilio", http.clone());
+    let redacting = common::connector(common::config(url), &http);
+    let phone = "+33698765411";
+    sim.twilio().add_message(phone, company, "hello", 2);
+    let Outcome::Erased(evidence) = redacting.erase(&ctx, &phone_subject(phone)).await else { panic!("erased") };
+    assert_eq!((evidence.counts["messages_redacted"], evidence.counts["message_media"]), (1, 2));
+
+    let deleting = common::connector(Config { messages: MessagesMode::Delete, ..common::config(url) }, &http);
+    let phone = "+33698765422";
+    sim.twilio().add_message(company, phone, "hello", 1);
+    let Outcome::Erased(evidence) = deleting.erase(&ctx, &phone_subject(phone)).await else { panic!("erased") };
+    assert_eq!(evidence.counts["messages_deleted"], 1);
+    let h = sim.twilio().holdings(phone);
+    assert_eq!((h.messages, h.media), (0, 0));
 }

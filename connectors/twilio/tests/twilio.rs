@@ -6,7 +6,7 @@ mod common;
 use common::OTHER_PARTY;
 use erasure_connector::subject::RawSubject;
 use erasure_connector::{Connector, Ctx, Evidence, HttpClient, Outcome, Pending, Secrets, Subject};
-use erasure_connector_twilio::{Config, Twilio};
+use erasure_connector_twilio::{Config, MessagesMode, Twilio};
 use erasure_sim::{Fault, Sim};
 use serde_json::json;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -360,4 +360,139 @@ async fn the_parent_legs_recordings_of_a_child_leg_are_erased() {
         "the parent leg's record is between other numbers and stays"
     );
     assert_eq!(twilio.lookup(&ctx, &s).await.unwrap().count, Some(0));
+}
+
+const COMPANY: &str = "+14155550199";
+
+/// (messages, message bodies not redacted, media) Twilio holds about `phone`.
+fn texts(sim: &Sim, phone: &str) -> (u64, u64, u64) {
+    let h = sim.twilio().holdings(phone);
+    (h.messages, h.message_bodies, h.media)
+}
+
+/// Messages are redacted by default: `POST Messages/{Sid}.json` with an empty `Body`
+/// (<https://www.twilio.com/docs/messaging/api/message-resource>, "Update a Message resource"),
+/// then each media file deleted (redaction keeps them:
+/// <https://www.twilio.com/docs/messaging/api/media-resource>). Before issue 13 the connector
+/// never looked at messages and said "nothing to erase".
+#[tokio::test]
+async fn messages_are_redacted_and_their_media_deleted_by_default() {
+    let (sim, twilio, ctx) = setup(|c| c).await;
+    sim.twilio().add_message(ANA, COMPANY, "my new address is 1 rue X", 2);
+    sim.twilio().add_message(COMPANY, ANA, "your code is 123456", 0);
+    sim.twilio().add_message(OTHER_PARTY, COMPANY, "someone else", 1);
+    let s = subject(ANA);
+    assert_eq!(twilio.lookup(&ctx, &s).await.unwrap().count, Some(2 + 2), "two bodies, two media");
+    let outcome = twilio.erase(&ctx, &s).await;
+    no_identifier(&outcome);
+    let Outcome::Erased(evidence) = outcome else { panic!("erased: {outcome:?}") };
+    assert_eq!((evidence.counts["messages_redacted"], evidence.counts["message_media"]), (2, 2));
+    assert!(evidence.note.as_deref().unwrap().contains("redacted messages keep their record"), "{evidence:?}");
+    assert_eq!(texts(&sim, ANA), (2, 0, 0), "the records stay, without text or media");
+    assert_eq!(texts(&sim, OTHER_PARTY), (1, 1, 1), "another person's message is untouched");
+    assert_eq!(twilio.lookup(&ctx, &s).await.unwrap().count, Some(0));
+    assert_eq!(twilio.erase(&ctx, &s).await, Outcome::NothingToErase, "a redacted body is not redacted again");
+}
+
+/// `messages = "delete"`: `DELETE Messages/{Sid}.json`, which takes the media with it.
+#[tokio::test]
+async fn messages_are_deleted_with_their_media_when_configured() {
+    let (sim, twilio, ctx) = setup(|c| Config { messages: MessagesMode::Delete, ..c }).await;
+    sim.twilio().add_message(ANA, COMPANY, "photo", 3);
+    sim.twilio().add_message(COMPANY, ANA, "reply", 0);
+    let Outcome::Erased(evidence) = twilio.erase(&ctx, &subject(ANA)).await else { panic!("erased") };
+    assert_eq!((evidence.counts["messages_deleted"], evidence.counts["message_media"]), (2, 3));
+    assert!(evidence.note.as_deref().unwrap().contains("backups for up to 30 days"), "{evidence:?}");
+    assert_eq!(texts(&sim, ANA), (0, 0, 0));
+}
+
+/// `messages = "keep"`: no message call at all, and the evidence says they stay.
+#[tokio::test]
+async fn messages_are_kept_when_configured_and_the_evidence_says_so() {
+    let (sim, twilio, ctx) = setup(|c| Config { messages: MessagesMode::Keep, ..c }).await;
+    sim.twilio().add_message(ANA, COMPANY, "hello", 1);
+    sim.twilio().add_call(OTHER_PARTY, ANA, 1, 0);
+    let Outcome::Erased(evidence) = twilio.erase(&ctx, &subject(ANA)).await else { panic!("erased") };
+    assert!(!evidence.counts.keys().any(|k| k.starts_with("message")), "{evidence:?}");
+    assert!(evidence.note.as_deref().unwrap().contains("messages are kept (messages = keep)"), "{evidence:?}");
+    assert_eq!(texts(&sim, ANA), (1, 1, 1));
+    assert!(sim.calls("twilio").iter().all(|c| !c.action.contains("/Messages")));
+}
+
+/// A message still being sent is neither deleted nor redacted (Twilio refuses both: error 20009,
+/// <https://www.twilio.com/docs/api/errors/20009>): the task waits and finishes once it is final.
+#[tokio::test]
+async fn a_message_in_flight_is_waited_for_then_redacted() {
+    let (sim, twilio, ctx) = setup(|c| c).await;
+    let sending = sim.twilio().add_message(COMPANY, ANA, "your code is 123456", 0);
+    sim.twilio().set_message_status(&sending, "sending");
+    sim.twilio().add_message(ANA, COMPANY, "thanks", 0);
+    let s = subject(ANA);
+    let Outcome::Pending(pending) = twilio.erase(&ctx, &s).await else { panic!("pending") };
+    assert_eq!(pending.state["messages_in_flight"], 1);
+    assert_eq!(pending.evidence.counts["messages_redacted"], 1);
+    sim.twilio().set_message_status(&sending, "delivered");
+    let Outcome::Erased(evidence) = twilio.check(&ctx, &s, &pending).await else { panic!("erased") };
+    assert_eq!(evidence.counts["messages_redacted"], 2);
+    assert_eq!(texts(&sim, ANA), (2, 0, 0));
+}
+
+/// Phone numbers are reassigned: a call or message created after the request was made may be
+/// the number's next owner's, and is never touched; the evidence says how many were left.
+#[tokio::test]
+async fn records_created_after_the_request_are_never_touched() {
+    let (sim, twilio, ctx) = setup(|c| Config { delete_calls: true, ..c }).await;
+    let later = ctx.requested_at + chrono::Duration::hours(1);
+    sim.twilio().add_call(OTHER_PARTY, ANA, 1, 1);
+    let new_owners_call = sim.twilio().add_call(OTHER_PARTY, ANA, 1, 1);
+    sim.twilio().set_created(&new_owners_call, later);
+    sim.twilio().add_message(ANA, COMPANY, "before", 0);
+    let new_owners_message = sim.twilio().add_message(ANA, COMPANY, "after", 1);
+    sim.twilio().set_created(&new_owners_message, later);
+    let s = subject(ANA);
+    assert_eq!(
+        twilio.lookup(&ctx, &s).await.unwrap().count,
+        Some(1 + 1 + 1 + 1),
+        "call, recording, transcription, body"
+    );
+    let Outcome::Erased(evidence) = twilio.erase(&ctx, &s).await else { panic!("erased") };
+    assert_eq!(
+        (evidence.counts["calls"], evidence.counts["recordings"], evidence.counts["messages_redacted"]),
+        (1, 1, 1)
+    );
+    assert!(
+        evidence.note.as_deref().unwrap().contains("2 calls or messages created after the request were not touched"),
+        "{evidence:?}"
+    );
+    assert_eq!(holdings(&sim, ANA), (1, 1, 1, 1), "the new owner's call, recording and transcription stay");
+    assert_eq!(texts(&sim, ANA), (2, 1, 1), "the new owner's message stays whole");
+}
+
+/// With `own_numbers`, only calls and messages between the person and the company's numbers
+/// are erased.
+#[tokio::test]
+async fn own_numbers_restrict_erasure_to_the_companys_numbers() {
+    let (sim, twilio, ctx) = setup(|c| Config { own_numbers: vec![COMPANY.into()], ..c }).await;
+    sim.twilio().add_call(COMPANY, ANA, 1, 0);
+    sim.twilio().add_call(OTHER_PARTY, ANA, 1, 0);
+    sim.twilio().add_message(ANA, COMPANY, "to us", 0);
+    sim.twilio().add_message(ANA, OTHER_PARTY, "to a friend through another account's number", 0);
+    let Outcome::Erased(evidence) = twilio.erase(&ctx, &subject(ANA)).await else { panic!("erased") };
+    assert_eq!((evidence.counts["recordings"], evidence.counts["messages_redacted"]), (1, 1));
+    assert!(evidence.note.as_deref().unwrap().contains("2 calls or messages with numbers other than own_numbers"));
+    assert_eq!(holdings(&sim, ANA), (2, 1, 1, 0));
+    assert_eq!(texts(&sim, ANA), (2, 1, 0));
+}
+
+#[tokio::test]
+async fn own_numbers_and_messages_are_checked_in_the_config() {
+    let http = HttpClient::unlimited("twilio", Duration::from_secs(1));
+    let config =
+        Config { own_numbers: vec![COMPANY.into(), "0612345678".into()], ..common::config("https://api.twilio.com") };
+    let error = Twilio::new(config, &common::secrets(), http).err().expect("refused").to_string();
+    assert!(error.contains("own_numbers[1]") && !error.contains("0612345678"), "{error}");
+    let bad_mode = serde_json::from_value::<Config>(json!({
+        "base_url": "https://api.twilio.com", "account_sid": Sim::TWILIO_ACCOUNT_SID, "messages": "shred"
+    }));
+    assert!(bad_mode.is_err());
 }

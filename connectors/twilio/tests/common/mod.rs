@@ -4,7 +4,7 @@
 
 use erasure_connector::testkit::{Mock, MockFault};
 use erasure_connector::{async_trait, HttpClient, Secrets, Subject};
-use erasure_connector_twilio::{Config, Twilio};
+use erasure_connector_twilio::{Config, MessagesMode, Twilio};
 use erasure_sim::{Fault, Sim, SimOptions};
 use std::time::Duration;
 
@@ -26,6 +26,8 @@ pub fn config(base_url: &str) -> Config {
         api_key_sid: None,
         api_key_secret_env: None,
         delete_calls: false,
+        messages: MessagesMode::Redact,
+        own_numbers: Vec::new(),
         page_size: 1000,
         in_progress_check_after: 1.into(),
     }
