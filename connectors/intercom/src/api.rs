@@ -2,7 +2,7 @@
 //! `Intercom-Version: 2.14`, goes through the instance's `HttpClient`, and comes back classified.
 
 use crate::throttle::reset_after;
-use crate::wire::{Contact, ContactPage, Conversation, ConversationPage, ErrorList};
+use crate::wire::{Call, CallList, Contact, ContactPage, Conversation, ConversationPage, ErrorList};
 use erasure_connector::{classify, ExposeSecret, Failure, FailureKind, HttpClient, SecretString};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
@@ -90,6 +90,15 @@ impl Api {
         let body = self.search_body("contact_ids", contact_id, cursor);
         let response = self.send(self.request(Method::POST, &["conversations", "search"]).json(&body)).await?;
         self.read(self.ok(response)?, "conversation search").await
+    }
+
+    /// `POST /calls/search`: the Intercom Phone calls of up to 20 conversations (Intercom's
+    /// limit), with their transcripts.
+    pub async fn calls(&self, conversation_ids: &[String]) -> Result<Vec<Call>, Failure> {
+        let body = json!({ "conversation_ids": conversation_ids });
+        let response = self.send(self.request(Method::POST, &["calls", "search"]).json(&body)).await?;
+        let list: CallList = self.read(self.ok(response)?, "call search").await?;
+        Ok(list.data)
     }
 
     /// `GET /conversations/{id}`, with its parts; `None` if it is gone.

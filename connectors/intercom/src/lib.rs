@@ -7,9 +7,11 @@
 //!
 //! - [`config`]: the config keys and their checks.
 //! - `api`: one method per Intercom call; `throttle`: Intercom's 429; `wire`: its answers.
-//! - `erasure`: the steps of an erasure; `find`: the person's contacts; `redact`: their messages.
+//! - `erasure`: the steps of an erasure; `find`: the person's contacts; `redact`: their messages;
+//!   `calls`: Intercom Phone recordings on their conversations (reported: API 2.14 cannot delete them).
 
 mod api;
+mod calls;
 pub mod config;
 mod erasure;
 mod find;

@@ -15,6 +15,8 @@ pub(crate) struct Tally {
     pub redacted: u64,
     /// Messages Intercom refused to redact (`conversation_part_not_redactable`).
     pub not_redactable: u64,
+    /// The contacts' conversations, for their Intercom Phone calls.
+    pub conversations: Vec<String>,
 }
 
 /// Redact every message `contact_id` wrote that still shows its body.
@@ -27,6 +29,9 @@ pub(crate) async fn contact_messages(api: &Api, contact_id: &str, tally: &mut Ta
     for listed in listed.iter().filter(|c| c.may_involve(contact_id) && addressable(&c.id)) {
         // A search result carries no parts: the retrieval does (the 500 most recent).
         let Some(conversation) = api.conversation(&listed.id).await? else { continue };
+        if !tally.conversations.contains(&listed.id) {
+            tally.conversations.push(listed.id.clone());
+        }
         let parts = conversation.conversation_parts.map(|p| p.conversation_parts).unwrap_or_default();
         let source = conversation.source.filter(|s| s.unredacted_by(contact_id));
         let targets = source.iter().filter_map(|s| s.id.as_deref().map(Target::Source)).chain(

@@ -137,3 +137,27 @@ impl Message {
         by_contact && has_body && self.redacted != Some(true) && self.id.is_some()
     }
 }
+
+/// `POST /calls/search`'s answer: Intercom Phone calls.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct CallList {
+    #[serde(default)]
+    pub data: Vec<Call>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Call {
+    #[serde(default)]
+    pub recording_url: Option<String>,
+    #[serde(default)]
+    pub transcription_url: Option<String>,
+    #[serde(default)]
+    pub transcript: Vec<serde_json::Value>,
+}
+
+impl Call {
+    /// A recording or a transcript of the call exists at Intercom.
+    pub fn holds_voice(&self) -> bool {
+        self.recording_url.is_some() || self.transcription_url.is_some() || !self.transcript.is_empty()
+    }
+}

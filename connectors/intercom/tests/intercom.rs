@@ -82,6 +82,7 @@ async fn redacts_what_the_contact_wrote_then_deletes_it_and_leaves_everyone_else
             redact,
             conversation,
             redact,
+            "POST /calls/search",
             "DELETE /contacts/{id}",
         ]
     );
@@ -283,4 +284,56 @@ async fn a_worker_dying_after_the_contact_deletion_still_reports_what_was_erased
     assert_eq!(evidence.counts["conversation_parts"], 3, "the source and 2 replies");
     let next_request = Ctx::standalone(INSTANCE, ctx.http.clone());
     assert_eq!(intercom.erase(&next_request, &person).await, Outcome::NothingToErase);
+}
+
+/// Intercom Phone: API 2.14 lists a conversation's calls with their recording and transcript
+/// (`POST /calls/search`, at most 20 conversation ids a call) but has no call to delete either,
+/// and Intercom keeps CSAT ratings and comments of a deleted contact
+/// (<https://www.intercom.com/help/en/articles/1815435-how-do-i-delete-users-and-leads-in-intercom>).
+/// The evidence says so instead of letting "erased" cover them. Before issue 13 the connector
+/// never looked at calls and its note said nothing of either.
+#[tokio::test]
+async fn call_recordings_it_cannot_delete_and_csat_ratings_are_reported_not_claimed() {
+    let (sim, intercom, ctx) = setup().await;
+    let eve = sim.intercom().add_contact("user", Some("eve@example.com"), None);
+    let mut conversations = Vec::new();
+    for _ in 0..23 {
+        conversations.push(sim.intercom().add_conversation(&[&eve], 0));
+    }
+    sim.intercom().add_call(&conversations[0], true, true).unwrap();
+    sim.intercom().add_call(&conversations[22], false, true).unwrap();
+    sim.intercom().add_call(&conversations[5], false, false).unwrap();
+    let Outcome::Erased(evidence) = intercom.erase(&ctx, &subject(&["eve@example.com"], None)).await else {
+        panic!("erased")
+    };
+    let note = evidence.note.as_deref().unwrap();
+    assert!(note.contains("2 Intercom Phone calls"), "{note}");
+    assert!(note.contains("cannot delete"), "{note}");
+    assert!(note.contains("CSAT ratings and comments"), "{note}");
+    let searches = actions(&sim).iter().filter(|a| *a == "POST /calls/search").count();
+    assert_eq!(searches, 2, "23 conversations take two searches of at most 20");
+}
+
+/// The simulator refuses a call search as Intercom documents: "If none are provided or more than
+/// 20 are provided, a 400 error is returned"
+/// (<https://developers.intercom.com/docs/references/2.14/rest-api/api.intercom.io/calls/listcallswithtranscripts>).
+#[tokio::test]
+async fn the_simulated_call_search_refuses_none_or_more_than_twenty_conversations() {
+    let sim = common::sim().await;
+    let client = reqwest::Client::new();
+    let search = |ids: Vec<String>| {
+        client
+            .post(format!("{}/calls/search", sim.vendor_url("intercom")))
+            .bearer_auth(sim.intercom().token())
+            .header("Intercom-Version", "2.14")
+            .json(&serde_json::json!({ "conversation_ids": ids }))
+            .send()
+    };
+    for ids in [Vec::new(), (0..21).map(|i| i.to_string()).collect()] {
+        let answer = search(ids).await.unwrap();
+        assert_eq!(answer.status(), 400);
+        let body: serde_json::Value = answer.json().await.unwrap();
+        assert_eq!(body["errors"][0]["code"], "conversation_id_limit_exceeded");
+    }
+    assert_eq!(search(vec!["1".into()]).await.unwrap().status(), 200);
 }

@@ -13,6 +13,8 @@ pub(crate) struct Data {
     /// By id; ids are fixed-width hex of a counter, so the map's order is creation order.
     pub(super) contacts: BTreeMap<String, Contact>,
     pub(super) conversations: BTreeMap<u64, Conversation>,
+    /// Intercom Phone calls, by id.
+    pub(super) calls: BTreeMap<u64, Call>,
     pub(super) next_id: u64,
     pub(super) page_size: Option<usize>,
     pub(super) rate_limit: Option<Window>,
@@ -37,6 +39,15 @@ pub(super) struct Conversation {
     pub(super) parts: Vec<Message>,
 }
 
+/// An Intercom Phone call, attached to a conversation and a contact.
+pub(super) struct Call {
+    pub(super) conversation_id: u64,
+    pub(super) contact_id: String,
+    pub(super) recording: bool,
+    pub(super) transcript: bool,
+    pub(super) created_at: u64,
+}
+
 /// A conversation's source or one of its parts.
 pub(super) struct Message {
     pub(super) id: String,
@@ -54,7 +65,53 @@ pub(super) struct Window {
     pub(super) used: u32,
 }
 
+impl Call {
+    /// The call as `/calls/search` lists it, with its transcript (empty when there is none).
+    pub(super) fn json(&self, id: u64) -> serde_json::Value {
+        let url = |what: &str| format!("https://api.intercom.io/calls/{id}/{what}");
+        serde_json::json!({
+            "type": "call",
+            "id": id.to_string(),
+            "conversation_id": self.conversation_id.to_string(),
+            "admin_id": null,
+            "contact_id": self.contact_id,
+            "state": "completed",
+            "initiated_at": self.created_at,
+            "answered_at": self.created_at + 3,
+            "ended_at": self.created_at + 93,
+            "created_at": self.created_at,
+            "updated_at": self.created_at + 94,
+            "recording_url": if self.recording { serde_json::Value::from(url("recording")) } else { serde_json::Value::Null },
+            "transcription_url": if self.transcript { serde_json::Value::from(url("transcript")) } else { serde_json::Value::Null },
+            "call_type": "phone",
+            "direction": "inbound",
+            "ended_reason": "answered",
+            "phone": null,
+            "fin_recording_url": null,
+            "fin_transcription_url": null,
+            "transcript": if self.transcript { serde_json::json!([{ "speaker": "contact", "text": "(simulated)" }]) } else { serde_json::json!([]) },
+            "transcript_status": if self.transcript { serde_json::Value::from("completed") } else { serde_json::Value::Null },
+        })
+    }
+}
+
 impl Data {
+    /// An Intercom Phone call on a conversation, by its first contact; `None` if there is no
+    /// such conversation.
+    pub(super) fn add_call(&mut self, conversation_id: u64, recording: bool, transcript: bool) -> Option<u64> {
+        let conversation = self.conversations.get(&conversation_id)?;
+        let call = Call {
+            conversation_id,
+            contact_id: conversation.contact_ids.first().cloned().unwrap_or_default(),
+            recording,
+            transcript,
+            created_at: conversation.created_at,
+        };
+        let id = self.next_id();
+        self.calls.insert(id, call);
+        Some(id)
+    }
+
     pub(super) fn next_id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id

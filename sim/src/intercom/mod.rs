@@ -75,6 +75,13 @@ impl Intercom<'_> {
         self.data().add_conversation(contact_ids, replies).to_string()
     }
 
+    /// An Intercom Phone call on a conversation (by its first contact), with a recording and a
+    /// transcript or not; returns its id, or `None` if the conversation does not exist.
+    pub fn add_call(&self, conversation_id: &str, recording: bool, transcript: bool) -> Option<String> {
+        let conversation = conversation_id.parse().ok()?;
+        self.data().add_call(conversation, recording, transcript).map(|id| id.to_string())
+    }
+
     /// Messages the contact wrote that are not redacted (sources and parts, in any conversation).
     pub fn unredacted_parts(&self, contact_id: &str) -> u64 {
         self.data().unredacted_by(contact_id)

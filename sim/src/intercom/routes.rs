@@ -25,6 +25,7 @@ pub(crate) fn router(vendor: Arc<Vendor<Data>>) -> Router {
         .route("/conversations/search", post(search_conversations))
         .route("/conversations/redact", post(redact))
         .route("/conversations/{id}", get(show_conversation))
+        .route("/calls/search", post(search_calls))
         .with_state(vendor)
 }
 
@@ -185,6 +186,34 @@ async fn redact(AxumState(vendor): Shared, headers: HeaderMap, body: Bytes) -> R
         }
         message.redact();
         (200, data.conversations[&key].full(data))
+    })
+    .await
+}
+
+/// `POST /calls/search` with `{"conversation_ids": [...]}`: the Intercom Phone calls of those
+/// conversations, with their transcripts. "A maximum of 20 `conversation_ids` can be provided. If
+/// none are provided or more than 20 are provided, a 400 error is returned"
+/// (<https://developers.intercom.com/docs/references/2.14/rest-api/api.intercom.io/calls/listcallswithtranscripts>,
+/// error `conversation_id_limit_exceeded`). Intercom 2.14 has no call that deletes a recording
+/// or a transcript: `GET /calls/{id}/recording` and `.../transcript` only.
+async fn search_calls(AxumState(vendor): Shared, headers: HeaderMap, body: Bytes) -> Response {
+    let request = serde_json::from_slice::<Value>(&body).unwrap_or_default();
+    serve(&vendor, &headers, "POST /calls/search", Vec::new(), move |data| {
+        let ids: Vec<String> = match request["conversation_ids"].as_array() {
+            Some(ids) if (1..=20).contains(&ids.len()) => {
+                ids.iter().filter_map(|id| id.as_str().map(str::to_string)).collect()
+            }
+            _ => {
+                return error(400, "conversation_id_limit_exceeded", "A list of up to 20 conversation IDs is required")
+            }
+        };
+        let calls: Vec<Value> = data
+            .calls
+            .iter()
+            .filter(|(_, call)| ids.contains(&call.conversation_id.to_string()))
+            .map(|(id, call)| call.json(*id))
+            .collect();
+        (200, json!({ "type": "list", "data": calls }))
     })
     .await
 }
