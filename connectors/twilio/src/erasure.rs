@@ -103,6 +103,13 @@ impl Twilio {
             );
         }
         stays.push("Twilio keeps the metadata of deleted recordings (not the audio) for 40 days".into());
+        if self.messages != MessagesMode::Keep {
+            stays.push(
+                "message records older than Twilio's Messages API window (13 months unless the account set less) are \
+                 not listed by the API and stay in Twilio's archive"
+                    .into(),
+            );
+        }
         match self.messages {
             MessagesMode::Redact => stays.push(
                 "redacted messages keep their record at Twilio (both numbers, times, status and price); their text \
