@@ -84,6 +84,7 @@ mod tests {
     fn sslmode_is_require_beyond_loopback_as_for_the_worker_and_an_explicit_one_wins() {
         assert_eq!(mode("postgres://erasure@orders-db:5432/orders").unwrap(), Mode::Require);
         assert_eq!(mode("postgres://erasure@127.0.0.1:5432/orders").unwrap(), Mode::Prefer);
+        assert_eq!(mode("postgres://erasure@/orders?host=/var/run/postgresql").unwrap(), Mode::Prefer);
         assert_eq!(mode("postgres://erasure@orders-db/orders?sslmode=disable").unwrap(), Mode::Disable);
         assert_eq!(mode("postgres://erasure@127.0.0.1/orders?sslmode=require").unwrap(), Mode::Require);
         let refused = mode("postgres://erasure@orders-db/orders?sslmode=verify-full").unwrap_err();
