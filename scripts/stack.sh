@@ -28,7 +28,8 @@
 #   ERASURE_TEST_AMQPS_URL     amqps://guest:guest@localhost:PORT/%2f  (node 0's TLS listener)
 #   STACK_AMQPS_PORT
 # TLS: PostgreSQL runs with ssl = on (plain connections keep working; a client
-# asking for TLS gets it), RabbitMQ node 0 keeps its plain listener and adds a TLS
+# asking for TLS gets it; members of the role erasure_tls_only, which stack_up
+# creates, are refused unless they use TLS), RabbitMQ node 0 keeps its plain listener and adds a TLS
 # one on 127.0.0.1:STACK_AMQPS_PORT (no client certificates).
 #
 # Every stack has its own temp dir, ports, node name, Erlang cookie and its own
@@ -402,7 +403,16 @@ ssl = on
 ssl_cert_file = '$STACK_DIR/tls/server.pem'
 ssl_key_file = '$STACK_DIR/tls/pg.key'
 CONF
+    # Members of erasure_tls_only connect over TLS or not at all (hostssl only): for tests of a
+    # database that requires TLS. These lines come first, so they win over initdb's `trust` ones.
+    local hba; hba=$(cat "$pg/data/pg_hba.conf") || { _stack_fail "cannot read pg_hba.conf"; return 1; }
+    printf '%s\n' '# erasure-worker test stack: TLS only for members of erasure_tls_only' \
+        'local     all +erasure_tls_only reject' 'hostnossl all +erasure_tls_only all reject' \
+        '' "$hba" >"$pg/data/pg_hba.conf"
     _stack_pg_start "$deadline" || return 1
+    "$STACK_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "postgres://postgres@127.0.0.1:$STACK_PG_PORT/postgres?sslmode=disable" \
+        -c "CREATE ROLE erasure_tls_only NOLOGIN" </dev/null >"$pg/roles.log" 2>&1 ||
+        { _stack_fail "cannot create the role erasure_tls_only" "$pg/roles.log"; return 1; }
     export ERASURE_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$STACK_PG_PORT/postgres"
     _stack_log "PostgreSQL 15 on 127.0.0.1:$STACK_PG_PORT (pid $STACK_PG_PID)"
 

@@ -5,7 +5,7 @@ use crate::clock::Clock;
 use crate::config::{ConfigError, Settings};
 use crate::identity::Hasher;
 use crate::store::Store;
-use crate::tls::PostgresTls;
+use erasure_connector::tls::PostgresTls;
 use secrecy::SecretString;
 use std::collections::BTreeSet;
 use std::sync::Arc;

@@ -464,6 +464,10 @@ mod tests {
         assert_eq!(mail("smtp://192.0.2.2:25", None).starttls(), StartTls::Required);
         assert_eq!(mail("smtp://127.0.0.1:25", None).starttls(), StartTls::Opportunistic);
         assert_eq!(mail("smtp://localhost:25", None).starttls(), StartTls::Opportunistic);
+        assert_eq!(mail("smtp://[::1]:25", None).starttls(), StartTls::Opportunistic);
+        // Decided on the host as written, never through DNS: a name that happens to resolve to
+        // loopback (here, or only on some machines) still requires STARTTLS.
+        assert_eq!(mail("smtp://localhost.localdomain:25", None).starttls(), StartTls::Required);
         assert_eq!(mail("smtp://mail.example.com", Some(StartTls::Off)).starttls(), StartTls::Off);
         assert_eq!(mail("smtp://127.0.0.1", Some(StartTls::Required)).starttls(), StartTls::Required);
         // The built-in defaults set no policy: the host decides.

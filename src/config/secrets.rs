@@ -5,7 +5,6 @@ use super::{ConfigError, Settings};
 use secrecy::SecretString;
 
 impl Settings {
-    /// The password-bearing database URL.
     /// The password-bearing database URL, with `sslmode=require` added when the URL names no
     /// `sslmode` and a host is not loopback (secure by default; an explicit `sslmode` wins).
     pub fn database_url(&self) -> Result<SecretString, ConfigError> {
@@ -46,11 +45,9 @@ pub fn secret_from_env(key: &str, var: &str) -> Result<SecretString, ConfigError
 /// `url` with `sslmode=require` appended when it names none and a host is not loopback.
 fn with_default_sslmode(url: &str) -> String {
     use erasure_connector::transport::{explicit_ssl_mode, resolved_ssl_mode, SslMode};
-    let defaulted = matches!(explicit_ssl_mode(url), Ok(None));
-    match (defaulted, resolved_ssl_mode(url), url::Url::parse(url)) {
-        (true, Ok(SslMode::Require), Ok(mut parsed)) => {
-            parsed.query_pairs_mut().append_pair("sslmode", "require");
-            parsed.to_string()
+    match (explicit_ssl_mode(url), resolved_ssl_mode(url)) {
+        (Ok(None), Ok(SslMode::Require)) => {
+            format!("{url}{}sslmode=require", if url.contains('?') { '&' } else { '?' })
         }
         _ => url.to_string(),
     }
@@ -94,6 +91,15 @@ mod tests {
         assert_eq!(
             url("postgres://erasure@db.internal/erasure?sslmode=disable"),
             "postgres://erasure@db.internal/erasure?sslmode=disable"
+        );
+        // A Unix socket is local: no TLS asked for; another host in the parameter is not.
+        assert_eq!(
+            url("postgres://erasure@/erasure?host=/var/run/postgresql"),
+            "postgres://erasure@/erasure?host=/var/run/postgresql"
+        );
+        assert_eq!(
+            url("postgres://erasure@/erasure?host=db.internal"),
+            "postgres://erasure@/erasure?host=db.internal&sslmode=require"
         );
     }
 

@@ -11,9 +11,8 @@ impl Settings {
         let mut found: Vec<(String, String)> = Vec::new();
         let mut warn = |key: &str, message: &str| found.push((key.to_string(), message.to_string()));
 
-        let db = &self.database.url;
-        if !postgres_url_is_loopback(db) && matches!(resolved_ssl_mode(db), Ok(SslMode::Disable | SslMode::Prefer)) {
-            warn("database.url", "sslmode disable or prefer to a database beyond loopback: use sslmode=require");
+        if weak_postgres_tls(&self.database.url) {
+            warn("database.url", WEAK_POSTGRES_TLS);
         }
         if self.amqp.urls.iter().any(|u| u.starts_with("amqp://") && !url_is_loopback(u)) {
             warn("amqp.urls", "a plain amqp:// URL to a broker beyond loopback: use amqps://");
@@ -39,15 +38,20 @@ impl Settings {
                     "true for a service beyond loopback: its calls may travel in plain HTTP",
                 );
             }
-            if c.kind == "sql" && !postgres_url_is_loopback(url) {
-                warn(
-                    &format!("connectors.{name}.url"),
-                    "the sql connector does not use TLS: its database is beyond loopback",
-                );
+            if c.kind == "sql" && weak_postgres_tls(url) {
+                warn(&format!("connectors.{name}.url"), WEAK_POSTGRES_TLS);
             }
         }
         found.into_iter().map(|(key, message)| format!("warning: {}", self.key_error(&key, message))).collect()
     }
+}
+
+const WEAK_POSTGRES_TLS: &str = "sslmode disable or prefer to a database beyond loopback: use sslmode=require";
+
+/// A PostgreSQL URL (the worker's or a `sql` connector's) that may travel in plain text beyond
+/// loopback.
+fn weak_postgres_tls(url: &str) -> bool {
+    !postgres_url_is_loopback(url) && matches!(resolved_ssl_mode(url), Ok(SslMode::Disable | SslMode::Prefer))
 }
 
 /// Whether a URL's host is loopback (an unreadable URL is not).
@@ -66,11 +70,15 @@ mod tests {
              [amqp]\nurls = [\"amqp://mq.internal:5672/%2f\"]\n\
              [mail]\nenabled = true\nsmtp_url = \"smtp://mail.internal:25\"\nstarttls = \"opportunistic\"\n\
              [intake]\nrequire_signature = false\n[api]\nlisten = \"0.0.0.0:8080\"\n\
-             [connectors.accounts]\nkind = \"webhook\"\nurl = \"http://accounts.internal/x\"\nsecret_env = \"S\"\nallow_insecure_http = true\n",
+             [connectors.accounts]\nkind = \"webhook\"\nurl = \"http://accounts.internal/x\"\nsecret_env = \"S\"\nallow_insecure_http = true\n\
+             [connectors.orders]\nkind = \"sql\"\nurl = \"postgres://erasure@orders.internal/orders?sslmode=disable\"\nlookup = \"SELECT 0\"\nerase = [\"SELECT 0\"]\n\
+             [connectors.shop]\nkind = \"sql\"\nurl = \"postgres://erasure@shop.internal/shop\"\nlookup = \"SELECT 0\"\nerase = [\"SELECT 0\"]\n",
             &[],
         )
         .unwrap();
         let text = weak.warnings().join("\n");
+        // An sql connector without sslmode beyond loopback uses TLS (`require`): no warning.
+        assert!(!text.contains("connectors.shop"), "{text}");
         for key in [
             "database.url",
             "amqp.urls",
@@ -78,6 +86,7 @@ mod tests {
             "intake.require_signature",
             "api.listen",
             "connectors.accounts.allow_insecure_http",
+            "connectors.orders.url",
         ] {
             assert!(text.contains(&format!("`{key}` (")), "{key} missing in:\n{text}");
         }

@@ -23,8 +23,8 @@ pub mod sessions;
 pub mod status;
 pub mod tasks;
 
-use crate::tls::PostgresTls;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use erasure_connector::tls::PostgresTls;
 use secrecy::{ExposeSecret, SecretString};
 
 pub const TASKS_CHANNEL: &str = "erasure_tasks";

@@ -80,7 +80,9 @@ impl Api {
     }
 }
 
-/// A worker with the API and `[mail]` pointing at `smtp_port`, plus the `mail` keys.
+/// A worker with the API and `[mail]` pointing at `smtp_port`, plus the `mail` keys. No
+/// `starttls`: on loopback it defaults to `opportunistic`, and aiosmtpd here offers no STARTTLS,
+/// so these messages travel in plain text, as in the demo.
 async fn start(stack: &Stack, smtp_port: u16, mail: &str, systems: &[Instance<'_>]) -> (Worker, Api) {
     let tokens = [
         Token { name: "ops", env: "E2E_OPS_TOKEN", value: OPS, scopes: &["read", "operate"] },
@@ -95,7 +97,6 @@ retry_cap = "1s"
 [mail]
 enabled = true
 smtp_url = "smtp://127.0.0.1:{smtp_port}"
-starttls = "opportunistic"
 from = "Privacy team <privacy@example.com>"
 {mail}
 "#
@@ -318,6 +319,62 @@ async fn a_refused_address_is_recorded_and_not_retried() {
     assert!(received(&maildir).is_empty());
     assert!(api.metric(r#"erasure_mail_messages_total{result="refused"} 1"#).await);
     assert!(!api.metric(r#"erasure_mail_messages_total{result="sent"} 1"#).await);
+    worker.stop().await;
+    smtp.stop().await;
+}
+
+/// STARTTLS `required` against a server that does not offer it: nothing is sent, the message
+/// keeps a clear error and waits; the loopback default then delivers it in plain text.
+///
+/// Why `required` is set here rather than reached through a host beyond loopback: the worker
+/// decides "beyond loopback" from the `smtp_url` host as written (`localhost`, 127.0.0.0/8 and
+/// `::1` are loopback; any other name or address is not), never through DNS. This machine can
+/// only serve SMTP on loopback, and the honest ways to reach it under a non-loopback name would
+/// be an /etc/hosts entry (changing the machine for a test) or a resolver quirk such as
+/// `127.1` (which only glibc reads as 127.0.0.1). So the decision is unit-tested
+/// (`config::tests::starttls_is_required_beyond_loopback_unless_set`: no setting and a
+/// non-loopback host give `required`, a name that resolves to loopback included), and this test
+/// runs the path that decision leads to, `required`, against a real server without STARTTLS.
+#[tokio::test]
+async fn without_starttls_from_the_server_required_sends_nothing_and_the_loopback_default_stays_plain() {
+    let stack = Stack::new().await;
+    let smtp_port = free_port();
+    let maildir = stack.dir.join("maildir");
+    let smtp = Smtp::start(smtp_port, &maildir, "aiosmtpd.handlers.Mailbox").await;
+    let fast_retries = "retry_base = \"200ms\"\nretry_cap = \"500ms\"\n";
+    let (worker, api) = start(
+        &stack,
+        smtp_port,
+        &format!("starttls = \"required\"\n{fast_retries}"),
+        &[Instance { name: "accounts", extra: "" }],
+    )
+    .await;
+    let id = Uuid::new_v4();
+    assert_eq!(api.post("/v1/requests", PRODUCT, person(id, Some("en"))).await, StatusCode::CREATED);
+
+    poll(Duration::from_secs(20), "several refused send attempts", || async {
+        let (_, attempts, error, _, _) = try_mail_row(&stack, id, "erasure.completed").await?;
+        (attempts >= 2 && error.is_some()).then_some(())
+    })
+    .await;
+    let (_, _, error, sent, refused) = mail_row(&stack, id, "erasure.completed").await;
+    assert!(!sent && !refused, "not sent, and kept for when the server offers STARTTLS");
+    let error = error.unwrap();
+    assert!(error.contains("STARTTLS is not supported"), "a clear reason: {error}");
+    assert!(!error.contains("ana@example.com"), "{error}");
+    assert!(received(&maildir).is_empty(), "nothing reached the server in plain text");
+    assert!(!api.metric(r#"erasure_mail_messages_total{result="sent"} 1"#).await);
+    worker.stop().await;
+
+    // The same message and server with the loopback default (no `starttls`): sent, in plain text.
+    let (worker, _) = start(&stack, smtp_port, fast_retries, &[Instance { name: "accounts", extra: "" }]).await;
+    let messages = wait_for_mail(&maildir, 1).await;
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0]["subject"], format!("Your data has been erased ({})", receipt(id)));
+    poll(Duration::from_secs(10), "the row marked sent", || async {
+        mail_row(&stack, id, "erasure.completed").await.3.then_some(())
+    })
+    .await;
     worker.stop().await;
     smtp.stop().await;
 }

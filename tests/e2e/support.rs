@@ -88,8 +88,8 @@ impl Stack {
     }
 
     /// The TLS connector for this stack's PostgreSQL (trusts its CA only).
-    pub fn postgres_tls(&self) -> erasure_worker::tls::PostgresTls {
-        erasure_worker::tls::PostgresTls::new(Some(&self.tls_ca)).expect("the stack's CA loads")
+    pub fn postgres_tls(&self) -> erasure_connector::tls::PostgresTls {
+        erasure_connector::tls::PostgresTls::new(Some(&self.tls_ca)).expect("the stack's CA loads")
     }
 
     pub fn requests_queue(&self) -> String {

@@ -179,3 +179,50 @@ async fn an_unreadable_ca_file_stops_start_up_naming_the_key_and_the_file() {
     let text = printed(&erasure(&config, &["check-config"], &[]).output().unwrap());
     assert!(text.contains("`database.ca_file`") && text.contains("holds no certificate"), "{text}");
 }
+
+/// The `sql` connector through the worker, against a database that refuses plain connections:
+/// it connects as a member of the stack's `erasure_tls_only` role (`hostnossl ... reject` in
+/// pg_hba.conf), with no `sslmode` (loopback: `prefer`) and `connectors.NAME.ca_file` naming the
+/// stack's CA, and erases the person's rows. A bad `ca_file` stops start-up naming that key.
+#[tokio::test]
+async fn the_sql_connector_erases_from_a_database_that_requires_tls_with_its_ca_file() {
+    let stack = Stack::new().await;
+    let role = format!("tls_{}", &Uuid::new_v4().simple().to_string()[..12]);
+    let db = stack.db().await;
+    db.batch_execute(&format!(
+        "CREATE ROLE {role} LOGIN IN ROLE erasure_tls_only; CREATE TABLE customers (email text);
+         GRANT ALL ON customers TO {role};
+         INSERT INTO customers VALUES ('tess@example.com'), ('tess@example.com'), ('other@example.com')"
+    ))
+    .await
+    .unwrap();
+    let mut url = url::Url::parse(&stack.db_url).unwrap();
+    url.set_username(&role).unwrap();
+    url.set_query(None);
+    let plain = with_param(url.as_str(), "sslmode", "disable");
+    assert!(tokio_postgres::connect(&plain, tokio_postgres::NoTls).await.is_err(), "the role is refused plain");
+
+    let orders = |ca_file: &Path| {
+        format!(
+            "[connectors.orders]\nkind = \"sql\"\nurl = \"{url}\"\nca_file = \"{}\"\n\
+             lookup = \"SELECT count(*) FROM customers WHERE email = ANY($1)\"\n\
+             erase = [\"DELETE FROM customers WHERE email = ANY($1)\"]\n",
+            ca_file.display()
+        )
+    };
+    let missing = stack.dir.join("no-such-orders-ca.pem");
+    let config = stack.config_file(&[], &orders(&missing));
+    let text = printed(&erasure(&config, &["check-config"], &[]).output().unwrap());
+    assert!(text.contains("`connectors.orders.ca_file`") && text.contains("no-such-orders-ca.pem"), "{text}");
+
+    let settings = stack.settings(&[], &orders(&stack.tls_ca));
+    stack.declare_queues(&settings).await;
+    let worker = Worker::start(settings, Arc::new(SystemClock));
+    let id = Uuid::new_v4();
+    stack.publish(&bytes(&request(id, "tess@example.com", chrono::Utc::now())), None).await;
+    stack.wait_for_state(id, "completed", Duration::from_secs(30)).await;
+    let left: Vec<String> =
+        db.query("SELECT email FROM customers", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
+    assert_eq!(left, ["other@example.com"]);
+    worker.stop().await;
+}

@@ -12,6 +12,8 @@
 //! - [`secrets`]: the secrets named by a connector's `*_env` config keys.
 //! - [`config_error`]: `ConfigError`, what a constructor returns when its options are wrong.
 //! - [`transport`]: loopback hosts and the PostgreSQL `sslmode` a URL resolves to.
+//! - [`tls`]: `PostgresTls`, the one rustls connector of every PostgreSQL connection (the
+//!   worker's and the `sql` connector's), and the checks of a CA bundle.
 //! - [`duration`]: `ConfigDuration`, the type of every duration key of a connector's config.
 //! - `testkit` (feature `testkit`): the conformance kit every connector passes.
 
@@ -25,6 +27,7 @@ pub mod secrets;
 pub mod subject;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod tls;
 pub mod transport;
 
 pub use async_trait::async_trait;

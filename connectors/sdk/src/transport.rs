@@ -34,13 +34,14 @@ impl SslMode {
 }
 
 /// The `sslmode` a `postgres://` URL asks for, if it names one; an unsupported value is an error
-/// whose text can name the key.
+/// whose text can name the key. Only the query string is read, so any URL the client accepts
+/// (an empty host, several hosts) is read too.
 pub fn explicit_ssl_mode(url: &str) -> Result<Option<SslMode>, String> {
-    let Ok(parsed) = url::Url::parse(url) else { return Ok(None) };
-    let Some(mode) = parsed.query_pairs().find(|(k, _)| k == "sslmode").map(|(_, v)| v.into_owned()) else {
+    let Some((_, query)) = url.split_once('?') else { return Ok(None) };
+    let Some((_, mode)) = url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "sslmode") else {
         return Ok(None);
     };
-    match mode.as_str() {
+    match mode.as_ref() {
         "disable" => Ok(Some(SslMode::Disable)),
         "prefer" => Ok(Some(SslMode::Prefer)),
         "require" => Ok(Some(SslMode::Require)),
@@ -51,22 +52,18 @@ pub fn explicit_ssl_mode(url: &str) -> Result<Option<SslMode>, String> {
     }
 }
 
-/// Whether every host a `postgres://` URL connects to is loopback (the URL's host and its
-/// `host` / `hostaddr` parameters). A URL that cannot be read counts as not loopback.
+/// Whether every host a `postgres://` URL connects to is loopback or a Unix socket: the hosts
+/// and `hostaddr`s as the PostgreSQL client itself reads them (the URL's host list and its
+/// `host` / `hostaddr` parameters; a `host` that is a path is a Unix socket directory). No host
+/// at all means the client's default socket. A URL the client cannot read counts as not loopback.
 pub fn postgres_url_is_loopback(url: &str) -> bool {
-    let Ok(parsed) = url::Url::parse(url) else { return false };
-    let mut hosts: Vec<String> = Vec::new();
-    if let Some(host) = parsed.host_str() {
-        hosts.extend(host.split(',').map(percent_decode));
-    }
-    for (key, value) in parsed.query_pairs() {
-        if key == "host" || key == "hostaddr" {
-            hosts.extend(value.split(',').map(str::to_string));
-        }
-    }
-    hosts
-        .iter()
-        .all(|h| is_loopback_host(h.rsplit_once(':').filter(|(_, p)| p.parse::<u16>().is_ok()).map_or(h, |(h, _)| h)))
+    let Ok(config) = url.parse::<tokio_postgres::Config>() else { return false };
+    let hosts_are_local = config.get_hosts().iter().all(|host| match host {
+        tokio_postgres::config::Host::Tcp(name) => is_loopback_host(name),
+        #[cfg(unix)]
+        tokio_postgres::config::Host::Unix(_) => true,
+    });
+    hosts_are_local && config.get_hostaddrs().iter().all(|ip| ip.is_loopback())
 }
 
 /// The mode a URL resolves to: its own `sslmode`, else `require` unless every host is loopback
@@ -77,10 +74,6 @@ pub fn resolved_ssl_mode(url: &str) -> Result<SslMode, String> {
     } else {
         SslMode::Require
     }))
-}
-
-fn percent_decode(text: &str) -> String {
-    url::form_urlencoded::parse(format!("h={text}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -112,5 +105,29 @@ mod tests {
         assert_eq!(mode("postgres://u@127.0.0.1/x?sslmode=require"), SslMode::Require);
         assert!(resolved_ssl_mode("postgres://u@db/x?sslmode=verify-full").unwrap_err().contains("verify-full"));
         assert_eq!(mode("not a url"), SslMode::Require);
+    }
+
+    /// A Unix socket given as the `host` parameter is local: no TLS is asked for (the bug was
+    /// that a URL with an empty host could not be read, and counted as beyond loopback).
+    #[test]
+    fn a_unix_socket_in_the_host_parameter_is_local_and_every_host_counts() {
+        let mode = |url: &str| resolved_ssl_mode(url).unwrap();
+        assert_eq!(mode("postgres://u@/x?host=/var/run/postgresql"), SslMode::Prefer);
+        assert_eq!(mode("postgres://u@/x?host=%2Fvar%2Frun%2Fpostgresql"), SslMode::Prefer);
+        assert_eq!(mode("postgres:///x?host=/var/run/postgresql"), SslMode::Prefer);
+        assert_eq!(mode("postgres://u@/x?host=/var/run/postgresql&sslmode=require"), SslMode::Require);
+        assert_eq!(mode("postgres://u@/x?host=localhost"), SslMode::Prefer);
+        assert_eq!(mode("postgres://u@/x?host=db.internal"), SslMode::Require);
+        assert_eq!(mode("postgres://u@/x?host=db.internal&sslmode=disable"), SslMode::Disable);
+        // Several hosts: local only if every one is. In a URL the client reads each `host`
+        // parameter as one host (a comma in it is part of the name), so a list is repeated.
+        assert_eq!(mode("postgres://u@/x?host=localhost&host=/var/run/postgresql"), SslMode::Prefer);
+        assert_eq!(mode("postgres://u@/x?host=/var/run/postgresql&host=db.internal"), SslMode::Require);
+        assert_eq!(mode("postgres://u@/x?host=localhost,/var/run/postgresql"), SslMode::Require);
+        assert_eq!(mode("postgres://u@127.0.0.1:5432,localhost:5433/x"), SslMode::Prefer);
+        assert_eq!(mode("postgres://u@127.0.0.1:5432,db.internal:5433/x"), SslMode::Require);
+        assert_eq!(mode("postgres://u@localhost/x?host=db.internal"), SslMode::Require);
+        assert_eq!(mode("postgres://u@/x?host=/var/run/postgresql&hostaddr=10.0.0.5"), SslMode::Require);
+        assert_eq!(mode("postgres://u@/x?host=localhost&hostaddr=127.0.0.1"), SslMode::Prefer);
     }
 }

@@ -69,7 +69,13 @@ fn parameters(ctx: &Ctx, subject: &Subject) -> Parameters {
 /// table) needs a human. The reason is the SQLSTATE and a fixed sentence for its class, never the
 /// server's message: that can quote a bound value (`invalid input syntax for type integer:
 /// "<an identifier>"`), and the reason travels to the task, the audit log, the API and events.
+///
+/// A TLS certificate that does not verify needs a human too (a wrong `ca_file`, or a server
+/// that is not the one meant): the reason is one of the SDK's fixed sentences.
 fn sql_failure(error: tokio_postgres::Error) -> Failure {
+    if let Some(reason) = erasure_connector::tls::certificate_refused(&error) {
+        return Failure::permanent(format!("no database connection: {reason}"));
+    }
     let Some(db) = error.as_db_error() else {
         return Failure::transient("the database could not be reached");
     };

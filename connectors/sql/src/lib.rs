@@ -11,6 +11,9 @@
 //! A statement may use any of them. `lookup` returns one count; the `erase` statements run in
 //! one transaction and their affected rows are the evidence.
 //!
+//! The connection is TLS as for the worker's own database: the URL's `sslmode` (absent:
+//! `require` beyond loopback), `ca_file` for a private CA, through the SDK's `PostgresTls`.
+//!
 //! - [`config`]: the config keys and their checks.
 //! - `api`: the database calls, and their failures sorted into retry or human.
 //! - `erasure`: count, erase, evidence.
@@ -25,7 +28,6 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use erasure_connector::{
     async_trait, ConfigError, Connector, Ctx, Failure, Found, HttpClient, Outcome, Pending, Secrets, Subject,
 };
-use tokio_postgres::NoTls;
 
 pub struct Sql {
     pool: Pool,
@@ -37,7 +39,9 @@ impl Sql {
     /// The HTTP client is unused: the database is reached directly.
     pub fn new(config: Config, secrets: &Secrets, _http: HttpClient) -> Result<Self, ConfigError> {
         let pg = config.database(secrets)?;
-        let manager = Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let tls = config.tls()?;
+        let manager =
+            Manager::from_config(pg, tls.connector(), ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(config.max_connections.max(1))
             .build()

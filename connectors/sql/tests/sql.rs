@@ -29,6 +29,8 @@ async fn database() -> String {
 fn config(url: &str) -> Config {
     Config {
         url: url.to_string(),
+        // The test server offers TLS, so `prefer` (loopback) takes it and verifies it.
+        ca_file: Some(std::env::var("ERASURE_TEST_TLS_CA").expect("ERASURE_TEST_TLS_CA: run scripts/test").into()),
         password_env: None,
         lookup:
             "SELECT count(*) FROM customers WHERE email = ANY($1) OR phone = ANY($2) OR user_id = $3 OR ext_id = $4"
@@ -195,4 +197,114 @@ async fn an_unreachable_database_is_a_retry_and_a_bad_statement_fails_the_health
     let failure = sql(typo).healthcheck().await.unwrap_err();
     assert!(failure.reason.contains("42601"), "{}", failure.reason);
     sql(config(&url)).healthcheck().await.unwrap();
+}
+
+/// A database only a role in `erasure_tls_only` may use: `scripts/stack.sh` puts that group in
+/// `pg_hba.conf` as refused unless the connection is TLS (`hostnossl ... reject`). Returns the
+/// connector's URL (that role, `sslmode=require`) and a plain admin URL of the same database.
+async fn tls_only_database() -> (String, String) {
+    let admin = std::env::var("ERASURE_TEST_DATABASE_URL").expect("ERASURE_TEST_DATABASE_URL: run scripts/test");
+    let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let id = &uuid::Uuid::new_v4().simple().to_string()[..12];
+    let (role, name) = (format!("tls_{id}"), format!("sql_tls_{id}"));
+    client.batch_execute(&format!("CREATE ROLE {role} LOGIN IN ROLE erasure_tls_only")).await.unwrap();
+    client.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
+    let mut admin_url = url::Url::parse(&admin).unwrap();
+    admin_url.set_path(&name);
+    let (db, connection) = tokio_postgres::connect(admin_url.as_str(), tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    db.batch_execute(SCHEMA).await.unwrap();
+    db.batch_execute(&format!(
+        "GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}; GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}"
+    ))
+    .await
+    .unwrap();
+    let mut url = admin_url.clone();
+    url.set_username(&role).unwrap();
+    url.query_pairs_mut().append_pair("sslmode", "require");
+    (url.to_string(), admin_url.to_string())
+}
+
+/// A second throwaway CA that signed nothing the server presents.
+fn other_ca() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("erasure-sql-tls-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (key, cert) = (dir.join("other-ca.key"), dir.join("other-ca.pem"));
+    let status = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-new", "-noenc", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"])
+        .args(["-days", "2", "-subj", "/CN=not the stack's CA", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("run openssl");
+    assert!(status.success(), "openssl made the other CA");
+    cert
+}
+
+fn ana() -> Subject {
+    Subject::new(erasure_connector::subject::RawSubject { emails: vec!["ana@x.io".into()], ..Default::default() })
+        .unwrap()
+}
+
+async fn seed_ana(admin_url: &str) -> tokio_postgres::Client {
+    let client = Database { url: admin_url.to_string() }.client().await;
+    client
+        .batch_execute("INSERT INTO customers (email) VALUES ('ana@x.io'); INSERT INTO notes VALUES ('ana@x.io', 'n')")
+        .await
+        .unwrap();
+    client
+}
+
+/// The server refuses this role any plain connection, so the erasure below happened over TLS,
+/// verified against `ca_file` (the stack's CA). Before the connector used the SDK's TLS
+/// connector it connected with `NoTls` and could not reach such a database at all.
+#[tokio::test]
+async fn a_database_that_requires_tls_is_erased_over_tls_verified_with_the_ca_file() {
+    let (url, admin_url) = tls_only_database().await;
+    let client = seed_ana(&admin_url).await;
+    let mut plain = url::Url::parse(&url).unwrap();
+    plain.query_pairs_mut().clear().append_pair("sslmode", "disable");
+    let refused = tokio_postgres::connect(plain.as_str(), tokio_postgres::NoTls).await.err();
+    assert!(refused.is_some(), "the server refuses this role a plain connection");
+
+    let connector = sql(config(&url));
+    connector.healthcheck().await.unwrap();
+    let ctx = Ctx::standalone("orders", HttpClient::unlimited("sql", Duration::from_secs(5)));
+    let Outcome::Erased(evidence) = connector.erase(&ctx, &ana()).await else { panic!("erased over TLS") };
+    assert_eq!(evidence.counts["rows"], 2);
+    let left: i64 = client.query_one("SELECT count(*) FROM customers", &[]).await.unwrap().get(0);
+    assert_eq!(left, 0);
+}
+
+/// A certificate that does not chain to `ca_file` is refused: the erasure fails for a human to
+/// look at, with a fixed sentence that names the key to check and quotes nothing (no password,
+/// role, host or database name), and nothing is erased.
+#[tokio::test]
+async fn a_database_certificate_from_another_ca_is_refused_with_a_clear_reason_that_quotes_nothing() {
+    let (url, admin_url) = tls_only_database().await;
+    let client = seed_ana(&admin_url).await;
+    let password = "db-SECRET-sql-tls-8e7d6c5b";
+    let mut wrong = config(&url);
+    wrong.ca_file = Some(other_ca());
+    wrong.password_env = Some("SQL_TLS_PASSWORD".into());
+    let connector =
+        Sql::new(wrong, &Secrets::one("password_env", password), HttpClient::unlimited("sql", Duration::from_secs(5)))
+            .unwrap();
+    let ctx = Ctx::standalone("orders", HttpClient::unlimited("sql", Duration::from_secs(5)));
+    let Outcome::Failed { reason } = connector.erase(&ctx, &ana()).await else { panic!("a wrong CA needs a human") };
+    assert_eq!(
+        reason,
+        "no database connection: the server's TLS certificate is not signed by a trusted CA (check ca_file)"
+    );
+    let failure = connector.healthcheck().await.unwrap_err();
+    assert_eq!(failure.reason, reason);
+    let role = url::Url::parse(&url).unwrap().username().to_string();
+    for value in [password, role.as_str(), "127.0.0.1", "sql_tls_"] {
+        assert!(!reason.contains(value), "{reason}");
+    }
+    let left: i64 = client.query_one("SELECT count(*) FROM customers", &[]).await.unwrap().get(0);
+    assert_eq!(left, 1, "nothing was erased");
 }
