@@ -215,7 +215,7 @@ mod tests {
 
     #[test]
     fn bad_identifiers_are_refused_without_echoing_them() {
-        for bad in ["", "no-at-sign", "a@b", "two@@x.io", "sp ace@x.io", "a@.x.io", "a\u{202e}@x.io", "a\u{200b}@x.io"]
+        for bad in ["", "no-at-sign", "a@b", "two@@x.io", "sp ace@x.io", "a@.x.io", "\u{200b}@x.io"]
         {
             let err = Subject::new(raw(&[bad], &[])).unwrap_err();
             assert_eq!(err, SubjectError::InvalidEmail(0), "{bad:?}");
@@ -224,6 +224,103 @@ mod tests {
             assert_eq!(Subject::new(raw(&[], &[bad])).unwrap_err(), SubjectError::InvalidPhone(0), "{bad:?}");
         }
         assert_eq!(Subject::new(RawSubject::default()).unwrap_err(), SubjectError::NoIdentifier);
+    }
+
+    fn email(input: &str) -> Option<String> {
+        normalise_email(input)
+    }
+
+    #[test]
+    fn emails_lose_format_characters() {
+        // Zero-width space, non-joiner, joiner, marks; word joiner and invisible operators; BOM;
+        // soft hyphen; bidi embeddings, overrides and isolates: all category Cf.
+        for c in ['\u{200b}', '\u{200c}', '\u{200d}', '\u{200e}', '\u{200f}', '\u{2060}', '\u{2064}', '\u{feff}', '\u{ad}']
+        {
+            assert_eq!(email(&format!("a{c}na@exa{c}mple.com")).as_deref(), Some("ana@example.com"), "{c:?}");
+        }
+        for c in ['\u{202a}', '\u{202e}', '\u{2066}', '\u{2069}', '\u{61c}', '\u{180e}', '\u{e0041}'] {
+            assert_eq!(email(&format!("{c}ana@example.com{c}")).as_deref(), Some("ana@example.com"), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn emails_lose_variation_selectors() {
+        assert_eq!(email("ana\u{fe0f}@example.com").as_deref(), Some("ana@example.com"));
+        assert_eq!(email("ana\u{fe00}@example.com").as_deref(), Some("ana@example.com"));
+        assert_eq!(email("ana\u{e0100}@example.com\u{e01ef}").as_deref(), Some("ana@example.com"));
+    }
+
+    #[test]
+    fn emails_are_nfkc_then_lowercased() {
+        // Fullwidth letters, the fullwidth at sign and full stop.
+        assert_eq!(email("\u{ff21}\u{ff4e}\u{ff41}\u{ff20}example\u{ff0e}com").as_deref(), Some("ana@example.com"));
+        // The "fi" ligature, a circled digit, and a decomposed accent recomposed.
+        assert_eq!(email("\u{fb01}n\u{2460}@x.io").as_deref(), Some("fin1@x.io"));
+        assert_eq!(email("JOSE\u{301}@x.io").as_deref(), Some("jos\u{e9}@x.io"));
+        // A joiner between a letter and its combining accent does not prevent composition.
+        assert_eq!(email("jose\u{200d}\u{301}@x.io").as_deref(), Some("jos\u{e9}@x.io"));
+        // Unicode-aware lower-casing of the local part.
+        assert_eq!(email("\u{c9}LODIE@x.io").as_deref(), Some("\u{e9}lodie@x.io"));
+    }
+
+    #[test]
+    fn idn_domains_become_ascii() {
+        assert_eq!(email("ana@b\u{fc}cher.example").as_deref(), Some("ana@xn--bcher-kva.example"));
+        assert_eq!(email("ana@B\u{dc}CHER.example").as_deref(), Some("ana@xn--bcher-kva.example"));
+        assert_eq!(email("ana@xn--bcher-kva.example").as_deref(), Some("ana@xn--bcher-kva.example"));
+        // The local part keeps its Unicode (only the domain has an ASCII form).
+        assert_eq!(email("j\u{f6}rg@b\u{fc}cher.example").as_deref(), Some("j\u{f6}rg@xn--bcher-kva.example"));
+    }
+
+    #[test]
+    fn invalid_domains_are_invalid_emails() {
+        for bad in ["a@ex%ample.com", "a@exa<mple.com", "a@example.com.", "a@xn--a.example", "a@a\u{2488}.example"] {
+            assert_eq!(Subject::new(raw(&[bad], &[])).unwrap_err(), SubjectError::InvalidEmail(0), "{bad:?}");
+        }
+        let err = Subject::new(raw(&["a@ex%ample.com"], &[])).unwrap_err().to_string();
+        assert!(!err.contains("ample"), "{err}");
+    }
+
+    #[test]
+    fn phones_are_parsed_to_e164() {
+        let p = |s: &str| normalise_phone(s);
+        assert_eq!(p("+33 (0)6 12 34 56 78").as_deref(), Some("+33612345678"));
+        assert_eq!(p("+1 (415) 555-0100").as_deref(), Some("+14155550100"));
+        assert_eq!(p("+44 20 7946 0958").as_deref(), Some("+442079460958"));
+        // What the old rule stored for the first one reads back as the same number.
+        assert_eq!(p("+330612345678").as_deref(), Some("+33612345678"));
+        // Fullwidth digits and a zero-width space.
+        assert_eq!(p("\u{ff0b}33\u{200b}6\u{ff11}2345678").as_deref(), Some("+33612345678"));
+    }
+
+    #[test]
+    fn invalid_phones_are_refused() {
+        // No country code (no default region), too short, too long, not a number, unknown
+        // country code, impossible for its country, an extension.
+        for bad in [
+            "0612345678",
+            "06 12 34 56 78",
+            "+12",
+            "+33 6 12",
+            "+336123456789012345",
+            "+33abc",
+            "+0612345678",
+            "+999 612345678",
+            "+33 6 12 34 56 78 9",
+            "+1 (415) 555-0100 ext. 12",
+            "",
+        ] {
+            assert_eq!(normalise_phone(bad), None, "{bad:?}");
+            assert_eq!(Subject::new(raw(&[], &[bad])).unwrap_err(), SubjectError::InvalidPhone(0), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn ids_with_format_characters_or_variation_selectors_are_refused() {
+        for bad in ["u\u{200d}1", "u1\u{fe0f}", "u\u{61c}1", "u\u{e0100}1"] {
+            let raw = RawSubject { user_id: Some(bad.into()), ..RawSubject::default() };
+            assert_eq!(Subject::new(raw).unwrap_err(), SubjectError::InvalidId("user_id".into()), "{bad:?}");
+        }
     }
 
     #[test]
