@@ -1,18 +1,56 @@
 //! The person to erase: identifiers validated and normalised once, at the edge.
 //!
-//! E-mails are trimmed, Unicode NFC, lower-cased; phone numbers are E.164 (`+` and 7 to 15
-//! digits). A `Subject` can only be built through [`Subject::new`], so a connector never sees a
-//! raw identifier.
+//! A `Subject` can only be built through [`Subject::new`], so a connector never sees a raw
+//! identifier, and everything that hashes an identifier (intake, the legal hold list, the API's
+//! and the dashboard's search, `erasure rehash`) builds a `Subject` first: one set of rules.
+//!
+//! **E-mail addresses** ([`normalise_email`]), in this order:
+//! 1. Every format character (Unicode category Cf: zero-width space, joiners and marks
+//!    U+200B..U+200F, word joiner and invisible operators U+2060..U+2064, the byte order mark
+//!    U+FEFF, the soft hyphen U+00AD, the bidi embeddings, overrides and isolates U+202A..U+202E
+//!    and U+2066..U+2069, the Arabic letter mark, tags...) and every variation selector
+//!    (U+FE00..U+FE0F, U+E0100..U+E01EF) is removed: they are invisible, so two addresses that
+//!    differ only by them look the same to the person and to an operator.
+//! 2. Unicode NFKC: fullwidth letters, ligatures and other compatibility forms become their plain
+//!    letters (`ＡＮＡ＠ｅｘａｍｐｌｅ．ｃｏｍ` is `ana@example.com`). Then the ends are trimmed.
+//! 3. What is left must be one `@` between a non-empty local part and a domain, with no
+//!    whitespace or control character.
+//! 4. The local part is lower-cased (Unicode-aware: `ÉLODIE` is `élodie`). It keeps its Unicode.
+//! 5. The domain goes through UTS 46 (`idna::domain_to_ascii_cow` with the URL standard's
+//!    forbidden code points, such as `%`, `<`, `/` or `[`): lower-cased, mapped, and an
+//!    internationalised name becomes its ASCII form (`bücher.example` is
+//!    `xn--bcher-kva.example`). A domain UTS 46 refuses, one without a dot, or with an empty
+//!    label (a trailing dot), makes the address invalid; so does an address literal
+//!    (`a@[192.0.2.1]`).
+//! 6. The result is at most 254 bytes.
+//!
+//! **Phone numbers** ([`normalise_phone`]): format characters and variation selectors removed,
+//! NFKC (fullwidth digits and plus sign), trimmed; the number must start with `+` (there is no
+//! default region: a national number is refused rather than guessed). It is then parsed with the
+//! `phonenumber` crate (libphonenumber's rules and metadata), which drops spaces, dots, dashes and
+//! brackets and the national trunk prefix (`+33 (0)6 12 34 56 78` is `+33612345678`); the number
+//! must be valid for its country by that metadata and have no extension. The result is E.164.
+//! A number from a range newer than the crate's metadata is refused: upgrade the crate.
+//!
+//! **`user_id` and `ids`** are opaque keys that connectors pass to their systems, so they are not
+//! rewritten beyond trimming and NFC: one holding a control character, a format character or a
+//! variation selector is refused instead.
+//!
+//! Errors name the field and its index, never the value.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use unicode_normalization::UnicodeNormalization;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
 pub const MAX_EMAILS: usize = 32;
 pub const MAX_PHONES: usize = 32;
 pub const MAX_IDS: usize = 64;
 pub const MAX_ID_LEN: usize = 256;
 const MAX_EMAIL_LEN: usize = 254;
+/// Longer input is refused before any work: invisible characters can pad a short identifier, not
+/// make a kilobyte of one.
+const MAX_INPUT_LEN: usize = 1024;
 
 /// A validated data subject. Serialises to the same shape as the intake message's `subject`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,9 +83,9 @@ pub enum SubjectError {
     NoIdentifier,
     #[error("subject.emails[{0}] is not a valid e-mail address")]
     InvalidEmail(usize),
-    #[error("subject.phones[{0}] is not an E.164 phone number (+ and 7 to 15 digits)")]
+    #[error("subject.phones[{0}] is not a valid phone number in international form (+ and the country code)")]
     InvalidPhone(usize),
-    #[error("subject.{0} is empty, too long or holds control characters")]
+    #[error("subject.{0} is empty, too long or holds control or invisible characters")]
     InvalidId(String),
     #[error("subject.{field} has more than {max} entries")]
     TooMany { field: &'static str, max: usize },
@@ -144,34 +182,43 @@ impl From<Subject> for RawSubject {
     }
 }
 
-/// Trim, Unicode NFC, lower-case; `None` if it is not an address.
+/// The normalised address (see the module documentation); `None` if it is not an address.
 pub fn normalise_email(input: &str) -> Option<String> {
-    let email: String = input.trim().nfc().collect::<String>().to_lowercase();
-    if email.is_empty() || email.len() > MAX_EMAIL_LEN {
+    if input.len() > MAX_INPUT_LEN {
         return None;
     }
-    if email.chars().any(|c| c.is_whitespace() || c.is_control() || is_invisible(c)) {
+    let email = visible_nfkc(input);
+    if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return None;
     }
     let (local, domain) = email.rsplit_once('@')?;
-    if local.is_empty() || domain.is_empty() || local.contains('@') || !domain.contains('.') {
+    if local.is_empty() || local.contains('@') {
         return None;
     }
-    if domain.starts_with('.') || domain.ends_with('.') || domain.contains("..") {
+    // UTS 46 as the URL standard applies it (with its forbidden domain code points such as `%`,
+    // `<` or `/`); `Err` for a domain it refuses.
+    let domain = idna::domain_to_ascii_cow(domain.as_bytes(), idna::AsciiDenyList::URL).ok()?;
+    if domain.is_empty() || !domain.contains('.') || domain.split('.').any(str::is_empty) {
         return None;
     }
-    Some(email)
+    let email = format!("{}@{domain}", local.to_lowercase());
+    (email.len() <= MAX_EMAIL_LEN).then_some(email)
 }
 
-/// E.164: `+`, a non-zero digit, 7 to 15 digits in all. Spaces, dashes, dots and brackets are
-/// dropped; a number without its country code is refused rather than guessed.
+/// E.164 (see the module documentation); `None` if it is not a valid international number.
 pub fn normalise_phone(input: &str) -> Option<String> {
-    let compact: String =
-        input.trim().chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{a0}')).collect();
-    let digits = compact.strip_prefix('+')?;
-    let valid =
-        (7..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) && !digits.starts_with('0');
-    valid.then(|| format!("+{digits}"))
+    if input.len() > MAX_INPUT_LEN {
+        return None;
+    }
+    let phone = visible_nfkc(input);
+    if !phone.starts_with('+') {
+        return None;
+    }
+    let number = phonenumber::parse(None, &phone).ok()?;
+    if number.extension().is_some() || !phonenumber::is_valid(&number) {
+        return None;
+    }
+    Some(number.format().mode(phonenumber::Mode::E164).to_string())
 }
 
 fn clean_id(input: &str) -> Option<String> {
@@ -180,9 +227,18 @@ fn clean_id(input: &str) -> Option<String> {
     valid.then(|| id.nfc().collect())
 }
 
-/// Zero-width and bidirectional-override characters: they make two identifiers look alike.
+/// Without format characters and variation selectors, NFKC, trimmed.
+fn visible_nfkc(input: &str) -> String {
+    // Removed before NFKC: a joiner between a letter and its accent would prevent composition.
+    let visible: String = input.chars().filter(|&c| !is_invisible(c)).collect();
+    visible.nfkc().collect::<String>().trim().to_string()
+}
+
+/// Format characters (category Cf: zero-width, bidi controls, soft hyphen, BOM, tags...) and
+/// variation selectors: invisible, they make two identifiers that look alike differ.
 fn is_invisible(c: char) -> bool {
-    matches!(c, '\u{ad}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+    c.general_category() == GeneralCategory::Format
+        || matches!(c, '\u{fe00}'..='\u{fe0f}' | '\u{e0100}'..='\u{e01ef}')
 }
 
 fn printable(key: &str) -> String {
@@ -274,7 +330,7 @@ mod tests {
 
     #[test]
     fn invalid_domains_are_invalid_emails() {
-        for bad in ["a@ex%ample.com", "a@exa<mple.com", "a@example.com.", "a@xn--a.example", "a@a\u{2488}.example"] {
+        for bad in ["a@ex%ample.com", "a@exa<mple.com", "a@example.com.", "a@[192.0.2.1]", "a@xn--a.example", "a@a\u{2488}.example"] {
             assert_eq!(Subject::new(raw(&[bad], &[])).unwrap_err(), SubjectError::InvalidEmail(0), "{bad:?}");
         }
         let err = Subject::new(raw(&["a@ex%ample.com"], &[])).unwrap_err().to_string();
