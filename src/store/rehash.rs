@@ -33,7 +33,10 @@ impl Store {
                 &[&after, &limit],
             )
             .await?;
-        Ok(rows.iter().map(|r| StoredSubject { id: r.get(0), subject: r.get(1), identifier_hashes: r.get(2) }).collect())
+        Ok(rows
+            .iter()
+            .map(|r| StoredSubject { id: r.get(0), subject: r.get(1), identifier_hashes: r.get(2) })
+            .collect())
     }
 
     /// In one transaction, replace each request's identifier hashes where they are still `old`

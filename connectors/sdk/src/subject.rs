@@ -237,8 +237,7 @@ fn visible_nfkc(input: &str) -> String {
 /// Format characters (category Cf: zero-width, bidi controls, soft hyphen, BOM, tags...) and
 /// variation selectors: invisible, they make two identifiers that look alike differ.
 fn is_invisible(c: char) -> bool {
-    c.general_category() == GeneralCategory::Format
-        || matches!(c, '\u{fe00}'..='\u{fe0f}' | '\u{e0100}'..='\u{e01ef}')
+    c.general_category() == GeneralCategory::Format || matches!(c, '\u{fe00}'..='\u{fe0f}' | '\u{e0100}'..='\u{e01ef}')
 }
 
 fn printable(key: &str) -> String {
@@ -271,8 +270,7 @@ mod tests {
 
     #[test]
     fn bad_identifiers_are_refused_without_echoing_them() {
-        for bad in ["", "no-at-sign", "a@b", "two@@x.io", "sp ace@x.io", "a@.x.io", "\u{200b}@x.io"]
-        {
+        for bad in ["", "no-at-sign", "a@b", "two@@x.io", "sp ace@x.io", "a@.x.io", "\u{200b}@x.io"] {
             let err = Subject::new(raw(&[bad], &[])).unwrap_err();
             assert_eq!(err, SubjectError::InvalidEmail(0), "{bad:?}");
         }
@@ -290,7 +288,8 @@ mod tests {
     fn emails_lose_format_characters() {
         // Zero-width space, non-joiner, joiner, marks; word joiner and invisible operators; BOM;
         // soft hyphen; bidi embeddings, overrides and isolates: all category Cf.
-        for c in ['\u{200b}', '\u{200c}', '\u{200d}', '\u{200e}', '\u{200f}', '\u{2060}', '\u{2064}', '\u{feff}', '\u{ad}']
+        for c in
+            ['\u{200b}', '\u{200c}', '\u{200d}', '\u{200e}', '\u{200f}', '\u{2060}', '\u{2064}', '\u{feff}', '\u{ad}']
         {
             assert_eq!(email(&format!("a{c}na@exa{c}mple.com")).as_deref(), Some("ana@example.com"), "{c:?}");
         }
@@ -330,7 +329,14 @@ mod tests {
 
     #[test]
     fn invalid_domains_are_invalid_emails() {
-        for bad in ["a@ex%ample.com", "a@exa<mple.com", "a@example.com.", "a@[192.0.2.1]", "a@xn--a.example", "a@a\u{2488}.example"] {
+        for bad in [
+            "a@ex%ample.com",
+            "a@exa<mple.com",
+            "a@example.com.",
+            "a@[192.0.2.1]",
+            "a@xn--a.example",
+            "a@a\u{2488}.example",
+        ] {
             assert_eq!(Subject::new(raw(&[bad], &[])).unwrap_err(), SubjectError::InvalidEmail(0), "{bad:?}");
         }
         let err = Subject::new(raw(&["a@ex%ample.com"], &[])).unwrap_err().to_string();
