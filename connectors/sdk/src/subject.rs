@@ -386,6 +386,25 @@ mod tests {
     }
 
     #[test]
+    fn normalising_again_changes_nothing() {
+        // `erasure rehash` and every task read back stored subjects through `Subject::new`.
+        let emails = [
+            "\u{ff21}na@b\u{fc}cher.example",
+            "\u{1d2c}\u{130}@x.io",
+            "\u{c9}lo\u{200d}die@EXAMPLE.com",
+            "jose\u{301}\u{fe0f}@x.io",
+        ];
+        for input in emails {
+            let once = normalise_email(input).unwrap();
+            assert_eq!(normalise_email(&once).as_deref(), Some(once.as_str()), "{input:?}");
+        }
+        for input in ["+33 (0)6 12 34 56 78", "+1 (415) 555-0100", "+330612345678"] {
+            let once = normalise_phone(input).unwrap();
+            assert_eq!(normalise_phone(&once).as_deref(), Some(once.as_str()), "{input:?}");
+        }
+    }
+
+    #[test]
     fn deserialising_validates() {
         let ok: Subject = serde_json::from_str(r#"{"emails":["A@X.IO"]}"#).unwrap();
         assert_eq!(ok.emails(), ["a@x.io"]);
