@@ -16,7 +16,8 @@ impl Hasher {
     }
 
     /// The hash of one normalised identifier of one kind (`email`, `phone`, `user_id`, `id`).
-    pub fn identifier(&self, kind: &str, value: &str) -> String {
+    /// Private: identifiers reach it only from a `Subject`, so only normalised ones are hashed.
+    fn identifier(&self, kind: &str, value: &str) -> String {
         self.digest(&[kind.as_bytes(), b":", value.as_bytes()])
     }
 

@@ -10,6 +10,7 @@
 //!   the events we publish. No I/O in either.
 //! - `poll`: the one claim/wait/stop loop of the runner, the relay and the mail sender; `retry`:
 //!   the one retry policy (durable delays, and `backon` for in-process retries).
+//! - `rehash`: `erasure rehash`, identifier hashes recomputed after the normalisation changed.
 //! - `config`, `app`, `clock`, `identity` (keyed hashes), `amqp`, `listen`, `shutdown`: plumbing.
 
 pub mod amqp;
@@ -29,6 +30,7 @@ pub mod ops_cli;
 pub mod outbox;
 pub mod poll;
 pub mod registry;
+pub mod rehash;
 pub mod retry;
 pub mod runner;
 pub mod shutdown;

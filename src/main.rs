@@ -29,6 +29,13 @@ enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// Recompute requests' identifier hashes from their stored subjects after an upgrade that
+    /// changed the normalisation (README, "Upgrading"); safe to run again. Prints counts only.
+    Rehash {
+        /// Requests read and written per transaction.
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=10_000))]
+        batch_size: i64,
+    },
     /// Load and check the configuration (secrets included), print a summary, exit.
     CheckConfig,
     /// Run one connector instance by hand, to debug an integration.
@@ -86,6 +93,14 @@ async fn main() -> anyhow::Result<()> {
             let app = erasure_worker::app::App::new(settings, Arc::new(SystemClock))?;
             let n = app.store.migrate().await.context("could not migrate the database")?;
             println!("applied {n} migration(s)");
+            Ok(())
+        }
+        Command::Rehash { batch_size } => {
+            let app = erasure_worker::app::App::new(settings, Arc::new(SystemClock))?;
+            let report = erasure_worker::rehash::run(&app, batch_size).await.context("could not rehash")?;
+            for line in report.lines() {
+                println!("{line}");
+            }
             Ok(())
         }
         Command::Connector { action: ConnectorCommand::Check { instance } } => {

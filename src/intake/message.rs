@@ -590,6 +590,23 @@ mod tests {
                 let result = decode(&serde_json::to_vec(&message).unwrap(), &rules(&known));
                 prop_assert_eq!(result.is_ok(), count <= erasure_connector::subject::MAX_EMAILS);
             }
+
+            /// Phone numbers go through `phonenumber`'s parser and e-mail domains through UTS 46:
+            /// any string gets an answer, never a panic, and what passes is stable.
+            #[test]
+            fn any_phone_or_email_string_is_answered(
+                phone in prop_oneof!["\\+[0-9 ()./+a-zA-Z\\-\u{ff10}-\u{ff19}\u{200b}]{0,30}", "\\+.{0,30}", ".{0,40}"],
+                email in prop_oneof!["[a-z.\u{200b}\u{ff21}\u{fe0f}]{0,8}@[a-z0-9.\\-\u{e0}-\u{ff}\u{ff0e}]{0,20}", ".{0,40}"],
+            ) {
+                use erasure_connector::subject::{normalise_email, normalise_phone};
+                if let Some(e164) = normalise_phone(&phone) {
+                    prop_assert!(e164.starts_with('+') && e164[1..].chars().all(|c| c.is_ascii_digit()));
+                    prop_assert_eq!(normalise_phone(&e164), Some(e164.clone()));
+                }
+                if let Some(address) = normalise_email(&email) {
+                    prop_assert_eq!(normalise_email(&address), Some(address.clone()));
+                }
+            }
         }
     }
 }

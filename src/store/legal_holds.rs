@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
-/// A new entry; `identifier_hash` comes from `Hasher::identifier`.
+/// A new entry; `identifier_hash` comes from `Hasher::identifiers` (a `Subject`'s, normalised).
 #[derive(Debug, Clone)]
 pub struct NewLegalHold<'a> {
     pub identifier_kind: &'a str,

@@ -6,6 +6,7 @@
 //! - `tasks`: claim with `FOR UPDATE SKIP LOCKED`, leases and fencing, outcomes, rescue.
 //! - `outbox`: events waiting for the relay. `mail`: messages to the person waiting for the sender.
 //! - `ratelimit`: the shared call slots of rate-limited connectors.
+//! - `rehash`: `erasure rehash`, identifier hashes recomputed after the normalisation changed.
 
 pub mod actions;
 pub mod dashboard;
@@ -18,6 +19,7 @@ pub mod migrate;
 pub mod outbox;
 pub mod queue;
 pub mod ratelimit;
+pub mod rehash;
 pub mod requests;
 pub mod sessions;
 pub mod status;

@@ -265,6 +265,11 @@ async fn dashboard_search_by_email_finds_the_request_and_never_shows_the_email()
     assert!(found.html.contains("1 request for the identifier searched for"));
     let lower = found.html.to_lowercase();
     assert!(!lower.contains("wes@") && !lower.contains("wes%40") && !lower.contains("wes&#64;"), "never echoed");
+    // A zero-width space and a fullwidth at sign (U+FF20): the same address by the subject's rules.
+    let alike =
+        dashboard.post("/dashboard/search", Some(&session), "identifier=W%E2%80%8BES%EF%BC%A0example.com").await;
+    assert_eq!(alike.status, StatusCode::OK, "{}", alike.html);
+    assert!(alike.html.contains(&format!("/dashboard/requests/{wes}")), "{}", alike.html);
 
     let none = dashboard.post("/dashboard/search", Some(&session), "identifier=%2B33+6+12+34+56+78").await;
     assert!(none.html.contains("No request for the identifier searched for"));

@@ -290,3 +290,24 @@ async fn grace_an_unsigned_cancel_is_dead_lettered_and_cancels_nothing() {
     assert!(stack.sim.calls("accounts").is_empty());
     worker.stop().await;
 }
+
+#[tokio::test]
+async fn grace_an_email_with_a_zero_width_character_is_found_and_held_by_the_clean_address() {
+    let stack = Stack::new().await;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let (worker, api) = start(&stack, clock.clone(), "7d").await;
+    let id = Uuid::new_v4();
+    // A zero-width space and a joiner, and a fullwidth letter: invisible or alike to a person.
+    stack.publish(&bytes(&request(id, "ka\u{200b}i@Exa\u{200d}mple.\u{ff43}om", clock.now())), None).await;
+    stack.wait_for_state(id, "scheduled", Duration::from_secs(15)).await;
+
+    let (status, found) = api.post("/v1/requests/search", OPS, json!({ "email": "kai@example.com" })).await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found["requests"][0]["id"], id.to_string(), "the clean address finds it: {found}");
+
+    let entry = json!({ "email": "kai@example.com", "reason": "litigation 2026-31", "owner": "legal@company" });
+    let (status, added) = api.post("/v1/legal-holds", OPS, entry).await;
+    assert_eq!(status, StatusCode::OK, "{added}");
+    assert_eq!(added["held_requests"], 1, "the hold list matches it by the clean address");
+    worker.stop().await;
+}

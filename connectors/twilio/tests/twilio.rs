@@ -80,7 +80,8 @@ async fn a_second_erase_deletes_nothing() {
 async fn phone_numbers_are_percent_encoded_and_only_exact_matches_are_erased() {
     let (sim, twilio, ctx) = setup(|c| c).await;
     sim.twilio().add_call(OTHER_PARTY, ANA, 1, 1);
-    for lookalike in ["+3361234567", "+336123456789", "+33612345679"] {
+    // Valid numbers a digit away (a shorter or longer one is no longer a valid French number).
+    for lookalike in ["+33612345670", "+33612345687", "+33612345679"] {
         assert_eq!(twilio.erase(&ctx, &subject(lookalike)).await, Outcome::NothingToErase, "{lookalike}");
     }
     assert_eq!(holdings(&sim, ANA), (1, 1, 0, 1));

@@ -135,7 +135,8 @@ pub async fn search(session: Session, State(s): State<ApiState>, body: Bytes) ->
     let summary = Summary::load(&s, now).await?;
     let identifier = form::field(&body, "identifier").unwrap_or_default();
     let identifier = identifier.trim();
-    let raw = if identifier.contains('@') {
+    // An address by the subject's own rules (a fullwidth `＠` counts), else a phone number.
+    let raw = if erasure_connector::subject::normalise_email(identifier).is_some() {
         RawSubject { emails: vec![identifier.to_string()], ..RawSubject::default() }
     } else {
         RawSubject { phones: vec![identifier.to_string()], ..RawSubject::default() }

@@ -1,0 +1,89 @@
+//! `erasure rehash`: read requests' stored subjects in pages, replace identifier hashes that the
+//! current normalisation computes differently, and count the legal hold list's entries.
+
+use super::legal_holds::hold_matching;
+use super::{Store, StoreError};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+/// One request's stored subject (`None` once it was forgotten) and identifier hashes.
+#[derive(Debug, Clone)]
+pub struct StoredSubject {
+    pub id: Uuid,
+    pub subject: Option<serde_json::Value>,
+    pub identifier_hashes: Vec<String>,
+}
+
+/// The legal hold list by identifier kind: active entries, and how many were released.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LegalHoldCounts {
+    pub active: Vec<(String, i64)>,
+    pub released: i64,
+}
+
+impl Store {
+    /// Up to `limit` requests with an id above `after` (all of them from the start when `None`),
+    /// by id.
+    pub async fn stored_subjects(&self, after: Option<Uuid>, limit: i64) -> Result<Vec<StoredSubject>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT id, subject, identifier_hashes FROM requests
+                 WHERE $1::uuid IS NULL OR id > $1 ORDER BY id LIMIT $2",
+                &[&after, &limit],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| StoredSubject { id: r.get(0), subject: r.get(1), identifier_hashes: r.get(2) })
+            .collect())
+    }
+
+    /// In one transaction, replace each request's identifier hashes where they are still `old`
+    /// (a request forgotten in between is left alone), then put the legal hold list's holds on
+    /// those an active entry now matches. Returns how many were updated and how many held.
+    pub async fn replace_identifier_hashes(
+        &self,
+        updates: &[(Uuid, Vec<String>, Vec<String>)],
+        now: DateTime<Utc>,
+    ) -> Result<(u64, u64), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let (mut updated, mut held) = (0, 0);
+        for (id, old, new) in updates {
+            let changed = tx
+                .execute(
+                    "UPDATE requests SET identifier_hashes = $3
+                     WHERE id = $1 AND identifier_hashes = $2 AND subject IS NOT NULL",
+                    &[id, old, new],
+                )
+                .await?;
+            if changed == 1 {
+                updated += 1;
+                held += hold_matching(&tx, Some(*id), now).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok((updated, held))
+    }
+
+    pub async fn legal_hold_counts(&self) -> Result<LegalHoldCounts, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT identifier_kind, count(*) FILTER (WHERE released_at IS NULL), count(*) FILTER (WHERE released_at IS NOT NULL)
+                 FROM legal_holds GROUP BY identifier_kind ORDER BY identifier_kind",
+                &[],
+            )
+            .await?;
+        let mut counts = LegalHoldCounts::default();
+        for row in rows {
+            let (kind, active, released): (String, i64, i64) = (row.get(0), row.get(1), row.get(2));
+            if active > 0 {
+                counts.active.push((kind, active));
+            }
+            counts.released += released;
+        }
+        Ok(counts)
+    }
+}
