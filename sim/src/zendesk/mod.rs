@@ -10,6 +10,11 @@
 //! `PUT /api/v2/tickets/{id}`, `GET /api/v2/tickets/{id}/comments`,
 //! `PUT /api/v2/comment_redactions/{comment_id}`, `DELETE /api/v2/deleted_tickets/destroy_many?ids=`,
 //! `GET /api/v2/job_statuses/{id}`.
+//! Help Center (`help_center.rs`): `GET /api/v2/help_center/users/{id}/comments`,
+//! `GET /api/v2/community/users/{id}/posts|comments`,
+//! `DELETE /api/v2/help_center[/{locale}]/articles/{article_id}/comments/{id}`,
+//! `DELETE /api/v2/community/posts/{id}`, `DELETE /api/v2/community/posts/{post_id}/comments/{id}`.
+//! Talk (`talk.rs`): `DELETE /api/v2/channels/voice/calls/{call_id}/recordings`.
 //!
 //! - Credentials: Basic `{Sim::ZENDESK_EMAIL}/token:{Sim::ZENDESK_TOKEN}` or Bearer
 //!   `Sim::ZENDESK_OAUTH_TOKEN`; anything else is 401 `{"error": "Couldn't authenticate you"}`.
@@ -49,10 +54,15 @@
 
 mod data;
 mod endpoints;
+mod guide_data;
+#[cfg(test)]
+mod guide_tests;
+mod help_center;
 mod html;
 mod query;
 mod routes;
 mod seed;
+mod talk;
 
 pub(crate) use data::Data;
 pub(crate) use routes::router;
