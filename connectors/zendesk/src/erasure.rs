@@ -123,6 +123,9 @@ impl Zendesk {
             let tickets = std::mem::take(&mut earlier.carried);
             return self.purge_tickets(tickets, earlier.restarts, earlier.evidence).await;
         }
+        for user in &active {
+            self.erase_help_center(*user, &mut earlier.evidence).await?;
+        }
         self.delete_users(ctx, &users, earlier.evidence).await
     }
 
@@ -369,7 +372,12 @@ impl Zendesk {
         if evidence.counts.is_empty() && evidence.vendor_refs.is_empty() {
             Outcome::NothingToErase
         } else {
-            Outcome::Erased(evidence.note(self.note.clone()))
+            // A step's own note (Help Center not enabled) follows the connector's.
+            let note = match &evidence.note {
+                Some(step) => format!("{} {step}", self.note),
+                None => self.note.clone(),
+            };
+            Outcome::Erased(evidence.note(note))
         }
     }
 
