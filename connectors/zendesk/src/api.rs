@@ -3,6 +3,7 @@
 //! its own rule.
 
 mod help_center;
+mod talk;
 
 pub(crate) use help_center::{ArticleComment, Post, PostComment};
 

@@ -112,6 +112,7 @@ impl Zendesk {
             TicketPolicy::Redact => {
                 for ticket in &requested {
                     let redacted = self.redact_comments(*ticket, None).await?;
+                    self.delete_call_recordings(*ticket, None, &mut earlier.evidence).await?;
                     if redacted > 0 {
                         add(&mut earlier.evidence, "tickets_redacted", 1);
                         add(&mut earlier.evidence, "comments_redacted", redacted);
@@ -230,6 +231,7 @@ impl Zendesk {
             }
             let redacted = self.redact_comments(ticket.id, Some(user)).await?;
             add(evidence, "comments_redacted", redacted);
+            self.delete_call_recordings(ticket.id, Some(user), evidence).await?;
             self.api.unwatch(ticket.id, user).await?;
             add(evidence, "cc_removals", 1);
         }

@@ -9,6 +9,7 @@
 //! - `markup`: the search term and the redaction markup.
 //! - `model`: Zendesk's answers, and the follow-up state.
 //! - `help_center`: the person's Help Center (Guide) content, deleted before their user.
+//! - `talk`: the recordings of calls on the tickets that stay.
 
 mod api;
 pub mod config;
@@ -16,6 +17,7 @@ mod erasure;
 mod help_center;
 mod markup;
 mod model;
+mod talk;
 
 pub use config::{Config, HelpCenterPolicy, TicketPolicy};
 

@@ -117,3 +117,48 @@ async fn an_account_without_help_center_is_not_a_failure() {
     assert!(note.contains("404") && note.contains("no Help Center"), "{note}");
     assert!(note.contains("30 days"), "the connector's own note stays: {note}");
 }
+
+#[tokio::test]
+async fn call_recordings_on_tickets_that_stay_are_deleted() {
+    let (sim, zendesk, ctx) = setup(TicketPolicy::Redact, HelpCenterPolicy::Delete).await;
+    let zd = sim.zendesk();
+    let dan = zd.user(Some("dan@example.com"), None);
+    let other = zd.user(Some("other@example.com"), None);
+    let requested = zd.ticket(dan, "I called about my bill.");
+    let call = zd.voice_comment(requested, dan, &["call", "voicemail"]);
+    let shared = zd.ticket(other, "Our line is down.");
+    zd.watch(shared, dan, false);
+    let dans_call = zd.voice_comment(shared, dan, &["call"]);
+    let others_call = zd.voice_comment(shared, other, &["voicemail"]);
+
+    let evidence = erased(drive(&zendesk, &ctx, &person("dan@example.com")).await);
+
+    assert!(sim.zendesk().recordings(call).is_empty(), "the call and the voicemail on Dan's ticket");
+    assert!(sim.zendesk().recordings(dans_call).is_empty(), "Dan's call on a ticket he is CC'd on");
+    assert_eq!(sim.zendesk().recordings(others_call), ["voicemail"], "someone else's call stays");
+    assert_eq!(evidence.counts["call_recordings_deleted"], 2);
+    assert_eq!(sim.zendesk().ticket_life(requested), "live");
+    assert_eq!(sim.zendesk().user_life(dan), "purged");
+}
+
+/// Delete Recording is "Allowed For: Admins"
+/// (developer.zendesk.com/api-reference/voice/talk-api/recordings/): an agent's credentials fail
+/// the task with a reason that says so.
+#[tokio::test]
+async fn an_agents_credentials_cannot_delete_recordings() {
+    let (sim, zendesk, ctx) = setup(TicketPolicy::Redact, HelpCenterPolicy::Delete).await;
+    let eve = sim.zendesk().user(Some("eve@example.com"), None);
+    let ticket = sim.zendesk().ticket(eve, "Call me back.");
+    let call = sim.zendesk().voice_comment(ticket, eve, &["call"]);
+    sim.zendesk().set_caller_role("agent");
+
+    match zendesk.erase(&ctx, &person("eve@example.com")).await {
+        Outcome::Failed { reason } => {
+            assert!(reason.contains("403") && reason.contains("admins"), "{reason}");
+            assert!(!reason.contains("eve"), "{reason}");
+        }
+        other => panic!("a refused deletion fails the task: {other:?}"),
+    }
+    assert_eq!(sim.zendesk().recordings(call), ["call"]);
+    assert_eq!(sim.zendesk().user_life(eve), "active", "the user is not deleted while a recording stays");
+}
