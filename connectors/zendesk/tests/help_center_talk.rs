@@ -162,3 +162,19 @@ async fn an_agents_credentials_cannot_delete_recordings() {
     assert_eq!(sim.zendesk().recordings(call), ["call"]);
     assert_eq!(sim.zendesk().user_life(eve), "active", "the user is not deleted while a recording stays");
 }
+
+#[tokio::test]
+async fn the_seed_file_plays_help_center_content_and_voice_calls() {
+    let (sim, zendesk, ctx) = setup(TicketPolicy::Redact, HelpCenterPolicy::Delete).await;
+    let seed = serde_json::json!({ "zendesk": { "users": [ { "email": "fay@example.com",
+        "article_comments": 2, "community_posts": 1, "voice_calls": 1 } ] } });
+    sim.seed_json(&seed).unwrap();
+
+    let evidence = erased(drive(&zendesk, &ctx, &person("fay@example.com")).await);
+
+    assert_eq!(evidence.counts["help_center_comments_deleted"], 2);
+    assert_eq!(evidence.counts["community_posts_deleted"], 1);
+    assert_eq!(evidence.counts["community_comments_deleted"], 1);
+    assert_eq!(evidence.counts["call_recordings_deleted"], 1);
+    assert_eq!(evidence.counts["users_deleted"], 1);
+}

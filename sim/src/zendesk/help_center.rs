@@ -99,6 +99,24 @@ impl Zendesk<'_> {
 }
 
 impl Data {
+    /// Seed: `article_comments` comments by `user` on new articles, and `community_posts` posts
+    /// by `user`, each with a comment of theirs.
+    pub(super) fn seed_help_center(&mut self, user: u64, article_comments: u32, community_posts: u32) {
+        for _ in 0..article_comments {
+            let (article, comment) = (self.new_id(), self.new_id());
+            let body = "Thanks, this fixed my sign-in problem.".to_string();
+            self.help_center
+                .article_comments
+                .insert(comment, ArticleComment { article_id: article, author_id: user, body });
+        }
+        for _ in 0..community_posts {
+            let (post, comment) = (self.new_id(), self.new_id());
+            self.help_center.posts.insert(post, Post { author_id: user, title: "Printer offline".into() });
+            let body = "Still broken on my side.".to_string();
+            self.help_center.post_comments.insert(comment, PostComment { post_id: post, author_id: user, body });
+        }
+    }
+
     pub(super) fn caller_role(&self) -> &str {
         &self.users[&AGENT_ID].role
     }

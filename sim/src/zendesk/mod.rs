@@ -47,10 +47,14 @@
 //! ```json
 //! { "page_size": 5, "job_delay_ms": 200,
 //!   "users": [ { "email": "ana@example.com", "external_id": "u_123", "name": "Ana",
-//!                "role": "end-user", "tickets": 2, "ccd_tickets": 1 } ] }
+//!                "role": "end-user", "tickets": 2, "ccd_tickets": 1,
+//!                "article_comments": 1, "community_posts": 1, "voice_calls": 1 } ] }
 //! ```
 //! `tickets`: tickets the user requested (their comment and an agent's reply); `ccd_tickets`:
 //! another customer's tickets on which the user is CC'd and commented.
+//! `article_comments`: Help Center article comments by the user; `community_posts`: community
+//! posts by the user, each with a comment of theirs; `voice_calls`: tickets the user requested
+//! with a voice comment whose call has a recording and a voicemail.
 
 mod data;
 mod endpoints;

@@ -24,18 +24,7 @@ impl Zendesk<'_> {
     /// A voice comment by `author` on `ticket` for a new call with these recordings (`call`,
     /// `voicemail`); returns the call id.
     pub fn voice_comment(&self, ticket: u64, author: u64, recordings: &[&str]) -> u64 {
-        self.with(|d| {
-            let call = d.new_id();
-            let comment = d.add_comment(ticket, author, "Call from +1 555 0100 (2 min)", &[]);
-            let kind = recordings.first().copied().unwrap_or("call");
-            let data = json!({ "call_id": call, "from": "+15550100", "to": "+15550199", "call_duration": 120,
-                               "recording_url": format!("https://sim.invalid/calls/{call}/recording"),
-                               "recording_type": kind, "transcription_text": "Hello, this is about my order." });
-            let ticket = d.tickets.get_mut(&ticket).expect("a simulated ticket");
-            ticket.comments.iter_mut().find(|c| c.id == comment).expect("just added").voice = Some(data);
-            d.talk.recordings.insert(call, recordings.iter().map(|r| r.to_string()).collect());
-            call
-        })
+        self.with(|d| d.add_voice_comment(ticket, author, recordings))
     }
 
     /// The recordings Talk still stores for `call`.
@@ -45,6 +34,19 @@ impl Zendesk<'_> {
 }
 
 impl Data {
+    pub(super) fn add_voice_comment(&mut self, ticket: u64, author: u64, recordings: &[&str]) -> u64 {
+        let call = self.new_id();
+        let comment = self.add_comment(ticket, author, "Call from +1 555 0100 (2 min)", &[]);
+        let kind = recordings.first().copied().unwrap_or("call");
+        let data = json!({ "call_id": call, "from": "+15550100", "to": "+15550199", "call_duration": 120,
+                           "recording_url": format!("https://sim.invalid/calls/{call}/recording"),
+                           "recording_type": kind, "transcription_text": "Hello, this is about my order." });
+        let ticket = self.tickets.get_mut(&ticket).expect("a simulated ticket");
+        ticket.comments.iter_mut().find(|c| c.id == comment).expect("just added").voice = Some(data);
+        self.talk.recordings.insert(call, recordings.iter().map(|r| r.to_string()).collect());
+        call
+    }
+
     /// The Talk paths; `None` for any other path.
     pub(super) fn talk(&mut self, method: &str, segments: &[&str]) -> Option<Answer> {
         let ["channels", "voice", "calls", call, "recordings"] = segments else { return None };
