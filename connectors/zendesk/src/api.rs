@@ -2,6 +2,11 @@
 //! HTTP client; listings follow `next_page` within the base URL only; Zendesk's 429 is read with
 //! its own rule.
 
+mod help_center;
+mod talk;
+
+pub(crate) use help_center::{ArticleComment, Post, PostComment};
+
 use crate::config::{Auth, Checked};
 use crate::markup::{attachment_urls, email_query, redact_all};
 use crate::model::{Comment, ComplianceStatus, JobStatus, Ticket, User};

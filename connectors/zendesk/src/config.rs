@@ -24,6 +24,11 @@ pub struct Config {
     /// the deleted tickets), or `redact` every comment on them and keep the tickets.
     #[serde(default)]
     pub tickets: TicketPolicy,
+    /// What to do with the person's Help Center (Guide) content before their user is deleted:
+    /// `delete` their article comments, community posts and post comments (the default), or
+    /// `keep` them (the evidence says so).
+    #[serde(default)]
+    pub help_center: HelpCenterPolicy,
     /// Records asked per page of a listing (Zendesk answers at most 100).
     #[serde(default = "default_per_page")]
     pub per_page: u32,
@@ -46,6 +51,19 @@ pub enum TicketPolicy {
     Delete,
     /// Keep them, with every comment redacted.
     Redact,
+}
+
+/// What happens to the person's Help Center content (article comments, community posts and
+/// community comments). The connector does not count on the user's deletion to take it: it is
+/// deleted first, record by record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HelpCenterPolicy {
+    /// Delete it, one record at a time.
+    #[default]
+    Delete,
+    /// Leave it; the evidence note says it stays.
+    Keep,
 }
 
 fn default_per_page() -> u32 {
@@ -153,6 +171,8 @@ mod tests {
         assert!(with("hard_delete_after", "30d".into()).is_ok());
         assert!(with("tickets", "redact".into()).is_ok());
         assert!(with("tickets", "shred".into()).is_err());
+        assert!(with("help_center", "keep".into()).is_ok());
+        assert!(with("help_center", "redact".into()).is_err());
         assert!(with("base_url", "ftp://acme".into()).is_err());
         assert!(with("subdomain", "acme".into()).is_err(), "unknown keys are refused");
     }

@@ -112,6 +112,7 @@ impl Zendesk {
             TicketPolicy::Redact => {
                 for ticket in &requested {
                     let redacted = self.redact_comments(*ticket, None).await?;
+                    self.delete_call_recordings(*ticket, None, &mut earlier.evidence).await?;
                     if redacted > 0 {
                         add(&mut earlier.evidence, "tickets_redacted", 1);
                         add(&mut earlier.evidence, "comments_redacted", redacted);
@@ -122,6 +123,9 @@ impl Zendesk {
         if !earlier.carried.is_empty() {
             let tickets = std::mem::take(&mut earlier.carried);
             return self.purge_tickets(tickets, earlier.restarts, earlier.evidence).await;
+        }
+        for user in &active {
+            self.erase_help_center(*user, &mut earlier.evidence).await?;
         }
         self.delete_users(ctx, &users, earlier.evidence).await
     }
@@ -227,6 +231,7 @@ impl Zendesk {
             }
             let redacted = self.redact_comments(ticket.id, Some(user)).await?;
             add(evidence, "comments_redacted", redacted);
+            self.delete_call_recordings(ticket.id, Some(user), evidence).await?;
             self.api.unwatch(ticket.id, user).await?;
             add(evidence, "cc_removals", 1);
         }
@@ -369,7 +374,12 @@ impl Zendesk {
         if evidence.counts.is_empty() && evidence.vendor_refs.is_empty() {
             Outcome::NothingToErase
         } else {
-            Outcome::Erased(evidence.note(self.note.clone()))
+            // A step's own note (Help Center not enabled) follows the connector's.
+            let note = match &evidence.note {
+                Some(step) => format!("{} {step}", self.note),
+                None => self.note.clone(),
+            };
+            Outcome::Erased(evidence.note(note))
         }
     }
 

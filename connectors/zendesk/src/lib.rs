@@ -8,14 +8,18 @@
 //! - `erasure`: the steps of an erasure and their follow-up.
 //! - `markup`: the search term and the redaction markup.
 //! - `model`: Zendesk's answers, and the follow-up state.
+//! - `help_center`: the person's Help Center (Guide) content, deleted before their user.
+//! - `talk`: the recordings of calls on the tickets that stay.
 
 mod api;
 pub mod config;
 mod erasure;
+mod help_center;
 mod markup;
 mod model;
+mod talk;
 
-pub use config::{Config, TicketPolicy};
+pub use config::{Config, HelpCenterPolicy, TicketPolicy};
 
 use api::Api;
 use erasure::Earlier;
@@ -28,6 +32,7 @@ use std::time::Duration;
 pub struct Zendesk {
     api: Api,
     tickets: TicketPolicy,
+    help_center: HelpCenterPolicy,
     check_after: Duration,
     /// The note every `Erased` evidence carries.
     note: String,
@@ -40,10 +45,20 @@ impl Zendesk {
             "Zendesk deletes a permanently deleted user's data in its other products in the background; \
              anything left soft-deleted is purged by Zendesk after 30 days.",
         );
+        if config.help_center == HelpCenterPolicy::Keep {
+            note.push(' ');
+            note.push_str(help_center::KEPT);
+        }
         if let Some(after) = &config.hard_delete_after {
             note.push_str(&format!(" Verify again after {}.", after.as_written()));
         }
-        Ok(Zendesk { api: Api::new(http, &checked), tickets: config.tickets, check_after: checked.check_after, note })
+        Ok(Zendesk {
+            api: Api::new(http, &checked),
+            tickets: config.tickets,
+            help_center: config.help_center,
+            check_after: checked.check_after,
+            note,
+        })
     }
 }
 

@@ -2,7 +2,7 @@
 
 use erasure_connector::testkit::{self, Kit, Mock, MockFault};
 use erasure_connector::{async_trait, HttpClient, Secrets, Subject};
-use erasure_connector_zendesk::{Config, TicketPolicy, Zendesk};
+use erasure_connector_zendesk::{Config, HelpCenterPolicy, TicketPolicy, Zendesk};
 use erasure_sim::{Fault, Sim, SimOptions};
 use std::sync::Arc;
 
@@ -50,6 +50,7 @@ async fn conformance() {
         api_token_env: Some("ZENDESK_API_TOKEN".into()),
         oauth_token_env: None,
         tickets: TicketPolicy::Delete,
+        help_center: HelpCenterPolicy::Delete,
         per_page: 100,
         check_after: 10.into(),
         hard_delete_after: Some("30d".parse().unwrap()),

@@ -2,7 +2,7 @@
 
 use erasure_connector::subject::RawSubject;
 use erasure_connector::{Connector, Ctx, Evidence, HttpClient, Outcome, Secrets, Subject};
-use erasure_connector_zendesk::{Config, TicketPolicy, Zendesk};
+use erasure_connector_zendesk::{Config, HelpCenterPolicy, TicketPolicy, Zendesk};
 use erasure_sim::{Fault, Sim, SimOptions};
 use std::time::Duration;
 
@@ -15,6 +15,7 @@ fn config(sim: &Sim, tickets: TicketPolicy) -> Config {
         api_token_env: Some("ZENDESK_API_TOKEN".into()),
         oauth_token_env: None,
         tickets,
+        help_center: HelpCenterPolicy::Delete,
         per_page: 100,
         check_after: 10.into(),
         hard_delete_after: Some("30d".parse().unwrap()),
@@ -425,9 +426,8 @@ async fn a_soft_deletion_that_timed_out_is_finished_by_id() {
     let (sim, zendesk, ctx) = setup(TicketPolicy::Delete).await;
     let pat = sim.zendesk().user(Some("pat@example.com"), None);
     let subject = person(&["pat@example.com"], None, None);
-    // Search, requested, ccd answer normally; the soft deletion is done but answered too late.
-    let normal = Fault::Hang { millis: 0 };
-    sim.push_faults("zendesk", [normal.clone(), normal.clone(), normal, Fault::SlowAnswer { millis: 2500 }]);
+    // The soft deletion is done but answered too late.
+    sim.aim_fault("zendesk", DELETE_USER, Fault::SlowAnswer { millis: 2500 });
     let Outcome::Pending(pending) = zendesk.erase(&ctx, &subject).await else { panic!("pending") };
     assert_eq!(pending.state, serde_json::json!({ "step": "purge_users", "users": [pat] }));
     assert_eq!(sim.zendesk().user_life(pat), "soft_deleted");

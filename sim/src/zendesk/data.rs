@@ -1,5 +1,6 @@
 //! What the simulated Zendesk account holds, and the JSON shapes Zendesk writes it in.
 
+use super::guide_data::{with_voice, HelpCenter, Talk};
 use super::html::{escape_html, plain_text};
 use super::{AGENT_ID, EMAIL};
 use crate::harness::RateWindow;
@@ -21,6 +22,8 @@ pub(crate) struct Data {
     pub(super) rate_limit: Option<RateWindow>,
     pub(super) user_deletions: RateWindow,
     pub(super) next_page_override: Option<String>,
+    pub(super) help_center: HelpCenter,
+    pub(super) talk: Talk,
 }
 
 impl Default for Data {
@@ -37,6 +40,8 @@ impl Default for Data {
             rate_limit: None,
             user_deletions: RateWindow::new(700, Duration::from_secs(600)),
             next_page_override: None,
+            help_center: HelpCenter::default(),
+            talk: Talk::default(),
         };
         data.add_user("Erasure Bot", Some(EMAIL), None, "admin");
         data.next_id = 35_000;
@@ -89,6 +94,8 @@ pub(super) struct Comment {
     pub(super) author_id: u64,
     pub(super) html_body: String,
     pub(super) attachments: Vec<Attachment>,
+    /// A voice comment's `data` (Talk).
+    pub(super) voice: Option<Value>,
 }
 
 pub(super) struct Attachment {
@@ -191,7 +198,7 @@ impl Data {
         let id = self.new_id();
         let attachments = files.iter().map(|f| Attachment { id: self.new_id(), file_name: f.to_string() }).collect();
         let html_body = format!("<div class=\"zd-comment\" dir=\"auto\"><p>{}</p></div>", escape_html(text));
-        let comment = Comment { id, author_id: author, html_body, attachments };
+        let comment = Comment { id, author_id: author, html_body, attachments, voice: None };
         self.tickets.get_mut(&ticket).expect("a simulated ticket").comments.push(comment);
         id
     }
@@ -234,9 +241,10 @@ impl Comment {
                              "content_type": "application/octet-stream", "size": 1024 })
             })
             .collect();
-        json!({ "id": self.id, "type": "Comment", "author_id": self.author_id, "body": plain,
+        let comment = json!({ "id": self.id, "type": "Comment", "author_id": self.author_id, "body": plain,
                 "html_body": self.html_body, "plain_body": plain, "public": true,
-                "attachments": attachments, "created_at": "2024-01-01T00:00:00Z" })
+                "attachments": attachments, "created_at": "2024-01-01T00:00:00Z" });
+        with_voice(comment, &self.voice)
     }
 }
 

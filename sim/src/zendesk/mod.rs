@@ -10,6 +10,11 @@
 //! `PUT /api/v2/tickets/{id}`, `GET /api/v2/tickets/{id}/comments`,
 //! `PUT /api/v2/comment_redactions/{comment_id}`, `DELETE /api/v2/deleted_tickets/destroy_many?ids=`,
 //! `GET /api/v2/job_statuses/{id}`.
+//! Help Center (`help_center.rs`): `GET /api/v2/help_center/users/{id}/comments`,
+//! `GET /api/v2/community/users/{id}/posts|comments`,
+//! `DELETE /api/v2/help_center[/{locale}]/articles/{article_id}/comments/{id}`,
+//! `DELETE /api/v2/community/posts/{id}`, `DELETE /api/v2/community/posts/{post_id}/comments/{id}`.
+//! Talk (`talk.rs`): `DELETE /api/v2/channels/voice/calls/{call_id}/recordings`.
 //!
 //! - Credentials: Basic `{Sim::ZENDESK_EMAIL}/token:{Sim::ZENDESK_TOKEN}` or Bearer
 //!   `Sim::ZENDESK_OAUTH_TOKEN`; anything else is 401 `{"error": "Couldn't authenticate you"}`.
@@ -42,17 +47,26 @@
 //! ```json
 //! { "page_size": 5, "job_delay_ms": 200,
 //!   "users": [ { "email": "ana@example.com", "external_id": "u_123", "name": "Ana",
-//!                "role": "end-user", "tickets": 2, "ccd_tickets": 1 } ] }
+//!                "role": "end-user", "tickets": 2, "ccd_tickets": 1,
+//!                "article_comments": 1, "community_posts": 1, "voice_calls": 1 } ] }
 //! ```
 //! `tickets`: tickets the user requested (their comment and an agent's reply); `ccd_tickets`:
 //! another customer's tickets on which the user is CC'd and commented.
+//! `article_comments`: Help Center article comments by the user; `community_posts`: community
+//! posts by the user, each with a comment of theirs; `voice_calls`: tickets the user requested
+//! with a voice comment whose call has a recording and a voicemail.
 
 mod data;
 mod endpoints;
+mod guide_data;
+#[cfg(test)]
+mod guide_tests;
+mod help_center;
 mod html;
 mod query;
 mod routes;
 mod seed;
+mod talk;
 
 pub(crate) use data::Data;
 pub(crate) use routes::router;

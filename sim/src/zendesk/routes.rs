@@ -68,6 +68,9 @@ impl Link {
 
 impl IntoResponse for Answer {
     fn into_response(self) -> Response {
+        if self.status == 204 {
+            return axum::http::StatusCode::NO_CONTENT.into_response();
+        }
         json_response(self.status, self.body, self.headers)
     }
 }
@@ -102,6 +105,14 @@ pub(crate) fn router(vendor: Shared) -> Router {
         .route("/api/v2/comment_redactions/{id}", put(serve))
         .route("/api/v2/deleted_tickets/destroy_many", delete(serve))
         .route("/api/v2/job_statuses/{id}", get(serve))
+        .route("/api/v2/help_center/users/{id}/comments", get(serve))
+        .route("/api/v2/help_center/articles/{article}/comments/{id}", delete(serve))
+        .route("/api/v2/help_center/{locale}/articles/{article}/comments/{id}", delete(serve))
+        .route("/api/v2/community/users/{id}/posts", get(serve))
+        .route("/api/v2/community/users/{id}/comments", get(serve))
+        .route("/api/v2/community/posts/{id}", delete(serve))
+        .route("/api/v2/community/posts/{post}/comments/{id}", delete(serve))
+        .route("/api/v2/channels/voice/calls/{id}/recordings", delete(serve))
         .with_state(vendor)
 }
 
@@ -172,6 +183,9 @@ impl Data {
     fn handle(&mut self, method: &str, path: &str, body: &[u8], link: &Link, now: Instant) -> Answer {
         let segments: Vec<&str> = path.trim_start_matches("/api/v2/").split('/').collect();
         let id = |s: &str| s.parse::<u64>().ok();
+        if let Some(answer) = self.help_center(method, &segments, link).or_else(|| self.talk(method, &segments)) {
+            return answer;
+        }
         match (method, segments.as_slice()) {
             ("GET", ["users", "me"]) => ok(json!({ "user": self.users[&AGENT_ID].json(&link.api) })),
             ("GET", ["users", "search"]) => self.search(link),

@@ -31,6 +31,12 @@ struct SeedUser {
     tickets: u32,
     #[serde(default)]
     ccd_tickets: u32,
+    #[serde(default)]
+    article_comments: u32,
+    #[serde(default)]
+    community_posts: u32,
+    #[serde(default)]
+    voice_calls: u32,
 }
 
 /// Seed from the `"zendesk"` section of a seed file (shape in the module doc).
@@ -55,6 +61,11 @@ pub(crate) fn seed_json(data: &mut Data, seed: &Value) -> Result<(), String> {
             let ticket = data.add_ticket(other, "Our team cannot sign in.");
             data.tickets.get_mut(&ticket).expect("just added").email_cc_ids.push(id);
             data.add_comment(ticket, id, "Same problem on my side.", &[]);
+        }
+        data.seed_help_center(id, u.article_comments, u.community_posts);
+        for _ in 0..u.voice_calls {
+            let ticket = data.add_ticket(id, "I called about my bill.");
+            data.add_voice_comment(ticket, id, &["call", "voicemail"]);
         }
     }
     Ok(())
