@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (6, "connector_progress", include_str!("migrations/V6__connector_progress.sql")),
     (7, "signers", include_str!("migrations/V7__signers.sql")),
     (8, "api_hardening", include_str!("migrations/V8__api_hardening.sql")),
+    (9, "legal_hold_ids", include_str!("migrations/V9__legal_hold_ids.sql")),
 ];
 
 /// An arbitrary constant shared by every worker: "erasure" in ASCII.
