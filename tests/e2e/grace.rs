@@ -354,8 +354,14 @@ async fn grace_legal_hold_from_the_list_is_not_released_by_the_generic_release()
 
     let path = format!("/v1/legal-holds/{entry_id}/release");
     let body = json!({ "kind": "legal", "reason": "trying a shortcut" });
-    let response =
-        api.http.post(format!("{}/v1/requests/{id}/release", api.base)).bearer_auth(OPS).json(&body).send().await.unwrap();
+    let response = api
+        .http
+        .post(format!("{}/v1/requests/{id}/release", api.base))
+        .bearer_auth(OPS)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::CONFLICT);
     assert_eq!(response.headers()["content-type"], "application/problem+json");
     let problem: Value = response.json().await.unwrap();
@@ -436,5 +442,25 @@ async fn grace_legal_hold_entry_by_id_holds_a_request_with_that_id() {
     let path = format!("/v1/legal-holds/{entry_id}/release");
     assert_eq!(api.post(&path, LEGAL, json!({ "reason": "dispute closed" })).await.0, StatusCode::OK);
     stack.wait_for_state(held, "completed", Duration::from_secs(15)).await;
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn grace_legal_hold_releasing_an_operators_legal_hold_hands_the_request_to_the_list() {
+    let stack = Stack::new().await;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let (worker, api) = start(&stack, clock.clone(), "7d").await;
+    let id = Uuid::new_v4();
+    stack.publish(&bytes(&request(id, "eve@example.com", clock.now())), None).await;
+    stack.wait_for_state(id, "scheduled", Duration::from_secs(15)).await;
+    let hold = json!({ "kind": "legal", "reason": "counsel asked by phone" });
+    assert_eq!(api.post(&format!("/v1/requests/{id}/hold"), OPS, hold).await.0, StatusCode::OK);
+    let entry = json!({ "email": "eve@example.com", "reason": "litigation 2026-21", "owner": "legal" });
+    let (status, added) = api.post("/v1/legal-holds", LEGAL, entry).await;
+    assert_eq!((status, added["held_requests"].as_i64()), (StatusCode::OK, Some(0)), "the operator's hold is there");
+
+    let release = json!({ "kind": "legal", "reason": "the entry covers it" });
+    assert_eq!(api.post(&format!("/v1/requests/{id}/release"), OPS, release).await.0, StatusCode::OK);
+    wait_for_list_hold(&stack, id, added["id"].as_i64().unwrap()).await;
     worker.stop().await;
 }
