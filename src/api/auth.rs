@@ -1,5 +1,6 @@
 //! Bearer tokens from config, each with scopes: `read` (status), `submit` (products send
-//! requests), `operate` (actions). No token is 401, a token without the scope is 403. Tokens are
+//! requests), `operate` (actions), `legal` (the legal hold list, which `operate` does not
+//! reach). No token is 401, a token without the scope is 403. Tokens are
 //! compared as SHA-256 digests in constant time and never printed. A configured token is trimmed
 //! like a presented one and must be at least `MIN_TOKEN_BYTES` long.
 //!

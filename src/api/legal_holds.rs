@@ -22,6 +22,9 @@ pub struct NewEntry {
     phone: Option<String>,
     #[serde(default)]
     user_id: Option<String>,
+    /// A per-system id, as in a subject's `ids` (whichever system it is for).
+    #[serde(default)]
+    id: Option<String>,
     reason: String,
     owner: String,
 }
@@ -46,28 +49,38 @@ fn text<'a>(value: &'a str, field: &'static str) -> Result<&'a str, ApiError> {
 /// The kind and keyed hash of the one identifier of the body, normalised as intake does.
 fn identifier_hash(s: &ApiState, entry: &NewEntry) -> Result<(&'static str, String), ApiError> {
     let mut raw = RawSubject::default();
-    let kind = match (&entry.email, &entry.phone, &entry.user_id) {
-        (Some(email), None, None) => {
+    let kind = match (&entry.email, &entry.phone, &entry.user_id, &entry.id) {
+        (Some(email), None, None, None) => {
             raw.emails = vec![email.clone()];
             "email"
         }
-        (None, Some(phone), None) => {
+        (None, Some(phone), None, None) => {
             raw.phones = vec![phone.clone()];
             "phone"
         }
-        (None, None, Some(user_id)) => {
+        (None, None, Some(user_id), None) => {
             raw.user_id = Some(user_id.clone());
             "user_id"
+        }
+        (None, None, None, Some(id)) => {
+            // Intake hashes every id of `subject.ids` with the kind `id`, whatever its system.
+            raw.ids.insert("id".into(), id.clone());
+            "id"
         }
         _ => {
             return Err(ApiError::Invalid {
                 reason: "invalid_identifier",
-                detail: "give exactly one of `email`, `phone` or `user_id`".into(),
+                detail: "give exactly one of `email`, `phone`, `user_id` or `id`".into(),
             })
         }
     };
-    let subject =
-        Subject::new(raw).map_err(|e| ApiError::Invalid { reason: "invalid_identifier", detail: e.to_string() })?;
+    let subject = Subject::new(raw).map_err(|e| {
+        let detail = match kind {
+            "id" => "`id` is empty, too long or holds control characters".into(),
+            _ => e.to_string(),
+        };
+        ApiError::Invalid { reason: "invalid_identifier", detail }
+    })?;
     let hash = s.app.hasher.identifiers(&subject).pop().expect("one identifier");
     Ok((kind, hash))
 }

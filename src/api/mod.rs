@@ -72,7 +72,6 @@ fn routes(state: ApiState) -> Router {
         .route("/v1/requests", get(requests::list))
         .route("/v1/requests/search", post(requests::search))
         .route("/v1/requests/{id}", get(requests::detail))
-        .route("/v1/legal-holds", get(legal_holds::list))
         .route("/v1/dead-letters", get(dead_letters::list))
         .route_layer(scope(Scope::Read));
     let submit = Router::new().route("/v1/requests", post(requests::submit)).route_layer(scope(Scope::Submit));
@@ -83,11 +82,13 @@ fn routes(state: ApiState) -> Router {
         .route("/v1/requests/{id}/release", post(requests::release))
         .route("/v1/requests/{id}/tasks/{system}/exempt", post(requests::exempt))
         .route("/v1/requests/{id}/extend", post(requests::extend))
-        .route("/v1/legal-holds", post(legal_holds::add))
-        .route("/v1/legal-holds/{id}/release", post(legal_holds::release))
         .route("/v1/dead-letters/{id}/replay", post(dead_letters::replay))
         .route("/v1/dead-letters/{id}/discard", post(dead_letters::discard))
         .route_layer(scope(Scope::Operate));
+    let legal = Router::new()
+        .route("/v1/legal-holds", get(legal_holds::list).post(legal_holds::add))
+        .route("/v1/legal-holds/{id}/release", post(legal_holds::release))
+        .route_layer(scope(Scope::Legal));
     let open = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -96,7 +97,7 @@ fn routes(state: ApiState) -> Router {
         .route("/dashboard/requests/{id}", get(dashboard::request))
         .route("/dashboard/login", get(dashboard::login_form).post(dashboard::login))
         .route("/dashboard/logout", post(dashboard::logout));
-    open.merge(read).merge(submit).merge(operate).with_state(state)
+    open.merge(read).merge(submit).merge(operate).merge(legal).with_state(state)
 }
 
 fn metrics_routes(state: ApiState) -> Router {

@@ -262,7 +262,7 @@ pub struct SecuritySettings {
 pub struct ApiSettings {
     /// Address the HTTP API listens on.
     pub listen: String,
-    /// Bearer tokens and their scopes (`read`, `submit`, `operate`).
+    /// Bearer tokens and their scopes (`read`, `submit`, `operate`, `legal`).
     #[serde(default)]
     pub tokens: Vec<ApiToken>,
     /// Where `/metrics` is served on its own (then not on `listen`); absent: on `listen`.
@@ -326,13 +326,14 @@ pub struct ApiToken {
 }
 
 /// What an API token may do: `read` (status), `submit` (products send requests), `operate`
-/// (actions).
+/// (actions), `legal` (the legal hold list: list, add, release; `operate` does not include it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     Read,
     Submit,
     Operate,
+    Legal,
 }
 
 #[derive(Debug, Clone, Deserialize)]

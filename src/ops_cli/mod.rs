@@ -105,7 +105,8 @@ pub enum OpsCommand {
         #[command(flatten)]
         out: Output,
     },
-    /// Release one hold of a request (API, scope operate).
+    /// Release one hold of a request (API, scope operate). A legal hold put by the legal hold
+    /// list is refused: it goes only with its entry (`POST /v1/legal-holds/{id}/release`).
     Release {
         id: Uuid,
         #[command(flatten)]

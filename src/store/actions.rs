@@ -31,6 +31,18 @@ async fn lock_state(tx: &Transaction<'_>, id: Uuid) -> Result<Option<RequestStat
     row.map(|row| request_state(row.get(0))).transpose()
 }
 
+/// The hold-list entry that placed the request's hold of this kind, if it did: only the entry's
+/// release removes such a hold.
+async fn list_entry_of_hold(tx: &Transaction<'_>, id: Uuid, kind: HoldKind) -> Result<Option<i64>, StoreError> {
+    let row = tx
+        .query_opt(
+            "SELECT legal_hold_id FROM request_holds WHERE request_id = $1 AND kind = $2 AND legal_hold_id IS NOT NULL",
+            &[&id, &kind.as_str()],
+        )
+        .await?;
+    Ok(row.map(|row| row.get(0)))
+}
+
 impl Store {
     /// Failed tasks back to pending (attempts reset); a failed request back to in progress.
     pub async fn retry_failed(&self, id: Uuid, actor: &str, reason: &str, now: DateTime<Utc>) -> ActionResult {
@@ -138,7 +150,17 @@ impl Store {
             )
             .await?
         } else {
-            tx.execute("DELETE FROM request_holds WHERE request_id = $1 AND kind = $2", &[&id, &kind.as_str()]).await?
+            if let Some(entry) = list_entry_of_hold(&tx, id, kind).await? {
+                return Ok(Err(Refused::Conflict(format!(
+                    "this legal hold comes from the legal hold list: release its entry with \
+                     POST /v1/legal-holds/{entry}/release"
+                ))));
+            }
+            tx.execute(
+                "DELETE FROM request_holds WHERE request_id = $1 AND kind = $2 AND legal_hold_id IS NULL",
+                &[&id, &kind.as_str()],
+            )
+            .await?
         };
         if changed == 0 {
             let why = if add { "already has a" } else { "has no" };
@@ -146,6 +168,11 @@ impl Store {
         }
         let action = if add { "request.held" } else { "request.released" };
         audit(&tx, id, None, now, actor, action, json!({ "kind": kind.as_str(), "reason": reason })).await?;
+        if !add && kind == HoldKind::Legal {
+            // An operator's legal hold kept the list's off this request: an active entry that
+            // matches it holds it now.
+            super::legal_holds::hold_matching(&tx, Some(id), now).await?;
+        }
         if !add {
             tx.execute(&format!("NOTIFY {TASKS_CHANNEL}"), &[]).await?;
         }

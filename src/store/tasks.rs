@@ -64,7 +64,8 @@ pub enum Recorded {
 }
 
 impl Store {
-    /// Claim up to `limit` due tasks of one connector instance.
+    /// Claim up to `limit` due tasks of one connector instance. A request matching an active
+    /// entry of the legal hold list is skipped even without its `legal` hold row.
     pub async fn claim(
         &self,
         connector: &str,
@@ -82,6 +83,12 @@ impl Store {
                      WHERE t.connector = $1 AND t.state IN ('pending', 'retrying', 'waiting')
                        AND t.next_attempt_at <= $2 AND r.state IN ('received', 'in_progress')
                        AND NOT EXISTS (SELECT 1 FROM request_holds h WHERE h.request_id = t.request_id)
+                       -- A scalar sub-select, not `NOT EXISTS`: that becomes an anti join the planner
+                       -- may run over every open request (seen: 335 ms instead of 0.3 ms with 20,000
+                       -- requests and 100 active entries); this stays a filter on the due rows only,
+                       -- through the index legal_holds_active once the list is large.
+                       AND NOT (SELECT EXISTS (SELECT 1 FROM legal_holds l
+                                WHERE l.released_at IS NULL AND l.identifier_hash = ANY (r.identifier_hashes)))
                      ORDER BY t.next_attempt_at
                      LIMIT $3
                      FOR UPDATE OF t SKIP LOCKED)
