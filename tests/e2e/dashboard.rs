@@ -286,7 +286,7 @@ async fn dashboard_search_by_email_finds_the_request_and_never_shows_the_email()
         )
         .await
         .unwrap();
-    assert_eq!(audited.len(), 2, "each answered search is audited, the refused one is not");
+    assert_eq!(audited.len(), 3, "each answered search is audited, the refused one is not");
     for row in audited {
         let (actor, detail): (String, String) = (row.get(0), row.get(1));
         assert!(actor.starts_with("dashboard:"), "{actor}");
