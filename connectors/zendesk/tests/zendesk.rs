@@ -164,6 +164,7 @@ async fn tickets_the_person_is_only_ccd_on_stay_without_them() {
     let bea = sim.zendesk().user(Some("bea@example.com"), None);
     let other = sim.zendesk().user(Some("other@example.com"), None);
     let ticket = sim.zendesk().ticket(other, "Our shared printer is broken.");
+    sim.zendesk().set_ticket_status(ticket, "open");
     let theirs = sim.zendesk().comment(ticket, bea, "Mine too, call me on +33 6 12 34 56 78.", &["id-card.jpg"]);
     let reply = sim.zendesk().comment(ticket, other, "Thanks Bea.", &[]);
     sim.zendesk().watch(ticket, bea, false);
