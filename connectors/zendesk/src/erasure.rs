@@ -16,6 +16,12 @@ use erasure_connector::subject::normalise_email;
 use erasure_connector::{Ctx, Evidence, Failure, FailureKind, Outcome, Pending, Subject};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// Added to the note when the person stays on closed tickets (`closed_tickets_left`).
+const CLOSED_TICKETS_NOTE: &str = " The person stays among the CCs or followers of closed tickets someone else \
+     requested (closed_tickets_left): Zendesk refuses any change to a closed ticket but its tags, subject and \
+     priority. Their comments on those tickets were redacted, and their user was deleted permanently, so Zendesk \
+     names them there as a deleted user.";
+
 /// A failed background job is started again at most this many times.
 const MAX_RESTARTS: u32 = 3;
 
@@ -98,9 +104,13 @@ impl Zendesk {
         for user in &active {
             requested.extend(self.api.requested(*user).await?.into_iter().map(|t| t.id));
         }
+        let mut closed_left = 0;
         for user in &active {
-            self.leave_others_tickets(*user, &requested, &mut earlier.evidence).await?;
+            closed_left += self.leave_others_tickets(*user, &requested, &mut earlier.evidence).await?;
         }
+        // Every pass meets the same closed tickets again: the count is of one pass.
+        let counted = earlier.evidence.counts.get("closed_tickets_left").copied().unwrap_or(0);
+        add(&mut earlier.evidence, "closed_tickets_left", closed_left.saturating_sub(counted));
         // Tickets an earlier step or attempt deleted (or started to): soft-deleted tickets are not
         // listed among the person's any more, so they are purged by id.
         earlier.carried.extend(saved.tickets.iter().copied());
@@ -214,23 +224,31 @@ impl Zendesk {
     }
 
     /// On a ticket someone else requested: redact the user's own comments, then take the user
-    /// off its CCs and followers. The ticket stays.
+    /// off its CCs and followers. The ticket stays. A closed ticket cannot be changed (Zendesk
+    /// answers 422) but its comments can be redacted: the user stays on its CCs, counted in
+    /// `closed_tickets_left` (returned), until the permanent deletion of the user scrubs the
+    /// identity.
     async fn leave_others_tickets(
         &self,
         user: i64,
         requested: &BTreeSet<i64>,
         evidence: &mut Evidence,
-    ) -> Result<(), Failure> {
+    ) -> Result<u64, Failure> {
+        let mut closed_left = 0;
         for ticket in self.api.ccd(user).await? {
             if requested.contains(&ticket.id) {
                 continue;
             }
             let redacted = self.redact_comments(ticket.id, Some(user)).await?;
             add(evidence, "comments_redacted", redacted);
+            if ticket.is_closed() {
+                closed_left += 1;
+                continue;
+            }
             self.api.unwatch(ticket.id, user).await?;
             add(evidence, "cc_removals", 1);
         }
-        Ok(())
+        Ok(closed_left)
     }
 
     /// Redact the comments of `ticket` (only those by `author` if given) not redacted yet.
@@ -369,7 +387,11 @@ impl Zendesk {
         if evidence.counts.is_empty() && evidence.vendor_refs.is_empty() {
             Outcome::NothingToErase
         } else {
-            Outcome::Erased(evidence.note(self.note.clone()))
+            let mut note = self.note.clone();
+            if evidence.counts.contains_key("closed_tickets_left") {
+                note.push_str(CLOSED_TICKETS_NOTE);
+            }
+            Outcome::Erased(evidence.note(note))
         }
     }
 

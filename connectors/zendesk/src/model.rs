@@ -30,6 +30,16 @@ fn yes() -> bool {
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct Ticket {
     pub id: i64,
+    /// `new`, `open`, `pending`, `hold`, `solved` or `closed`.
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+impl Ticket {
+    /// Zendesk refuses any change to a closed ticket but its tags, subject and priority.
+    pub fn is_closed(&self) -> bool {
+        self.status.as_deref() == Some("closed")
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

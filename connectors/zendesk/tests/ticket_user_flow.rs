@@ -1,0 +1,89 @@
+//! The zendesk connector's ticket and user flow against Zendesk's own refusals and blind spots
+//! (issue 13): closed tickets of other people.
+
+use erasure_connector::subject::RawSubject;
+use erasure_connector::{Connector, Ctx, Evidence, HttpClient, Outcome, Secrets, Subject};
+use erasure_connector_zendesk::{Config, TicketPolicy, Zendesk};
+use erasure_sim::{Sim, SimOptions};
+use std::time::Duration;
+
+const INSTANCE: &str = "helpdesk";
+const BLOCK: char = '\u{2587}';
+
+async fn setup(tickets: TicketPolicy) -> (Sim, Zendesk, Ctx) {
+    let sim = Sim::start("127.0.0.1:0".parse().unwrap(), SimOptions::default()).await.unwrap();
+    let config = Config {
+        base_url: sim.vendor_url("zendesk"),
+        email: Some(Sim::ZENDESK_EMAIL.into()),
+        api_token_env: Some("ZENDESK_API_TOKEN".into()),
+        oauth_token_env: None,
+        tickets,
+        per_page: 100,
+        check_after: 10.into(),
+        hard_delete_after: Some("30d".parse().unwrap()),
+    };
+    let secrets = Secrets::one("api_token_env", Sim::ZENDESK_TOKEN);
+    let http = HttpClient::unlimited(INSTANCE, Duration::from_secs(2));
+    let zendesk = Zendesk::new(config, &secrets, http.clone()).unwrap();
+    (sim, zendesk, Ctx::standalone(INSTANCE, http))
+}
+
+fn person(email: &str) -> Subject {
+    Subject::new(RawSubject { emails: vec![email.to_string()], ..RawSubject::default() }).unwrap()
+}
+
+/// Erase, then `check` every 50 ms until the erasure is no longer pending.
+async fn drive(zendesk: &Zendesk, ctx: &Ctx, subject: &Subject) -> Outcome {
+    let mut outcome = zendesk.erase(ctx, subject).await;
+    for _ in 0..100 {
+        let Outcome::Pending(pending) = &outcome else { break };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        outcome = zendesk.check(ctx, subject, pending).await;
+    }
+    outcome
+}
+
+fn erased(outcome: Outcome) -> Evidence {
+    match outcome {
+        Outcome::Erased(evidence) => evidence,
+        other => panic!("expected Erased, got {other:?}"),
+    }
+}
+
+fn all_redacted(text: &str) -> bool {
+    text.chars().all(|c| c == BLOCK || c.is_whitespace())
+}
+
+/// Zendesk refuses any change to a closed ticket but its tags, subject and priority: the person
+/// stays on the CCs of someone else's closed ticket, their comments on it are redacted (comment
+/// redaction works on closed tickets), the user is deleted for good, and the evidence says what
+/// was left and why.
+#[tokio::test]
+async fn closed_tickets_of_others_keep_the_cc_but_lose_the_persons_comments() {
+    let (sim, zendesk, ctx) = setup(TicketPolicy::Delete).await;
+    let bea = sim.zendesk().user(Some("bea@example.com"), None);
+    let other = sim.zendesk().user(Some("other@example.com"), None);
+    let closed = sim.zendesk().ticket(other, "Our shared printer was broken.");
+    let theirs = sim.zendesk().comment(closed, bea, "Mine too, call me on +33 6 12 34 56 78.", &["id-card.jpg"]);
+    sim.zendesk().watch(closed, bea, false);
+    sim.zendesk().watch(closed, bea, true);
+    let open = sim.zendesk().ticket(other, "The printer again.");
+    sim.zendesk().set_ticket_status(open, "open");
+    sim.zendesk().watch(open, bea, false);
+
+    let evidence = erased(drive(&zendesk, &ctx, &person("bea@example.com")).await);
+
+    assert!(all_redacted(&sim.zendesk().comment_text(theirs).unwrap()));
+    assert_eq!(sim.zendesk().attachment_names(theirs), ["redacted.txt"]);
+    assert_eq!(sim.zendesk().watchers(closed), [bea, bea], "a closed ticket cannot be changed");
+    assert!(sim.zendesk().watchers(open).is_empty());
+    assert_eq!(evidence.counts["closed_tickets_left"], 1);
+    assert_eq!(evidence.counts["cc_removals"], 1);
+    assert_eq!(evidence.counts["comments_redacted"], 1);
+    assert_eq!(evidence.counts["users_deleted"], 1);
+    let note = evidence.note.clone().unwrap();
+    assert!(note.contains("closed"), "{note}");
+    assert_eq!(sim.zendesk().user_life(bea), "purged", "the permanent deletion removes the identity");
+    let puts = sim.calls("zendesk").iter().filter(|c| c.action == format!("PUT /api/v2/tickets/{closed}")).count();
+    assert_eq!(puts, 0, "the connector never edits a closed ticket");
+}
