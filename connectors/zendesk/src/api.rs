@@ -4,7 +4,7 @@
 
 use crate::config::{Auth, Checked};
 use crate::markup::{attachment_urls, email_query, redact_all};
-use crate::model::{Comment, ComplianceStatus, JobStatus, Ticket, User};
+use crate::model::{Comment, ComplianceStatus, Identity, JobStatus, Ticket, User};
 use erasure_connector::{classify, ExposeSecret, Failure, HttpClass, HttpClient};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
@@ -68,6 +68,11 @@ impl Api {
         };
         let answer: UserAnswer = read(response).await?;
         Ok(Some(answer.user))
+    }
+
+    /// `GET /api/v2/users/{id}/identities`, every page: e-mail addresses beyond the primary one.
+    pub async fn identities(&self, user: i64) -> Result<Vec<Identity>, Failure> {
+        self.list(self.url(&format!("users/{user}/identities")), "identities").await
     }
 
     /// `GET /api/v2/users/{id}/tickets/requested`, every page.

@@ -12,9 +12,8 @@ use crate::config::TicketPolicy;
 use crate::markup::is_redacted;
 use crate::model::{Saved, Step, User};
 use crate::Zendesk;
-use erasure_connector::subject::normalise_email;
 use erasure_connector::{Ctx, Evidence, Failure, FailureKind, Outcome, Pending, Subject};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// Added to the note when the person stays on closed tickets (`closed_tickets_left`).
 const CLOSED_TICKETS_NOTE: &str = " The person stays among the CCs or followers of closed tickets someone else \
@@ -59,35 +58,6 @@ impl Zendesk {
     /// The step after `step`, once its jobs are done.
     pub(crate) async fn follow(&self, ctx: &Ctx, subject: &Subject, step: Step, evidence: Evidence) -> Outcome {
         self.try_follow(ctx, subject, step, evidence).await.unwrap_or_else(Outcome::from)
-    }
-
-    /// The person's users: the one named by `subject.ids.<instance>`, and those whose e-mail or
-    /// external id is exactly the subject's (Zendesk's search is fuzzy; its results are checked).
-    pub(crate) async fn find_users(&self, ctx: &Ctx, subject: &Subject) -> Result<Vec<User>, Failure> {
-        let mut found = BTreeMap::new();
-        if let Some(raw) = subject.id_in(&ctx.instance) {
-            let id = raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
-                Failure::permanent(format!("subject.ids.{} is not a zendesk user id (a number)", ctx.instance))
-            })?;
-            if let Some(user) = self.api.user(id).await? {
-                found.insert(user.id, user);
-            }
-        }
-        for email in subject.emails() {
-            for user in self.api.search_by_email(email).await? {
-                if user.email.as_deref().and_then(normalise_email).as_ref() == Some(email) {
-                    found.entry(user.id).or_insert(user);
-                }
-            }
-        }
-        if let Some(external_id) = subject.user_id() {
-            for user in self.api.search_by_external_id(external_id).await? {
-                if user.external_id.as_deref() == Some(external_id) {
-                    found.entry(user.id).or_insert(user);
-                }
-            }
-        }
-        Ok(found.into_values().collect())
     }
 
     async fn try_pass(&self, ctx: &Ctx, subject: &Subject, mut earlier: Earlier) -> Result<Outcome, Failure> {

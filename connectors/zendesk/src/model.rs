@@ -63,6 +63,16 @@ pub(crate) struct Attachment {
     pub content_url: Option<String>,
 }
 
+/// One of a user's identities (`GET /users/{id}/identities`).
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Identity {
+    /// `email`, `phone_number`, `twitter`, ...
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub value: String,
+}
+
 /// `{"job_status": {...}}`: a background job (bulk deletions).
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct JobStatus {

@@ -1,5 +1,5 @@
 //! The zendesk connector's ticket and user flow against Zendesk's own refusals and blind spots
-//! (issue 13): closed tickets of other people.
+//! (issue 13): closed tickets of other people and secondary e-mail identities.
 
 use erasure_connector::subject::RawSubject;
 use erasure_connector::{Connector, Ctx, Evidence, HttpClient, Outcome, Secrets, Subject};
@@ -86,4 +86,25 @@ async fn closed_tickets_of_others_keep_the_cc_but_lose_the_persons_comments() {
     assert_eq!(sim.zendesk().user_life(bea), "purged", "the permanent deletion removes the identity");
     let puts = sim.calls("zendesk").iter().filter(|c| c.action == format!("PUT /api/v2/tickets/{closed}")).count();
     assert_eq!(puts, 0, "the connector never edits a closed ticket");
+}
+
+/// The person's address is a secondary e-mail identity of a Zendesk user: the user search finds
+/// the user, whose `email` is another address; the connector checks the user's identities for an
+/// exact match, and still leaves a look-alike alone.
+#[tokio::test]
+async fn a_secondary_email_identity_finds_the_user() {
+    let (sim, zendesk, ctx) = setup(TicketPolicy::Delete).await;
+    let ana = sim.zendesk().user(Some("ana@work.example"), None);
+    sim.zendesk().secondary_email(ana, "ana@home.example");
+    let ticket = sim.zendesk().ticket(ana, "Sent from home.");
+    let lookalike = sim.zendesk().user(Some("jo@work.example"), None);
+    sim.zendesk().secondary_email(lookalike, "joana@home.example");
+
+    let evidence = erased(drive(&zendesk, &ctx, &person("Ana@Home.example")).await);
+
+    assert_eq!(sim.zendesk().user_life(ana), "purged");
+    assert_eq!(sim.zendesk().ticket_life(ticket), "purged");
+    assert_eq!(evidence.counts["users_deleted"], 1);
+    assert_eq!(sim.zendesk().user_life(lookalike), "active", "joana@ only looks like ana@");
+    assert!(sim.calls("zendesk").iter().any(|c| c.action == format!("GET /api/v2/users/{ana}/identities")));
 }

@@ -128,7 +128,9 @@ async fn fuzzy_search_results_are_kept_only_when_exact() {
     assert_eq!(zendesk.erase(&ctx, &subject).await, Outcome::NothingToErase);
     assert!(!zendesk.lookup(&ctx, &subject).await.unwrap().present);
     assert!(lookalikes.iter().all(|u| sim.zendesk().user_life(*u) == "active"));
-    let searched: Vec<Vec<String>> = sim.calls("zendesk").iter().map(|c| c.identifiers.clone()).collect();
+    // Between the searches: each look-alike's identities, read to check its e-mail addresses.
+    let searched: Vec<Vec<String>> =
+        sim.calls("zendesk").iter().map(|c| c.identifiers.clone()).filter(|i| !i.is_empty()).collect();
     assert_eq!(searched[0], [r#"email:"ann@example.com""#], "the e-mail is one quoted phrase");
     assert_eq!(searched[1], ["u_123"], "the external id is an exact-match parameter");
 }
