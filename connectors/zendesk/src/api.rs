@@ -75,6 +75,14 @@ impl Api {
         self.list(self.url(&format!("users/{user}/identities")), "identities").await
     }
 
+    /// `GET /api/v2/search?query=type:ticket {keyword}:{user}`, every page: `requester` or `cc`.
+    /// Unlike the user's lists of tickets, search also finds archived tickets.
+    pub async fn search_tickets(&self, keyword: &str, user: i64) -> Result<Vec<Ticket>, Failure> {
+        let mut url = self.url("search");
+        url.query_pairs_mut().append_pair("query", &format!("type:ticket {keyword}:{user}"));
+        self.list(url, "results").await
+    }
+
     /// `GET /api/v2/users/{id}/tickets/requested`, every page.
     pub async fn requested(&self, user: i64) -> Result<Vec<Ticket>, Failure> {
         self.list(self.url(&format!("users/{user}/tickets/requested")), "tickets").await

@@ -73,6 +73,8 @@ impl Zendesk {
         let mut requested = BTreeSet::new();
         for user in &active {
             requested.extend(self.api.requested(*user).await?.into_iter().map(|t| t.id));
+            // Archived tickets (closed for about 120 days) are not in that list; search finds them.
+            requested.extend(self.api.search_tickets("requester", *user).await?.into_iter().map(|t| t.id));
         }
         let mut closed_left = 0;
         for user in &active {
@@ -204,9 +206,12 @@ impl Zendesk {
         requested: &BTreeSet<i64>,
         evidence: &mut Evidence,
     ) -> Result<u64, Failure> {
-        let mut closed_left = 0;
-        for ticket in self.api.ccd(user).await? {
-            if requested.contains(&ticket.id) {
+        // Archived tickets are not in the user's list of CC'd tickets; search finds them.
+        let mut tickets = self.api.ccd(user).await?;
+        tickets.extend(self.api.search_tickets("cc", user).await?);
+        let (mut seen, mut closed_left) = (BTreeSet::new(), 0);
+        for ticket in tickets {
+            if requested.contains(&ticket.id) || !seen.insert(ticket.id) {
                 continue;
             }
             let redacted = self.redact_comments(ticket.id, Some(user)).await?;

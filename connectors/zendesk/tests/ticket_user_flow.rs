@@ -1,5 +1,5 @@
 //! The zendesk connector's ticket and user flow against Zendesk's own refusals and blind spots
-//! (issue 13): closed tickets of other people and secondary e-mail identities.
+//! (issue 13): closed tickets of other people, archived tickets and secondary e-mail identities.
 
 use erasure_connector::subject::RawSubject;
 use erasure_connector::{Connector, Ctx, Evidence, HttpClient, Outcome, Secrets, Subject};
@@ -86,6 +86,36 @@ async fn closed_tickets_of_others_keep_the_cc_but_lose_the_persons_comments() {
     assert_eq!(sim.zendesk().user_life(bea), "purged", "the permanent deletion removes the identity");
     let puts = sim.calls("zendesk").iter().filter(|c| c.action == format!("PUT /api/v2/tickets/{closed}")).count();
     assert_eq!(puts, 0, "the connector never edits a closed ticket");
+}
+
+/// Zendesk archives tickets closed for about 120 days; archived tickets are not in the user's
+/// lists of requested and CC'd tickets but are found by the Search API: they are deleted (or
+/// their comments redacted) like the others.
+#[tokio::test]
+async fn archived_tickets_are_found_through_search_and_erased() {
+    let (sim, zendesk, ctx) = setup(TicketPolicy::Delete).await;
+    let ana = sim.zendesk().user(Some("ana@example.com"), None);
+    let other = sim.zendesk().user(Some("other@example.com"), None);
+    let recent = sim.zendesk().ticket(ana, "My order is late.");
+    let archived = sim.zendesk().ticket(ana, "An old refund, my IBAN is FR76 1234.");
+    sim.zendesk().archive(archived);
+    let theirs = sim.zendesk().ticket(other, "An old shared problem.");
+    let comment = sim.zendesk().comment(theirs, ana, "Same here, Ana from flat 3.", &[]);
+    sim.zendesk().watch(theirs, ana, false);
+    sim.zendesk().archive(theirs);
+
+    let evidence = erased(drive(&zendesk, &ctx, &person("ana@example.com")).await);
+
+    assert_eq!(sim.zendesk().ticket_life(recent), "purged");
+    assert_eq!(sim.zendesk().ticket_life(archived), "purged", "the archived ticket is found by search");
+    assert_eq!(evidence.counts["tickets_deleted"], 2);
+    assert!(all_redacted(&sim.zendesk().comment_text(comment).unwrap()), "their comment on an archived ticket");
+    assert_eq!(sim.zendesk().ticket_life(theirs), "live", "someone else's ticket stays");
+    assert_eq!(evidence.counts["closed_tickets_left"], 1, "an archived ticket is closed");
+    assert_eq!(sim.zendesk().user_life(ana), "purged");
+    let searches: Vec<String> = sim.calls("zendesk").into_iter().flat_map(|c| c.identifiers).collect();
+    assert!(searches.contains(&format!("type:ticket requester:{ana}")), "{searches:?}");
+    assert!(searches.contains(&format!("type:ticket cc:{ana}")), "{searches:?}");
 }
 
 /// The person's address is a secondary e-mail identity of a Zendesk user: the user search finds

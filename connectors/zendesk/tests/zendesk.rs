@@ -100,11 +100,13 @@ async fn tickets_are_deleted_by_jobs_then_purged_then_the_user_is_deleted() {
         "GET /api/v2/users/search".to_string(),
         "GET /api/v2/users/search".into(),
         format!("GET /api/v2/users/{ana}/tickets/requested"),
+        "GET /api/v2/search".into(),
         format!("GET /api/v2/users/{ana}/tickets/ccd"),
+        "GET /api/v2/search".into(),
         "DELETE /api/v2/tickets/destroy_many".into(),
         "DELETE /api/v2/deleted_tickets/destroy_many".into(),
     ];
-    assert_eq!(actions(&sim)[..6], expected_order);
+    assert_eq!(actions(&sim)[..8], expected_order);
     assert_eq!(
         actions(&sim)[actions(&sim).len() - 2..],
         [format!("DELETE /api/v2/users/{ana}"), format!("DELETE /api/v2/deleted_users/{ana}")]
@@ -428,9 +430,12 @@ async fn a_soft_deletion_that_timed_out_is_finished_by_id() {
     let (sim, zendesk, ctx) = setup(TicketPolicy::Delete).await;
     let pat = sim.zendesk().user(Some("pat@example.com"), None);
     let subject = person(&["pat@example.com"], None, None);
-    // Search, requested, ccd answer normally; the soft deletion is done but answered too late.
+    // The user search, the requested tickets and the CC'd tickets (each a list and a ticket
+    // search) answer normally; the soft deletion is done but answered too late.
     let normal = Fault::Hang { millis: 0 };
-    sim.push_faults("zendesk", [normal.clone(), normal.clone(), normal, Fault::SlowAnswer { millis: 2500 }]);
+    let mut faults = vec![normal; 5];
+    faults.push(Fault::SlowAnswer { millis: 2500 });
+    sim.push_faults("zendesk", faults);
     let Outcome::Pending(pending) = zendesk.erase(&ctx, &subject).await else { panic!("pending") };
     assert_eq!(pending.state, serde_json::json!({ "step": "purge_users", "users": [pat] }));
     assert_eq!(sim.zendesk().user_life(pat), "soft_deleted");
