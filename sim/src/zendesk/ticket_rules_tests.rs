@@ -102,8 +102,7 @@ fn a_secondary_email_is_an_identity_found_by_search() {
 /// is still among the deleted tickets.
 #[test]
 fn a_purge_that_fails_for_one_ticket_says_only_that_not_all_succeeded() {
-    let mut data = Data::default();
-    data.job_delay = Duration::ZERO;
+    let mut data = Data { job_delay: Duration::ZERO, ..Data::default() };
     let ana = data.add_user("Ana", Some("ana@example.com"), None, "end-user");
     let (kept, purged) = (data.add_ticket(ana, "One."), data.add_ticket(ana, "Two."));
     call(&mut data, "DELETE", &format!("/api/v2/tickets/destroy_many?ids={kept},{purged}"), Value::Null);
