@@ -83,6 +83,13 @@ impl Api {
         self.list(url, "results").await
     }
 
+    /// `GET /api/v2/deleted_tickets`, every page: the ids of soft-deleted tickets (archived ones
+    /// are not listed).
+    pub async fn deleted_tickets(&self) -> Result<Vec<i64>, Failure> {
+        let tickets: Vec<Ticket> = self.list(self.url("deleted_tickets"), "deleted_tickets").await?;
+        Ok(tickets.into_iter().map(|t| t.id).collect())
+    }
+
     /// `GET /api/v2/users/{id}/tickets/requested`, every page.
     pub async fn requested(&self, user: i64) -> Result<Vec<Ticket>, Failure> {
         self.list(self.url(&format!("users/{user}/tickets/requested")), "tickets").await

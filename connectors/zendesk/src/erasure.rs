@@ -45,7 +45,11 @@ enum Removal {
 /// How the background jobs of a step stand.
 enum Jobs {
     Running,
-    Done,
+    /// Every job completed (or is forgotten); `certain` when each job's results say that every
+    /// record succeeded.
+    Done {
+        certain: bool,
+    },
     Failed,
 }
 
@@ -147,7 +151,7 @@ impl Zendesk {
         match step {
             Step::DeleteTickets { jobs, tickets, restarts } => match self.jobs(&jobs).await? {
                 Jobs::Running => Ok(self.wait(Step::DeleteTickets { jobs, tickets, restarts }, evidence)),
-                Jobs::Done => self.purge_tickets(tickets, restarts, evidence).await,
+                Jobs::Done { .. } => self.purge_tickets(tickets, restarts, evidence).await,
                 Jobs::Failed if restarts >= MAX_RESTARTS => Ok(gave_up()),
                 Jobs::Failed => {
                     restarting(restarts);
@@ -156,16 +160,7 @@ impl Zendesk {
             },
             Step::PurgeTickets { jobs, tickets, restarts } => match self.jobs(&jobs).await? {
                 Jobs::Running => Ok(self.wait(Step::PurgeTickets { jobs, tickets, restarts }, evidence)),
-                Jobs::Done => {
-                    let mut saved: Saved = ctx.progress.get()?.unwrap_or_default();
-                    if saved.tickets.iter().any(|t| tickets.contains(t)) {
-                        saved.tickets.retain(|t| !tickets.contains(t));
-                        ctx.progress.save(&saved).await?;
-                    }
-                    let mut evidence = evidence;
-                    add(&mut evidence, "tickets_deleted", tickets.len() as u64);
-                    Ok(self.pass(ctx, subject, Earlier { evidence, restarts, carried: Vec::new() }).await)
-                }
+                Jobs::Done { certain } => self.purged(ctx, subject, tickets, certain, restarts, evidence).await,
                 Jobs::Failed if restarts >= MAX_RESTARTS => Ok(gave_up()),
                 Jobs::Failed => {
                     restarting(restarts);
@@ -267,6 +262,43 @@ impl Zendesk {
         Ok(self.wait(Step::DeleteTickets { jobs, tickets, restarts }, evidence))
     }
 
+    /// The purge jobs of `tickets` are done. Zendesk's results only say whether every ticket of a
+    /// job was purged; when one was not (or a job is forgotten), the tickets still among Zendesk's
+    /// deleted tickets were not purged: they are purged again, and only the others are counted
+    /// and leave the saved progress.
+    async fn purged(
+        &self,
+        ctx: &Ctx,
+        subject: &Subject,
+        tickets: Vec<i64>,
+        certain: bool,
+        restarts: u32,
+        mut evidence: Evidence,
+    ) -> Result<Outcome, Failure> {
+        let still_deleted: BTreeSet<i64> =
+            if certain { BTreeSet::new() } else { self.api.deleted_tickets().await?.into_iter().collect() };
+        let (left, purged): (Vec<i64>, Vec<i64>) = tickets.into_iter().partition(|t| still_deleted.contains(t));
+        let mut saved: Saved = ctx.progress.get()?.unwrap_or_default();
+        if saved.tickets.iter().any(|t| purged.contains(t)) {
+            saved.tickets.retain(|t| !purged.contains(t));
+            ctx.progress.save(&saved).await?;
+        }
+        add(&mut evidence, "tickets_deleted", purged.len() as u64);
+        if left.is_empty() {
+            return Ok(self.pass(ctx, subject, Earlier { evidence, restarts, carried: Vec::new() }).await);
+        }
+        if restarts >= MAX_RESTARTS {
+            return Ok(Outcome::failed(format!(
+                "zendesk could not purge {} ticket(s) in {} tries; they stay soft-deleted until Zendesk purges them \
+                 after 30 days, and the user is not deleted yet",
+                left.len(),
+                MAX_RESTARTS + 1
+            )));
+        }
+        restarting(restarts);
+        self.purge_tickets(left, restarts + 1, evidence).await
+    }
+
     /// Start purging deleted tickets (100 a job).
     async fn purge_tickets(&self, tickets: Vec<i64>, restarts: u32, evidence: Evidence) -> Result<Outcome, Failure> {
         let mut evidence = evidence;
@@ -327,17 +359,20 @@ impl Zendesk {
     }
 
     async fn jobs(&self, ids: &[String]) -> Result<Jobs, Failure> {
-        let mut running = false;
+        let (mut running, mut certain) = (false, true);
         for id in ids {
             // A job Zendesk no longer knows has long finished; the next step checks what is left.
-            let Some(job) = self.api.job(id).await? else { continue };
+            let Some(job) = self.api.job(id).await? else {
+                certain = false;
+                continue;
+            };
             match job.status.as_str() {
-                "completed" => {}
+                "completed" => certain &= job.all_succeeded(),
                 "queued" | "working" => running = true,
                 _ => return Ok(Jobs::Failed),
             }
         }
-        Ok(if running { Jobs::Running } else { Jobs::Done })
+        Ok(if running { Jobs::Running } else { Jobs::Done { certain } })
     }
 
     fn wait(&self, step: Step, evidence: Evidence) -> Outcome {

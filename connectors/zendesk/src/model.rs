@@ -79,6 +79,22 @@ pub(crate) struct JobStatus {
     pub id: String,
     /// `queued`, `working`, `completed`, `failed` or `killed`.
     pub status: String,
+    /// Per record for most jobs; one `{"success": bool}` for a permanent ticket deletion.
+    #[serde(default)]
+    pub results: Option<serde_json::Value>,
+}
+
+impl JobStatus {
+    /// Do the results say that every record succeeded? A permanent ticket deletion says only
+    /// `{"success": true}` or `false`, never which ticket failed.
+    pub fn all_succeeded(&self) -> bool {
+        use serde_json::Value;
+        match &self.results {
+            Some(Value::Object(result)) => result.get("success") == Some(&Value::Bool(true)),
+            Some(Value::Array(results)) => results.iter().all(|r| r.get("success") == Some(&Value::Bool(true))),
+            _ => false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

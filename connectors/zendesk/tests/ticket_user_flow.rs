@@ -1,5 +1,6 @@
 //! The zendesk connector's ticket and user flow against Zendesk's own refusals and blind spots
-//! (issue 13): closed tickets of other people, archived tickets and secondary e-mail identities.
+//! (issue 13): closed tickets of other people, archived tickets, secondary e-mail identities and
+//! permanent ticket deletions that fail for some tickets.
 
 use erasure_connector::subject::RawSubject;
 use erasure_connector::{Connector, Ctx, Evidence, HttpClient, Outcome, Secrets, Subject};
@@ -137,4 +138,56 @@ async fn a_secondary_email_identity_finds_the_user() {
     assert_eq!(evidence.counts["users_deleted"], 1);
     assert_eq!(sim.zendesk().user_life(lookalike), "active", "joana@ only looks like ana@");
     assert!(sim.calls("zendesk").iter().any(|c| c.action == format!("GET /api/v2/users/{ana}/identities")));
+}
+
+/// A permanent deletion job that fails for one ticket says only `{"success": false}`: the
+/// connector reads Zendesk's deleted tickets to learn which were purged, counts only those, and
+/// purges the rest again (the ids stay in the saved progress until then).
+#[tokio::test]
+async fn a_ticket_the_purge_failed_on_is_purged_again_and_counted_once() {
+    let (sim, zendesk, ctx) = setup(TicketPolicy::Delete).await;
+    let ana = sim.zendesk().user(Some("ana@example.com"), None);
+    let stuck = sim.zendesk().ticket(ana, "One.");
+    let fine = sim.zendesk().ticket(ana, "Two.");
+    sim.zendesk().fail_purge(stuck, true);
+    let subject = person("ana@example.com");
+
+    let mut outcome = zendesk.erase(&ctx, &subject).await;
+    let mut counted_before_retry = None;
+    for _ in 0..100 {
+        let Outcome::Pending(pending) = &outcome else { break };
+        if let Some(n) = pending.evidence.counts.get("tickets_deleted") {
+            counted_before_retry.get_or_insert(*n);
+            sim.zendesk().fail_purge(stuck, false);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        outcome = zendesk.check(&ctx, &subject, pending).await;
+    }
+    let evidence = erased(outcome);
+
+    assert_eq!(counted_before_retry, Some(1), "only the purged ticket is counted while the other is retried");
+    assert_eq!(sim.zendesk().ticket_life(fine), "purged");
+    assert_eq!(sim.zendesk().ticket_life(stuck), "purged", "the failed ticket was purged again");
+    assert_eq!(evidence.counts["tickets_deleted"], 2, "each ticket counted once");
+    assert_eq!(sim.zendesk().user_life(ana), "purged");
+    assert!(sim.calls("zendesk").iter().any(|c| c.action == "GET /api/v2/deleted_tickets"));
+}
+
+/// A ticket Zendesk never manages to purge ends the task after the restarts, with a reason that
+/// names no ticket, and is not counted.
+#[tokio::test]
+async fn a_ticket_that_is_never_purged_fails_the_task() {
+    let (sim, zendesk, ctx) = setup(TicketPolicy::Delete).await;
+    let ana = sim.zendesk().user(Some("ana@example.com"), None);
+    let stuck = sim.zendesk().ticket(ana, "One.");
+    sim.zendesk().fail_purge(stuck, true);
+    match drive(&zendesk, &ctx, &person("ana@example.com")).await {
+        Outcome::Failed { reason } => {
+            assert!(reason.contains("could not purge 1 ticket"), "{reason}");
+            assert!(!reason.contains(&stuck.to_string()), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(sim.zendesk().ticket_life(stuck), "soft_deleted");
+    assert_eq!(sim.zendesk().user_life(ana), "active");
 }
