@@ -9,7 +9,7 @@ pub(crate) use help_center::{ArticleComment, Post, PostComment};
 
 use crate::config::{Auth, Checked};
 use crate::markup::{attachment_urls, email_query, redact_all};
-use crate::model::{Comment, ComplianceStatus, JobStatus, Ticket, User};
+use crate::model::{Comment, ComplianceStatus, Identity, JobStatus, Ticket, User};
 use erasure_connector::{classify, ExposeSecret, Failure, HttpClass, HttpClient};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
@@ -73,6 +73,26 @@ impl Api {
         };
         let answer: UserAnswer = read(response).await?;
         Ok(Some(answer.user))
+    }
+
+    /// `GET /api/v2/users/{id}/identities`, every page: e-mail addresses beyond the primary one.
+    pub async fn identities(&self, user: i64) -> Result<Vec<Identity>, Failure> {
+        self.list(self.url(&format!("users/{user}/identities")), "identities").await
+    }
+
+    /// `GET /api/v2/search?query=type:ticket {keyword}:{user}`, every page: `requester` or `cc`.
+    /// Unlike the user's lists of tickets, search also finds archived tickets.
+    pub async fn search_tickets(&self, keyword: &str, user: i64) -> Result<Vec<Ticket>, Failure> {
+        let mut url = self.url("search");
+        url.query_pairs_mut().append_pair("query", &format!("type:ticket {keyword}:{user}"));
+        self.list(url, "results").await
+    }
+
+    /// `GET /api/v2/deleted_tickets`, every page: the ids of soft-deleted tickets (archived ones
+    /// are not listed).
+    pub async fn deleted_tickets(&self) -> Result<Vec<i64>, Failure> {
+        let tickets: Vec<Ticket> = self.list(self.url("deleted_tickets"), "deleted_tickets").await?;
+        Ok(tickets.into_iter().map(|t| t.id).collect())
     }
 
     /// `GET /api/v2/users/{id}/tickets/requested`, every page.

@@ -12,9 +12,14 @@ use crate::config::TicketPolicy;
 use crate::markup::is_redacted;
 use crate::model::{Saved, Step, User};
 use crate::Zendesk;
-use erasure_connector::subject::normalise_email;
 use erasure_connector::{Ctx, Evidence, Failure, FailureKind, Outcome, Pending, Subject};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
+
+/// Added to the note when the person stays on closed tickets (`closed_tickets_left`).
+const CLOSED_TICKETS_NOTE: &str = " The person stays among the CCs or followers of closed tickets someone else \
+     requested (closed_tickets_left): Zendesk refuses any change to a closed ticket but its tags, subject and \
+     priority. Their comments on those tickets were redacted, and their user was deleted permanently, so Zendesk \
+     names them there as a deleted user.";
 
 /// A failed background job is started again at most this many times.
 const MAX_RESTARTS: u32 = 3;
@@ -40,7 +45,11 @@ enum Removal {
 /// How the background jobs of a step stand.
 enum Jobs {
     Running,
-    Done,
+    /// Every job completed (or is forgotten); `certain` when each job's results say that every
+    /// record succeeded.
+    Done {
+        certain: bool,
+    },
     Failed,
 }
 
@@ -53,35 +62,6 @@ impl Zendesk {
     /// The step after `step`, once its jobs are done.
     pub(crate) async fn follow(&self, ctx: &Ctx, subject: &Subject, step: Step, evidence: Evidence) -> Outcome {
         self.try_follow(ctx, subject, step, evidence).await.unwrap_or_else(Outcome::from)
-    }
-
-    /// The person's users: the one named by `subject.ids.<instance>`, and those whose e-mail or
-    /// external id is exactly the subject's (Zendesk's search is fuzzy; its results are checked).
-    pub(crate) async fn find_users(&self, ctx: &Ctx, subject: &Subject) -> Result<Vec<User>, Failure> {
-        let mut found = BTreeMap::new();
-        if let Some(raw) = subject.id_in(&ctx.instance) {
-            let id = raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
-                Failure::permanent(format!("subject.ids.{} is not a zendesk user id (a number)", ctx.instance))
-            })?;
-            if let Some(user) = self.api.user(id).await? {
-                found.insert(user.id, user);
-            }
-        }
-        for email in subject.emails() {
-            for user in self.api.search_by_email(email).await? {
-                if user.email.as_deref().and_then(normalise_email).as_ref() == Some(email) {
-                    found.entry(user.id).or_insert(user);
-                }
-            }
-        }
-        if let Some(external_id) = subject.user_id() {
-            for user in self.api.search_by_external_id(external_id).await? {
-                if user.external_id.as_deref() == Some(external_id) {
-                    found.entry(user.id).or_insert(user);
-                }
-            }
-        }
-        Ok(found.into_values().collect())
     }
 
     async fn try_pass(&self, ctx: &Ctx, subject: &Subject, mut earlier: Earlier) -> Result<Outcome, Failure> {
@@ -97,10 +77,16 @@ impl Zendesk {
         let mut requested = BTreeSet::new();
         for user in &active {
             requested.extend(self.api.requested(*user).await?.into_iter().map(|t| t.id));
+            // Archived tickets (closed for about 120 days) are not in that list; search finds them.
+            requested.extend(self.api.search_tickets("requester", *user).await?.into_iter().map(|t| t.id));
         }
+        let mut closed_left = 0;
         for user in &active {
-            self.leave_others_tickets(*user, &requested, &mut earlier.evidence).await?;
+            closed_left += self.leave_others_tickets(*user, &requested, &mut earlier.evidence).await?;
         }
+        // Every pass meets the same closed tickets again: the count is of one pass.
+        let counted = earlier.evidence.counts.get("closed_tickets_left").copied().unwrap_or(0);
+        add(&mut earlier.evidence, "closed_tickets_left", closed_left.saturating_sub(counted));
         // Tickets an earlier step or attempt deleted (or started to): soft-deleted tickets are not
         // listed among the person's any more, so they are purged by id.
         earlier.carried.extend(saved.tickets.iter().copied());
@@ -169,7 +155,7 @@ impl Zendesk {
         match step {
             Step::DeleteTickets { jobs, tickets, restarts } => match self.jobs(&jobs).await? {
                 Jobs::Running => Ok(self.wait(Step::DeleteTickets { jobs, tickets, restarts }, evidence)),
-                Jobs::Done => self.purge_tickets(tickets, restarts, evidence).await,
+                Jobs::Done { .. } => self.purge_tickets(tickets, restarts, evidence).await,
                 Jobs::Failed if restarts >= MAX_RESTARTS => Ok(gave_up()),
                 Jobs::Failed => {
                     restarting(restarts);
@@ -178,16 +164,7 @@ impl Zendesk {
             },
             Step::PurgeTickets { jobs, tickets, restarts } => match self.jobs(&jobs).await? {
                 Jobs::Running => Ok(self.wait(Step::PurgeTickets { jobs, tickets, restarts }, evidence)),
-                Jobs::Done => {
-                    let mut saved: Saved = ctx.progress.get()?.unwrap_or_default();
-                    if saved.tickets.iter().any(|t| tickets.contains(t)) {
-                        saved.tickets.retain(|t| !tickets.contains(t));
-                        ctx.progress.save(&saved).await?;
-                    }
-                    let mut evidence = evidence;
-                    add(&mut evidence, "tickets_deleted", tickets.len() as u64);
-                    Ok(self.pass(ctx, subject, Earlier { evidence, restarts, carried: Vec::new() }).await)
-                }
+                Jobs::Done { certain } => self.purged(ctx, subject, tickets, certain, restarts, evidence).await,
                 Jobs::Failed if restarts >= MAX_RESTARTS => Ok(gave_up()),
                 Jobs::Failed => {
                     restarting(restarts);
@@ -218,24 +195,35 @@ impl Zendesk {
     }
 
     /// On a ticket someone else requested: redact the user's own comments, then take the user
-    /// off its CCs and followers. The ticket stays.
+    /// off its CCs and followers. The ticket stays. A closed ticket cannot be changed (Zendesk
+    /// answers 422) but its comments can be redacted: the user stays on its CCs, counted in
+    /// `closed_tickets_left` (returned), until the permanent deletion of the user scrubs the
+    /// identity.
     async fn leave_others_tickets(
         &self,
         user: i64,
         requested: &BTreeSet<i64>,
         evidence: &mut Evidence,
-    ) -> Result<(), Failure> {
-        for ticket in self.api.ccd(user).await? {
-            if requested.contains(&ticket.id) {
+    ) -> Result<u64, Failure> {
+        // Archived tickets are not in the user's list of CC'd tickets; search finds them.
+        let mut tickets = self.api.ccd(user).await?;
+        tickets.extend(self.api.search_tickets("cc", user).await?);
+        let (mut seen, mut closed_left) = (BTreeSet::new(), 0);
+        for ticket in tickets {
+            if requested.contains(&ticket.id) || !seen.insert(ticket.id) {
                 continue;
             }
             let redacted = self.redact_comments(ticket.id, Some(user)).await?;
             add(evidence, "comments_redacted", redacted);
             self.delete_call_recordings(ticket.id, Some(user), evidence).await?;
+            if ticket.is_closed() {
+                closed_left += 1;
+                continue;
+            }
             self.api.unwatch(ticket.id, user).await?;
             add(evidence, "cc_removals", 1);
         }
-        Ok(())
+        Ok(closed_left)
     }
 
     /// Redact the comments of `ticket` (only those by `author` if given) not redacted yet.
@@ -277,6 +265,43 @@ impl Zendesk {
         tickets.sort_unstable();
         tickets.dedup();
         Ok(self.wait(Step::DeleteTickets { jobs, tickets, restarts }, evidence))
+    }
+
+    /// The purge jobs of `tickets` are done. Zendesk's results only say whether every ticket of a
+    /// job was purged; when one was not (or a job is forgotten), the tickets still among Zendesk's
+    /// deleted tickets were not purged: they are purged again, and only the others are counted
+    /// and leave the saved progress.
+    async fn purged(
+        &self,
+        ctx: &Ctx,
+        subject: &Subject,
+        tickets: Vec<i64>,
+        certain: bool,
+        restarts: u32,
+        mut evidence: Evidence,
+    ) -> Result<Outcome, Failure> {
+        let still_deleted: BTreeSet<i64> =
+            if certain { BTreeSet::new() } else { self.api.deleted_tickets().await?.into_iter().collect() };
+        let (left, purged): (Vec<i64>, Vec<i64>) = tickets.into_iter().partition(|t| still_deleted.contains(t));
+        let mut saved: Saved = ctx.progress.get()?.unwrap_or_default();
+        if saved.tickets.iter().any(|t| purged.contains(t)) {
+            saved.tickets.retain(|t| !purged.contains(t));
+            ctx.progress.save(&saved).await?;
+        }
+        add(&mut evidence, "tickets_deleted", purged.len() as u64);
+        if left.is_empty() {
+            return Ok(self.pass(ctx, subject, Earlier { evidence, restarts, carried: Vec::new() }).await);
+        }
+        if restarts >= MAX_RESTARTS {
+            return Ok(Outcome::failed(format!(
+                "zendesk could not purge {} ticket(s) in {} tries; they stay soft-deleted until Zendesk purges them \
+                 after 30 days, and the user is not deleted yet",
+                left.len(),
+                MAX_RESTARTS + 1
+            )));
+        }
+        restarting(restarts);
+        self.purge_tickets(left, restarts + 1, evidence).await
     }
 
     /// Start purging deleted tickets (100 a job).
@@ -339,17 +364,20 @@ impl Zendesk {
     }
 
     async fn jobs(&self, ids: &[String]) -> Result<Jobs, Failure> {
-        let mut running = false;
+        let (mut running, mut certain) = (false, true);
         for id in ids {
             // A job Zendesk no longer knows has long finished; the next step checks what is left.
-            let Some(job) = self.api.job(id).await? else { continue };
+            let Some(job) = self.api.job(id).await? else {
+                certain = false;
+                continue;
+            };
             match job.status.as_str() {
-                "completed" => {}
+                "completed" => certain &= job.all_succeeded(),
                 "queued" | "working" => running = true,
                 _ => return Ok(Jobs::Failed),
             }
         }
-        Ok(if running { Jobs::Running } else { Jobs::Done })
+        Ok(if running { Jobs::Running } else { Jobs::Done { certain } })
     }
 
     fn wait(&self, step: Step, evidence: Evidence) -> Outcome {
@@ -374,11 +402,14 @@ impl Zendesk {
         if evidence.counts.is_empty() && evidence.vendor_refs.is_empty() {
             Outcome::NothingToErase
         } else {
+            let mut note = self.note.clone();
+            if evidence.counts.contains_key("closed_tickets_left") {
+                note.push_str(CLOSED_TICKETS_NOTE);
+            }
             // A step's own note (Help Center not enabled) follows the connector's.
-            let note = match &evidence.note {
-                Some(step) => format!("{} {step}", self.note),
-                None => self.note.clone(),
-            };
+            if let Some(step) = &evidence.note {
+                note = format!("{note} {step}");
+            }
             Outcome::Erased(evidence.note(note))
         }
     }

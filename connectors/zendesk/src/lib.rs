@@ -6,6 +6,7 @@
 //! - [`config`]: the config keys and their checks.
 //! - `api`: one method per Zendesk call; pagination; Zendesk's 429.
 //! - `erasure`: the steps of an erasure and their follow-up.
+//! - `find`: who the person is (exact e-mail identity, external id, or the id the product gave).
 //! - `markup`: the search term and the redaction markup.
 //! - `model`: Zendesk's answers, and the follow-up state.
 //! - `help_center`: the person's Help Center (Guide) content, deleted before their user.
@@ -14,6 +15,7 @@
 mod api;
 pub mod config;
 mod erasure;
+mod find;
 mod help_center;
 mod markup;
 mod model;

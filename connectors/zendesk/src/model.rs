@@ -30,6 +30,16 @@ fn yes() -> bool {
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct Ticket {
     pub id: i64,
+    /// `new`, `open`, `pending`, `hold`, `solved` or `closed`.
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+impl Ticket {
+    /// Zendesk refuses any change to a closed ticket but its tags, subject and priority.
+    pub fn is_closed(&self) -> bool {
+        self.status.as_deref() == Some("closed")
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -53,12 +63,38 @@ pub(crate) struct Attachment {
     pub content_url: Option<String>,
 }
 
+/// One of a user's identities (`GET /users/{id}/identities`).
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Identity {
+    /// `email`, `phone_number`, `twitter`, ...
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub value: String,
+}
+
 /// `{"job_status": {...}}`: a background job (bulk deletions).
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct JobStatus {
     pub id: String,
     /// `queued`, `working`, `completed`, `failed` or `killed`.
     pub status: String,
+    /// Per record for most jobs; one `{"success": bool}` for a permanent ticket deletion.
+    #[serde(default)]
+    pub results: Option<serde_json::Value>,
+}
+
+impl JobStatus {
+    /// Do the results say that every record succeeded? A permanent ticket deletion says only
+    /// `{"success": true}` or `false`, never which ticket failed.
+    pub fn all_succeeded(&self) -> bool {
+        use serde_json::Value;
+        match &self.results {
+            Some(Value::Object(result)) => result.get("success") == Some(&Value::Bool(true)),
+            Some(Value::Array(results)) => results.iter().all(|r| r.get("success") == Some(&Value::Bool(true))),
+            _ => false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -101,11 +101,13 @@ async fn tickets_are_deleted_by_jobs_then_purged_then_the_user_is_deleted() {
         "GET /api/v2/users/search".to_string(),
         "GET /api/v2/users/search".into(),
         format!("GET /api/v2/users/{ana}/tickets/requested"),
+        "GET /api/v2/search".into(),
         format!("GET /api/v2/users/{ana}/tickets/ccd"),
+        "GET /api/v2/search".into(),
         "DELETE /api/v2/tickets/destroy_many".into(),
         "DELETE /api/v2/deleted_tickets/destroy_many".into(),
     ];
-    assert_eq!(actions(&sim)[..6], expected_order);
+    assert_eq!(actions(&sim)[..8], expected_order);
     assert_eq!(
         actions(&sim)[actions(&sim).len() - 2..],
         [format!("DELETE /api/v2/users/{ana}"), format!("DELETE /api/v2/deleted_users/{ana}")]
@@ -129,7 +131,9 @@ async fn fuzzy_search_results_are_kept_only_when_exact() {
     assert_eq!(zendesk.erase(&ctx, &subject).await, Outcome::NothingToErase);
     assert!(!zendesk.lookup(&ctx, &subject).await.unwrap().present);
     assert!(lookalikes.iter().all(|u| sim.zendesk().user_life(*u) == "active"));
-    let searched: Vec<Vec<String>> = sim.calls("zendesk").iter().map(|c| c.identifiers.clone()).collect();
+    // Between the searches: each look-alike's identities, read to check its e-mail addresses.
+    let searched: Vec<Vec<String>> =
+        sim.calls("zendesk").iter().map(|c| c.identifiers.clone()).filter(|i| !i.is_empty()).collect();
     assert_eq!(searched[0], [r#"email:"ann@example.com""#], "the e-mail is one quoted phrase");
     assert_eq!(searched[1], ["u_123"], "the external id is an exact-match parameter");
 }
@@ -165,6 +169,7 @@ async fn tickets_the_person_is_only_ccd_on_stay_without_them() {
     let bea = sim.zendesk().user(Some("bea@example.com"), None);
     let other = sim.zendesk().user(Some("other@example.com"), None);
     let ticket = sim.zendesk().ticket(other, "Our shared printer is broken.");
+    sim.zendesk().set_ticket_status(ticket, "open");
     let theirs = sim.zendesk().comment(ticket, bea, "Mine too, call me on +33 6 12 34 56 78.", &["id-card.jpg"]);
     let reply = sim.zendesk().comment(ticket, other, "Thanks Bea.", &[]);
     sim.zendesk().watch(ticket, bea, false);

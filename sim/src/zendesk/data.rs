@@ -6,7 +6,7 @@ use super::{AGENT_ID, EMAIL};
 use crate::harness::RateWindow;
 use crate::text::percent_encode;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 /// What the simulated Zendesk account holds.
@@ -19,6 +19,8 @@ pub(crate) struct Data {
     pub(super) page_size: usize,
     pub(super) job_delay: Duration,
     pub(super) failing_jobs: u32,
+    /// Tickets that `deleted_tickets/destroy_many` fails to purge (`Zendesk::fail_purge`).
+    pub(super) failing_purges: BTreeSet<u64>,
     pub(super) rate_limit: Option<RateWindow>,
     pub(super) user_deletions: RateWindow,
     pub(super) next_page_override: Option<String>,
@@ -37,6 +39,7 @@ impl Default for Data {
             page_size: 5,
             job_delay: Duration::from_millis(200),
             failing_jobs: 0,
+            failing_purges: BTreeSet::new(),
             rate_limit: None,
             user_deletions: RateWindow::new(700, Duration::from_secs(600)),
             next_page_override: None,
@@ -69,7 +72,10 @@ impl Life {
 pub(super) struct User {
     pub(super) id: u64,
     pub(super) name: String,
+    /// The primary e-mail identity.
     pub(super) email: Option<String>,
+    /// Other e-mail identities (`Zendesk::secondary_email`).
+    pub(super) secondary_emails: Vec<String>,
     pub(super) external_id: Option<String>,
     pub(super) role: String,
     pub(super) life: Life,
@@ -87,6 +93,8 @@ pub(super) struct Ticket {
     pub(super) follower_ids: Vec<u64>,
     pub(super) comments: Vec<Comment>,
     pub(super) life: Life,
+    /// Closed long ago and archived (`Zendesk::archive`): absent from the user's ticket lists.
+    pub(super) archived: bool,
 }
 
 pub(super) struct Comment {
@@ -117,8 +125,9 @@ pub(super) struct Job {
     pub(super) created: Instant,
     pub(super) ready_at: Instant,
     pub(super) fails: bool,
-    /// Per-ticket results, once the job has run.
-    pub(super) results: Option<Vec<Value>>,
+    /// The results, once the job has run: per ticket for a deletion, one `{"success": ...}` for
+    /// a purge.
+    pub(super) results: Option<Value>,
 }
 
 impl Data {
@@ -139,7 +148,8 @@ impl Data {
                     JobAction::Delete => (Life::Active, Life::SoftDeleted),
                     JobAction::Purge => (Life::SoftDeleted, Life::Purged),
                 };
-                let done = !fails && self.tickets.get(ticket).is_some_and(|t| t.life == from);
+                let refused = action == JobAction::Purge && self.failing_purges.contains(ticket);
+                let done = !fails && !refused && self.tickets.get(ticket).is_some_and(|t| t.life == from);
                 if done {
                     self.tickets.get_mut(ticket).expect("checked").life = to;
                 }
@@ -149,6 +159,14 @@ impl Data {
                     json!({ "id": ticket, "action": "delete", "success": false, "errors": "RecordNotFound" })
                 });
             }
+            let results = match action {
+                JobAction::Delete => Value::Array(results),
+                // "If the job was to permanently delete tickets, the result is an object that will
+                // only specify whether all of the tickets were successfully deleted or not"
+                // (developer.zendesk.com/api-reference/ticketing/ticket-management/job_statuses/,
+                // Results, Permanent Ticket Deletion): no per-ticket detail.
+                JobAction::Purge => json!({ "success": results.iter().all(|r| r["success"] == true) }),
+            };
             self.jobs.get_mut(&id).expect("a due job").results = Some(results);
         }
     }
@@ -167,6 +185,7 @@ impl Data {
             id,
             name: name.to_string(),
             email,
+            secondary_emails: Vec::new(),
             external_id: external_id.map(str::to_string),
             role: role.to_string(),
             life: Life::Active,
@@ -188,6 +207,7 @@ impl Data {
             follower_ids: Vec::new(),
             comments: Vec::new(),
             life: Life::Active,
+            archived: false,
         };
         self.tickets.insert(id, ticket);
         self.add_comment(id, requester, text, &[]);

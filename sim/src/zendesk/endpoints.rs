@@ -22,6 +22,12 @@ impl Data {
         ok(json!({ key: items, "next_page": next, "previous_page": previous, "count": count }))
     }
 
+    /// `GET /users/search`. Zendesk's Search Users says the query "can specify a partial or full
+    /// value of any user property, including name, email address, notes, or phone"
+    /// (<https://developer.zendesk.com/api-reference/ticketing/users/users/#search-users>); it does
+    /// not say whether `email:` also matches a user's secondary e-mail identities. The simulator
+    /// matches them (fuzzily, as every search term), and answers the user with its primary `email`:
+    /// a caller must check the match against the user's identities.
     pub(super) fn search(&self, link: &Link) -> Answer {
         let found: Vec<&User> = if let Some(external_id) = link.query.get("external_id") {
             self.users
@@ -39,6 +45,69 @@ impl Data {
         };
         let users = found.iter().map(|u| u.json(&link.api)).collect();
         self.page("users", users, link)
+    }
+
+    /// `GET /users/{id}/identities`: "Returns a list of identities for the given user" (List
+    /// Identities, <https://developer.zendesk.com/api-reference/ticketing/users/user_identities/#list-identities>),
+    /// each `{"type": "email", "value": ..., "primary": ...}`; the primary first.
+    pub(super) fn identities(&self, id: u64, link: &Link) -> Answer {
+        let Some(user) = self.users.get(&id).filter(|u| u.life != Life::Purged) else { return not_found() };
+        let emails = user.email.iter().map(|e| (e, true)).chain(user.secondary_emails.iter().map(|e| (e, false)));
+        let identities = emails
+            .enumerate()
+            .map(|(n, (email, primary))| {
+                let identity = id * 1000 + n as u64;
+                json!({ "id": identity, "url": format!("{}/users/{id}/identities/{identity}.json", link.api),
+                        "user_id": id, "type": "email", "value": email, "primary": primary, "verified": true,
+                        "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z" })
+            })
+            .collect();
+        self.page("identities", identities, link)
+    }
+
+    /// `GET /search?query=type:ticket requester:{id}` (or `cc:{id}`): live tickets, archived ones
+    /// included. Zendesk archives a ticket closed for 120 days: "Zendesk automatically archives
+    /// tickets 120 days after the ticket status changes to Closed", and an archived ticket is
+    /// still reached through search ("Search for tickets and access them through search results":
+    /// available) but is not among a user's lists of tickets (About ticket archiving,
+    /// <https://support.zendesk.com/hc/en-us/articles/4408887617050>; List Search Results,
+    /// <https://developer.zendesk.com/api-reference/ticketing/ticket-management/search/#list-search-results>).
+    /// The keywords `requester:` and `cc:` with a user id are from Zendesk's search reference
+    /// (<https://support.zendesk.com/hc/en-us/articles/4408886879258>); the simulator's `cc:` also
+    /// finds followers, which that reference does not spell out.
+    pub(super) fn search_tickets(&self, link: &Link) -> Answer {
+        let Some(query) = link.query.get("query") else {
+            return error(400, "InvalidEndpoint", "query is required");
+        };
+        let terms = parse_terms(query);
+        let tickets = self
+            .tickets
+            .values()
+            .filter(|t| t.life == Life::Active && !terms.is_empty() && terms.iter().all(|term| term.matches_ticket(t)))
+            .map(|t| {
+                let mut json = t.json(&link.api);
+                json["result_type"] = json!("ticket");
+                json
+            })
+            .collect();
+        self.page("results", tickets, link)
+    }
+
+    /// `GET /deleted_tickets`: soft-deleted tickets, not archived ones: "The results includes all
+    /// deleted (and not yet archived) tickets that have not yet been scrubbed in the past 30 days.
+    /// Archived tickets are not included in the results." (List Deleted Tickets,
+    /// <https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/#list-deleted-tickets>).
+    pub(super) fn deleted_tickets(&self, link: &Link) -> Answer {
+        let tickets = self
+            .tickets
+            .values()
+            .filter(|t| t.life == Life::SoftDeleted && !t.archived)
+            .map(|t| {
+                json!({ "id": t.id, "subject": t.subject, "deleted_at": "2024-06-01T00:00:00Z",
+                        "previous_state": t.status, "actor": { "id": AGENT_ID, "name": "Erasure Bot" } })
+            })
+            .collect();
+        self.page("deleted_tickets", tickets, link)
     }
 
     pub(super) fn delete_user(&mut self, id: u64, api: &str) -> Answer {
@@ -72,6 +141,7 @@ impl Data {
                 u.purged_at = Some(now);
                 u.name = "Permanently Deleted User".into();
                 u.email = None;
+                u.secondary_emails.clear();
                 u.external_id = None;
                 ok(json!({ "deleted_user": u.json(api) }))
             }
@@ -113,6 +183,15 @@ impl Data {
         answer
     }
 
+    /// `PUT /tickets/{id}`: CCs, followers and status. A closed ticket refuses every change but
+    /// its tags, subject and priority: "Tickets with a status set to Closed can't be updated in
+    /// most cases, but they can be deleted. [...] Only the tags, subject, and priority fields can
+    /// be edited on closed tickets." (About native system ticket rules,
+    /// <https://support.zendesk.com/hc/en-us/articles/4408894213018>; the Update Ticket reference,
+    /// <https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/#update-ticket>,
+    /// does not document the answer). The simulator answers 422 `RecordInvalid` with
+    /// "Status: closed prevents ticket update", the answer Zendesk is reported to give; neither
+    /// the status nor the wording is in Zendesk's documentation.
     pub(super) fn update_ticket(&mut self, id: u64, body: &[u8], api: &str) -> Answer {
         let Some(ticket) = self.tickets.get_mut(&id).filter(|t| t.life == Life::Active) else { return not_found() };
         let Ok(Value::Object(mut body)) = serde_json::from_slice::<Value>(body) else {
@@ -121,6 +200,15 @@ impl Data {
         let Some(Value::Object(update)) = body.remove("ticket") else {
             return error(400, "InvalidValue", "the body must be {\"ticket\": {...}}");
         };
+        let editable_when_closed = |key: &String| matches!(key.as_str(), "tags" | "subject" | "priority");
+        if ticket.status == "closed" && !update.keys().all(editable_when_closed) {
+            return Answer {
+                status: 422,
+                body: json!({ "error": "RecordInvalid", "description": "Record validation errors", "details": {
+                    "status": [{ "description": "Status: closed prevents ticket update" }] } }),
+                headers: Vec::new(),
+            };
+        }
         for (key, list) in [("email_ccs", &mut ticket.email_cc_ids), ("followers", &mut ticket.follower_ids)] {
             for change in update.get(key).and_then(Value::as_array).into_iter().flatten() {
                 let Some(user) = change.get("user_id").and_then(Value::as_u64) else { continue };
@@ -137,6 +225,10 @@ impl Data {
         ok(json!({ "ticket": ticket.json(api) }))
     }
 
+    /// `PUT /comment_redactions/{id}`, on any live ticket, closed and archived ones included:
+    /// this endpoint provides "Redaction of comments in closed tickets" and "Redaction of comments
+    /// in archived tickets" (Redact Ticket Comment In Agent Workspace,
+    /// <https://developer.zendesk.com/api-reference/ticketing/tickets/ticket_comments/#redact-ticket-comment-in-agent-workspace>).
     pub(super) fn redact(&mut self, comment_id: u64, body: &[u8], api: &str) -> Answer {
         let Ok(body) = serde_json::from_slice::<Value>(body) else {
             return error(400, "InvalidValue", "the body must be JSON");

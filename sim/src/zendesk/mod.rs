@@ -4,12 +4,13 @@
 //!
 //! Paths (under `/zendesk`, or at the root of a port with `Sim::serve_vendor_at_root`):
 //! `GET /api/v2/users/me`, `GET /api/v2/users/search?query=|external_id=`,
-//! `GET|DELETE /api/v2/users/{id}`, `GET /api/v2/users/{id}/tickets/requested`,
+//! `GET|DELETE /api/v2/users/{id}`, `GET /api/v2/users/{id}/identities`,
+//! `GET /api/v2/users/{id}/tickets/requested`, `GET /api/v2/search?query=`,
 //! `GET /api/v2/users/{id}/tickets/ccd`, `GET /api/v2/users/{id}/compliance_deletion_statuses`,
 //! `DELETE /api/v2/deleted_users/{id}`, `DELETE /api/v2/tickets/destroy_many?ids=`,
 //! `PUT /api/v2/tickets/{id}`, `GET /api/v2/tickets/{id}/comments`,
 //! `PUT /api/v2/comment_redactions/{comment_id}`, `DELETE /api/v2/deleted_tickets/destroy_many?ids=`,
-//! `GET /api/v2/job_statuses/{id}`.
+//! `GET /api/v2/deleted_tickets`, `GET /api/v2/job_statuses/{id}`.
 //! Help Center (`help_center.rs`): `GET /api/v2/help_center/users/{id}/comments`,
 //! `GET /api/v2/community/users/{id}/posts|comments`,
 //! `DELETE /api/v2/help_center[/{locale}]/articles/{article_id}/comments/{id}`,
@@ -23,7 +24,13 @@
 //! - Search is fuzzy, as Zendesk's is: `email:ann@x.io` also finds `joann@x.io`; an unquoted `*`
 //!   is a wildcard; a quoted value (`email:"a\"b@x.io"`, with `\"` and `\\` escapes) is a literal.
 //!   Terms are ANDed. Soft-deleted users are not found; `GET /users/{id}` still shows them
-//!   (`"active": false`).
+//!   (`"active": false`). `email:` also matches a user's secondary e-mail identities
+//!   (`Sim::zendesk().secondary_email`), which only `GET /users/{id}/identities` shows.
+//! - Tickets are `closed` unless set otherwise. Zendesk refuses to change a closed ticket (422
+//!   `RecordInvalid`) except its tags, subject and priority; comment redaction still works on it.
+//! - An archived ticket (`Sim::zendesk().archive`, closed) is absent from the user's
+//!   `tickets/requested` and `tickets/ccd` and from `deleted_tickets`; ticket search
+//!   (`type:ticket requester:{id}` or `cc:{id}`) finds it.
 //! - `destroy_many` (at most 100 ids) answers a `job_status` that is `queued`, then `working`,
 //!   then `completed` (or `failed` with `Sim::zendesk().fail_jobs`) after the job delay (200 ms
 //!   unless set); the tickets change only when the job completes. Deleted tickets must be purged
@@ -31,9 +38,11 @@
 //!   700 per 10 minutes (429 with `Retry-After` beyond).
 //! - A bulk job with an id it cannot act on (not live for `destroy_many`, not soft-deleted for
 //!   `deleted_tickets/destroy_many`) still does the others and completes, that id's result
-//!   failing with `RecordNotFound`: "If one ticket fails to be deleted, the endpoint still
+//!   failing with `RecordNotFound` (in `destroy_many` results): "If one ticket fails to be deleted, the endpoint still
 //!   attempts to delete the others" (Zendesk Support API, Delete Multiple Tickets Permanently,
-//!   `../shared/vendor-specs/zendesk-support-oas.yaml`). A permanently deleted user answers 404
+//!   `../shared/vendor-specs/zendesk-support-oas.yaml`). A purge job's `results` are one
+//!   `{"success": false}` when any ticket failed, as Zendesk documents for permanent ticket
+//!   deletion (`Sim::zendesk().fail_purge` makes a ticket fail). A permanently deleted user answers 404
 //!   to `GET /users/{id}`; its `compliance_deletion_statuses` keep the deletion request.
 //! - An end user who is the requester of a ticket that is not closed cannot be deleted (422).
 //! - A redaction's `html_body` must be the comment's own with `<redact>` tags (and `redact`
@@ -51,7 +60,7 @@
 //!                "article_comments": 1, "community_posts": 1, "voice_calls": 1 } ] }
 //! ```
 //! `tickets`: tickets the user requested (their comment and an agent's reply); `ccd_tickets`:
-//! another customer's tickets on which the user is CC'd and commented.
+//! another customer's open tickets on which the user is CC'd and commented.
 //! `article_comments`: Help Center article comments by the user; `community_posts`: community
 //! posts by the user, each with a comment of theirs; `voice_calls`: tickets the user requested
 //! with a voice comment whose call has a recording and a voicemail.
@@ -67,6 +76,8 @@ mod query;
 mod routes;
 mod seed;
 mod talk;
+#[cfg(test)]
+mod ticket_rules_tests;
 
 pub(crate) use data::Data;
 pub(crate) use routes::router;
@@ -122,6 +133,36 @@ impl Zendesk<'_> {
                 t.follower_ids.push(user)
             } else {
                 t.email_cc_ids.push(user)
+            }
+        })
+    }
+
+    /// Another e-mail identity of `user` (not its primary `email`).
+    pub fn secondary_email(&self, user: u64, email: &str) {
+        self.with(|d| {
+            let u = d.users.get_mut(&user).expect("a simulated user");
+            u.secondary_emails.push(email.to_lowercase());
+            u.created_with.push(email.to_lowercase());
+        })
+    }
+
+    /// Close `ticket` and archive it, as Zendesk does 120 days after a ticket was closed.
+    pub fn archive(&self, ticket: u64) {
+        self.with(|d| {
+            let t = d.tickets.get_mut(&ticket).expect("a simulated ticket");
+            t.status = "closed".into();
+            t.archived = true;
+        })
+    }
+
+    /// Every later `deleted_tickets/destroy_many` job leaves `ticket` soft-deleted; its results
+    /// then say `{"success": false}`, as Zendesk's do when a ticket failed.
+    pub fn fail_purge(&self, ticket: u64, fails: bool) {
+        self.with(|d| {
+            if fails {
+                d.failing_purges.insert(ticket);
+            } else {
+                d.failing_purges.remove(&ticket);
             }
         })
     }

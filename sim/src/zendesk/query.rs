@@ -1,6 +1,6 @@
 //! Zendesk's search syntax, as far as the simulator plays it (fuzzy, as Zendesk's is).
 
-use super::data::User;
+use super::data::{Ticket, User};
 use crate::text::glob;
 
 /// One term of a search query.
@@ -26,11 +26,26 @@ impl Term {
         match self.field.as_deref() {
             None => fuzzy(&Some(user.name.clone())) || fuzzy(&user.email),
             Some("type") => self.value == "user",
-            Some("email") => fuzzy(&user.email),
+            // Every e-mail identity, the secondary ones included (see `Data::search`).
+            Some("email") => fuzzy(&user.email) || user.secondary_emails.iter().any(|e| fuzzy(&Some(e.clone()))),
             Some("name") => fuzzy(&Some(user.name.clone())),
             Some("external_id") => user.external_id.as_deref() == Some(self.value.as_str()),
             Some("role") => user.role == self.value,
             Some(_) => false,
+        }
+    }
+}
+
+impl Term {
+    /// A ticket search term: `type:ticket`, `requester:{user id}` or `cc:{user id}` (the CCs and
+    /// followers); any other term finds nothing.
+    pub(super) fn matches_ticket(&self, ticket: &Ticket) -> bool {
+        let user = || self.value.parse::<u64>().ok();
+        match self.field.as_deref() {
+            Some("type") => self.value == "ticket",
+            Some("requester") => user() == Some(ticket.requester_id),
+            Some("cc") => user().is_some_and(|u| ticket.email_cc_ids.contains(&u) || ticket.follower_ids.contains(&u)),
+            _ => false,
         }
     }
 }
@@ -86,6 +101,7 @@ mod tests {
             id: 7,
             name: "Jo".into(),
             email: Some("joann@x.io".into()),
+            secondary_emails: Vec::new(),
             external_id: None,
             role: "end-user".into(),
             life: Life::Active,

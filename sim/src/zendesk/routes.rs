@@ -95,6 +95,7 @@ pub(crate) fn router(vendor: Shared) -> Router {
         .route("/api/v2/users/me", get(serve))
         .route("/api/v2/users/search", get(serve))
         .route("/api/v2/users/{id}", get(serve).delete(serve))
+        .route("/api/v2/users/{id}/identities", get(serve))
         .route("/api/v2/users/{id}/tickets/requested", get(serve))
         .route("/api/v2/users/{id}/tickets/ccd", get(serve))
         .route("/api/v2/users/{id}/compliance_deletion_statuses", get(serve))
@@ -104,6 +105,8 @@ pub(crate) fn router(vendor: Shared) -> Router {
         .route("/api/v2/tickets/{id}/comments", get(serve))
         .route("/api/v2/comment_redactions/{id}", put(serve))
         .route("/api/v2/deleted_tickets/destroy_many", delete(serve))
+        .route("/api/v2/deleted_tickets", get(serve))
+        .route("/api/v2/search", get(serve))
         .route("/api/v2/job_statuses/{id}", get(serve))
         .route("/api/v2/help_center/users/{id}/comments", get(serve))
         .route("/api/v2/help_center/articles/{article}/comments/{id}", delete(serve))
@@ -180,7 +183,7 @@ impl Data {
         }
     }
 
-    fn handle(&mut self, method: &str, path: &str, body: &[u8], link: &Link, now: Instant) -> Answer {
+    pub(super) fn handle(&mut self, method: &str, path: &str, body: &[u8], link: &Link, now: Instant) -> Answer {
         let segments: Vec<&str> = path.trim_start_matches("/api/v2/").split('/').collect();
         let id = |s: &str| s.parse::<u64>().ok();
         if let Some(answer) = self.help_center(method, &segments, link).or_else(|| self.talk(method, &segments)) {
@@ -193,13 +196,17 @@ impl Data {
                 Some(u) if u.life != Life::Purged => ok(json!({ "user": u.json(&link.api) })),
                 _ => not_found(),
             },
+            ("GET", ["users", user, "identities"]) => id(user).map_or_else(not_found, |u| self.identities(u, link)),
+            ("GET", ["search"]) => self.search_tickets(link),
+            ("GET", ["deleted_tickets"]) => self.deleted_tickets(link),
             ("DELETE", ["users", user]) => id(user).map_or_else(not_found, |u| self.delete_user(u, &link.api)),
             ("GET", ["users", user, "tickets", which]) => match id(user) {
                 Some(u) if self.users.get(&u).is_some_and(|u| u.life == Life::Active) => {
                     let tickets: Vec<Value> = self
                         .tickets
                         .values()
-                        .filter(|t| t.life == Life::Active)
+                        // Archived tickets are not in a user's lists (`Data::search_tickets`).
+                        .filter(|t| t.life == Life::Active && !t.archived)
                         .filter(|t| match *which {
                             "requested" => t.requester_id == u,
                             "ccd" => t.email_cc_ids.contains(&u) || t.follower_ids.contains(&u),

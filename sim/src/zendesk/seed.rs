@@ -59,6 +59,7 @@ pub(crate) fn seed_json(data: &mut Data, seed: &Value) -> Result<(), String> {
         for _ in 0..u.ccd_tickets {
             let other = data.add_user("Another customer", None, None, "end-user");
             let ticket = data.add_ticket(other, "Our team cannot sign in.");
+            data.tickets.get_mut(&ticket).expect("just added").status = "open".into();
             data.tickets.get_mut(&ticket).expect("just added").email_cc_ids.push(id);
             data.add_comment(ticket, id, "Same problem on my side.", &[]);
         }
