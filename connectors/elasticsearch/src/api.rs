@@ -82,7 +82,14 @@ impl Api {
         if status == StatusCode::NOT_FOUND {
             return Ok(false);
         }
-        self.read(status, &headers, &bytes, "the deletion of a .tasks document").map(|_| true)
+        self.read(status, &headers, &bytes, "the deletion of a .tasks document").map(|_| true).map_err(|mut failure| {
+            failure.reason = format!(
+                "the finished task's result could not be deleted from .tasks: {} (the key needs `delete` on \
+                 .tasks, with allow_restricted_indices on Elasticsearch 8)",
+                failure.reason
+            );
+            failure
+        })
     }
 
     async fn call(

@@ -145,6 +145,24 @@ async fn finished_tasks_leave_no_result_in_the_tasks_index() {
     assert_eq!(again.state, json!({ "task": null, "round": 3 }));
 }
 
+/// Elasticsearch 8 refuses `.tasks` to a role without `allow_restricted_indices`: the task result
+/// would stay, so the erasure fails for an operator (the documents are already deleted).
+#[tokio::test]
+async fn a_key_that_may_not_touch_the_tasks_index_fails_for_an_operator() {
+    let (sim, es, ctx) = setup().await;
+    seed(&sim, &ana(), 2);
+    sim.elasticsearch().restrict_system_indices(true);
+    assert_eq!(
+        drive(&es, &ctx, &ana()).await,
+        Outcome::failed(
+            "the finished task's result could not be deleted from .tasks: elasticsearch answered HTTP 403 \
+             (security_exception) (the key needs `delete` on .tasks, with allow_restricted_indices on Elasticsearch 8)"
+        )
+    );
+    assert_eq!(remaining(&sim), 0);
+    assert_eq!(sim.elasticsearch().stored_task_results(), ["simnode:1"]);
+}
+
 #[tokio::test]
 async fn nothing_to_erase_starts_no_task() {
     let (sim, es, ctx) = setup().await;

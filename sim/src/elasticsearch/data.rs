@@ -30,6 +30,9 @@ pub(crate) struct Data {
     pub(super) next_task_trouble: Option<Trouble>,
     /// The next `_count` answers with one shard failed (and none of its documents counted).
     pub(super) fail_shards_once: bool,
+    /// The caller may not touch system indices such as `.tasks` (a role without
+    /// `allow_restricted_indices`).
+    pub(super) restricted_system_indices: bool,
     /// Every admitted request: `{"action", "auth", "body"}`.
     pub(super) requests: Vec<Value>,
 }
@@ -48,6 +51,7 @@ impl Default for Data {
             rate_limit: None,
             next_task_trouble: None,
             fail_shards_once: false,
+            restricted_system_indices: false,
             requests: Vec::new(),
         }
     }

@@ -134,6 +134,18 @@ impl Elasticsearch<'_> {
         self.data().next_task_trouble = Some(Trouble::Error { kind: kind.into() });
     }
 
+    /// The credentials may not touch system indices: `DELETE /.tasks/_doc/{id}` answers 403
+    /// `security_exception`, as Elasticsearch 8 does for a role without `allow_restricted_indices`.
+    ///
+    /// <https://www.elastic.co/guide/en/elasticsearch/reference/7.16/migrating-7.16.html>
+    /// ("Direct access to system indices is deprecated"): "Directly accessing system indices is
+    /// deprecated. In Elasticsearch 8.0, you must add the `allow_restricted_indices` permission set
+    /// to `true` on a user role to access system indices." (8.0.0-alpha2 release notes: "System
+    /// indices treated as restricted indices #74212".)
+    pub fn restrict_system_indices(&self, restricted: bool) {
+        self.data().restricted_system_indices = restricted;
+    }
+
     /// The next `_count` answers with one shard failed, counting none of the documents.
     pub fn fail_shards_once(&self) {
         self.data().fail_shards_once = true;

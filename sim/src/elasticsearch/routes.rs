@@ -297,6 +297,13 @@ async fn delete_document(
         check_params(&params, DELETE_DOC_PARAMS)?;
         let mut data = vendor.data();
         data.advance();
+        if index == ".tasks" && data.restricted_system_indices {
+            return Err(EsError::new(
+                403,
+                "security_exception",
+                format!("action [indices:data/write/delete] is unauthorized on restricted indices [{index}]"),
+            ));
+        }
         let deleted = if index == ".tasks" {
             let number = id.strip_prefix(&format!("{NODE}:")).and_then(|n| n.parse::<u64>().ok());
             number.and_then(|n| data.task_results.remove(&n)).is_some()
