@@ -35,7 +35,7 @@ pub use elasticsearch::Elasticsearch;
 pub use fault::Fault;
 pub use harness::{Call, SimOptions};
 pub use intercom::Intercom;
-pub use loki::Loki;
+pub use loki::{DeletionMode as LokiDeletionMode, Loki};
 pub use twilio::{Holdings as TwilioHoldings, Twilio};
 pub use zendesk::Zendesk;
 

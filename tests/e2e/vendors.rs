@@ -40,12 +40,16 @@ lookback = "31d"
 tenant = "sim-tenant"
 token_env = "E2E_SIM_TOKEN"
 check_interval = "1s"
+min_identifier_length = 5
+delete_request_cancel_period = "0s"
 "#,
         zendesk = stack.sim.vendor_url("zendesk"),
         intercom = stack.sim.vendor_url("intercom"),
         twilio = stack.sim.vendor_url("twilio"),
         loki = stack.sim.vendor_url("loki"),
     );
+    // Loki's cancellation period (24h by default) is over at once here.
+    stack.sim.loki().set_cancel_period(Duration::ZERO);
     let settings = stack.settings(&[Instance { name: "accounts", extra: "" }], &vendors);
     stack.declare_queues(&settings).await;
     let mut events = stack.events().await;

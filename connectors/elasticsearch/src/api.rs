@@ -1,4 +1,4 @@
-//! The three Elasticsearch calls the connector makes, authenticated, with errors classified.
+//! The Elasticsearch calls the connector makes, authenticated, with errors classified.
 
 use erasure_connector::http::retry_after;
 use erasure_connector::{classify, ExposeSecret, Failure, FailureKind, HttpClass, HttpClient, SecretString};
@@ -65,6 +65,31 @@ impl Api {
             return Ok(None);
         }
         self.read(status, &headers, &bytes, "_tasks").map(Some)
+    }
+
+    /// `GET /{index}/_mapping/field/{fields}`: how each field is mapped in each index.
+    pub async fn field_mappings(&self, fields: &[String]) -> Result<Value, Failure> {
+        let fields = fields.join(",");
+        let (status, headers, bytes) =
+            self.exchange(Method::GET, &[&self.index, "_mapping", "field", &fields], &[], None).await?;
+        self.read(status, &headers, &bytes, "_mapping")
+    }
+
+    /// `DELETE /.tasks/_doc/{task_id}`: delete a finished task's stored result (which keeps the
+    /// task's description and response). `false` if there was none (404).
+    pub async fn delete_task_result(&self, task_id: &str) -> Result<bool, Failure> {
+        let (status, headers, bytes) = self.exchange(Method::DELETE, &[".tasks", "_doc", task_id], &[], None).await?;
+        if status == StatusCode::NOT_FOUND {
+            return Ok(false);
+        }
+        self.read(status, &headers, &bytes, "the deletion of a .tasks document").map(|_| true).map_err(|mut failure| {
+            failure.reason = format!(
+                "the finished task's result could not be deleted from .tasks: {} (the key needs `delete` on \
+                 .tasks, with allow_restricted_indices on Elasticsearch 8)",
+                failure.reason
+            );
+            failure
+        })
     }
 
     async fn call(

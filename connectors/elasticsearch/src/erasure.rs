@@ -70,13 +70,23 @@ impl Elasticsearch {
             Some(Task::Ended(report)) => report,
             None => return Outcome::failed("elasticsearch: the answer to _tasks is not what Elasticsearch sends"),
         };
+        // The task's result stays in the `.tasks` index until deleted, with the task's
+        // description: delete it now that it is read (none left, after a crash, is fine).
+        if let Err(failure) = self.api.delete_task_result(task_id).await {
+            return failure.into();
+        }
         let Report { deleted, version_conflicts, trouble } = report;
         let mut evidence = evidence.count("documents", deleted);
         if version_conflicts > 0 {
             evidence = evidence.count("version_conflicts", version_conflicts);
         }
         match trouble {
-            None => self.next_round(query, round + 1, evidence).await,
+            // The task is gone now: a transient failure of the next round must not lose what it
+            // deleted, so the round starts later instead of the check being retried.
+            None => match self.next_round(query, round + 1, evidence.clone()).await {
+                Outcome::Retry { reason, .. } => self.later(round + 1, evidence, reason),
+                other => other,
+            },
             Some(Trouble::Transient(why)) => self.later(round + 1, evidence, why),
             Some(Trouble::Permanent(why)) => Outcome::failed(why),
         }

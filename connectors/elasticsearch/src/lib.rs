@@ -4,7 +4,9 @@
 //! crate's README.md.
 //!
 //! - `query.rs`: the `terms` query (identifiers are data, matched whole).
-//! - `api.rs`: `_count`, `_delete_by_query`, `_tasks`, authenticated, errors classified.
+//! - `api.rs`: `_count`, `_delete_by_query`, `_tasks`, `_mapping/field`, `.tasks/_doc`,
+//!   authenticated, errors classified.
+//! - `mapping.rs`: the configured fields must be keyword fields in every index.
 //! - `task.rs`: what a task answer says (running, done, failures).
 //! - [`config`]: the config keys and their checks.
 //! - `erasure.rs`: the rounds of an erasure.
@@ -12,6 +14,7 @@
 mod api;
 pub mod config;
 mod erasure;
+mod mapping;
 mod query;
 mod task;
 
@@ -21,12 +24,15 @@ use api::Api;
 use erasure_connector::{
     async_trait, ConfigError, Connector, Ctx, Evidence, Failure, Found, HttpClient, Outcome, Pending, Secrets, Subject,
 };
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 pub struct Elasticsearch {
     api: Api,
     fields: Vec<String>,
     check_after: Duration,
+    /// The fields were found to be keyword fields in every index (checked once per instance).
+    mapping_checked: AtomicBool,
 }
 
 impl Elasticsearch {
@@ -36,7 +42,26 @@ impl Elasticsearch {
             api: Api::new(checked.base, config.index, checked.auth, http),
             fields: checked.fields,
             check_after: config.check_after.get(),
+            mapping_checked: AtomicBool::new(false),
         })
+    }
+
+    /// The fields must be keyword fields in every index `index` names: a `text` field would make
+    /// the query find nothing, and the person be told there was nothing to erase. Checked with
+    /// `GET /{index}/_mapping/field/{fields}` once per instance; a failed check is checked again.
+    async fn check_mapping(&self) -> Result<(), Failure> {
+        if self.mapping_checked.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let answer = self.api.field_mappings(&self.fields).await?;
+        match mapping::check(&answer, &self.fields) {
+            Some(Ok(())) => {
+                self.mapping_checked.store(true, Ordering::Relaxed);
+                Ok(())
+            }
+            Some(Err(reason)) => Err(Failure::permanent(reason)),
+            None => Err(Failure::permanent("elasticsearch: the answer to _mapping is not what Elasticsearch sends")),
+        }
     }
 }
 
@@ -47,6 +72,9 @@ impl Connector for Elasticsearch {
     }
 
     async fn erase(&self, ctx: &Ctx, subject: &Subject) -> Outcome {
+        if let Err(failure) = self.check_mapping().await {
+            return failure.into();
+        }
         match self.query(ctx, subject) {
             Some(query) => self.next_round(&query, 1, Evidence::default()).await,
             None => Outcome::NothingToErase,
@@ -54,6 +82,9 @@ impl Connector for Elasticsearch {
     }
 
     async fn check(&self, ctx: &Ctx, subject: &Subject, pending: &Pending) -> Outcome {
+        if let Err(failure) = self.check_mapping().await {
+            return failure.into();
+        }
         match self.query(ctx, subject) {
             Some(query) => self.follow(&query, pending).await,
             None => Outcome::NothingToErase,
@@ -61,12 +92,15 @@ impl Connector for Elasticsearch {
     }
 
     async fn lookup(&self, ctx: &Ctx, subject: &Subject) -> Result<Found, Failure> {
+        self.check_mapping().await?;
         let Some(query) = self.query(ctx, subject) else { return Ok(Found { present: false, count: Some(0) }) };
         let count = self.api.count(&query).await?;
         Ok(Found { present: count > 0, count: Some(count) })
     }
 
     async fn healthcheck(&self) -> Result<(), Failure> {
-        self.api.count(&query::nothing()).await.map(|_| ())
+        self.api.count(&query::nothing()).await?;
+        self.mapping_checked.store(false, Ordering::Relaxed);
+        self.check_mapping().await
     }
 }

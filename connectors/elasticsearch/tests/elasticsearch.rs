@@ -78,12 +78,89 @@ async fn erases_with_one_task_then_proves_nothing_is_left() {
         { "terms": { "user.id": ["u_ana", "ana@example.com", "+33612345678"] } },
         { "terms": { "client.phone": ["u_ana", "ana@example.com", "+33612345678"] } },
     ], "minimum_should_match": 1 } } });
-    assert_eq!(requests[0], json!({ "action": "POST /logs-*/_count", "auth": "Basic", "body": query }));
-    assert_eq!(requests[1]["action"], "POST /logs-*/_delete_by_query");
-    assert_eq!(requests[1]["body"], query);
+    assert_eq!(requests[0]["action"], "GET /logs-*/_mapping/field/user.email,user.id,client.phone");
+    assert_eq!(requests[1], json!({ "action": "POST /logs-*/_count", "auth": "Basic", "body": query }));
+    assert_eq!(requests[2]["action"], "POST /logs-*/_delete_by_query");
+    assert_eq!(requests[2]["body"], query);
     let actions = actions(&sim);
     assert!(actions.iter().any(|a| a == "GET /_tasks/simnode:1"), "{actions:?}");
     assert_eq!(actions.last().unwrap(), "POST /logs-*/_count", "a count proves the erasure");
+}
+
+const MAPPING: &str = "GET /logs-*/_mapping/field/user.email,user.id,client.phone";
+
+/// A `text` field holds analysed tokens (`ana`, `example.com`): a terms query on the whole address
+/// finds nothing there. The mapping is checked first, and such a field fails the erasure instead
+/// of telling the person there was nothing to erase.
+#[tokio::test]
+async fn a_text_field_fails_naming_the_field_never_nothing_to_erase() {
+    let (sim, es, ctx) = setup().await;
+    // No explicit mapping: dynamic mapping makes `user.email` a `text` field (with `.keyword`).
+    sim.elasticsearch().index("logs-web-1", json!({ "user": { "email": "ana@example.com", "id": "u_ana" } }));
+    let outcome = es.erase(&ctx, &ana()).await;
+    let Outcome::Failed { reason } = &outcome else { panic!("a permanent failure: {outcome:?}") };
+    assert_eq!(
+        reason,
+        "elasticsearch: fields must be keyword fields, but `user.email` is `text` in index logs-web-1; `user.id` \
+         is `text` in index logs-web-1; `client.phone` is not mapped in index logs-web-1: a terms query finds whole \
+         identifiers only in keyword fields (with dynamic mapping, configure `<field>.keyword`)"
+    );
+    assert!(!reason.contains("ana@") && !reason.contains("u_ana"), "no identifier in the reason");
+    assert_eq!(actions(&sim), [MAPPING], "no count, no deletion");
+    assert_eq!(sim.elasticsearch().matching("logs-*", "user.email", "ana@example.com"), 1);
+    let failure = es.healthcheck().await.unwrap_err();
+    assert_eq!((failure.kind, failure.reason.as_str()), (FailureKind::Permanent, reason.as_str()));
+    assert_eq!(es.lookup(&ctx, &ana()).await.unwrap_err().kind, FailureKind::Permanent);
+}
+
+#[tokio::test]
+async fn the_mapping_is_checked_once_per_instance() {
+    let (sim, es, ctx) = setup().await;
+    seed(&sim, &ana(), 2);
+    assert!(matches!(drive(&es, &ctx, &ana()).await, Outcome::Erased(_)));
+    assert!(matches!(es.erase(&ctx, &ana()).await, Outcome::NothingToErase));
+    let checks = actions(&sim).iter().filter(|a| a.contains("/_mapping/")).count();
+    assert_eq!(checks, 1);
+}
+
+/// A task started with `wait_for_completion=false` leaves its result in the `.tasks` index; the
+/// connector deletes it once it has read it.
+#[tokio::test]
+async fn finished_tasks_leave_no_result_in_the_tasks_index() {
+    let (sim, es, ctx) = setup().await;
+    seed(&sim, &ana(), 3);
+    let Outcome::Pending(pending) = es.erase(&ctx, &ana()).await else { panic!("pending") };
+    sim.elasticsearch().index("logs-app-2", log_line(&ana(), 0));
+    let Outcome::Pending(second) = settle(&es, &ctx, &ana(), &pending).await else { panic!("a second round") };
+    assert_eq!(sim.elasticsearch().stored_task_results(), Vec::<String>::new(), "round 1's result is deleted");
+    let Outcome::Erased(evidence) = settle(&es, &ctx, &ana(), &second).await else { panic!("erased") };
+    assert_eq!(evidence.counts["documents"], 4);
+    assert!(sim.elasticsearch().stored_task_results().is_empty());
+    let actions = actions(&sim);
+    for task in ["simnode:1", "simnode:2"] {
+        assert!(actions.contains(&format!("DELETE /.tasks/_doc/{task}")), "{task}: {actions:?}");
+    }
+    // A check repeated after a crash finds the task and its result gone: another round, later.
+    let Outcome::Pending(again) = es.check(&ctx, &ana(), &second).await else { panic!("another round") };
+    assert_eq!(again.state, json!({ "task": null, "round": 3 }));
+}
+
+/// Elasticsearch 8 refuses `.tasks` to a role without `allow_restricted_indices`: the task result
+/// would stay, so the erasure fails for an operator (the documents are already deleted).
+#[tokio::test]
+async fn a_key_that_may_not_touch_the_tasks_index_fails_for_an_operator() {
+    let (sim, es, ctx) = setup().await;
+    seed(&sim, &ana(), 2);
+    sim.elasticsearch().restrict_system_indices(true);
+    assert_eq!(
+        drive(&es, &ctx, &ana()).await,
+        Outcome::failed(
+            "the finished task's result could not be deleted from .tasks: elasticsearch answered HTTP 403 \
+             (security_exception) (the key needs `delete` on .tasks, with allow_restricted_indices on Elasticsearch 8)"
+        )
+    );
+    assert_eq!(remaining(&sim), 0);
+    assert_eq!(sim.elasticsearch().stored_task_results(), ["simnode:1"]);
 }
 
 #[tokio::test]
@@ -92,7 +169,7 @@ async fn nothing_to_erase_starts_no_task() {
     seed(&sim, &ana(), 2);
     let nobody = Subject::new(RawSubject { emails: vec!["nobody@example.com".into()], ..RawSubject::default() });
     assert_eq!(es.erase(&ctx, &nobody.unwrap()).await, Outcome::NothingToErase);
-    assert_eq!(actions(&sim), ["POST /logs-*/_count"]);
+    assert_eq!(actions(&sim), [MAPPING, "POST /logs-*/_count"]);
 }
 
 #[tokio::test]
@@ -125,7 +202,7 @@ async fn hostile_identifiers_reach_the_cluster_as_whole_values() {
     let Outcome::Erased(evidence) = drive(&es, &ctx, &hostile).await else { panic!("the odd address is erased") };
     assert_eq!(evidence.counts["documents"], 1, "{odd} only");
     assert_eq!(remaining(&sim), 2, "ana's documents stay");
-    let seen = &sim.calls("elasticsearch")[0].identifiers;
+    let seen = &sim.calls("elasticsearch")[1].identifiers;
     for value in ["*\" OR \"\"=\"", "*@example.com", "a\"b@example.com", "ana*@example.com"] {
         assert!(seen.iter().any(|s| s == value), "{value} arrived intact: {seen:?}");
     }
@@ -247,7 +324,7 @@ async fn a_count_some_shards_missed_is_never_nothing_to_erase() {
 async fn a_cluster_with_full_queues_is_throttling() {
     let (sim, es, ctx) = setup().await;
     seed(&sim, &ana(), 1);
-    sim.elasticsearch().rate_limit(1, Duration::from_secs(60));
+    sim.elasticsearch().rate_limit(2, Duration::from_secs(60));
     let outcome = es.erase(&ctx, &ana()).await;
     assert_eq!(
         outcome,
@@ -257,7 +334,7 @@ async fn a_cluster_with_full_queues_is_throttling() {
             throttled: true
         }
     );
-    assert_eq!(actions(&sim), ["POST /logs-*/_count", "POST /logs-*/_delete_by_query"]);
+    assert_eq!(actions(&sim), [MAPPING, "POST /logs-*/_count", "POST /logs-*/_delete_by_query"]);
 }
 
 #[tokio::test]

@@ -39,10 +39,26 @@ pub struct Config {
     /// for this instance). One delete request per identifier.
     #[serde(default = "all_identifiers")]
     pub identifiers: Vec<IdentifierKind>,
-    /// Identifiers shorter than this many characters are not matched: even as a whole token, a
-    /// short id would match unrelated lines (`took 42 ms`).
+    /// A subject with an identifier shorter than this many characters is refused (a permanent
+    /// failure naming the kind of identifier, never its value): even as a whole token, a short id
+    /// would match unrelated lines (`took 42 ms`).
     #[serde(default = "default_min_identifier_length")]
     pub min_identifier_length: usize,
+    /// The forms in which a purely numeric identifier is written in log lines, `{}` standing for
+    /// it, e.g. `["user_id={}", "\"user_id\":\"{}\""]`. A number is matched only in these forms,
+    /// never bare: bare, `12345` would also match `latency=12345` or `order=12345` in other
+    /// people's lines. A subject with a numeric identifier fails while this is empty.
+    #[serde(default)]
+    pub id_patterns: Vec<String>,
+    /// Loki's `deletion_mode` for the tenant: `filter-and-delete` (lines are hidden from queries
+    /// and removed from storage) or `filter-only` (hidden from queries but still stored: the
+    /// evidence says so). `disabled` is refused: Loki then accepts no delete request.
+    #[serde(default)]
+    pub deletion_mode: DeletionMode,
+    /// Loki's `delete_request_cancel_period` (24h by default): a delete request stays cancellable,
+    /// and is not processed, until it has passed. The first check waits this long.
+    #[serde(default = "default_cancel_period")]
+    pub delete_request_cancel_period: ConfigDuration,
     /// Lines per `query_range` page: at most Loki's `max_entries_limit_per_query` (5000 by default).
     #[serde(default = "default_page_size")]
     pub page_size: u32,
@@ -57,6 +73,16 @@ pub struct Config {
     /// `delete_request_cancel_period` (24h by default) has passed.
     #[serde(default = "default_check_interval")]
     pub check_interval: ConfigDuration,
+}
+
+/// Loki's `deletion_mode` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeletionMode {
+    Disabled,
+    FilterOnly,
+    #[default]
+    FilterAndDelete,
 }
 
 /// A kind of identifier the connector matches in log lines.
@@ -74,7 +100,11 @@ fn all_identifiers() -> Vec<IdentifierKind> {
 }
 
 fn default_min_identifier_length() -> usize {
-    5
+    6
+}
+
+fn default_cancel_period() -> ConfigDuration {
+    ConfigDuration::from_secs(24 * 3600)
 }
 
 fn default_page_size() -> u32 {
@@ -147,6 +177,21 @@ impl Config {
             return Err(ConfigError::key(
                 "identifiers",
                 "identifiers must name at least one of user_id, emails, phones, id",
+            ));
+        }
+        for pattern in &self.id_patterns {
+            let one_placeholder = pattern.matches("{}").count() == 1 && pattern.len() > 2;
+            if !one_placeholder || pattern.chars().any(char::is_control) {
+                return Err(ConfigError::key(
+                    "id_patterns",
+                    "each of id_patterns must hold `{}` once, with the text around it, such as `user_id={}`",
+                ));
+            }
+        }
+        if self.deletion_mode == DeletionMode::Disabled {
+            return Err(ConfigError::key(
+                "deletion_mode",
+                "deletion_mode is disabled: Loki accepts no delete request, so this connector cannot erase",
             ));
         }
         if self.page_size == 0 || self.query_window.secs() == 0 || self.max_lines_counted == 0 {

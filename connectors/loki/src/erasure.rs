@@ -2,7 +2,7 @@
 //! per identifier with lines, then the requests followed until Loki has processed them.
 
 use crate::api::DeleteRequest;
-use crate::config::IdentifierKind;
+use crate::config::{DeletionMode, IdentifierKind};
 use crate::count::{self, Counted, Span};
 use crate::{Loki, Token};
 use erasure_connector::{Ctx, Evidence, Failure, Outcome, Pending, Subject};
@@ -14,34 +14,49 @@ use std::time::{SystemTime, UNIX_EPOCH};
 const EARLIEST_START: u64 = 1_000_000_000;
 
 impl Loki {
-    /// The subject's identifiers of the configured kinds, long enough to match safely; `Err` when
-    /// every one is too short. The count is of identifiers left out for their length.
-    pub(crate) fn tokens(&self, ctx: &Ctx, subject: &Subject) -> Result<(Vec<Token>, usize), String> {
-        let mut all: Vec<Token> = Vec::new();
+    /// The subject's identifiers of the configured kinds as tokens to match: numeric ones in each
+    /// form of `id_patterns`, others bare. `Err` (a reason naming the kind of identifier, never its
+    /// value) for an identifier too short to match safely, or a number with no form declared.
+    pub(crate) fn tokens(&self, ctx: &Ctx, subject: &Subject) -> Result<Vec<Token>, String> {
+        let mut all: Vec<(&str, &str, bool)> = Vec::new();
         for kind in &self.identifiers {
             match kind {
-                IdentifierKind::UserId => all.extend(subject.user_id().map(|id| Token::new(id, false))),
-                IdentifierKind::Emails => all.extend(subject.emails().iter().map(|e| Token::new(e, true))),
-                IdentifierKind::Phones => all.extend(subject.phones().iter().map(|p| Token::new(p, false))),
-                IdentifierKind::Id => all.extend(subject.id_in(&ctx.instance).map(|id| Token::new(id, false))),
+                IdentifierKind::UserId => all.extend(subject.user_id().map(|id| ("user_id", id, false))),
+                IdentifierKind::Emails => all.extend(subject.emails().iter().map(|e| ("e-mail", e.as_str(), true))),
+                IdentifierKind::Phones => all.extend(subject.phones().iter().map(|p| ("phone", p.as_str(), false))),
+                IdentifierKind::Id => {
+                    all.extend(subject.id_in(&ctx.instance).map(|id| ("id for this instance", id, false)))
+                }
             }
         }
         let mut tokens: Vec<Token> = Vec::new();
-        let mut short = 0;
-        for token in all {
-            if token.len() < self.min_identifier_length {
-                short += 1;
-            } else if !tokens.contains(&token) {
-                tokens.push(token);
+        for (kind, identifier, fold_case) in all {
+            if identifier.chars().count() < self.min_identifier_length {
+                return Err(format!(
+                    "the subject's {kind} is shorter than {} characters (min_identifier_length): too short to \
+                     match log lines safely",
+                    self.min_identifier_length
+                ));
+            }
+            let numeric = identifier.bytes().all(|b| b.is_ascii_digit());
+            if numeric && self.id_patterns.is_empty() {
+                return Err(format!(
+                    "the subject's {kind} is a number: a number is matched only in the forms id_patterns declares \
+                     (such as `user_id={{}}`), never bare, and none is configured"
+                ));
+            }
+            let forms: Vec<Token> = if numeric {
+                self.id_patterns.iter().map(|form| Token::new(&form.replacen("{}", identifier, 1), false)).collect()
+            } else {
+                vec![Token::new(identifier, fold_case)]
+            };
+            for token in forms {
+                if !tokens.contains(&token) {
+                    tokens.push(token);
+                }
             }
         }
-        if tokens.is_empty() && short > 0 {
-            return Err(format!(
-                "every identifier of the subject is shorter than {} characters: too short to match log lines safely",
-                self.min_identifier_length
-            ));
-        }
-        Ok((tokens, short))
+        Ok(tokens)
     }
 
     /// Now, the delete requests' `start` (Unix seconds) and the span to count lines in.
@@ -67,7 +82,7 @@ impl Loki {
     }
 
     pub(crate) async fn try_erase(&self, ctx: &Ctx, subject: &Subject) -> Result<Outcome, Failure> {
-        let (tokens, short) = match self.tokens(ctx, subject) {
+        let tokens = match self.tokens(ctx, subject) {
             Ok(found) => found,
             Err(reason) => return Ok(Outcome::failed(reason)),
         };
@@ -106,24 +121,26 @@ impl Loki {
         for id in &tracked {
             evidence = evidence.vendor_ref(format!("loki delete request {id}"));
         }
+        let outcome = match self.deletion_mode {
+            DeletionMode::FilterOnly => {
+                "Loki's deletion_mode is filter-only: the lines are hidden from queries but still stored".to_string()
+            }
+            _ => "Loki removes the lines from storage once it processes the requests".to_string(),
+        };
         let mut note = format!(
-            "{} delete request(s), one per identifier matched as a whole token, over the last {} of {}; \
-             Loki removes the lines once its cancellation period has passed",
+            "{} delete request(s), one per identifier (numbers in the declared id_patterns) matched as a whole \
+             token, over the last {} of {}; {outcome}; a request stays cancellable and unprocessed for Loki's \
+             delete_request_cancel_period ({})",
             tracked.len(),
             self.lookback,
-            self.selector
+            self.selector,
+            self.cancel_period,
         );
         if counts.iter().any(|c| c.capped) {
             note.push_str(&format!("; counting stopped at {} lines per identifier", self.limits.max_lines));
         }
-        if short > 0 {
-            note.push_str(&format!(
-                "; {short} identifier(s) shorter than {} characters not matched",
-                self.min_identifier_length
-            ));
-        }
         Ok(Outcome::Pending(Pending {
-            check_after: self.check_interval,
+            check_after: self.check_interval.max(self.cancel_period.get()),
             state: json!({ "delete_requests": tracked }),
             evidence: evidence.note(note),
         }))
@@ -158,7 +175,14 @@ impl Loki {
         }
         let mut evidence = pending.evidence.clone();
         let note = evidence.note.take().unwrap_or_default();
-        Ok(Outcome::Erased(evidence.note(format!("{note}; every delete request is processed"))))
+        let done = match self.deletion_mode {
+            DeletionMode::FilterOnly => {
+                "every delete request is processed: the lines are hidden from queries but still stored \
+                 (deletion_mode filter-only)"
+            }
+            _ => "every delete request is processed",
+        };
+        Ok(Outcome::Erased(evidence.note(format!("{note}; {done}"))))
     }
 }
 

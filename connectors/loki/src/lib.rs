@@ -14,7 +14,7 @@ mod count;
 mod erasure;
 mod logql;
 
-pub use config::{Config, IdentifierKind};
+pub use config::{Config, DeletionMode, IdentifierKind};
 pub use logql::Token;
 
 use api::Api;
@@ -33,6 +33,9 @@ pub struct Loki {
     max_interval: Option<u64>,
     identifiers: Vec<IdentifierKind>,
     min_identifier_length: usize,
+    id_patterns: Vec<String>,
+    deletion_mode: DeletionMode,
+    cancel_period: ConfigDuration,
     limits: Limits,
     check_interval: Duration,
 }
@@ -48,6 +51,9 @@ impl Loki {
             max_interval: config.max_interval.as_ref().map(ConfigDuration::secs),
             identifiers: config.identifiers,
             min_identifier_length: config.min_identifier_length,
+            id_patterns: config.id_patterns,
+            deletion_mode: config.deletion_mode,
+            cancel_period: config.delete_request_cancel_period,
             limits: Limits {
                 window_ns: i64::try_from(config.query_window.get().as_nanos()).unwrap_or(i64::MAX),
                 page_size: config.page_size,
@@ -73,7 +79,7 @@ impl Connector for Loki {
     }
 
     async fn lookup(&self, ctx: &Ctx, subject: &Subject) -> Result<Found, Failure> {
-        let (tokens, _) = self.tokens(ctx, subject).map_err(Failure::permanent)?;
+        let tokens = self.tokens(ctx, subject).map_err(Failure::permanent)?;
         let (_, span) = self.times();
         let (_, lines) = self.count_all(&tokens, span).await?;
         Ok(Found { present: lines > 0, count: Some(lines) })

@@ -54,6 +54,7 @@ impl Mock for LokiMock {
 #[tokio::test]
 async fn conformance() {
     let sim = Sim::start("127.0.0.1:0".parse().unwrap(), SimOptions::default()).await.unwrap();
+    sim.loki().set_cancel_period(std::time::Duration::ZERO);
     let http = HttpClient::unlimited("loki", KIT_HTTP_TIMEOUT);
     let config: Config = serde_json::from_value(json!({
         "base_url": sim.vendor_url("loki"),
@@ -63,6 +64,7 @@ async fn conformance() {
         "lookback": "1d",
         "page_size": PAGE_SIZE,
         "check_interval": "1s",
+        "delete_request_cancel_period": 0,
     }))
     .unwrap();
     let loki = Loki::new(config, &Secrets::one("token_env", Sim::LOKI_TOKEN), http.clone()).unwrap();

@@ -4,15 +4,18 @@
 use erasure_connector::subject::RawSubject;
 use erasure_connector::{Connector, Ctx, HttpClient, Outcome, Pending, Secrets, Subject};
 use erasure_connector_loki::{Config, Loki, Token};
-use erasure_sim::{Fault, Sim, SimOptions};
+use erasure_sim::{Fault, LokiDeletionMode, Sim, SimOptions};
 use serde_json::{json, Value};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const SHOP: &[(&str, &str)] = &[("app", "shop")];
 const SELECTOR: &str = "{app=\"shop\"}";
 
+/// A simulated Loki whose delete requests are processed at once (no cancellation period).
 async fn sim() -> Sim {
-    Sim::start("127.0.0.1:0".parse().unwrap(), SimOptions::default()).await.unwrap()
+    let sim = Sim::start("127.0.0.1:0".parse().unwrap(), SimOptions::default()).await.unwrap();
+    sim.loki().set_cancel_period(Duration::ZERO);
+    sim
 }
 
 /// A connector with the test defaults, `overrides` replacing or adding config keys.
@@ -25,6 +28,7 @@ fn connector(sim: &Sim, overrides: Value) -> Result<Loki, String> {
         "lookback": "1d",
         "page_size": 4,
         "check_interval": "1s",
+        "delete_request_cancel_period": 0,
     });
     for (key, value) in overrides.as_object().unwrap() {
         match value {
@@ -188,7 +192,7 @@ async fn a_partly_processed_request_is_still_pending() {
 #[tokio::test]
 async fn a_cancelled_request_fails_the_check() {
     let sim = sim().await;
-    sim.loki().set_processing_delay(Duration::from_secs(5));
+    sim.loki().set_cancel_period(Duration::from_secs(5));
     sim.loki().push(Sim::LOKI_TENANT, SHOP, "login u_1234");
     let loki = connector(&sim, json!({})).unwrap();
     let subject = person(Some("u_1234"), &[]);
@@ -345,20 +349,111 @@ async fn rate_limits_and_errors_are_classified() {
 }
 
 #[tokio::test]
-async fn short_identifiers_are_not_matched() {
+async fn short_identifiers_are_refused_without_quoting_them() {
     let sim = sim().await;
-    sim.loki().push(Sim::LOKI_TENANT, SHOP, "took 4242 ms for ana@example.com");
+    sim.loki().push(Sim::LOKI_TENANT, SHOP, "took 42424 ms for ana@example.com");
     let loki = connector(&sim, json!({})).unwrap();
-    let Outcome::Erased(evidence) = drive(&loki, &person(Some("4242"), &["ana@example.com"])).await else {
-        panic!("erased")
-    };
-    assert!(evidence.note.unwrap().contains("1 identifier(s) shorter than 5 characters not matched"));
-    sim.loki().push(Sim::LOKI_TENANT, SHOP, "took 4242 ms");
-    match loki.erase(&ctx(), &person(Some("4242"), &[])).await {
-        Outcome::Failed { reason } => assert!(reason.contains("shorter than 5 characters") && !reason.contains("4242")),
+    for outcome in [
+        loki.erase(&ctx(), &person(Some("u4242"), &["ana@example.com"])).await,
+        Outcome::from(loki.lookup(&ctx(), &person(Some("u4242"), &[])).await.unwrap_err()),
+    ] {
+        let Outcome::Failed { reason } = outcome else { panic!("a permanent failure: {outcome:?}") };
+        assert_eq!(
+            reason,
+            "the subject's user_id is shorter than 6 characters (min_identifier_length): too short to match log \
+             lines safely"
+        );
+    }
+    assert!(delete_queries(&sim).is_empty());
+    assert_eq!(lines(&sim).len(), 1);
+}
+
+/// A number matched as a bare token also matches `latency=123456` in someone else's line: numbers
+/// are matched only in the forms the instance declares.
+#[tokio::test]
+async fn numeric_identifiers_match_only_in_the_declared_forms() {
+    let sim = sim().await;
+    for line in [
+        "level=info user_id=123456 paid",
+        r#"{"user_id":"123456","msg":"login"}"#,
+        "level=info latency=123456 path=/cart",
+        "level=info order=123456 shipped user_id=777777",
+        "level=info user_id=1234567 paid",
+    ] {
+        sim.loki().push(Sim::LOKI_TENANT, SHOP, line);
+    }
+    let patterns = json!({ "id_patterns": ["user_id={}", "\"user_id\":\"{}\""] });
+    let loki = connector(&sim, patterns).unwrap();
+    let Outcome::Erased(evidence) = drive(&loki, &person(Some("123456"), &[])).await else { panic!("erased") };
+    assert_eq!(evidence.counts["log_lines"], 2);
+    assert_eq!(
+        lines(&sim),
+        [
+            "level=info latency=123456 path=/cart",
+            "level=info order=123456 shipped user_id=777777",
+            "level=info user_id=1234567 paid"
+        ]
+    );
+    assert_eq!(delete_queries(&sim).len(), 2, "one request per declared form");
+
+    // Without declared forms, a number is refused, never matched bare.
+    sim.loki().push(Sim::LOKI_TENANT, SHOP, "level=info user_id=654321 paid");
+    let bare = connector(&sim, json!({})).unwrap();
+    match bare.erase(&ctx(), &person(Some("654321"), &["ana@example.com"])).await {
+        Outcome::Failed { reason } => {
+            assert!(reason.starts_with("the subject's user_id is a number"), "{reason}");
+            assert!(!reason.contains("654321"));
+        }
         other => panic!("{other:?}"),
     }
-    assert_eq!(lines(&sim), ["took 4242 ms"]);
+    assert_eq!(lines(&sim).len(), 4);
+    assert!(refused_config(&sim, json!({ "id_patterns": ["user_id="] })).contains("id_patterns"));
+    assert!(refused_config(&sim, json!({ "id_patterns": ["{}"] })).contains("id_patterns"));
+}
+
+fn refused_config(sim: &Sim, overrides: Value) -> String {
+    connector(sim, overrides).err().unwrap_or_else(|| panic!("accepted"))
+}
+
+/// Loki processes a delete request only once its cancellation period is over; the connector
+/// waits (`Pending`) until then, and the evidence names the period.
+#[tokio::test]
+async fn requests_wait_out_the_cancellation_period() {
+    let sim = sim().await;
+    sim.loki().set_cancel_period(Duration::from_secs(2));
+    sim.loki().push(Sim::LOKI_TENANT, SHOP, "login u_1234");
+    let loki = connector(&sim, json!({ "delete_request_cancel_period": "2s" })).unwrap();
+    let subject = person(Some("u_1234"), &[]);
+    let Outcome::Pending(pending) = loki.erase(&ctx(), &subject).await else { panic!("pending") };
+    assert_eq!(pending.check_after, Duration::from_secs(2), "the first check waits the period out");
+    let note = pending.evidence.note.clone().unwrap();
+    assert!(note.contains("cancellable and unprocessed for Loki's delete_request_cancel_period (2s)"), "{note}");
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(matches!(loki.check(&ctx(), &subject, &pending).await, Outcome::Pending(_)));
+    assert_eq!(sim.loki().delete_requests(Sim::LOKI_TENANT)[0]["status"], "received");
+    assert_eq!(lines(&sim), ["login u_1234"], "still stored during the period");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let Outcome::Erased(evidence) = loki.check(&ctx(), &subject, &pending).await else { panic!("erased") };
+    assert!(evidence.note.unwrap().ends_with("; every delete request is processed"));
+    assert!(lines(&sim).is_empty());
+}
+
+/// With `deletion_mode: filter-only`, Loki hides the lines from queries but keeps them stored:
+/// the evidence says so.
+#[tokio::test]
+async fn filter_only_mode_says_the_lines_are_still_stored() {
+    let sim = sim().await;
+    sim.loki().set_deletion_mode(LokiDeletionMode::FilterOnly);
+    sim.loki().push(Sim::LOKI_TENANT, SHOP, "login u_1234");
+    let loki = connector(&sim, json!({ "deletion_mode": "filter-only" })).unwrap();
+    let subject = person(Some("u_1234"), &[]);
+    let Outcome::Erased(evidence) = drive(&loki, &subject).await else { panic!("erased") };
+    let note = evidence.note.unwrap();
+    assert!(note.contains("Loki's deletion_mode is filter-only: the lines are hidden from queries but still stored"));
+    assert!(note.ends_with("the lines are hidden from queries but still stored (deletion_mode filter-only)"));
+    assert_eq!(lines(&sim), ["login u_1234"], "stored");
+    assert!(!loki.lookup(&ctx(), &subject).await.unwrap().present, "hidden");
+    assert!(refused_config(&sim, json!({ "deletion_mode": "disabled" })).contains("deletion_mode"));
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! What the simulated cluster holds, and its delete-by-query tasks.
 
 use super::error::EsError;
+use super::mapping::{add_dynamic, Mapping};
 use super::query::{flag, SimQuery};
 use super::NODE;
 use crate::harness::RateWindow;
@@ -13,7 +14,13 @@ use std::time::{Duration, Instant};
 pub(crate) struct Data {
     /// Documents by index, then by id.
     pub(super) indices: BTreeMap<String, BTreeMap<String, Doc>>,
+    /// Field mappings by index (explicit, then dynamic ones added as documents arrive).
+    pub(super) mappings: BTreeMap<String, Mapping>,
+    /// Delete-by-query tasks still running.
     pub(super) tasks: BTreeMap<u64, Task>,
+    /// The `.tasks` index: the result document of each finished task started with
+    /// `wait_for_completion=false`, by task number, until it is deleted.
+    pub(super) task_results: BTreeMap<u64, Value>,
     pub(super) next_task: u64,
     pub(super) next_seq: u64,
     pub(super) batch_size: usize,
@@ -23,6 +30,9 @@ pub(crate) struct Data {
     pub(super) next_task_trouble: Option<Trouble>,
     /// The next `_count` answers with one shard failed (and none of its documents counted).
     pub(super) fail_shards_once: bool,
+    /// The caller may not touch system indices such as `.tasks` (a role without
+    /// `allow_restricted_indices`).
+    pub(super) restricted_system_indices: bool,
     /// Every admitted request: `{"action", "auth", "body"}`.
     pub(super) requests: Vec<Value>,
 }
@@ -31,7 +41,9 @@ impl Default for Data {
     fn default() -> Self {
         Data {
             indices: BTreeMap::new(),
+            mappings: BTreeMap::new(),
             tasks: BTreeMap::new(),
+            task_results: BTreeMap::new(),
             next_task: 0,
             next_seq: 0,
             batch_size: 5,
@@ -39,6 +51,7 @@ impl Default for Data {
             rate_limit: None,
             next_task_trouble: None,
             fail_shards_once: false,
+            restricted_system_indices: false,
             requests: Vec::new(),
         }
     }
@@ -79,19 +92,34 @@ impl Data {
         self.next_seq += 1;
         let seq_no = self.next_seq;
         let id = format!("doc-{seq_no}");
+        add_dynamic(self.mappings.entry(index.to_string()).or_default(), &source);
         self.indices.entry(index.to_string()).or_default().insert(id.clone(), Doc { source, seq_no });
         id
     }
 
-    /// Run every batch whose time has come.
+    /// Run every batch whose time has come. A task that ends leaves its result as a document of
+    /// the `.tasks` index.
+    ///
+    /// <https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-delete-by-query>
+    /// (`wait_for_completion`): "If `false`, Elasticsearch performs some preflight checks, launches
+    /// the request, and returns a task you can use to cancel or get the status of the task.
+    /// Elasticsearch creates a record of this task as a document at `.tasks/task/${taskId}`. When
+    /// you are done with a task, you should delete the task document so Elasticsearch can reclaim
+    /// the space."
     pub(super) fn advance(&mut self) {
         let now = Instant::now();
-        let Data { tasks, indices, batch_size, batch_time, .. } = self;
+        let Data { tasks, indices, batch_size, batch_time, task_results, .. } = self;
         for task in tasks.values_mut().filter(|t| !t.done) {
             let due = now.duration_since(task.started).as_nanos() / batch_time.as_nanos().max(1);
             while !task.done && u128::from(task.ticks) < due {
                 task.ticks += 1;
                 run_batch(task, indices, *batch_size);
+            }
+        }
+        let finished: Vec<u64> = tasks.iter().filter(|(_, t)| t.done).map(|(id, _)| *id).collect();
+        for id in finished {
+            if let Some(task) = tasks.remove(&id) {
+                task_results.insert(id, task.result_document(id));
             }
         }
     }
@@ -124,8 +152,9 @@ impl Data {
     pub(super) fn matching(&self, names: &[String], query: &SimQuery) -> Vec<(String, String, u64)> {
         let mut found = Vec::new();
         for name in names {
+            let mapping = self.mappings.get(name).cloned().unwrap_or_default();
             for (id, doc) in self.indices.get(name).into_iter().flatten() {
-                if query.matches(&doc.source) {
+                if query.matches(&doc.source, Some(&mapping)) {
                     found.push((name.clone(), id.clone(), doc.seq_no));
                 }
             }
@@ -213,6 +242,17 @@ impl Task {
         Value::Object(response)
     }
 
+    /// What `GET /_tasks/{id}` answers, and the `.tasks` document of a finished task.
+    pub(super) fn result_document(&self, id: u64) -> Value {
+        let mut reply = json!({ "completed": self.done, "task": self.info(id) });
+        match (&self.error, self.done) {
+            (Some(error), _) => reply["error"] = error.clone(),
+            (None, true) => reply["response"] = self.response(),
+            (None, false) => {}
+        }
+        reply
+    }
+
     pub(super) fn info(&self, id: u64) -> Value {
         json!({
             "node": NODE,
@@ -227,5 +267,42 @@ impl Task {
             "cancelled": false,
             "headers": {},
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_finished_task_leaves_its_result_in_the_tasks_index() {
+        let mut data = Data { batch_time: Duration::ZERO, ..Data::default() };
+        data.index("logs-1", json!({ "user": { "id": "u_1" } }));
+        let query = SimQuery::Terms { field: "user.id.keyword".into(), values: vec!["u_1".into()] };
+        let todo: VecDeque<_> = data.matching(&["logs-1".to_string()], &query).into();
+        assert_eq!(todo.len(), 1, "the dynamic `.keyword` sub-field matches the whole value");
+        let task = Task {
+            started: Instant::now(),
+            started_ms: 0,
+            description: "delete-by-query [logs-1]".into(),
+            total: 1,
+            todo,
+            ticks: 0,
+            batches: 0,
+            deleted: 0,
+            version_conflicts: 0,
+            proceed: true,
+            failures: Vec::new(),
+            error: None,
+            trouble: None,
+            done: false,
+        };
+        data.tasks.insert(1, task);
+        std::thread::sleep(Duration::from_millis(2));
+        data.batch_time = Duration::from_millis(1);
+        data.advance();
+        assert!(data.tasks.is_empty(), "no longer running");
+        let stored = &data.task_results[&1];
+        assert_eq!((stored["completed"].as_bool(), stored["response"]["deleted"].as_u64()), (Some(true), Some(1)));
     }
 }

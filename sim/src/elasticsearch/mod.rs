@@ -9,13 +9,22 @@
 //!   With `wait_for_completion=true` (Elasticsearch's default) it runs at once and answers its
 //!   response.
 //! - `GET /_tasks/{task_id}` -> `{"completed": bool, "task": {...}, "response": {...}}` (or
-//!   `"error"`); 404 `resource_not_found_exception` for a task it does not know.
+//!   `"error"`). A finished task's answer is its result document in the `.tasks` index; 404
+//!   `resource_not_found_exception` for a task it does not know or whose result was deleted.
+//! - `DELETE /.tasks/_doc/{task_id}` -> deletes a finished task's result document (`"result":
+//!   "deleted"`; 404 with `"result": "not_found"` when there is none). `DELETE /{index}/_doc/{id}`
+//!   deletes a document of another index the same way.
+//! - `GET /{index}/_mapping/field/{fields}` -> per index, the mapping of each field it maps.
 //!
 //! `{index}` is a name, a pattern (`logs-*`), a comma-separated list of those (`-name` excludes),
 //! `_all` or `*`; a missing concrete index is 404 `index_not_found_exception`. Queries: `bool`
 //! (`must`, `filter`, `should`, `must_not`, `minimum_should_match`), `term`, `terms`, `match_all`,
-//! `match_none`, all on keyword values (exact, case-sensitive). Any other query, the `q` parameter
-//! and unknown parameters answer 400, so that a connector cannot lean on full-text matching.
+//! `match_none`. Fields are typed by each index's mapping: explicit (`map_fields`, or the seed's
+//! `mappings`), else dynamic (a string is `text` with a `.keyword` sub-field). `term`/`terms`
+//! match a `keyword` field's whole value (exact, case-sensitive) and a `text` field's analysed
+//! tokens only (the standard analyzer: `ana@example.com` is `ana` and `example.com`); an
+//! unmapped field matches nothing. Any other query, the `q` parameter and unknown parameters
+//! answer 400, so that a connector cannot lean on full-text matching.
 //!
 //! Credentials: `Authorization: Basic` of `elastic:sim-password`, or `Authorization: ApiKey
 //! sim-api-key`; anything else is 401 `security_exception`. Errors have Elasticsearch's shape
@@ -25,12 +34,14 @@
 //! only when the fault carries one (Elasticsearch itself sends no hint).
 //!
 //! Seed (the `"elasticsearch"` section of a seed file):
-//! `{"indices": {"logs-app-1": [{"user": {"email": "ana@example.com"}, "message": "login"}]},
+//! `{"mappings": {"logs-app-1": {"user.email": "keyword"}},
+//!   "indices": {"logs-app-1": [{"user": {"email": "ana@example.com"}, "message": "login"}]},
 //!   "batch_size": 5, "batch_millis": 20}`: each document is a `_source`, with nested objects or
-//! dotted keys (`{"user.email": ...}`) alike.
+//! dotted keys (`{"user.email": ...}`) alike; `mappings` (applied first) maps fields explicitly.
 
 mod data;
 mod error;
+mod mapping;
 mod query;
 mod routes;
 mod seed;
@@ -41,7 +52,8 @@ pub(crate) use seed::seed_json;
 
 use crate::harness::{RateWindow, Vendor};
 use data::Trouble;
-use query::{selects, SimQuery};
+use mapping::Mapped;
+use query::{field_values, selects};
 use serde_json::Value;
 use std::sync::MutexGuard;
 use std::time::Duration;
@@ -72,9 +84,29 @@ impl Elasticsearch<'_> {
     pub fn matching(&self, expr: &str, field: &str, value: &str) -> u64 {
         let mut data = self.data();
         data.advance();
-        let names: Vec<String> = data.indices.keys().filter(|name| selects(expr, name)).cloned().collect();
-        let query = SimQuery::Terms { field: field.into(), values: vec![value.into()] };
-        data.matching(&names, &query).len() as u64
+        let docs = data.indices.iter().filter(|(name, _)| selects(expr, name)).flat_map(|(_, docs)| docs.values());
+        docs.filter(|doc| field_values(&doc.source, field).iter().any(|v| v == value)).count() as u64
+    }
+
+    /// Map `fields` of `index` explicitly (`[("user.email", "keyword")]`), creating the index if
+    /// needed, as `PUT /{index}` with `mappings` does; fields mapped already keep their type, and
+    /// fields left out are mapped dynamically when a document brings them (strings as `text` with
+    /// a `.keyword` sub-field).
+    pub fn map_fields(&self, index: &str, fields: &[(&str, &str)]) {
+        let mut data = self.data();
+        data.indices.entry(index.to_string()).or_default();
+        let mapping = data.mappings.entry(index.to_string()).or_default();
+        for (field, kind) in fields {
+            let mapped = Mapped { kind: kind.to_string(), source: field.to_string() };
+            mapping.entry(field.to_string()).or_insert(mapped);
+        }
+    }
+
+    /// The ids (`simnode:N`) of the task result documents the `.tasks` index holds.
+    pub fn stored_task_results(&self) -> Vec<String> {
+        let mut data = self.data();
+        data.advance();
+        data.task_results.keys().map(|id| format!("{NODE}:{id}")).collect()
     }
 
     /// Every document the cluster holds.
@@ -102,6 +134,18 @@ impl Elasticsearch<'_> {
         self.data().next_task_trouble = Some(Trouble::Error { kind: kind.into() });
     }
 
+    /// The credentials may not touch system indices: `DELETE /.tasks/_doc/{id}` answers 403
+    /// `security_exception`, as Elasticsearch 8 does for a role without `allow_restricted_indices`.
+    ///
+    /// <https://www.elastic.co/guide/en/elasticsearch/reference/7.16/migrating-7.16.html>
+    /// ("Direct access to system indices is deprecated"): "Directly accessing system indices is
+    /// deprecated. In Elasticsearch 8.0, you must add the `allow_restricted_indices` permission set
+    /// to `true` on a user role to access system indices." (8.0.0-alpha2 release notes: "System
+    /// indices treated as restricted indices #74212".)
+    pub fn restrict_system_indices(&self, restricted: bool) {
+        self.data().restricted_system_indices = restricted;
+    }
+
     /// The next `_count` answers with one shard failed, counting none of the documents.
     pub fn fail_shards_once(&self) {
         self.data().fail_shards_once = true;
@@ -109,7 +153,9 @@ impl Elasticsearch<'_> {
 
     /// Forget every task, as a cluster that lost a node (and the task's results) does.
     pub fn forget_tasks(&self) {
-        self.data().tasks.clear();
+        let mut data = self.data();
+        data.tasks.clear();
+        data.task_results.clear();
     }
 
     /// At most `calls` calls per `window`; more answer 429 `es_rejected_execution_exception`.

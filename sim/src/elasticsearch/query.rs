@@ -1,6 +1,7 @@
 //! What a request asks: the query subset the simulator understands, and the URL parameters.
 
 use super::error::EsError;
+use super::mapping::{standard_tokens, Mapping};
 use crate::text::glob;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -69,15 +70,35 @@ impl SimQuery {
         Ok(SimQuery::Bool { must, must_not: clauses("must_not")?, should, minimum_should_match })
     }
 
-    pub(super) fn matches(&self, source: &Value) -> bool {
+    /// Whether the document matches, its fields typed by its index's `mapping` (`None`: every
+    /// field compared whole, as the tests' own view of what is stored).
+    ///
+    /// A `term`/`terms` query is not analysed, and matches a `text` field's analysed tokens only
+    /// (<https://www.elastic.co/guide/en/elasticsearch/reference/current/query-dsl-term-query.html>:
+    /// "Avoid using the term query for text fields. By default, Elasticsearch changes the values of
+    /// text fields as part of analysis. This can make finding exact matches for text field values
+    /// difficult."; the terms query "is the same as the term query, except you can search for
+    /// multiple values", <https://www.elastic.co/guide/en/elasticsearch/reference/current/query-dsl-terms-query.html>).
+    /// So `{"terms": {"user.email": ["ana@example.com"]}}` finds nothing in a `text` field that
+    /// holds `ana@example.com` (indexed as `ana` and `example.com`). A field the index does not map
+    /// matches nothing.
+    pub(super) fn matches(&self, source: &Value, mapping: Option<&Mapping>) -> bool {
         match self {
             SimQuery::All => true,
             SimQuery::None => false,
-            SimQuery::Terms { field, values } => field_values(source, field).iter().any(|v| values.contains(v)),
+            SimQuery::Terms { field, values } => match mapping.map(|m| m.get(field)) {
+                None => field_values(source, field).iter().any(|v| values.contains(v)),
+                Some(None) => false,
+                Some(Some(mapped)) if mapped.kind == "text" => field_values(source, &mapped.source)
+                    .iter()
+                    .flat_map(|v| standard_tokens(v))
+                    .any(|token| values.contains(&token)),
+                Some(Some(mapped)) => field_values(source, &mapped.source).iter().any(|v| values.contains(v)),
+            },
             SimQuery::Bool { must, must_not, should, minimum_should_match } => {
-                must.iter().all(|q| q.matches(source))
-                    && !must_not.iter().any(|q| q.matches(source))
-                    && should.iter().filter(|q| q.matches(source)).count() >= *minimum_should_match
+                must.iter().all(|q| q.matches(source, mapping))
+                    && !must_not.iter().any(|q| q.matches(source, mapping))
+                    && should.iter().filter(|q| q.matches(source, mapping)).count() >= *minimum_should_match
             }
         }
     }
@@ -203,9 +224,25 @@ mod tests {
         )
         .ok()
         .unwrap();
-        assert!(!q.matches(&json!({ "user": { "email": "a@x.io" } })));
-        assert!(q.matches(&json!({ "user": { "email": "*@x.io" } })));
+        assert!(!q.matches(&json!({ "user": { "email": "a@x.io" } }), None));
+        assert!(q.matches(&json!({ "user": { "email": "*@x.io" } }), None));
         assert!(SimQuery::parse(&json!({ "match": { "user.email": "a@x.io" } })).is_err());
         assert!(SimQuery::parse(&json!({ "query_string": { "query": "*" } })).is_err());
+    }
+
+    #[test]
+    fn terms_on_a_text_field_match_analysed_tokens_only() {
+        use crate::elasticsearch::mapping::{add_dynamic, Mapped};
+        let doc = json!({ "user": { "email": "Ana@example.com", "id": "u_ana" } });
+        let mut mapping = Mapping::new();
+        mapping.insert("user.id".into(), Mapped { kind: "keyword".into(), source: "user.id".into() });
+        add_dynamic(&mut mapping, &doc);
+        let terms = |field: &str, value: &str| SimQuery::Terms { field: field.into(), values: vec![value.into()] };
+        assert!(!terms("user.email", "Ana@example.com").matches(&doc, Some(&mapping)), "text: no whole value");
+        assert!(terms("user.email", "ana").matches(&doc, Some(&mapping)), "text: a lower-cased token");
+        assert!(terms("user.email.keyword", "Ana@example.com").matches(&doc, Some(&mapping)));
+        assert!(!terms("user.email.keyword", "ana@example.com").matches(&doc, Some(&mapping)), "keyword: exact");
+        assert!(terms("user.id", "u_ana").matches(&doc, Some(&mapping)));
+        assert!(!terms("client.phone", "u_ana").matches(&doc, Some(&mapping)), "unmapped: nothing");
     }
 }

@@ -3,6 +3,7 @@
 
 use super::data::{run_batch, Data, Task};
 use super::error::{error_body, EsError};
+use super::mapping::field_mapping_answer;
 use super::query::{body_query, check_params, flag};
 use super::{NODE, SYSTEM};
 use crate::harness::{now_ms, with_retry_after, ErrorShape, OpenCall, Vendor};
@@ -11,7 +12,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State as AxumState};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use std::collections::{HashMap, VecDeque};
@@ -36,6 +37,8 @@ const DELETE_PARAMS: &[&str] = &[
     "wait_for_completion",
 ];
 const TASK_PARAMS: &[&str] = &["timeout", "wait_for_completion"];
+const MAPPING_PARAMS: &[&str] = &["allow_no_indices", "expand_wildcards", "ignore_unavailable", "include_defaults"];
+const DELETE_DOC_PARAMS: &[&str] = &["refresh", "timeout", "wait_for_active_shards", "if_seq_no", "if_primary_term"];
 
 /// Routes at Elasticsearch's own paths (nested under `/elasticsearch` by the simulator).
 pub(crate) fn router(vendor: Shared) -> Router {
@@ -43,6 +46,8 @@ pub(crate) fn router(vendor: Shared) -> Router {
         .route("/{index}/_count", post(count))
         .route("/{index}/_delete_by_query", post(delete_by_query))
         .route("/_tasks/{task_id}", get(task))
+        .route("/{index}/_mapping/field/{fields}", get(field_mapping))
+        .route("/{index}/_doc/{id}", delete(delete_document))
         .with_state(vendor)
 }
 
@@ -217,7 +222,8 @@ async fn delete_by_query(
     answer(call, result).await
 }
 
-/// `GET /_tasks/{task_id}`.
+/// `GET /_tasks/{task_id}`: a running task's status, or the `.tasks` document of a finished one;
+/// once that document is deleted, 404 (the task "isn't running and hasn't stored its results").
 async fn task(
     AxumState(vendor): AxumState<Shared>,
     Path(task_id): Path<String>,
@@ -235,20 +241,92 @@ async fn task(
         let id: u64 = id.parse().map_err(|_| malformed())?;
         let mut data = vendor.data();
         data.advance();
-        let task = data.tasks.get(&id).filter(|_| node == NODE).ok_or_else(|| {
+        let running = data.tasks.get(&id).map(|task| task.result_document(id));
+        let stored = || data.task_results.get(&id).cloned();
+        running.or_else(stored).filter(|_| node == NODE).ok_or_else(|| {
             EsError::new(
                 404,
                 "resource_not_found_exception",
                 format!("task [{task_id}] isn't running and hasn't stored its results"),
             )
-        })?;
-        let mut reply = json!({ "completed": task.done, "task": task.info(id) });
-        match (&task.error, task.done) {
-            (Some(error), _) => reply["error"] = error.clone(),
-            (None, true) => reply["response"] = task.response(),
-            (None, false) => {}
-        }
-        Ok(reply)
+        })
     })();
     answer(call, result).await
+}
+
+/// `GET /{index}/_mapping/field/{fields}`: the mapping of each field in each index `index`
+/// names (shape in `mapping::field_mapping_answer`); a missing concrete index is 404.
+async fn field_mapping(
+    AxumState(vendor): AxumState<Shared>,
+    Path((index, fields)): Path<(String, String)>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let call = match admit(&vendor, format!("GET /{index}/_mapping/field/{fields}"), &[], &headers).await {
+        Ok(call) => call,
+        Err(response) => return response,
+    };
+    let result = (|| {
+        check_params(&params, MAPPING_PARAMS)?;
+        let mut data = vendor.data();
+        data.advance();
+        let names = data.resolve(&index, &params)?;
+        let fields: Vec<&str> = fields.split(',').collect();
+        Ok(field_mapping_answer(&data.mappings, &names, &fields))
+    })();
+    answer(call, result).await
+}
+
+/// `DELETE /{index}/_doc/{id}`: delete one document; in `.tasks`, a finished task's result.
+///
+/// <https://www.elastic.co/guide/en/elasticsearch/reference/current/docs-delete.html>: "Removes a
+/// JSON document from the specified index"; the answer has `_index`, `_id`, `_version`, `result`
+/// (`deleted`, or `not_found` with HTTP 404 when there is no such document), `_shards`,
+/// `_seq_no` and `_primary_term`. A running task has no `.tasks` document yet: 404 `not_found`.
+async fn delete_document(
+    AxumState(vendor): AxumState<Shared>,
+    Path((index, id)): Path<(String, String)>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let call = match admit(&vendor, format!("DELETE /{index}/_doc/{id}"), &[], &headers).await {
+        Ok(call) => call,
+        Err(response) => return response,
+    };
+    let result = (|| {
+        check_params(&params, DELETE_DOC_PARAMS)?;
+        let mut data = vendor.data();
+        data.advance();
+        if index == ".tasks" && data.restricted_system_indices {
+            return Err(EsError::new(
+                403,
+                "security_exception",
+                format!("action [indices:data/write/delete] is unauthorized on restricted indices [{index}]"),
+            ));
+        }
+        let deleted = if index == ".tasks" {
+            let number = id.strip_prefix(&format!("{NODE}:")).and_then(|n| n.parse::<u64>().ok());
+            number.and_then(|n| data.task_results.remove(&n)).is_some()
+        } else {
+            data.resolve(&index, &HashMap::new())?;
+            data.indices.get_mut(&index).and_then(|docs| docs.remove(&id)).is_some()
+        };
+        data.next_seq += 1;
+        Ok((deleted, data.next_seq))
+    })();
+    let (deleted, seq_no) = match result {
+        Ok(found) => found,
+        Err(error) => return answer(call, Err(error)).await,
+    };
+    let status = if deleted { StatusCode::OK } else { StatusCode::NOT_FOUND };
+    let body = json!({
+        "_index": index,
+        "_id": id,
+        "_version": if deleted { 2 } else { 1 },
+        "result": if deleted { "deleted" } else { "not_found" },
+        "_shards": { "total": 1, "successful": 1, "failed": 0 },
+        "_seq_no": seq_no,
+        "_primary_term": 1,
+    });
+    call.answer((status, Json(body)).into_response()).await
 }

@@ -10,6 +10,17 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// What the simulated Loki holds.
 pub(crate) struct Data {
     pub(super) tenants: HashMap<String, Tenant>,
+    /// Loki's `delete_request_cancel_period`: a request is not processed before it has passed.
+    ///
+    /// <https://grafana.com/docs/loki/latest/operations/storage/logs-deletion/>: "The deletion of
+    /// the log entries takes place after a configurable cancellation time period expires." ... "A
+    /// delete request may be canceled within a configurable cancellation period. Set the
+    /// delete_request_cancel_period in the compactor's YAML configuration or on the command line
+    /// when invoking Loki. Its default value is 24h."
+    pub(super) cancel_period: Duration,
+    /// Loki's `deletion_mode` (see [`DeletionMode`]).
+    pub(super) deletion_mode: DeletionMode,
+    /// How long the compactor takes to process a request once its cancellation period is over.
     pub(super) processing_delay: Duration,
     pub(super) max_entries: usize,
     pub(super) max_query_length: Duration,
@@ -27,6 +38,8 @@ impl Default for Data {
     fn default() -> Self {
         Data {
             tenants: HashMap::new(),
+            cancel_period: 24 * HOUR,
+            deletion_mode: DeletionMode::FilterAndDelete,
             processing_delay: Duration::from_millis(200),
             max_entries: 5000,
             max_query_length: 721 * HOUR,
@@ -38,6 +51,19 @@ impl Default for Data {
             last_stamp: 0,
         }
     }
+}
+
+/// Loki's `deletion_mode`, a runtime (per-tenant) setting.
+///
+/// <https://grafana.com/docs/loki/latest/operations/storage/logs-deletion/>: "With filter-only,
+/// log lines matching the query in the delete request are filtered out when querying Loki. They
+/// are not removed from storage. With filter-and-delete, log lines matching the query in the
+/// delete request are filtered out when querying Loki, and they are also removed from storage."
+/// (`disabled`, which refuses delete requests, is not simulated.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeletionMode {
+    FilterOnly,
+    FilterAndDelete,
 }
 
 #[derive(Default)]
@@ -55,6 +81,8 @@ pub(super) struct Shard {
     pub(super) start_ms: i64,
     pub(super) end_ms: i64,
     pub(super) created_ms: i64,
+    /// The end of the cancellation period: cancellable until then, processed after.
+    pub(super) period_end: Instant,
     pub(super) ready_at: Instant,
     pub(super) processed: bool,
 }
@@ -64,17 +92,29 @@ impl Data {
         self.tenants.entry(tenant.to_string()).or_default()
     }
 
-    /// Process every shard whose time has come: its matching lines are removed.
+    /// Process every shard whose time has come (its cancellation period over): its matching
+    /// lines are removed from storage, unless the deletion mode is `filter-only`.
     pub(super) fn advance(&mut self, now: Instant) {
         let widen = self.widen_filters;
+        let delete = self.deletion_mode == DeletionMode::FilterAndDelete;
         for tenant in self.tenants.values_mut() {
             for shard in tenant.shards.iter_mut().filter(|s| !s.processed && s.ready_at <= now) {
-                for (labels, entries) in tenant.streams.iter_mut() {
-                    entries.retain(|(ts, line)| !shard.covers(labels, *ts, line, widen));
+                if delete {
+                    for (labels, entries) in tenant.streams.iter_mut() {
+                        entries.retain(|(ts, line)| !shard.covers(labels, *ts, line, widen));
+                    }
                 }
                 shard.processed = true;
             }
         }
+    }
+
+    /// Whether queries must not show the entry: a request not yet processed already filters its
+    /// lines out; in `filter-only` mode a processed one keeps filtering them (they are stored).
+    pub(super) fn hidden(&self, tenant: &Tenant, labels: &Labels, ts: i64, line: &str) -> bool {
+        let filter_only = self.deletion_mode == DeletionMode::FilterOnly;
+        let filtering = |s: &&Shard| !s.processed || filter_only;
+        tenant.shards.iter().filter(filtering).any(|s| s.covers(labels, ts, line, self.widen_filters))
     }
 
     /// A strictly increasing "now" in nanoseconds, so pushed lines never share a timestamp.
@@ -136,4 +176,48 @@ impl Shard {
 
 pub(super) fn now_ns() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos() as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::loki::{labels, Params};
+
+    const QUERY: &str = r#"{app="shop"} |= "u_1234""#;
+
+    fn data_with_a_request(cancel_period: Duration, mode: DeletionMode) -> Data {
+        let mut data = Data { cancel_period, deletion_mode: mode, processing_delay: Duration::ZERO, ..Data::default() };
+        let ts = data.stamp() - 5_000_000_000;
+        data.push("t", labels(&[("app", "shop")]), ts, "login u_1234");
+        let start = ((ts / 1_000_000_000) - 1).to_string();
+        let params = Params::from([("query".to_string(), QUERY.to_string()), ("start".to_string(), start)]);
+        assert_eq!(data.create("t", &params).status(), 204);
+        data
+    }
+
+    fn stored(data: &mut Data) -> usize {
+        data.tenant("t").streams.values().map(Vec::len).sum()
+    }
+
+    #[test]
+    fn nothing_is_processed_before_the_cancellation_period_ends() {
+        let mut data = data_with_a_request(Duration::from_secs(3600), DeletionMode::FilterAndDelete);
+        data.advance(Instant::now() + Duration::from_secs(3599));
+        assert_eq!(data.tenant("t").list()[0]["status"], "received");
+        assert_eq!(stored(&mut data), 1, "still stored, and still cancellable");
+        data.advance(Instant::now() + Duration::from_secs(3601));
+        assert_eq!(data.tenant("t").list()[0]["status"], "processed");
+        assert_eq!(stored(&mut data), 0);
+    }
+
+    #[test]
+    fn filter_only_hides_lines_but_keeps_them_stored() {
+        let mut data = data_with_a_request(Duration::ZERO, DeletionMode::FilterOnly);
+        data.advance(Instant::now() + Duration::from_secs(1));
+        assert_eq!(data.tenant("t").list()[0]["status"], "processed");
+        assert_eq!(stored(&mut data), 1, "not removed from storage");
+        let tenant = &data.tenants["t"];
+        let (labels, entries) = tenant.streams.iter().next().unwrap();
+        assert!(data.hidden(tenant, labels, entries[0].0, &entries[0].1), "filtered out of queries");
+    }
 }

@@ -76,7 +76,8 @@ impl Data {
         }
         self.next_request += 1;
         let request_id = format!("{:08x}", (self.next_request.wrapping_mul(0x9e37_79b9) ^ 0x5bd1_e995) as u32);
-        let created = Instant::now();
+        // Processed once the cancellation period is over, shard after shard.
+        let period_end = Instant::now() + self.cancel_period;
         let n = ranges.len() as u32;
         let delay = self.processing_delay;
         let shards = ranges.into_iter().enumerate().map(|(k, (start_ms, end_ms))| Shard {
@@ -86,7 +87,8 @@ impl Data {
             start_ms,
             end_ms,
             created_ms: now_ms,
-            ready_at: created + delay * (k as u32 + 1) / n,
+            period_end,
+            ready_at: period_end + delay * (k as u32 + 1) / n,
             processed: false,
         });
         self.tenant(tenant).shards.extend(shards);
@@ -135,11 +137,12 @@ impl Data {
             Some(_) => return bad_request("invalid direction"),
         };
         let widen = self.widen_filters;
-        let tenant = self.tenant(tenant);
+        self.tenant(tenant);
+        let tenant = &self.tenants[tenant];
         let mut found: Vec<(i64, &Labels, &str)> = Vec::new();
         for (labels, entries) in tenant.streams.iter().filter(|(labels, _)| parsed.selects(labels)) {
             for (ts, line) in entries {
-                let hidden = || tenant.shards.iter().any(|s| !s.processed && s.covers(labels, *ts, line, widen));
+                let hidden = || self.hidden(tenant, labels, *ts, line);
                 if (start..end).contains(ts) && parsed.keeps(line, widen) && !hidden() {
                     found.push((*ts, labels, line));
                 }

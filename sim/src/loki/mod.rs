@@ -8,8 +8,11 @@
 //!   seconds (10 digits), `end` defaults to now and may not be in the future. A request whose query
 //!   has line filters is split into shards of `max_interval` (at most the server's
 //!   `delete_max_interval`, 24h unless set); its shards are processed one after another over the
-//!   processing delay (200 ms unless set), each removing the matching lines of its time range.
-//!   Like Loki's `filter-and-delete` mode, queries stop showing what a received request matches.
+//!   processing delay (200 ms unless set), each removing the matching lines of its time range,
+//!   once Loki's cancellation period (`delete_request_cancel_period`, 24h unless set) is over.
+//!   Queries stop showing what a received request matches at once. In `filter-only` deletion
+//!   mode (`set_deletion_mode`), processing removes nothing: the lines stay stored, hidden from
+//!   queries; in `filter-and-delete` (the default here) they are removed.
 //! - `GET /loki/api/v1/delete` -> `[{"request_id", "start_time", "end_time", "query", "status",
 //!   "created_at"}]` (times in Unix seconds), oldest first; `status` is `received`, `processed` or
 //!   `N% Complete`. Cancelled requests are not listed.
@@ -38,7 +41,8 @@
 //! Seed (the `"loki"` section of a seed file); every key is optional:
 //!
 //! ```json
-//! { "tenant": "sim-tenant", "processing_delay_ms": 200, "max_entries": 5000,
+//! { "tenant": "sim-tenant", "processing_delay_ms": 200, "cancel_period_ms": 86400000,
+//!   "deletion_mode": "filter-and-delete", "max_entries": 5000,
 //!   "streams": [ { "stream": { "app": "shop" },
 //!                  "values": [ ["1767225600000000000", "login user=u_123"], "a line stamped now" ] } ] }
 //! ```
@@ -50,6 +54,7 @@ mod routes;
 mod seed;
 
 pub(crate) use data::Data;
+pub use data::DeletionMode;
 pub(crate) use routes::router;
 pub(crate) use seed::seed_json;
 
@@ -96,7 +101,7 @@ impl Loki<'_> {
         self.with(|data| data.push(tenant, labels(stream), unix_nanos, line));
     }
 
-    /// Every line `tenant` still stores (deleted ones are gone), in every stream.
+    /// Every line `tenant` still stores (deleted ones are gone; hidden ones are not), in every stream.
     pub fn lines(&self, tenant: &str) -> Vec<String> {
         self.with(|data| data.tenant(tenant).streams.values().flatten().map(|(_, line)| line.clone()).collect())
     }
@@ -109,10 +114,24 @@ impl Loki<'_> {
         })
     }
 
-    /// Cancel every shard not yet processed, as an operator would with `DELETE ...?force=true`: a
-    /// request with no processed shard is no longer listed.
+    /// Cancel every request still within its cancellation period, as an operator would with
+    /// `DELETE /loki/api/v1/delete?request_id=...`: it is no longer listed, and its lines are
+    /// shown (and kept) again. A request whose period is over is no longer cancellable this way.
     pub fn cancel_delete_requests(&self, tenant: &str) {
-        self.with(|data| data.tenant(tenant).shards.retain(|s| s.processed));
+        let now = Instant::now();
+        self.with(|data| data.tenant(tenant).shards.retain(|s| s.period_end <= now));
+    }
+
+    /// Loki's `delete_request_cancel_period` (24h unless set): how long a new delete request
+    /// waits, cancellable, before the compactor processes it.
+    pub fn set_cancel_period(&self, period: Duration) {
+        self.with(|data| data.cancel_period = period);
+    }
+
+    /// Loki's `deletion_mode`: with `FilterOnly`, processed requests hide lines from queries but
+    /// leave them stored (`lines` still returns them).
+    pub fn set_deletion_mode(&self, mode: DeletionMode) {
+        self.with(|data| data.deletion_mode = mode);
     }
 
     /// How long a delete request takes to be processed from its creation (its shards one by one).

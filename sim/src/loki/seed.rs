@@ -1,6 +1,6 @@
 //! The `"loki"` section of a seed file (shape in the module doc).
 
-use super::{Data, Labels, TENANT};
+use super::{Data, DeletionMode, Labels, TENANT};
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -11,6 +11,11 @@ struct Seed {
     tenant: Option<String>,
     #[serde(default)]
     processing_delay_ms: Option<u64>,
+    #[serde(default)]
+    cancel_period_ms: Option<u64>,
+    /// `filter-only` or `filter-and-delete`.
+    #[serde(default)]
+    deletion_mode: Option<String>,
     #[serde(default)]
     max_entries: Option<usize>,
     #[serde(default)]
@@ -37,6 +42,15 @@ pub(crate) fn seed_json(data: &mut Data, seed: &serde_json::Value) -> Result<(),
     let tenant = seed.tenant.unwrap_or_else(|| TENANT.to_string());
     if let Some(ms) = seed.processing_delay_ms {
         data.processing_delay = Duration::from_millis(ms);
+    }
+    if let Some(ms) = seed.cancel_period_ms {
+        data.cancel_period = Duration::from_millis(ms);
+    }
+    match seed.deletion_mode.as_deref() {
+        None => {}
+        Some("filter-only") => data.deletion_mode = DeletionMode::FilterOnly,
+        Some("filter-and-delete") => data.deletion_mode = DeletionMode::FilterAndDelete,
+        Some(_) => return Err("loki.deletion_mode: filter-only or filter-and-delete".into()),
     }
     if let Some(max) = seed.max_entries {
         data.max_entries = max.max(1);

@@ -18,8 +18,15 @@ pub const BATCH: usize = 5;
 pub async fn sim() -> Sim {
     let sim = Sim::start("127.0.0.1:0".parse().unwrap(), SimOptions::default()).await.unwrap();
     sim.elasticsearch().set_batches(BATCH, Duration::from_millis(20));
+    for index in ["logs-app-1", "logs-app-2"] {
+        sim.elasticsearch().map_fields(index, &KEYWORD_FIELDS.map(|field| (field, "keyword")));
+    }
     sim
 }
+
+/// The fields the tests' connector matches, mapped as keyword fields in `logs-app-1` and
+/// `logs-app-2` (any other index maps them dynamically: strings as `text`).
+pub const KEYWORD_FIELDS: [&str; 3] = ["user.email", "user.id", "client.phone"];
 
 pub fn config(base_url: &str) -> Config {
     Config {
