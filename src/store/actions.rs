@@ -11,15 +11,7 @@ use deadpool_postgres::Transaction;
 use serde_json::json;
 use uuid::Uuid;
 
-/// Why an action did not apply.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refused {
-    NotFound,
-    /// The request or task is not in a state the action applies to; the sentence says why.
-    Conflict(String),
-}
-
-pub type ActionResult = Result<Result<(), Refused>, StoreError>;
+pub use super::refused::{ActionResult, Refused};
 
 fn request_state(text: &str) -> Result<RequestState, StoreError> {
     RequestState::parse(text).ok_or_else(|| StoreError::Corrupt("unknown request state".into()))

@@ -2,7 +2,7 @@
 //! owner. An open request matching an active entry is held (`legal`) until the entry is released.
 //! The entry's reason stays with operators: no event mentions a legal hold.
 
-use super::actions::{ActionResult, Refused};
+use super::refused::{ActionResult, Refused};
 use super::{Store, StoreError, TASKS_CHANNEL};
 use crate::model::HoldKind;
 use chrono::{DateTime, Utc};

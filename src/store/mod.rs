@@ -19,6 +19,7 @@ pub mod migrate;
 pub mod outbox;
 pub mod queue;
 pub mod ratelimit;
+pub mod refused;
 pub mod rehash;
 pub mod requests;
 pub mod sessions;
