@@ -193,15 +193,36 @@ impl Api {
     }
 
     /// Every page of a listing: `{key: [...], "next_page": URL or null}`.
-    async fn list<T: DeserializeOwned>(&self, mut url: Url, key: &str) -> Result<Vec<T>, Failure> {
+    async fn list<T: DeserializeOwned>(&self, url: Url, key: &str) -> Result<Vec<T>, Failure> {
+        Ok(self.pages(url, key, false).await?.unwrap_or_default())
+    }
+
+    /// Every page of a listing; with `first_404_is_none`, `None` when the first page is a 404
+    /// (a product the account does not have), else a 404 is a failure like any other.
+    pub(crate) async fn pages<T: DeserializeOwned>(
+        &self,
+        mut url: Url,
+        key: &str,
+        first_404_is_none: bool,
+    ) -> Result<Option<Vec<T>>, Failure> {
         url.query_pairs_mut().append_pair("per_page", &self.per_page.to_string());
         let mut all = Vec::new();
-        for _ in 0..MAX_PAGES {
-            let mut page: Map<String, Value> = read(self.send(self.request(Method::GET, &url)).await?).await?;
-            let items = page.remove(key).unwrap_or_else(|| json!([]));
+        for page in 0..MAX_PAGES {
+            let request = self.request(Method::GET, &url);
+            let response = if first_404_is_none {
+                match self.send_found(request).await? {
+                    Some(response) => response,
+                    None if page == 0 => return Ok(None),
+                    None => return Err(Failure::transient("zendesk answered 404 to a later page of a listing")),
+                }
+            } else {
+                self.send(request).await?
+            };
+            let mut answer: Map<String, Value> = read(response).await?;
+            let items = answer.remove(key).unwrap_or_else(|| json!([]));
             all.extend(serde_json::from_value::<Vec<T>>(items).map_err(|_| unreadable())?);
-            match page.get("next_page").and_then(Value::as_str) {
-                None => return Ok(all),
+            match answer.get("next_page").and_then(Value::as_str) {
+                None => return Ok(Some(all)),
                 Some(next) => {
                     url = self.within_base(next).ok_or_else(|| {
                         Failure::permanent(

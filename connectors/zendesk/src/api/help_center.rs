@@ -2,12 +2,10 @@
 //! comments, listed per user, then deleted one by one. A listing Zendesk answers with 404 is
 //! `None`: the account has no Help Center (or no community) there.
 
-use super::{read, unreadable, Api, MAX_PAGES};
+use super::Api;
 use erasure_connector::Failure;
 use reqwest::Method;
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
 use url::Url;
 
 /// An article comment: its article is `source_id`, its translation `locale`.
@@ -33,17 +31,17 @@ pub(crate) struct PostComment {
 impl Api {
     /// `GET /api/v2/help_center/users/{id}/comments`, every page.
     pub async fn article_comments(&self, user: i64) -> Result<Option<Vec<ArticleComment>>, Failure> {
-        self.list_found(self.url(&format!("help_center/users/{user}/comments")), "comments").await
+        self.pages(self.url(&format!("help_center/users/{user}/comments")), "comments", true).await
     }
 
     /// `GET /api/v2/community/users/{id}/posts`, every page.
     pub async fn posts(&self, user: i64) -> Result<Option<Vec<Post>>, Failure> {
-        self.list_found(self.url(&format!("community/users/{user}/posts")), "posts").await
+        self.pages(self.url(&format!("community/users/{user}/posts")), "posts", true).await
     }
 
     /// `GET /api/v2/community/users/{id}/comments`, every page.
     pub async fn post_comments(&self, user: i64) -> Result<Option<Vec<PostComment>>, Failure> {
-        self.list_found(self.url(&format!("community/users/{user}/comments")), "comments").await
+        self.pages(self.url(&format!("community/users/{user}/comments")), "comments", true).await
     }
 
     /// `DELETE /api/v2/help_center/{locale}/articles/{article_id}/comments/{comment_id}` (the
@@ -75,33 +73,5 @@ impl Api {
     /// `DELETE` of one record: `true` when Zendesk deleted it, `false` when it was not there.
     pub(crate) async fn delete_found(&self, url: &Url) -> Result<bool, Failure> {
         Ok(self.send_found(self.request(Method::DELETE, url)).await?.is_some())
-    }
-
-    /// Every page of a listing, as `list`; `None` when the first page is a 404.
-    async fn list_found<T: DeserializeOwned>(&self, mut url: Url, key: &str) -> Result<Option<Vec<T>>, Failure> {
-        url.query_pairs_mut().append_pair("per_page", &self.per_page.to_string());
-        let mut all = Vec::new();
-        for page in 0..MAX_PAGES {
-            let Some(response) = self.send_found(self.request(Method::GET, &url)).await? else {
-                if page == 0 {
-                    return Ok(None);
-                }
-                return Err(Failure::transient("zendesk answered 404 to a later page of a help center listing"));
-            };
-            let mut answer: Map<String, Value> = read(response).await?;
-            let items = answer.remove(key).unwrap_or_else(|| json!([]));
-            all.extend(serde_json::from_value::<Vec<T>>(items).map_err(|_| unreadable())?);
-            match answer.get("next_page").and_then(Value::as_str) {
-                None => return Ok(Some(all)),
-                Some(next) => {
-                    url = self.within_base(next).ok_or_else(|| {
-                        Failure::permanent(
-                        "zendesk's next_page points outside the configured base_url; the connector does not follow it",
-                    )
-                    })?
-                }
-            }
-        }
-        Err(Failure::permanent(format!("a zendesk listing ran past {MAX_PAGES} pages; the connector stops there")))
     }
 }
