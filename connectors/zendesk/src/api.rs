@@ -80,12 +80,14 @@ impl Api {
         self.list(self.url(&format!("users/{user}/identities")), "identities").await
     }
 
-    /// `GET /api/v2/search?query=type:ticket {keyword}:{user}`, every page: `requester` or `cc`.
-    /// Unlike the user's lists of tickets, search also finds archived tickets.
+    /// `GET /api/v2/search/export?query={keyword}:{user}&filter[type]=ticket`, every page: the
+    /// tickets whose `requester` or `cc` is the user, archived ones included (a user's own lists
+    /// of tickets leave those out). List Search Results stops at 1,000 results a query; the
+    /// export has no such cap, pages with a cursor, and takes the type in `filter[type]` only.
     pub async fn search_tickets(&self, keyword: &str, user: i64) -> Result<Vec<Ticket>, Failure> {
-        let mut url = self.url("search");
-        url.query_pairs_mut().append_pair("query", &format!("type:ticket {keyword}:{user}"));
-        self.list(url, "results").await
+        let mut url = self.url("search/export");
+        url.query_pairs_mut().append_pair("query", &format!("{keyword}:{user}")).append_pair("filter[type]", "ticket");
+        Ok(self.walk(url, "results", Paging::Cursor, false).await?.unwrap_or_default())
     }
 
     /// `GET /api/v2/deleted_tickets`, every page: the ids of soft-deleted tickets (archived ones
@@ -95,22 +97,13 @@ impl Api {
         Ok(tickets.into_iter().map(|t| t.id).collect())
     }
 
-    /// `GET /api/v2/users/{id}/tickets/requested`, every page.
-    pub async fn requested(&self, user: i64) -> Result<Vec<Ticket>, Failure> {
-        self.list(self.url(&format!("users/{user}/tickets/requested")), "tickets").await
-    }
-
-    /// How many tickets the user requested: `count` of a one-record page.
+    /// How many tickets the user requested, archived ones included:
+    /// `GET /api/v2/search/count?query=type:ticket requester:{id}`.
     pub async fn requested_count(&self, user: i64) -> Result<u64, Failure> {
-        let mut url = self.url(&format!("users/{user}/tickets/requested"));
-        url.query_pairs_mut().append_pair("per_page", "1");
+        let mut url = self.url("search/count");
+        url.query_pairs_mut().append_pair("query", &format!("type:ticket requester:{user}"));
         let answer: Value = read(self.send(self.request(Method::GET, &url)).await?).await?;
         Ok(answer.get("count").and_then(Value::as_u64).unwrap_or(0))
-    }
-
-    /// `GET /api/v2/users/{id}/tickets/ccd`: tickets the user is CC'd on, every page.
-    pub async fn ccd(&self, user: i64) -> Result<Vec<Ticket>, Failure> {
-        self.list(self.url(&format!("users/{user}/tickets/ccd")), "tickets").await
     }
 
     /// `GET /api/v2/tickets/{id}/comments`, every page.
@@ -132,9 +125,10 @@ impl Api {
         self.send(self.request(Method::PUT, &url).json(&body)).await.map(drop)
     }
 
-    /// `PUT /api/v2/tickets/{id}`: take the user off the ticket's CCs and followers.
+    /// `PUT /api/v2/tickets/{id}`: take the user off the ticket's CCs and followers. Zendesk's
+    /// OAS types `user_id` there (`EmailCCObject`, `FollowerObject`) as a string.
     pub async fn unwatch(&self, ticket: i64, user: i64) -> Result<(), Failure> {
-        let change = json!([{ "user_id": user, "action": "delete" }]);
+        let change = json!([{ "user_id": user.to_string(), "action": "delete" }]);
         let body = json!({ "ticket": { "email_ccs": change, "followers": change } });
         self.send(self.request(Method::PUT, &self.url(&format!("tickets/{ticket}"))).json(&body)).await.map(drop)
     }
@@ -197,15 +191,27 @@ impl Api {
         Ok(self.pages(url, key, false).await?.unwrap_or_default())
     }
 
-    /// Every page of a listing; with `first_404_is_none`, `None` when the first page is a 404
-    /// (a product the account does not have), else a 404 is a failure like any other.
+    /// Every page of an offset-paginated listing; with `first_404_is_none`, `None` when the
+    /// first page is a 404 (a product the account does not have), else a 404 is a failure like
+    /// any other.
     pub(crate) async fn pages<T: DeserializeOwned>(
         &self,
-        mut url: Url,
+        url: Url,
         key: &str,
         first_404_is_none: bool,
     ) -> Result<Option<Vec<T>>, Failure> {
-        url.query_pairs_mut().append_pair("per_page", &self.per_page.to_string());
+        self.walk(url, key, Paging::Offset, first_404_is_none).await
+    }
+
+    /// Every page of a listing, offset or cursor paginated.
+    async fn walk<T: DeserializeOwned>(
+        &self,
+        mut url: Url,
+        key: &str,
+        paging: Paging,
+        first_404_is_none: bool,
+    ) -> Result<Option<Vec<T>>, Failure> {
+        url.query_pairs_mut().append_pair(paging.size_parameter(), &self.per_page.to_string());
         let mut all = Vec::new();
         for page in 0..MAX_PAGES {
             let request = self.request(Method::GET, &url);
@@ -221,7 +227,7 @@ impl Api {
             let mut answer: Map<String, Value> = read(response).await?;
             let items = answer.remove(key).unwrap_or_else(|| json!([]));
             all.extend(serde_json::from_value::<Vec<T>>(items).map_err(|_| unreadable())?);
-            match answer.get("next_page").and_then(Value::as_str) {
+            match paging.next(&answer)? {
                 None => return Ok(Some(all)),
                 Some(next) => {
                     url = self.within_base(next).ok_or_else(|| {
@@ -285,6 +291,39 @@ impl Api {
             _ => classify(status, response.headers(), SystemTime::now()),
         };
         self.http.failure(status, class)
+    }
+}
+
+/// How a listing pages.
+#[derive(Clone, Copy)]
+enum Paging {
+    /// `per_page`; the next page is `next_page` (null on the last).
+    Offset,
+    /// `page[size]`; the next page is `links.next` while `meta.has_more` is true.
+    Cursor,
+}
+
+impl Paging {
+    fn size_parameter(self) -> &'static str {
+        match self {
+            Paging::Offset => "per_page",
+            Paging::Cursor => "page[size]",
+        }
+    }
+
+    /// The next page's URL, `None` after the last page.
+    fn next(self, answer: &Map<String, Value>) -> Result<Option<&str>, Failure> {
+        match self {
+            Paging::Offset => Ok(answer.get("next_page").and_then(Value::as_str)),
+            Paging::Cursor => {
+                let more = answer.get("meta").and_then(|m| m.get("has_more")).and_then(Value::as_bool);
+                if more != Some(true) {
+                    return Ok(None);
+                }
+                let next = answer.get("links").and_then(|l| l.get("next")).and_then(Value::as_str);
+                next.map(Some).ok_or_else(|| Failure::transient("zendesk said more results follow but gave no next link"))
+            }
+        }
     }
 }
 

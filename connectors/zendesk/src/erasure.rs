@@ -76,8 +76,8 @@ impl Zendesk {
         let active: Vec<i64> = users.iter().filter(|u| u.active).map(|u| u.id).collect();
         let mut requested = BTreeSet::new();
         for user in &active {
-            requested.extend(self.api.requested(*user).await?.into_iter().map(|t| t.id));
-            // Archived tickets (closed for about 120 days) are not in that list; search finds them.
+            // Search, unlike the user's own list of tickets, finds archived ones (closed for
+            // about 120 days) too.
             requested.extend(self.api.search_tickets("requester", *user).await?.into_iter().map(|t| t.id));
         }
         let mut closed_left = 0;
@@ -205,9 +205,8 @@ impl Zendesk {
         requested: &BTreeSet<i64>,
         evidence: &mut Evidence,
     ) -> Result<u64, Failure> {
-        // Archived tickets are not in the user's list of CC'd tickets; search finds them.
-        let mut tickets = self.api.ccd(user).await?;
-        tickets.extend(self.api.search_tickets("cc", user).await?);
+        // Search, unlike the user's list of CC'd tickets, finds archived ones too.
+        let tickets = self.api.search_tickets("cc", user).await?;
         let (mut seen, mut closed_left) = (BTreeSet::new(), 0);
         for ticket in tickets {
             if requested.contains(&ticket.id) || !seen.insert(ticket.id) {

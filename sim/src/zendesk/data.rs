@@ -23,6 +23,8 @@ pub(crate) struct Data {
     pub(super) failing_purges: BTreeSet<u64>,
     pub(super) rate_limit: Option<RateWindow>,
     pub(super) user_deletions: RateWindow,
+    /// Export Search Results: 100 requests a minute per account (`search.rs`).
+    pub(super) export_limit: RateWindow,
     pub(super) next_page_override: Option<String>,
     pub(super) help_center: HelpCenter,
     pub(super) talk: Talk,
@@ -42,6 +44,7 @@ impl Default for Data {
             failing_purges: BTreeSet::new(),
             rate_limit: None,
             user_deletions: RateWindow::new(700, Duration::from_secs(600)),
+            export_limit: RateWindow::new(100, Duration::from_secs(60)),
             next_page_override: None,
             help_center: HelpCenter::default(),
             talk: Talk::default(),
@@ -153,10 +156,14 @@ impl Data {
                 if done {
                     self.tickets.get_mut(ticket).expect("checked").life = to;
                 }
+                // A result's shape is the OAS's `JobStatusResultObject`: `UpdateResourceResult`
+                // (`id`, `action`, `success`, `status`) or `FailedResult` (`id`, `action`,
+                // `success`, `error`, `details`).
                 results.push(if done {
                     json!({ "id": ticket, "action": "delete", "success": true, "status": "Deleted" })
                 } else {
-                    json!({ "id": ticket, "action": "delete", "success": false, "errors": "RecordNotFound" })
+                    json!({ "id": ticket, "action": "delete", "success": false, "error": "RecordNotFound",
+                            "details": "The ticket could not be deleted" })
                 });
             }
             let results = match action {
@@ -229,13 +236,40 @@ impl Data {
 }
 
 impl User {
+    /// The OAS's `UserObject` types `email` as a string, never null: a user without an e-mail
+    /// address has no `email` here.
     pub(super) fn json(&self, api: &str) -> Value {
-        json!({ "id": self.id, "url": format!("{api}/users/{}.json", self.id), "name": self.name,
-                "email": self.email, "external_id": self.external_id, "role": self.role,
+        let mut user = json!({ "id": self.id, "url": format!("{api}/users/{}.json", self.id), "name": self.name,
+                "external_id": self.external_id, "role": self.role,
                 "active": self.life == Life::Active, "phone": null, "verified": true,
-                "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z" })
+                "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z" });
+        if let Some(email) = &self.email {
+            user["email"] = json!(email);
+        }
+        user
+    }
+
+    /// The answer to `DELETE /deleted_users/{id}`, the OAS's `DeletedUserObject`, which requires
+    /// `time_zone`, `locale`, `locale_id`, `organization_id`, `photo` and `shared_phone_number`
+    /// besides the user's own fields (Permanently Delete User,
+    /// <https://developer.zendesk.com/api-reference/ticketing/users/users/#permanently-delete-user>,
+    /// whose example shows the user as it was, `active: false`). The simulated account's users
+    /// all belong to its one organization and use its defaults.
+    pub(super) fn deleted_json(&self, api: &str) -> Value {
+        let mut user = json!({ "id": self.id, "url": format!("{api}/deleted_users/{}.json", self.id),
+                "name": self.name, "role": self.role, "active": false, "phone": null,
+                "shared_phone_number": null, "photo": null, "time_zone": "UTC", "locale": "en-US",
+                "locale_id": 1, "organization_id": ORGANIZATION_ID,
+                "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z" });
+        if let Some(email) = &self.email {
+            user["email"] = json!(email);
+        }
+        user
     }
 }
+
+/// The simulated account's one organization.
+const ORGANIZATION_ID: u64 = 360_000;
 
 impl Ticket {
     pub(super) fn json(&self, api: &str) -> Value {

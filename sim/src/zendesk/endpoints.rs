@@ -65,34 +65,6 @@ impl Data {
         self.page("identities", identities, link)
     }
 
-    /// `GET /search?query=type:ticket requester:{id}` (or `cc:{id}`): live tickets, archived ones
-    /// included. Zendesk archives a ticket closed for 120 days: "Zendesk automatically archives
-    /// tickets 120 days after the ticket status changes to Closed", and an archived ticket is
-    /// still reached through search ("Search for tickets and access them through search results":
-    /// available) but is not among a user's lists of tickets (About ticket archiving,
-    /// <https://support.zendesk.com/hc/en-us/articles/4408887617050>; List Search Results,
-    /// <https://developer.zendesk.com/api-reference/ticketing/ticket-management/search/#list-search-results>).
-    /// The keywords `requester:` and `cc:` with a user id are from Zendesk's search reference
-    /// (<https://support.zendesk.com/hc/en-us/articles/4408886879258>); the simulator's `cc:` also
-    /// finds followers, which that reference does not spell out.
-    pub(super) fn search_tickets(&self, link: &Link) -> Answer {
-        let Some(query) = link.query.get("query") else {
-            return error(400, "InvalidEndpoint", "query is required");
-        };
-        let terms = parse_terms(query);
-        let tickets = self
-            .tickets
-            .values()
-            .filter(|t| t.life == Life::Active && !terms.is_empty() && terms.iter().all(|term| term.matches_ticket(t)))
-            .map(|t| {
-                let mut json = t.json(&link.api);
-                json["result_type"] = json!("ticket");
-                json
-            })
-            .collect();
-        self.page("results", tickets, link)
-    }
-
     /// `GET /deleted_tickets`: soft-deleted tickets, not archived ones: "The results includes all
     /// deleted (and not yet archived) tickets that have not yet been scrubbed in the past 30 days.
     /// Archived tickets are not included in the results." (List Deleted Tickets,
@@ -137,13 +109,14 @@ impl Data {
         }
         match self.users.get_mut(&id) {
             Some(u) if u.life == Life::SoftDeleted => {
+                let answer = ok(json!({ "deleted_user": u.deleted_json(api) }));
                 u.life = Life::Purged;
                 u.purged_at = Some(now);
                 u.name = "Permanently Deleted User".into();
                 u.email = None;
                 u.secondary_emails.clear();
                 u.external_id = None;
-                ok(json!({ "deleted_user": u.json(api) }))
+                answer
             }
             _ => not_found(),
         }
@@ -211,7 +184,10 @@ impl Data {
         }
         for (key, list) in [("email_ccs", &mut ticket.email_cc_ids), ("followers", &mut ticket.follower_ids)] {
             for change in update.get(key).and_then(Value::as_array).into_iter().flatten() {
-                let Some(user) = change.get("user_id").and_then(Value::as_u64) else { continue };
+                // The OAS types `user_id` as a string (`EmailCCObject`, `FollowerObject`); a
+                // number is read too.
+                let user = change.get("user_id").and_then(|u| u.as_u64().or_else(|| u.as_str()?.parse().ok()));
+                let Some(user) = user else { continue };
                 match change.get("action").and_then(Value::as_str).unwrap_or("put") {
                     "delete" => list.retain(|u| *u != user),
                     _ if !list.contains(&user) => list.push(user),

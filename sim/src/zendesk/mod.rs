@@ -6,6 +6,7 @@
 //! `GET /api/v2/users/me`, `GET /api/v2/users/search?query=|external_id=`,
 //! `GET|DELETE /api/v2/users/{id}`, `GET /api/v2/users/{id}/identities`,
 //! `GET /api/v2/users/{id}/tickets/requested`, `GET /api/v2/search?query=`,
+//! `GET /api/v2/search/count?query=`, `GET /api/v2/search/export?query=&filter[type]=ticket`,
 //! `GET /api/v2/users/{id}/tickets/ccd`, `GET /api/v2/users/{id}/compliance_deletion_statuses`,
 //! `DELETE /api/v2/deleted_users/{id}`, `DELETE /api/v2/tickets/destroy_many?ids=`,
 //! `PUT /api/v2/tickets/{id}`, `GET /api/v2/tickets/{id}/comments`,
@@ -31,6 +32,10 @@
 //! - An archived ticket (`Sim::zendesk().archive`, closed) is absent from the user's
 //!   `tickets/requested` and `tickets/ccd` and from `deleted_tickets`; ticket search
 //!   (`type:ticket requester:{id}` or `cc:{id}`) finds it.
+//! - Search (`search.rs`): `GET /search` answers at most 1,000 results a query (a page past them
+//!   is 422) with the real `count`; `GET /search/export` pages with a cursor (`links.next` while
+//!   `meta.has_more`), needs `filter[type]=ticket` and no `type:` in the query (400), and allows
+//!   100 calls a minute (429 with `Retry-After` beyond).
 //! - `destroy_many` (at most 100 ids) answers a `job_status` that is `queued`, then `working`,
 //!   then `completed` (or `failed` with `Sim::zendesk().fail_jobs`) after the job delay (200 ms
 //!   unless set); the tickets change only when the job completes. Deleted tickets must be purged
@@ -74,6 +79,9 @@ mod help_center;
 mod html;
 mod query;
 mod routes;
+mod search;
+#[cfg(test)]
+mod search_tests;
 mod seed;
 mod talk;
 #[cfg(test)]

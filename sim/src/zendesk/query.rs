@@ -37,6 +37,11 @@ impl Term {
 }
 
 impl Term {
+    /// `type:...`, which Export Search Results refuses in its query.
+    pub(super) fn is_type(&self) -> bool {
+        self.field.as_deref() == Some("type")
+    }
+
     /// A ticket search term: `type:ticket`, `requester:{user id}` or `cc:{user id}` (the CCs and
     /// followers); any other term finds nothing.
     pub(super) fn matches_ticket(&self, ticket: &Ticket) -> bool {

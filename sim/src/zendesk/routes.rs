@@ -66,6 +66,25 @@ impl Link {
     }
 }
 
+impl Link {
+    /// The next page of a cursor-paginated listing (Export Search Results): the same query with
+    /// `page[after]` and `page[size]`.
+    pub(super) fn cursor(&self, after: &str, size: usize) -> String {
+        let mut pairs: Vec<(&str, String)> = self
+            .query
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "page[after]" | "page[size]"))
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        pairs.push(("page[after]", after.to_string()));
+        pairs.push(("page[size]", size.to_string()));
+        pairs.sort();
+        let query: Vec<String> =
+            pairs.iter().map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v))).collect();
+        format!("{}{}?{}", self.api, self.path, query.join("&"))
+    }
+}
+
 impl IntoResponse for Answer {
     fn into_response(self) -> Response {
         if self.status == 204 {
@@ -107,6 +126,8 @@ pub(crate) fn router(vendor: Shared) -> Router {
         .route("/api/v2/deleted_tickets/destroy_many", delete(serve))
         .route("/api/v2/deleted_tickets", get(serve))
         .route("/api/v2/search", get(serve))
+        .route("/api/v2/search/count", get(serve))
+        .route("/api/v2/search/export", get(serve))
         .route("/api/v2/job_statuses/{id}", get(serve))
         .route("/api/v2/help_center/users/{id}/comments", get(serve))
         .route("/api/v2/help_center/articles/{article}/comments/{id}", delete(serve))
@@ -198,6 +219,8 @@ impl Data {
             },
             ("GET", ["users", user, "identities"]) => id(user).map_or_else(not_found, |u| self.identities(u, link)),
             ("GET", ["search"]) => self.search_tickets(link),
+            ("GET", ["search", "count"]) => self.search_count(link),
+            ("GET", ["search", "export"]) => self.export_tickets(link, now),
             ("GET", ["deleted_tickets"]) => self.deleted_tickets(link),
             ("DELETE", ["users", user]) => id(user).map_or_else(not_found, |u| self.delete_user(u, &link.api)),
             ("GET", ["users", user, "tickets", which]) => match id(user) {

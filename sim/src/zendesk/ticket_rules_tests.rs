@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-fn call(data: &mut Data, method: &str, path_and_query: &str, body: Value) -> Answer {
+pub(super) fn call(data: &mut Data, method: &str, path_and_query: &str, body: Value) -> Answer {
     let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
     let query: HashMap<String, String> =
         url::form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
@@ -16,7 +16,7 @@ fn call(data: &mut Data, method: &str, path_and_query: &str, body: Value) -> Ans
     data.handle(method, path, &body, &link, Instant::now())
 }
 
-fn ids(answer: &Answer, key: &str) -> Vec<u64> {
+pub(super) fn ids(answer: &Answer, key: &str) -> Vec<u64> {
     answer.body[key].as_array().unwrap().iter().map(|t| t["id"].as_u64().unwrap()).collect()
 }
 
