@@ -321,7 +321,8 @@ impl Paging {
                     return Ok(None);
                 }
                 let next = answer.get("links").and_then(|l| l.get("next")).and_then(Value::as_str);
-                next.map(Some).ok_or_else(|| Failure::transient("zendesk said more results follow but gave no next link"))
+                next.map(Some)
+                    .ok_or_else(|| Failure::transient("zendesk said more results follow but gave no next link"))
             }
         }
     }
@@ -365,6 +366,27 @@ struct ComplianceAnswer {
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
+
+    /// Export Search Results: `links.next` is followed only while `meta.has_more`; more results
+    /// without a link to them is a failure, never a short list.
+    #[test]
+    fn a_cursor_page_leads_on_only_while_there_is_more() {
+        let page = |more: bool, next: Option<&str>| -> Map<String, Value> {
+            serde_json::from_value(json!({ "results": [], "meta": { "has_more": more }, "links": { "next": next } }))
+                .unwrap()
+        };
+        let last = page(false, Some("https://acme.zendesk.com/api/v2/search/export?page%5Bafter%5D=x"));
+        assert_eq!(Paging::Cursor.next(&last).unwrap(), None);
+        let more = page(true, Some("https://acme.zendesk.com/api/v2/search/export?page%5Bafter%5D=x"));
+        assert_eq!(
+            Paging::Cursor.next(&more).unwrap(),
+            Some("https://acme.zendesk.com/api/v2/search/export?page%5Bafter%5D=x")
+        );
+        assert!(Paging::Cursor.next(&page(true, None)).is_err());
+        let offset: Map<String, Value> =
+            serde_json::from_value(json!({ "next_page": "https://a/api/v2/x?page=2" })).unwrap();
+        assert_eq!(Paging::Offset.next(&offset).unwrap(), Some("https://a/api/v2/x?page=2"));
+    }
 
     #[test]
     fn a_retry_after_below_two_seconds_is_no_hint() {

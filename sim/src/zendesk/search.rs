@@ -46,9 +46,14 @@ impl Data {
         let per_page = number("per_page").unwrap_or(MAX_PER_PAGE).clamp(1, MAX_PER_PAGE).min(self.page_size);
         let page_number = number("page").unwrap_or(1).max(1);
         if (page_number - 1).saturating_mul(per_page) >= MAX_RESULTS {
-            return error(422, "InsufficientResourceError", "Requested response size was greater than Search Response Limits");
+            return error(
+                422,
+                "InsufficientResourceError",
+                "Requested response size was greater than Search Response Limits",
+            );
         }
-        let results: Vec<Value> = self.tickets_matching(&parse_terms(query)).iter().map(|t| result(t, &link.api)).collect();
+        let results: Vec<Value> =
+            self.tickets_matching(&parse_terms(query)).iter().map(|t| result(t, &link.api)).collect();
         let mut answer = self.page("results", results, link);
         if let Some(page) = answer.body["results"].as_array_mut() {
             page.truncate(MAX_RESULTS - (page_number - 1) * per_page);
