@@ -226,9 +226,8 @@ mod tests {
     #[test]
     fn a_request_is_cancelled_over_http_only_within_its_period() {
         let id = |data: &mut Data| data.tenant("t").list()[0]["request_id"].as_str().unwrap().to_string();
-        let params = |pairs: &[(&str, &str)]| -> Params {
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-        };
+        let params =
+            |pairs: &[(&str, &str)]| -> Params { pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() };
         let mut data = data_with_a_request(Duration::from_secs(3600), DeletionMode::FilterAndDelete);
         let request = id(&mut data);
         let now = Instant::now();
