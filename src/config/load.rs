@@ -288,6 +288,18 @@ mod tests {
     }
 
     #[test]
+    fn expiring_copies_are_read_and_checked() {
+        let s = load("[[retention.copies]]\nname = \"backups\"\nexpires_after = \"35d\"\n", &[]).unwrap();
+        assert_eq!(s.retention.copies[0].expires_after.0, Duration::from_secs(35 * 86_400));
+        let m = message(load("[[retention.copies]]\nname = \" \"\nexpires_after = \"35d\"\n", &[]));
+        assert!(m.contains("`retention.copies`") && m.contains("prod.toml") && m.contains("1 to 100"), "{m}");
+        let m = message(load("[[retention.copies]]\nname = \"backups\"\nexpires_after = \"0s\"\n", &[]));
+        assert!(m.contains("`retention.copies`") && m.contains("more than 0s"), "{m}");
+        let m = message(load("[[retention.copies]]\nname = \"backups\"\n", &[]));
+        assert!(m.contains("expires_after"), "{m}");
+    }
+
+    #[test]
     fn environment_variables_override_files() {
         let s = load(
             "[runner]\nlease = \"30s\"\n",
