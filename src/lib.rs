@@ -16,6 +16,7 @@
 pub mod amqp;
 pub mod api;
 pub mod app;
+pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod connector_cli;

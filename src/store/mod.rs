@@ -9,6 +9,7 @@
 //! - `rehash`: `erasure rehash`, identifier hashes recomputed after the normalisation changed.
 
 pub mod actions;
+pub mod audit_chain;
 pub mod dashboard;
 pub mod dead_letters;
 pub mod gauges;

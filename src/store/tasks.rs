@@ -119,7 +119,10 @@ impl Store {
             tx.execute(
                 "INSERT INTO audit_log (request_id, task_id, at, actor, event, detail)
                  SELECT r, t, $4, $5, 'task.running', jsonb_build_object('attempt', a)
-                 FROM unnest($1::uuid[], $2::bigint[], $3::int[]) AS x(r, t, a)",
+                 FROM unnest($1::uuid[], $2::bigint[], $3::int[]) AS x(r, t, a)
+                 -- Chains in one order (each insert locks its request's chain head, V11), so
+                 -- two claims never wait on each other's heads in a cycle.
+                 ORDER BY r, t",
                 &[&request_ids, &task_ids, &attempts, &now, &owner],
             )
             .await?;
