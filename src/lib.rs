@@ -30,6 +30,7 @@ pub mod model;
 pub mod ops_cli;
 pub mod outbox;
 pub mod poll;
+pub mod receipt;
 pub mod registry;
 pub mod rehash;
 pub mod retry;

@@ -3,6 +3,7 @@
 //! under its name. Tables by default, the API's JSON with `--json`.
 
 mod client;
+mod receipt;
 mod submit;
 mod table;
 
@@ -136,6 +137,17 @@ pub enum OpsCommand {
         #[command(flatten)]
         out: Output,
     },
+    /// Print a settled request's signed receipt (API, scope read), or check one offline:
+    /// `erasure receipt verify FILE --public-key KEY` (no API, no database).
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+    Receipt {
+        #[command(subcommand)]
+        command: Option<ReceiptCommand>,
+        #[arg(required = true)]
+        id: Option<Uuid>,
+        #[command(flatten)]
+        out: Output,
+    },
     /// Dead-lettered intake messages.
     Dlq {
         #[command(subcommand)]
@@ -162,6 +174,19 @@ pub enum OpsCommand {
         wait: bool,
         #[command(flatten)]
         out: Output,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReceiptCommand {
+    /// Check a receipt's signature offline; exit 0 if it verifies, 1 if it does not.
+    Verify {
+        /// The receipt, as `erasure receipt <id>` printed it.
+        file: std::path::PathBuf,
+        /// The Ed25519 public key in base64url, or a file holding it or the JWK set of
+        /// /.well-known/erasure-keys.
+        #[arg(long)]
+        public_key: String,
     },
 }
 
@@ -234,6 +259,15 @@ async fn execute(command: OpsCommand) -> Result<ExitStatus, ClientError> {
             let reply = connect(&out)?.extend(id, months, &reason.reason).await?;
             let unit = if months == 1 { "month" } else { "months" };
             show(&out, &reply.json, || format!("request {id}: deadline extended by {months} {unit}\n"));
+        }
+        OpsCommand::Receipt { command: Some(ReceiptCommand::Verify { file, public_key }), .. } => {
+            return Ok(receipt::verify_file(&file, &public_key));
+        }
+        OpsCommand::Receipt { command: None, id, out } => {
+            let id = id.expect("clap requires the id without a subcommand");
+            let reply = connect(&out)?.receipt(id).await?;
+            let json = serde_json::to_string_pretty(&reply.json).unwrap_or_else(|_| reply.json.to_string());
+            let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), format!("{json}\n").as_bytes());
         }
         OpsCommand::Dlq { command: DlqCommand::List { out } } => {
             let reply = connect(&out)?.dead_letters().await?;

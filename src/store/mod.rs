@@ -20,6 +20,7 @@ pub mod migrate;
 pub mod outbox;
 pub mod queue;
 pub mod ratelimit;
+pub mod receipts;
 pub mod refused;
 pub mod rehash;
 pub mod requests;
