@@ -204,7 +204,7 @@ mod tests {
         let mut rows = chain(4);
         rows[2].detail = r#"{"attempt": 2}"#.into();
         let broken = check(&rows, Some((4, &rows[3].hash.clone()))).unwrap_err();
-        assert_eq!((broken.row_id, broken.kind), (Some(30), BreakKind::Modified));
+        assert_eq!((broken.row_id, broken.kind.clone()), (Some(30), BreakKind::Modified));
         assert!(broken.to_string().contains("row 30 (position 3)"), "{broken}");
     }
 

@@ -367,6 +367,27 @@ fn parse_date(text: &str) -> Result<DateTime<Utc>, String> {
 mod tests {
     use super::*;
 
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        command: OpsCommand,
+    }
+
+    #[test]
+    fn receipt_takes_an_id_or_the_verify_subcommand() {
+        use clap::Parser;
+        let id = "5b0c1f9e-8a7d-4c1e-9f3a-2b6d8e0a1c4f";
+        let printed = Cli::try_parse_from(["erasure", "receipt", id]).unwrap();
+        assert!(matches!(printed.command, OpsCommand::Receipt { command: None, id: Some(_), .. }));
+        let verify = Cli::try_parse_from(["erasure", "receipt", "verify", "r.json", "--public-key", "k"]).unwrap();
+        assert!(matches!(
+            verify.command,
+            OpsCommand::Receipt { command: Some(ReceiptCommand::Verify { ref public_key, .. }), id: None, .. } if public_key == "k"
+        ));
+        assert!(Cli::try_parse_from(["erasure", "receipt"]).is_err(), "an id or verify is needed");
+        assert!(Cli::try_parse_from(["erasure", "receipt", "verify", "r.json"]).is_err(), "--public-key is needed");
+    }
+
     #[test]
     fn dates_are_days_or_rfc3339() {
         assert_eq!(parse_date("2026-12-01").unwrap().to_rfc3339(), "2026-12-01T00:00:00+00:00");

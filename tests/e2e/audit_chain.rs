@@ -65,7 +65,7 @@ async fn audit_verify_holds_on_an_untouched_log_and_names_a_modified_row() {
     // A database owner rewrites one outcome of the first request.
     let target: i64 = db
         .query_one(
-            "SELECT id FROM audit_log WHERE request_id = $1 AND event = 'task.erased' ORDER BY id LIMIT 1",
+            "SELECT id FROM audit_log WHERE request_id = $1 AND event = 'task.running' ORDER BY id LIMIT 1",
             &[&first],
         )
         .await
@@ -73,7 +73,7 @@ async fn audit_verify_holds_on_an_untouched_log_and_names_a_modified_row() {
         .get(0);
     db.batch_execute(&format!(
         "ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only;
-         UPDATE audit_log SET detail = '{{\"attempt\": 1, \"note\": \"rewritten\"}}' WHERE id = {target};
+         UPDATE audit_log SET detail = '{{\"attempt\": 2}}' WHERE id = {target};
          ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only;"
     ))
     .await

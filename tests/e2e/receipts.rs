@@ -24,13 +24,15 @@ fn python_verify(receipt: &Path, key: &Path) -> Output {
     std::process::Command::new("/usr/bin/python3").arg(script).arg(receipt).arg(key).output().expect("run python3")
 }
 
-fn cli(args: &[&str], env: &[(&str, &str)]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_erasure"))
+/// The binary, awaited: the in-process worker's API runs on this test's runtime.
+async fn cli(args: &[&str], env: &[(&str, &str)]) -> Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_erasure"))
         .args(args)
         .env_remove("ERASURE_CONFIG")
         .env_remove("ERASURE_API_TOKEN")
         .envs(env.iter().copied())
         .output()
+        .await
         .expect("run the erasure binary")
 }
 
@@ -103,11 +105,11 @@ async fn a_settled_requests_receipt_verifies_offline_and_fails_after_one_byte_ch
     let python = python_verify(&file, &keys_file);
     assert!(python.status.success() && text(&python).starts_with("valid"), "{}", text(&python));
     let x = keys["keys"][0]["x"].as_str().unwrap();
-    let ours = cli(&["receipt", "verify", file.to_str().unwrap(), "--public-key", x], &[]);
+    let ours = cli(&["receipt", "verify", file.to_str().unwrap(), "--public-key", x], &[]).await;
     assert!(ours.status.success() && text(&ours).starts_with("valid"), "{}", text(&ours));
 
     // The operators' command prints the same receipt.
-    let printed = cli(&["receipt", &id.to_string(), "--api", &base], &[("ERASURE_API_TOKEN", READER)]);
+    let printed = cli(&["receipt", &id.to_string(), "--api", &base], &[("ERASURE_API_TOKEN", READER)]).await;
     assert!(printed.status.success(), "{}", text(&printed));
     assert_eq!(serde_json::from_slice::<Value>(&printed.stdout).unwrap(), envelope);
 
@@ -121,7 +123,7 @@ async fn a_settled_requests_receipt_verifies_offline_and_fails_after_one_byte_ch
     let python = python_verify(&file, &keys_file);
     assert_eq!(python.status.code(), Some(1), "{}", text(&python));
     assert!(text(&python).contains("NOT valid"), "{}", text(&python));
-    let ours = cli(&["receipt", "verify", file.to_str().unwrap(), "--public-key", keys_file.to_str().unwrap()], &[]);
+    let ours = cli(&["receipt", "verify", file.to_str().unwrap(), "--public-key", keys_file.to_str().unwrap()], &[]).await;
     assert_eq!(ours.status.code(), Some(1), "{}", text(&ours));
     worker.stop().await;
 }
