@@ -39,6 +39,17 @@ impl App {
         let known_systems = settings.connectors.keys().cloned().collect();
         let verifier = crate::intake::signature::Verifier::from_settings(&settings.intake)?;
         let receipt_keys = settings.receipt_keys()?;
-        Ok(App { settings, store, broker, clock, hasher, database_url, database_tls, known_systems, verifier, receipt_keys })
+        Ok(App {
+            settings,
+            store,
+            broker,
+            clock,
+            hasher,
+            database_url,
+            database_tls,
+            known_systems,
+            verifier,
+            receipt_keys,
+        })
     }
 }

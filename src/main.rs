@@ -122,7 +122,8 @@ async fn main() -> anyhow::Result<()> {
             let url = settings.database_url().map_err(|e| anyhow::anyhow!("{e}"))?;
             let tls = settings.database_tls().map_err(|e| anyhow::anyhow!("{e}"))?;
             let store = erasure_worker::store::Store::connect(&url, 2, &tls)?;
-            let report = erasure_worker::audit::verify::run(&store, id).await.context("could not read the audit log")?;
+            let report =
+                erasure_worker::audit::verify::run(&store, id).await.context("could not read the audit log")?;
             for line in report.lines() {
                 println!("{line}");
             }

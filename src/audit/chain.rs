@@ -25,7 +25,8 @@ pub fn row_hash(prev: &[u8], row: &ChainRow) -> [u8; 32] {
         row.task_id.map(|id| id.to_string()).unwrap_or_default(),
         row.at.timestamp_micros().to_string(),
     ];
-    for field in fields.iter().map(String::as_str).chain([row.actor.as_str(), row.event.as_str(), row.detail.as_str()]) {
+    for field in fields.iter().map(String::as_str).chain([row.actor.as_str(), row.event.as_str(), row.detail.as_str()])
+    {
         hasher.update(format!("{}:", field.len()).as_bytes());
         hasher.update(field.as_bytes());
     }
@@ -113,7 +114,9 @@ impl ChainCheck {
             None
         };
         match kind {
-            Some(kind) => self.broken = Some(Break { chain: self.chain, row_id: Some(row.id), seq: Some(row.seq), kind }),
+            Some(kind) => {
+                self.broken = Some(Break { chain: self.chain, row_id: Some(row.id), seq: Some(row.seq), kind })
+            }
             None => {
                 self.prev = row.hash.clone();
                 self.next_seq += 1;
@@ -222,10 +225,7 @@ mod tests {
         let rows = chain(4);
         let head = rows[3].hash.clone();
         let without_second = [rows[0].clone(), rows[2].clone(), rows[3].clone()];
-        assert_eq!(
-            check(&without_second, Some((4, &head))).unwrap_err().kind,
-            BreakKind::Missing { expected_seq: 2 }
-        );
+        assert_eq!(check(&without_second, Some((4, &head))).unwrap_err().kind, BreakKind::Missing { expected_seq: 2 });
         assert_eq!(check(&rows[1..], Some((4, &head))).unwrap_err().kind, BreakKind::Missing { expected_seq: 1 });
         assert_eq!(check(&rows[..3], Some((4, &head))).unwrap_err().kind, BreakKind::TailMissing { head_length: 4 });
         assert_eq!(check(&rows, None).unwrap_err().kind, BreakKind::HeadMissing);

@@ -17,7 +17,11 @@ pub struct Report {
 impl Report {
     pub fn lines(&self) -> Vec<String> {
         let mut lines: Vec<String> = self.breaks.iter().map(ToString::to_string).collect();
-        let verdict = if self.breaks.is_empty() { "every chain holds".to_string() } else { format!("{} broken", self.breaks.len()) };
+        let verdict = if self.breaks.is_empty() {
+            "every chain holds".to_string()
+        } else {
+            format!("{} broken", self.breaks.len())
+        };
         lines.push(format!("checked {} chain(s), {} row(s): {verdict}", self.chains, self.rows));
         lines
     }
@@ -47,7 +51,12 @@ pub async fn run(store: &Store, chain: Option<Uuid>) -> Result<Report, StoreErro
     }
     for (chain, length) in store.audit_heads_without_rows(chain).await? {
         report.chains += 1;
-        report.breaks.push(Break { chain, row_id: None, seq: None, kind: BreakKind::TailMissing { head_length: length } });
+        report.breaks.push(Break {
+            chain,
+            row_id: None,
+            seq: None,
+            kind: BreakKind::TailMissing { head_length: length },
+        });
     }
     Ok(report)
 }

@@ -29,9 +29,9 @@ pub fn public_keys(argument: &str) -> Result<Vec<(Option<String>, VerifyingKey)>
             }
             Ok(keys)
         }
-        _ => public_key(&text)
-            .map(|key| vec![(None, key)])
-            .ok_or_else(|| format!("{} holds neither a JWK set nor an Ed25519 public key in base64url", path.display())),
+        _ => public_key(&text).map(|key| vec![(None, key)]).ok_or_else(|| {
+            format!("{} holds neither a JWK set nor an Ed25519 public key in base64url", path.display())
+        }),
     }
 }
 

@@ -40,7 +40,8 @@ pub struct Verified {
 
 /// Check `envelope` against `keys` (key id, public key; a key without an id is tried for any).
 pub fn verify(envelope: &Value, keys: &[(Option<String>, VerifyingKey)]) -> Result<Verified, VerifyError> {
-    let receipt = envelope.get("receipt").filter(|r| r.is_object()).ok_or(VerifyError::Malformed("no receipt object"))?;
+    let receipt =
+        envelope.get("receipt").filter(|r| r.is_object()).ok_or(VerifyError::Malformed("no receipt object"))?;
     let signature = envelope.get("signature").ok_or(VerifyError::Malformed("no signature"))?;
     if signature.get("alg").and_then(Value::as_str) != Some(ALGORITHM) {
         return Err(VerifyError::Malformed("the signature's alg is not Ed25519"));

@@ -50,7 +50,11 @@ impl Store {
     ) -> Result<impl Stream<Item = Result<RowWithHead, StoreError>>, StoreError> {
         let client = self.client().await?;
         let rows = match chain {
-            None => client.query_raw(&format!("{ROWS} {ORDER}"), Vec::<&(dyn tokio_postgres::types::ToSql + Sync)>::new()).await?,
+            None => {
+                client
+                    .query_raw(&format!("{ROWS} {ORDER}"), Vec::<&(dyn tokio_postgres::types::ToSql + Sync)>::new())
+                    .await?
+            }
             Some(chain) => {
                 let sql = format!(
                     "{ROWS} WHERE coalesce(a.request_id, '00000000-0000-0000-0000-000000000000'::uuid) = $1 {ORDER}"

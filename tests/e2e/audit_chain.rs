@@ -43,10 +43,7 @@ async fn audit_verify_holds_on_an_untouched_log_and_names_a_modified_row() {
     // The two tasks of a request claimed by two connector instances at once appended to one
     // chain without forking it: positions 1..n, each row linked to the one before.
     let rows = db
-        .query(
-            "SELECT seq, prev_hash, hash FROM audit_log WHERE request_id = $1 ORDER BY seq",
-            &[&first],
-        )
+        .query("SELECT seq, prev_hash, hash FROM audit_log WHERE request_id = $1 ORDER BY seq", &[&first])
         .await
         .unwrap();
     assert!(rows.len() >= 6, "received, two claims, two outcomes, completed: {}", rows.len());
@@ -90,4 +87,67 @@ async fn audit_verify_holds_on_an_untouched_log_and_names_a_modified_row() {
     assert_eq!(one.status.code(), Some(1), "{}", stdout(&one));
     let other = audit_verify(&config, Some(second)).await;
     assert!(other.status.success(), "{}", stdout(&other));
+}
+
+/// Rows written before migration V11 are chained by it, in id order per chain, and the trigger
+/// goes on from each chain's head.
+#[tokio::test]
+async fn rows_written_before_the_chain_existed_are_chained_by_the_migration() {
+    let stack = Stack::new().await;
+    let db = stack.db().await;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store/migrations");
+    let mut before: Vec<(i32, String, std::path::PathBuf)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter_map(|path| {
+            let file = path.file_stem()?.to_str()?.to_string();
+            let (version, name) = file.strip_prefix('V')?.split_once("__")?;
+            let version: i32 = version.parse().ok()?;
+            (version < 11).then(|| (version, name.to_string(), path.clone()))
+        })
+        .collect();
+    before.sort();
+    assert_eq!(before.len(), 10);
+    db.batch_execute(
+        "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,
+                                         applied_at timestamptz NOT NULL DEFAULT now())",
+    )
+    .await
+    .unwrap();
+    for (version, name, path) in &before {
+        db.batch_execute(&std::fs::read_to_string(path).unwrap()).await.unwrap();
+        db.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", &[version, name]).await.unwrap();
+    }
+    let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+    db.execute(
+        "INSERT INTO audit_log (request_id, at, actor, event, detail) VALUES
+             ($1, now(), 'intake', 'request.received', '{}'), (NULL, now(), 'api:ops', 'searched', '{\"found\": 0}'),
+             ($2, now(), 'intake', 'request.received', '{}'), ($1, now(), 'runner', 'task.running', '{\"attempt\": 1}')",
+        &[&a, &b],
+    )
+    .await
+    .unwrap();
+
+    let url = secrecy::SecretString::from(stack.db_url.clone());
+    let store = erasure_worker::store::Store::connect(&url, 2, &stack.postgres_tls()).unwrap();
+    assert_eq!(store.migrate().await.unwrap(), 1, "V11 and nothing else is pending");
+    let report = erasure_worker::audit::verify::run(&store, None).await.unwrap();
+    assert_eq!((report.chains, report.rows, report.breaks.len()), (3, 4, 0), "{:?}", report.lines());
+
+    db.execute(
+        "INSERT INTO audit_log (request_id, at, actor, event) VALUES ($1, now(), 'runner', 'task.erased')",
+        &[&a],
+    )
+    .await
+    .unwrap();
+    let positions: Vec<i64> = db
+        .query("SELECT seq FROM audit_log WHERE request_id = $1 ORDER BY id", &[&a])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(positions, [1, 2, 3]);
+    let report = erasure_worker::audit::verify::run(&store, Some(a)).await.unwrap();
+    assert_eq!((report.chains, report.rows, report.breaks.len()), (1, 3, 0), "{:?}", report.lines());
 }

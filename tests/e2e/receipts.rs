@@ -68,11 +68,19 @@ async fn a_settled_requests_receipt_verifies_offline_and_fails_after_one_byte_ch
     };
 
     let id = Uuid::new_v4();
-    let sent = http.post(format!("{base}/v1/requests")).bearer_auth(PRODUCT).json(&request(id, "rita@example.com", clock.now()));
+    let sent = http.post(format!("{base}/v1/requests")).bearer_auth(PRODUCT).json(&request(
+        id,
+        "rita@example.com",
+        clock.now(),
+    ));
     assert_eq!(sent.send().await.unwrap().status(), StatusCode::CREATED);
     stack.wait_for_state(id, "scheduled", Duration::from_secs(15)).await;
     let (status, body) = get(format!("/v1/requests/{id}/receipt"), Some(READER)).await;
-    assert_eq!((status, body["error"].as_str()), (StatusCode::CONFLICT, Some("conflict")), "no receipt before it settles");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::CONFLICT, Some("conflict")),
+        "no receipt before it settles"
+    );
     assert_eq!(get(format!("/v1/requests/{}/receipt", Uuid::new_v4()), Some(READER)).await.0, StatusCode::NOT_FOUND);
     assert_eq!(get(format!("/v1/requests/{id}/receipt"), Some(PRODUCT)).await.0, StatusCode::FORBIDDEN);
 
@@ -123,7 +131,8 @@ async fn a_settled_requests_receipt_verifies_offline_and_fails_after_one_byte_ch
     let python = python_verify(&file, &keys_file);
     assert_eq!(python.status.code(), Some(1), "{}", text(&python));
     assert!(text(&python).contains("NOT valid"), "{}", text(&python));
-    let ours = cli(&["receipt", "verify", file.to_str().unwrap(), "--public-key", keys_file.to_str().unwrap()], &[]).await;
+    let ours =
+        cli(&["receipt", "verify", file.to_str().unwrap(), "--public-key", keys_file.to_str().unwrap()], &[]).await;
     assert_eq!(ours.status.code(), Some(1), "{}", text(&ours));
     worker.stop().await;
 }
