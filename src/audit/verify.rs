@@ -2,6 +2,7 @@
 //! and report the first break of each, by row id. Prints request ids and row ids only.
 
 use super::chain::{Break, BreakKind, ChainCheck};
+use crate::store::audit_chain::Head;
 use crate::store::{Store, StoreError};
 use futures_util::StreamExt;
 use uuid::Uuid;
@@ -30,7 +31,7 @@ impl Report {
 /// Check every chain, or only `chain` (a request id; the nil UUID for the operator chain).
 pub async fn run(store: &Store, chain: Option<Uuid>) -> Result<Report, StoreError> {
     let mut report = Report::default();
-    let mut current: Option<(ChainCheck, Option<(i64, Vec<u8>)>)> = None;
+    let mut current: Option<(ChainCheck, Option<Head>)> = None;
     let rows = store.audit_rows(chain).await?;
     futures_util::pin_mut!(rows);
     while let Some(item) = rows.next().await {
@@ -61,7 +62,7 @@ pub async fn run(store: &Store, chain: Option<Uuid>) -> Result<Report, StoreErro
     Ok(report)
 }
 
-fn finish(report: &mut Report, check: ChainCheck, head: Option<(i64, Vec<u8>)>) {
+fn finish(report: &mut Report, check: ChainCheck, head: Option<Head>) {
     report.chains += 1;
     if let Err(broken) = check.finish(head.as_ref().map(|(length, hash)| (*length, hash.as_slice()))) {
         report.breaks.push(broken);

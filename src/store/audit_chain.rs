@@ -31,8 +31,11 @@ impl ChainRow {
     }
 }
 
-/// A row and its chain's head (length, hash), if the chain has one.
-pub type RowWithHead = (ChainRow, Option<(i64, Vec<u8>)>);
+/// A chain's head: its length and last hash.
+pub type Head = (i64, Vec<u8>);
+
+/// A row and its chain's head, if the chain has one.
+pub type RowWithHead = (ChainRow, Option<Head>);
 
 const ROWS: &str = "SELECT a.id, a.seq, a.request_id, a.task_id, a.at, a.actor, a.event, a.detail::text,
                            a.prev_hash, a.hash, c.length, c.head
