@@ -1,6 +1,7 @@
-//! The operators' commands (`erasure status|list|retry|cancel|hold|release|exempt|extend|dlq|submit`):
-//! a client of the HTTP API, so every action is checked against the token's scopes and audited
-//! under its name. Tables by default, the API's JSON with `--json`.
+//! The operators' commands (`erasure status|list|retry|cancel|hold|release|exempt|extend|dlq|submit|
+//! receipt`): a client of the HTTP API (`receipt verify` alone works offline), so every action is
+//! checked against the token's scopes and audited under its name. Tables by default, the API's
+//! JSON with `--json`.
 
 mod client;
 mod receipt;
