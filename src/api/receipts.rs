@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 pub async fn receipt(State(s): State<ApiState>, Path(id): Path<Uuid>) -> Result<Json<serde_json::Value>, ApiError> {
     let data = s.app.store.receipt_data(id).await?.ok_or(ApiError::NotFound)?;
-    signed(&data, &s.app.receipt_keys).map(Json).map_err(|why| match why {
+    signed(&data, &s.app.settings.retention.copies, &s.app.receipt_keys).map(Json).map_err(|why| match why {
         NoReceipt::NotSettled => {
             ApiError::Conflict("the request has no receipt: it is not settled, or it was cancelled".into())
         }

@@ -3,7 +3,8 @@
 //! nothing else), and any of its texts that repeats an identifier of the subject is withheld.
 //! No I/O here.
 
-use crate::events;
+use crate::config::ExpiringCopy;
+use crate::events::{self, ExpiringCopyBy};
 use crate::store::receipts::{ReceiptData, ReceiptTask};
 use chrono::{DateTime, SecondsFormat, Utc};
 use erasure_connector::Evidence;
@@ -18,10 +19,19 @@ pub const WITHHELD: &str = "[withheld: repeats an identifier of the subject]";
 /// withhold every count).
 const SHORTEST_IDENTIFIER: usize = 5;
 
-/// The receipt of a settled or closed request.
-pub fn document(data: &ReceiptData) -> Value {
+/// The receipt of a settled or closed request; `copies` are the declared copies no API reaches
+/// (`[[retention.copies]]`), listed with the date each is gone by, so that the receipt never
+/// claims more than was erased.
+pub fn document(data: &ReceiptData, copies: &[ExpiringCopy]) -> Value {
     let identifiers = identifiers(data.subject.as_ref());
     let systems: Vec<Value> = data.tasks.iter().map(|task| system(task, &identifiers)).collect();
+    let expiring_copies: Vec<Value> = data
+        .finished_at
+        .map(|finished| ExpiringCopyBy::from_settings(copies, finished))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|copy| json!({ "name": copy.name, "expires_by": time(copy.expires_by) }))
+        .collect();
     json!({
         "format": FORMAT,
         "request_id": data.request_id,
@@ -32,6 +42,7 @@ pub fn document(data: &ReceiptData) -> Value {
         "deadline_at": time(data.deadline_at),
         "finished_at": data.finished_at.map(time),
         "systems": systems,
+        "expiring_copies": expiring_copies,
         "audit_chain": { "length": data.audit_length, "head": hex::encode(&data.audit_head) },
     })
 }
@@ -156,7 +167,16 @@ mod tests {
 
     #[test]
     fn the_receipt_lists_every_system_with_its_outcome_times_and_checks() {
-        let receipt = document(&data());
+        let backups = ExpiringCopy {
+            name: "nightly backups".into(),
+            name_fr: None,
+            expires_after: crate::config::Dur(std::time::Duration::from_secs(30 * 86_400)),
+        };
+        let receipt = document(&data(), &[backups]);
+        assert_eq!(
+            receipt["expiring_copies"],
+            json!([{ "name": "nightly backups", "expires_by": "2026-12-31T09:05:00.000000Z" }])
+        );
         assert_eq!(receipt["format"], FORMAT);
         assert_eq!(receipt["state"], "failed");
         assert_eq!(receipt["received_at"], "2026-12-01T09:00:01.500000Z");
@@ -175,7 +195,7 @@ mod tests {
 
     #[test]
     fn evidence_never_carries_an_identifier_of_the_subject() {
-        let receipt = document(&data());
+        let receipt = document(&data(), &[]);
         let evidence = &receipt["systems"][0]["evidence"];
         assert_eq!(evidence["vendor_refs"], json!(["job-77", WITHHELD]));
         assert_eq!(evidence["note"], WITHHELD);

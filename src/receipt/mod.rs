@@ -22,11 +22,15 @@ pub enum NoReceipt {
     Unrepresentable,
 }
 
-/// The signed receipt of `data`.
-pub fn signed(data: &ReceiptData, keys: &keys::ReceiptKeys) -> Result<serde_json::Value, NoReceipt> {
+/// The signed receipt of `data`, with the declared expiring copies `copies`.
+pub fn signed(
+    data: &ReceiptData,
+    copies: &[crate::config::ExpiringCopy],
+    keys: &keys::ReceiptKeys,
+) -> Result<serde_json::Value, NoReceipt> {
     if !data.state.has_receipt() {
         return Err(NoReceipt::NotSettled);
     }
     let signer = keys.signer.as_ref().ok_or(NoReceipt::NotConfigured)?;
-    envelope::sign(document::document(data), signer).map_err(|_| NoReceipt::Unrepresentable)
+    envelope::sign(document::document(data, copies), signer).map_err(|_| NoReceipt::Unrepresentable)
 }
