@@ -23,6 +23,8 @@ pub struct App {
     pub known_systems: BTreeSet<String>,
     /// Checks the signatures of intake messages.
     pub verifier: crate::intake::signature::Verifier,
+    /// Signs receipts, and the public keys `/.well-known/erasure-keys` publishes.
+    pub receipt_keys: crate::receipt::keys::ReceiptKeys,
 }
 
 impl App {
@@ -37,6 +39,18 @@ impl App {
         let hasher = Hasher::new(settings.hash_key()?);
         let known_systems = settings.connectors.keys().cloned().collect();
         let verifier = crate::intake::signature::Verifier::from_settings(&settings.intake)?;
-        Ok(App { settings, store, broker, clock, hasher, database_url, database_tls, known_systems, verifier })
+        let receipt_keys = settings.receipt_keys()?;
+        Ok(App {
+            settings,
+            store,
+            broker,
+            clock,
+            hasher,
+            database_url,
+            database_tls,
+            known_systems,
+            verifier,
+            receipt_keys,
+        })
     }
 }

@@ -16,6 +16,7 @@
 pub mod amqp;
 pub mod api;
 pub mod app;
+pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod connector_cli;
@@ -29,6 +30,7 @@ pub mod model;
 pub mod ops_cli;
 pub mod outbox;
 pub mod poll;
+pub mod receipt;
 pub mod registry;
 pub mod rehash;
 pub mod retry;

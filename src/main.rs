@@ -38,6 +38,11 @@ enum Command {
     },
     /// Load and check the configuration (secrets included), print a summary, exit.
     CheckConfig,
+    /// The tamper-evident audit log (reads the database directly).
+    Audit {
+        #[command(subcommand)]
+        action: AuditCommand,
+    },
     /// Run one connector instance by hand, to debug an integration.
     Connector {
         #[command(subcommand)]
@@ -45,6 +50,16 @@ enum Command {
     },
     #[command(flatten)]
     Ops(erasure_worker::ops_cli::OpsCommand),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute the audit log's hash chains (every request's and the operator chain, or one
+    /// request's) and report the first break of each by row id; exit 1 if any is broken.
+    Verify {
+        /// A request id (the nil UUID for the operator chain); every chain when absent.
+        id: Option<uuid::Uuid>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -100,6 +115,20 @@ async fn main() -> anyhow::Result<()> {
             let report = erasure_worker::rehash::run(&app, batch_size).await.context("could not rehash")?;
             for line in report.lines() {
                 println!("{line}");
+            }
+            Ok(())
+        }
+        Command::Audit { action: AuditCommand::Verify { id } } => {
+            let url = settings.database_url().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let tls = settings.database_tls().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let store = erasure_worker::store::Store::connect(&url, 2, &tls)?;
+            let report =
+                erasure_worker::audit::verify::run(&store, id).await.context("could not read the audit log")?;
+            for line in report.lines() {
+                println!("{line}");
+            }
+            if !report.breaks.is_empty() {
+                std::process::exit(1);
             }
             Ok(())
         }

@@ -119,6 +119,12 @@ impl RequestState {
         matches!(self, RequestState::Completed | RequestState::Closed)
     }
 
+    /// Settled (completed, failed) or closed: the request has a signed receipt. A cancelled
+    /// request proves no erasure and has none.
+    pub fn has_receipt(self) -> bool {
+        matches!(self, RequestState::Completed | RequestState::Failed | RequestState::Closed)
+    }
+
     /// An operator may send its failed tasks back to pending (a request whose grace period has
     /// not ended has no task that ran).
     pub fn can_retry(self) -> bool {
@@ -192,6 +198,8 @@ mod tests {
         assert!(Failed.can_extend() && !Completed.can_extend() && !Cancelled.can_extend());
         assert!(Failed.can_exempt() && !Cancelled.can_exempt() && !Closed.can_exempt());
         assert!(Completed.is_success() && Closed.is_success() && !Failed.is_success());
+        let with_receipt: Vec<_> = RequestState::ALL.into_iter().filter(|s| s.has_receipt()).collect();
+        assert_eq!(with_receipt, [Completed, Failed, Closed]);
         let exemptable: Vec<_> = [
             TaskState::Pending,
             TaskState::Running,

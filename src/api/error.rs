@@ -31,6 +31,9 @@ pub enum ApiError {
     /// 503: the database is unreachable (details only in the logs).
     #[error("the service is unavailable; try again")]
     Unavailable,
+    /// 503: a feature this call needs is not configured; `reason` is machine-readable.
+    #[error("{detail}")]
+    NotConfigured { reason: &'static str, detail: &'static str },
     /// 429: this caller asked too often; try again after `retry_after` seconds.
     #[error("too many requests; try again in {retry_after} seconds")]
     TooMany { retry_after: u64 },
@@ -70,6 +73,7 @@ impl IntoResponse for ApiError {
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::Invalid { reason, .. } => (StatusCode::UNPROCESSABLE_ENTITY, *reason),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::NotConfigured { reason, .. } => (StatusCode::SERVICE_UNAVAILABLE, *reason),
             ApiError::TooMany { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
         };
         let mut response = problem(status, reason, &self.to_string());

@@ -10,6 +10,7 @@ mod dead_letters;
 mod error;
 mod legal_holds;
 mod limit;
+mod receipts;
 mod requests;
 mod server;
 
@@ -72,6 +73,7 @@ fn routes(state: ApiState) -> Router {
         .route("/v1/requests", get(requests::list))
         .route("/v1/requests/search", post(requests::search))
         .route("/v1/requests/{id}", get(requests::detail))
+        .route("/v1/requests/{id}/receipt", get(receipts::receipt))
         .route("/v1/dead-letters", get(dead_letters::list))
         .route_layer(scope(Scope::Read));
     let submit = Router::new().route("/v1/requests", post(requests::submit)).route_layer(scope(Scope::Submit));
@@ -92,6 +94,7 @@ fn routes(state: ApiState) -> Router {
     let open = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/.well-known/erasure-keys", get(receipts::keys))
         .route("/dashboard", get(dashboard::overview))
         .route("/dashboard/search", post(dashboard::search))
         .route("/dashboard/requests/{id}", get(dashboard::request))

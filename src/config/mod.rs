@@ -34,6 +34,8 @@ pub struct Settings {
     /// Messages to the person (e-mail over SMTP).
     #[serde(default)]
     pub mail: MailSettings,
+    /// Signed receipts of settled requests (README, "Proof of erasure").
+    pub receipts: ReceiptSettings,
     /// What stays after an erasure and how long: copies no API reaches (`[[retention.copies]]`).
     #[serde(default)]
     pub retention: RetentionSettings,
@@ -360,6 +362,28 @@ pub enum Scope {
     Submit,
     Operate,
     Legal,
+}
+
+/// The receipts' Ed25519 keys (read in `receipt::keys`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiptSettings {
+    /// Environment variable holding the signing key: its 32-byte seed in base64url. While the
+    /// variable is unset, receipts are not served (503) and `check-config` says so.
+    pub signing_key_env: String,
+    /// The signing key's id, in every receipt's signature and in `/.well-known/erasure-keys`.
+    pub key_id: String,
+    /// Public keys of earlier signing keys, still published so that their receipts verify.
+    #[serde(default)]
+    pub retired_keys: Vec<RetiredKey>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetiredKey {
+    pub key_id: String,
+    /// The Ed25519 public key, 32 bytes in base64url.
+    pub public_key: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

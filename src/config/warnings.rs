@@ -24,6 +24,9 @@ impl Settings {
         if !self.intake.require_signature {
             warn("intake.require_signature", "false: anyone who can publish to the queue can request an erasure");
         }
+        if std::env::var_os(&self.receipts.signing_key_env).is_none() {
+            warn("receipts.signing_key_env", "the variable is not set: receipts of settled requests are not served");
+        }
         let api_host = self.api.listen.rsplit_once(':').map_or(self.api.listen.as_str(), |(h, _)| h);
         if self.api.tokens.is_empty() && !is_loopback_host(api_host) {
             warn("api.listen", "the API listens beyond loopback and no token is configured");
@@ -72,7 +75,8 @@ mod tests {
              [intake]\nrequire_signature = false\n[api]\nlisten = \"0.0.0.0:8080\"\n\
              [connectors.accounts]\nkind = \"webhook\"\nurl = \"http://accounts.internal/x\"\nsecret_env = \"S\"\nallow_insecure_http = true\n\
              [connectors.orders]\nkind = \"sql\"\nurl = \"postgres://erasure@orders.internal/orders?sslmode=disable\"\nlookup = \"SELECT 0\"\nerase = [\"SELECT 0\"]\n\
-             [connectors.shop]\nkind = \"sql\"\nurl = \"postgres://erasure@shop.internal/shop\"\nlookup = \"SELECT 0\"\nerase = [\"SELECT 0\"]\n",
+             [connectors.shop]\nkind = \"sql\"\nurl = \"postgres://erasure@shop.internal/shop\"\nlookup = \"SELECT 0\"\nerase = [\"SELECT 0\"]\n\
+             [receipts]\nsigning_key_env = \"ERASURE_TEST_UNSET_RECEIPT_KEY_4242\"\n",
             &[],
         )
         .unwrap();
@@ -87,15 +91,18 @@ mod tests {
             "api.listen",
             "connectors.accounts.allow_insecure_http",
             "connectors.orders.url",
+            "receipts.signing_key_env",
         ] {
             assert!(text.contains(&format!("`{key}` (")), "{key} missing in:\n{text}");
         }
         assert!(text.contains("prod.toml"), "{text}");
 
+        // SAFETY: a variable only this test reads, set before anything reads it.
+        unsafe { std::env::set_var("ERASURE_TEST_RECEIPT_KEY_SET", "set") };
         let loopback = load(
             "[database]\nurl = \"postgres://erasure@127.0.0.1/erasure\"\n[amqp]\nurls = [\"amqp://localhost:5672/%2f\"]\n\
              [mail]\nenabled = true\nsmtp_url = \"smtp://127.0.0.1:25\"\n[intake]\nrequire_signature = true\n\
-             [api]\nlisten = \"127.0.0.1:8080\"\n",
+             [api]\nlisten = \"127.0.0.1:8080\"\n[receipts]\nsigning_key_env = \"ERASURE_TEST_RECEIPT_KEY_SET\"\n",
             &[],
         )
         .unwrap();

@@ -80,6 +80,11 @@ impl Client {
         self.call(Method::GET, &["v1", "requests", &id.to_string()], &[], None).await
     }
 
+    /// The signed receipt, as the API sent it.
+    pub async fn receipt(&self, id: Uuid) -> Result<Reply<Value>, ClientError> {
+        self.call(Method::GET, &["v1", "requests", &id.to_string(), "receipt"], &[], None).await
+    }
+
     pub async fn list(&self, filter: &ListFilter, cursor: Option<&str>) -> Result<Reply<Page>, ClientError> {
         let mut query: Vec<(&str, String)> = Vec::new();
         if let Some(state) = &filter.state {

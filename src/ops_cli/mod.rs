@@ -1,8 +1,10 @@
-//! The operators' commands (`erasure status|list|retry|cancel|hold|release|exempt|extend|dlq|submit`):
-//! a client of the HTTP API, so every action is checked against the token's scopes and audited
-//! under its name. Tables by default, the API's JSON with `--json`.
+//! The operators' commands (`erasure status|list|retry|cancel|hold|release|exempt|extend|dlq|submit|
+//! receipt`): a client of the HTTP API (`receipt verify` alone works offline), so every action is
+//! checked against the token's scopes and audited under its name. Tables by default, the API's
+//! JSON with `--json`.
 
 mod client;
+mod receipt;
 mod submit;
 mod table;
 
@@ -136,6 +138,17 @@ pub enum OpsCommand {
         #[command(flatten)]
         out: Output,
     },
+    /// Print a settled request's signed receipt (API, scope read), or check one offline:
+    /// `erasure receipt verify FILE --public-key KEY` (no API, no database).
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+    Receipt {
+        #[command(subcommand)]
+        command: Option<ReceiptCommand>,
+        #[arg(required = true)]
+        id: Option<Uuid>,
+        #[command(flatten)]
+        out: Output,
+    },
     /// Dead-lettered intake messages.
     Dlq {
         #[command(subcommand)]
@@ -162,6 +175,19 @@ pub enum OpsCommand {
         wait: bool,
         #[command(flatten)]
         out: Output,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReceiptCommand {
+    /// Check a receipt's signature offline; exit 0 if it verifies, 1 if it does not.
+    Verify {
+        /// The receipt, as `erasure receipt <id>` printed it.
+        file: std::path::PathBuf,
+        /// The Ed25519 public key in base64url, or a file holding it or the JWK set of
+        /// /.well-known/erasure-keys.
+        #[arg(long)]
+        public_key: String,
     },
 }
 
@@ -234,6 +260,15 @@ async fn execute(command: OpsCommand) -> Result<ExitStatus, ClientError> {
             let reply = connect(&out)?.extend(id, months, &reason.reason).await?;
             let unit = if months == 1 { "month" } else { "months" };
             show(&out, &reply.json, || format!("request {id}: deadline extended by {months} {unit}\n"));
+        }
+        OpsCommand::Receipt { command: Some(ReceiptCommand::Verify { file, public_key }), .. } => {
+            return Ok(receipt::verify_file(&file, &public_key));
+        }
+        OpsCommand::Receipt { command: None, id, out } => {
+            let id = id.expect("clap requires the id without a subcommand");
+            let reply = connect(&out)?.receipt(id).await?;
+            let json = serde_json::to_string_pretty(&reply.json).unwrap_or_else(|_| reply.json.to_string());
+            let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), format!("{json}\n").as_bytes());
         }
         OpsCommand::Dlq { command: DlqCommand::List { out } } => {
             let reply = connect(&out)?.dead_letters().await?;
@@ -332,6 +367,27 @@ fn parse_date(text: &str) -> Result<DateTime<Utc>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        command: OpsCommand,
+    }
+
+    #[test]
+    fn receipt_takes_an_id_or_the_verify_subcommand() {
+        use clap::Parser;
+        let id = "5b0c1f9e-8a7d-4c1e-9f3a-2b6d8e0a1c4f";
+        let printed = Cli::try_parse_from(["erasure", "receipt", id]).unwrap();
+        assert!(matches!(printed.command, OpsCommand::Receipt { command: None, id: Some(_), .. }));
+        let verify = Cli::try_parse_from(["erasure", "receipt", "verify", "r.json", "--public-key", "k"]).unwrap();
+        assert!(matches!(
+            verify.command,
+            OpsCommand::Receipt { command: Some(ReceiptCommand::Verify { ref public_key, .. }), id: None, .. } if public_key == "k"
+        ));
+        assert!(Cli::try_parse_from(["erasure", "receipt"]).is_err(), "an id or verify is needed");
+        assert!(Cli::try_parse_from(["erasure", "receipt", "verify", "r.json"]).is_err(), "--public-key is needed");
+    }
 
     #[test]
     fn dates_are_days_or_rfc3339() {

@@ -9,6 +9,7 @@
 //! - `rehash`: `erasure rehash`, identifier hashes recomputed after the normalisation changed.
 
 pub mod actions;
+pub mod audit_chain;
 pub mod dashboard;
 pub mod dead_letters;
 pub mod gauges;
@@ -19,6 +20,7 @@ pub mod migrate;
 pub mod outbox;
 pub mod queue;
 pub mod ratelimit;
+pub mod receipts;
 pub mod refused;
 pub mod rehash;
 pub mod requests;

@@ -112,6 +112,22 @@ impl Store {
             }
             claimed.push(task);
         }
+        // Lock order: the requests this claim starts, then the audit chain heads (V11), both in
+        // request id order. An action holds its request's row while it appends to the request's
+        // chain; appending first and locking the request row after would wait on it in a cycle.
+        starting.sort();
+        let mut started = Vec::new();
+        for request_id in &starting {
+            let n = tx
+                .execute(
+                    "UPDATE requests SET state = 'in_progress', updated_at = $2 WHERE id = $1 AND state = 'received'",
+                    &[request_id, &now],
+                )
+                .await?;
+            if n > 0 {
+                started.push(*request_id);
+            }
+        }
         if !claimed.is_empty() {
             let request_ids: Vec<Uuid> = claimed.iter().map(|t| t.request_id).collect();
             let task_ids: Vec<i64> = claimed.iter().map(|t| t.id).collect();
@@ -119,21 +135,14 @@ impl Store {
             tx.execute(
                 "INSERT INTO audit_log (request_id, task_id, at, actor, event, detail)
                  SELECT r, t, $4, $5, 'task.running', jsonb_build_object('attempt', a)
-                 FROM unnest($1::uuid[], $2::bigint[], $3::int[]) AS x(r, t, a)",
+                 FROM unnest($1::uuid[], $2::bigint[], $3::int[]) AS x(r, t, a)
+                 ORDER BY r, t",
                 &[&request_ids, &task_ids, &attempts, &now, &owner],
             )
             .await?;
         }
-        for request_id in &starting {
-            let started = tx
-                .execute(
-                    "UPDATE requests SET state = 'in_progress', updated_at = $2 WHERE id = $1 AND state = 'received'",
-                    &[request_id, &now],
-                )
-                .await?;
-            if started > 0 {
-                audit(&tx, *request_id, None, now, owner, "request.in_progress", json!({})).await?;
-            }
+        for request_id in &started {
+            audit(&tx, *request_id, None, now, owner, "request.in_progress", json!({})).await?;
         }
         tx.commit().await?;
         Ok(claimed)

@@ -4,6 +4,7 @@
 mod support;
 
 mod api;
+mod audit_chain;
 mod cli;
 mod dashboard;
 mod gauges;
@@ -15,6 +16,7 @@ mod mail;
 mod ops_cli;
 mod pipeline;
 mod processes;
+mod receipts;
 mod retries;
 mod secrets;
 mod signing;
