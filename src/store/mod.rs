@@ -6,6 +6,7 @@
 //! - `tasks`: claim with `FOR UPDATE SKIP LOCKED`, leases and fencing, outcomes, rescue.
 //! - `outbox`: events waiting for the relay. `mail`: messages to the person waiting for the sender.
 //! - `ratelimit`: the shared call slots of rate-limited connectors.
+//! - `verification`: the checks after erasure (lookups), reopening and closing.
 //! - `rehash`: `erasure rehash`, identifier hashes recomputed after the normalisation changed.
 
 pub mod actions;
@@ -25,6 +26,7 @@ pub mod requests;
 pub mod sessions;
 pub mod status;
 pub mod tasks;
+pub mod verification;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use erasure_connector::tls::PostgresTls;

@@ -169,3 +169,18 @@ async fn without_a_lookup_url_the_service_is_never_asked_and_lookup_says_not_ver
     let elsewhere = Webhook::new(config(Some("http://169.254.169.254/lookup".into())), &secrets, http).err().unwrap();
     assert_eq!(elsewhere.key.as_deref(), Some("lookup_url"));
 }
+
+#[tokio::test]
+async fn records_the_simulator_resurfaces_after_an_erasure_are_found_by_lookup_and_erased_again() {
+    let (sim, webhook, ctx) = setup(SECRET).await;
+    sim.seed("accounts", "lea@example.com", 2);
+    assert!(!sim.resurface("accounts", "nia@example.com", 1), "never erased: nothing resurfaces");
+    assert!(matches!(webhook.erase(&ctx, &subject("lea@example.com")).await, Outcome::Erased(_)));
+    assert!(!webhook.lookup(&ctx, &subject("lea@example.com")).await.unwrap().present);
+    assert!(sim.resurface("accounts", "lea@example.com", 3));
+    let found = webhook.lookup(&ctx, &subject("lea@example.com")).await.unwrap();
+    assert_eq!((found.present, found.count), (true, Some(3)));
+    let next_generation = Ctx { idempotency_key: format!("{}:2", ctx.idempotency_key), ..ctx.clone() };
+    assert!(matches!(webhook.erase(&next_generation, &subject("lea@example.com")).await, Outcome::Erased(_)));
+    assert_eq!(sim.records("accounts", "lea@example.com"), 0);
+}
