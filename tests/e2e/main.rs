@@ -20,3 +20,4 @@ mod secrets;
 mod signing;
 mod tls;
 mod vendors;
+mod verification;
