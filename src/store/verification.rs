@@ -69,7 +69,7 @@ pub(crate) async fn schedule(
         tx.execute(
             "INSERT INTO verification_checks (request_id, task_id, connector, generation, after_seconds, due_at,
                                               created_at, updated_at)
-             SELECT t.request_id, t.id, t.connector, r.generation, a, $2 + make_interval(secs => a), $2, $2
+             SELECT t.request_id, t.id, t.connector, r.generation, a, $2::timestamptz + make_interval(secs => a), $2, $2
              FROM tasks t JOIN requests r ON r.id = t.request_id, unnest($3::float8[]) AS a
              WHERE t.id = $1",
             &[&task_id, &now, &after],
@@ -104,7 +104,7 @@ impl Store {
                      ORDER BY c.due_at LIMIT $3
                      FOR UPDATE OF c SKIP LOCKED)
                  UPDATE verification_checks c SET lease_token = c.lease_token + 1, lease_owner = $4,
-                        lease_expires_at = $2 + make_interval(secs => $5::float8), attempt = c.attempt + 1,
+                        lease_expires_at = $2::timestamptz + make_interval(secs => $5::float8), attempt = c.attempt + 1,
                         updated_at = $2
                  FROM due WHERE c.id = due.id
                  RETURNING c.id, c.lease_token, c.attempt, c.after_seconds, c.generation, c.task_id",
@@ -162,7 +162,7 @@ impl Store {
         let updated = tx
             .execute(
                 "UPDATE verification_checks SET result = $3, count = $4, last_error = $5,
-                        done_at = CASE WHEN $6 THEN $7 END, due_at = COALESCE($8, due_at),
+                        done_at = CASE WHEN $6::bool THEN $7::timestamptz END, due_at = COALESCE($8::timestamptz, due_at),
                         lease_owner = NULL, lease_expires_at = NULL, lease_token = lease_token + 1, updated_at = $7
                  WHERE id = $1 AND lease_token = $2 AND done_at IS NULL",
                 &[

@@ -135,15 +135,17 @@ async fn a_webhook_without_lookup_url_is_never_asked_and_the_request_closes_as_n
 #[tokio::test]
 async fn a_failed_lookup_retries_with_the_policy_and_never_closes_the_request_until_it_passes() {
     let stack = Stack::new().await;
-    let accounts = format!("lookup_url = \"{}\"", stack.sim.webhook_url("accounts"));
+    let accounts = format!("verify_after = [\"1s\"]\nlookup_url = \"{}\"", stack.sim.webhook_url("accounts"));
     let settings = stack.settings(&[Instance { name: "accounts", extra: &accounts }], VERIFY);
     stack.declare_queues(&settings).await;
     stack.sim.seed("accounts", "oto@example.com", 1);
-    stack.sim.aim_fault("accounts", "lookup", Fault::Status { status: 503, retry_after: None });
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
     let worker = Worker::start(settings, clock.clone());
     let id = Uuid::new_v4();
     stack.publish(&bytes(&request(id, "oto@example.com", clock.now())), None).await;
+    stack.wait_for_state(id, "completed", Duration::from_secs(15)).await;
+    stack.sim.push_faults("accounts", [Fault::Status { status: 503, retry_after: None }]);
+    clock.advance(chrono::Duration::seconds(2));
 
     wait_checks(&stack, id, "the failed lookup", |c| c.first().is_some_and(|c| c.2.as_deref() == Some("error"))).await;
     let (done, due_at): (bool, chrono::DateTime<chrono::Utc>) = {
@@ -161,8 +163,9 @@ async fn a_failed_lookup_retries_with_the_policy_and_never_closes_the_request_un
     assert_eq!(stack.request_state(id).await.as_deref(), Some("completed"), "an error never closes");
     clock.advance(chrono::Duration::seconds(600));
     stack.wait_for_state(id, "closed", Duration::from_secs(15)).await;
-    assert_eq!(checks(&stack, id).await, [(1, 0.0, result("absent"))]);
+    assert_eq!(checks(&stack, id).await, [(1, 1.0, result("absent"))]);
     let lookups = stack.sim.calls("accounts").into_iter().filter(|c| c.action == "lookup").count();
     assert_eq!(lookups, 2);
     worker.stop().await;
 }
+
