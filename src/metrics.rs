@@ -104,6 +104,9 @@ pub async fn render(app: &App) -> Result<String, crate::store::StoreError> {
     let _ = writeln!(out, "erasure_outbox_lag_seconds {}", g.outbox_lag_seconds);
     gauge_header(&mut out, "erasure_dead_letters", "Dead letters kept and not replayed.");
     let _ = writeln!(out, "erasure_dead_letters {}", g.dead_letters);
+    gauge_header(&mut out, "erasure_verification_checks", "Verification checks not done yet: scheduled, and due now.");
+    let _ = writeln!(out, "erasure_verification_checks{{state=\"scheduled\"}} {}", g.checks_scheduled);
+    let _ = writeln!(out, "erasure_verification_checks{{state=\"due\"}} {}", g.checks_due);
     if let Some(handle) = install() {
         out.push_str(&handle.render());
     }

@@ -126,7 +126,9 @@ fn log_check(check: &ClaimedCheck, outcome: &CheckOutcome, recorded: CheckRecord
         CheckResult::Error => {
             tracing::warn!(%connector, check_id = check.id, %request_id, attempt = check.attempt, error = outcome.error.as_deref().unwrap_or(""), next_attempt_at = ?outcome.retry_at, "A verification lookup failed; it runs again later.");
         }
-        result => tracing::info!(%connector, check_id = check.id, %request_id, result = %result, "Verification check passed."),
+        result => {
+            tracing::info!(%connector, check_id = check.id, %request_id, result = %result, "Verification check passed.")
+        }
     }
     if closed {
         tracing::info!(%request_id, "Every verification check passed; the request is closed.");

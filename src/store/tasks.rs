@@ -88,7 +88,8 @@ impl Store {
         let tx = client.transaction().await?;
         let rows = tx
             .query(
-                &format!("WITH due AS (
+                &format!(
+                    "WITH due AS (
                      SELECT t.id FROM tasks t JOIN requests r ON r.id = t.request_id
                      WHERE t.connector = $1 AND t.state IN ('pending', 'retrying', 'waiting')
                        AND t.next_attempt_at <= $2 AND r.state IN ('received', 'in_progress')
@@ -108,7 +109,8 @@ impl Store {
                         updated_at = $2
                  FROM due, requests r
                  WHERE t.id = due.id AND r.id = t.request_id
-                 RETURNING {CLAIMED_TASK_COLUMNS}"),
+                 RETURNING {CLAIMED_TASK_COLUMNS}"
+                ),
                 &[&connector, &now, &limit, &owner, &secs(lease)],
             )
             .await?;

@@ -202,9 +202,10 @@ impl Store {
                 reopen(&tx, check, outcome.count, actor, now).await?;
                 CheckRecorded::Applied { reopened: true, closed: false }
             }
-            CheckResult::Absent | CheckResult::NotVerifiable => {
-                CheckRecorded::Applied { reopened: false, closed: close_if_verified(&tx, request_id, actor, now).await? }
-            }
+            CheckResult::Absent | CheckResult::NotVerifiable => CheckRecorded::Applied {
+                reopened: false,
+                closed: close_if_verified(&tx, request_id, actor, now).await?,
+            },
             CheckResult::Error | CheckResult::Superseded => CheckRecorded::Applied { reopened: false, closed: false },
         };
         tx.commit().await?;

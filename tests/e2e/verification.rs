@@ -168,4 +168,3 @@ async fn a_failed_lookup_retries_with_the_policy_and_never_closes_the_request_un
     assert_eq!(lookups, 2);
     worker.stop().await;
 }
-

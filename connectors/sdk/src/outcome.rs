@@ -100,8 +100,12 @@ pub struct Failure {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailureKind {
-    Transient { after: Option<Duration> },
-    Throttled { after: Option<Duration> },
+    Transient {
+        after: Option<Duration>,
+    },
+    Throttled {
+        after: Option<Duration>,
+    },
     Permanent,
     /// `lookup` only: this system cannot say whether it still holds data about a subject (a
     /// webhook service without a lookup endpoint). Verification records the system as not

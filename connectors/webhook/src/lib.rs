@@ -36,7 +36,8 @@ impl Webhook {
     pub fn new(config: Config, secrets: &Secrets, http: HttpClient) -> Result<Self, ConfigError> {
         let secret = secrets.get("secret_env")?.clone();
         let url = config.endpoint()?;
-        let mut webhook = Webhook { url, secret, http, default_check_after: config.default_check_after.get(), lookup_url: None };
+        let mut webhook =
+            Webhook { url, secret, http, default_check_after: config.default_check_after.get(), lookup_url: None };
         if let Some(lookup_url) = &config.lookup_url {
             let checked = webhook.same_origin(lookup_url).ok_or_else(|| {
                 ConfigError::key("lookup_url", "the lookup URL must be on the origin (scheme, host and port) of `url`")

@@ -163,7 +163,8 @@ async fn without_a_lookup_url_the_service_is_never_asked_and_lookup_says_not_ver
     };
     let secrets = Secrets::one("secret_env", SECRET);
     let webhook = Webhook::new(config(None), &secrets, http.clone()).unwrap();
-    let failure = webhook.lookup(&Ctx::standalone("accounts", http.clone()), &subject("kim@example.com")).await.unwrap_err();
+    let failure =
+        webhook.lookup(&Ctx::standalone("accounts", http.clone()), &subject("kim@example.com")).await.unwrap_err();
     assert_eq!(failure.kind, erasure_connector::FailureKind::NotVerifiable);
     assert!(sim.calls("accounts").is_empty(), "the service was not asked");
     let elsewhere = Webhook::new(config(Some("http://169.254.169.254/lookup".into())), &secrets, http).err().unwrap();
