@@ -6,10 +6,12 @@
 //! - `tasks`: claim with `FOR UPDATE SKIP LOCKED`, leases and fencing, outcomes, rescue.
 //! - `outbox`: events waiting for the relay. `mail`: messages to the person waiting for the sender.
 //! - `ratelimit`: the shared call slots of rate-limited connectors.
-//! - `verification`: the checks after erasure (lookups), reopening and closing.
+//! - `verification`: the checks after erasure (lookups), reopening and closing; `check_schedule`:
+//!   the checks a task's end schedules.
 //! - `rehash`: `erasure rehash`, identifier hashes recomputed after the normalisation changed.
 
 pub mod actions;
+mod check_schedule;
 pub mod dashboard;
 pub mod dead_letters;
 pub mod gauges;

@@ -243,7 +243,7 @@ impl Store {
         }
         audit(&tx, request_id, Some(task_id), now, actor, &format!("task.{}", transition.state), detail).await?;
         if let Some(delays) = &transition.verify_after {
-            super::verification::schedule(&tx, task_id, request_id, delays, now).await?;
+            super::check_schedule::schedule(&tx, task_id, request_id, delays, now).await?;
         }
         let settled = if transition.state.is_terminal() { settle(&tx, request_id, actor, now).await? } else { None };
         tx.commit().await?;
