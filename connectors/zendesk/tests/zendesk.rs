@@ -1,7 +1,7 @@
 //! The zendesk connector against the simulator: Zendesk's own rules, beyond the conformance kit.
 
 use erasure_connector::subject::RawSubject;
-use erasure_connector::{Connector, Ctx, Evidence, HttpClient, Outcome, Secrets, Subject};
+use erasure_connector::{Connector, Ctx, Evidence, FailureKind, HttpClient, Outcome, Secrets, Subject};
 use erasure_connector_zendesk::{Config, HelpCenterPolicy, TicketPolicy, Zendesk};
 use erasure_sim::{Fault, Sim, SimOptions};
 use std::time::Duration;
@@ -333,8 +333,8 @@ async fn lookup_follows_the_deletion_through_compliance_statuses() {
 
     erased(drive(&zendesk, &ctx, &subject).await.0);
     sim.zendesk().set_job_delay(Duration::from_millis(600));
-    let found = zendesk.lookup(&ctx, &subject).await.unwrap();
-    assert_eq!((found.present, found.count), (true, None), "Zendesk is still deleting");
+    let still = zendesk.lookup(&ctx, &subject).await.unwrap_err();
+    assert!(matches!(still.kind, FailureKind::Transient { after: Some(_) }), "Zendesk is still deleting: {still:?}");
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert!(!zendesk.lookup(&ctx, &subject).await.unwrap().present);
 }
