@@ -37,6 +37,9 @@ pub struct Settings {
     /// Verification after erasure (`lookup` at the vendors' hard-delete windows).
     #[serde(default)]
     pub verification: VerificationSettings,
+    /// What stays after an erasure and how long: copies no API reaches (`[[retention.copies]]`).
+    #[serde(default)]
+    pub retention: RetentionSettings,
     /// Connector instances by name; the name is what messages use in `systems` and `ids`.
     #[serde(default)]
     pub connectors: BTreeMap<String, ConnectorSettings>,
@@ -162,6 +165,29 @@ pub struct OutboxSettings {
     /// Unroutable or refused publications wait this long, doubling, up to `retry_cap`.
     pub retry_base: Dur,
     pub retry_cap: Dur,
+}
+
+/// `[retention]`: see config/default.toml.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// Copies of the person's data that no API can reach and that expire on their own (backups,
+    /// archives): the person is told the date by which each is overwritten.
+    #[serde(default)]
+    pub copies: Vec<ExpiringCopy>,
+}
+
+/// One `[[retention.copies]]` entry.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExpiringCopy {
+    /// What the copy is, in the words the person reads (English, and the default).
+    pub name: String,
+    /// The same in French, for a person whose locale is French.
+    #[serde(default)]
+    pub name_fr: Option<String>,
+    /// How long after the erasure the copy is overwritten or deleted.
+    pub expires_after: Dur,
 }
 
 /// How messages to the person are sent; see `[mail]` in config/default.toml.

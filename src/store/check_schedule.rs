@@ -43,4 +43,3 @@ pub(crate) async fn schedule(
         .await?;
     Ok(())
 }
-

@@ -84,6 +84,8 @@ impl StoreError {
 #[derive(Clone)]
 pub struct Store {
     pool: Pool,
+    /// `[[retention.copies]]`: named in the events of settled requests.
+    copies: std::sync::Arc<[crate::config::ExpiringCopy]>,
 }
 
 impl Store {
@@ -97,7 +99,13 @@ impl Store {
             .max_size(pool_size)
             .build()
             .map_err(|e| StoreError::Corrupt(format!("cannot build the database pool: {e}")))?;
-        Ok(Store { pool })
+        Ok(Store { pool, copies: std::sync::Arc::new([]) })
+    }
+
+    /// The copies no API reaches (`[[retention.copies]]`) that settled requests' events name.
+    pub fn with_expiring_copies(mut self, copies: &[crate::config::ExpiringCopy]) -> Store {
+        self.copies = copies.into();
+        self
     }
 
     /// Apply pending migrations (safe to call from many processes at once).

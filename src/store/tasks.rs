@@ -245,7 +245,11 @@ impl Store {
         if let Some(delays) = &transition.verify_after {
             super::check_schedule::schedule(&tx, task_id, request_id, delays, now).await?;
         }
-        let settled = if transition.state.is_terminal() { settle(&tx, request_id, actor, now).await? } else { None };
+        let settled = if transition.state.is_terminal() {
+            settle(&tx, request_id, actor, now, &self.copies).await?
+        } else {
+            None
+        };
         tx.commit().await?;
         Ok(Recorded::Applied(settled))
     }
@@ -334,6 +338,7 @@ pub(crate) async fn settle(
     request_id: Uuid,
     actor: &str,
     now: DateTime<Utc>,
+    copies: &[crate::config::ExpiringCopy],
 ) -> Result<Option<RequestState>, StoreError> {
     let tasks = tx
         .query(
@@ -366,7 +371,7 @@ pub(crate) async fn settle(
         .zip(&states)
         .map(|(r, state)| SystemOutcome::new(r.get(0), r.get(1), *state, r.get(3), r.get(4), r.get(5), r.get(6)))
         .collect();
-    let settled = Settled::new(state, request.get(0), request.get(1), request.get(2), now, systems);
+    let settled = Settled::new(state, request.get(0), request.get(1), request.get(2), now, systems, copies);
     let event = events::build(request_id, &settled, request.get(3));
     let id = event.message_id;
     enqueue(tx, &event, now).await?;

@@ -26,8 +26,7 @@ pub use config::{Config, HelpCenterPolicy, TicketPolicy};
 use api::Api;
 use erasure::Earlier;
 use erasure_connector::{
-    async_trait, ConfigError, Connector, Ctx, Failure, FailureKind, Found, HttpClient, Outcome, Pending, Secrets,
-    Subject,
+    async_trait, ConfigError, Connector, Ctx, Failure, Found, HttpClient, Outcome, Pending, Secrets, Subject,
 };
 use model::Step;
 use std::time::Duration;
@@ -95,21 +94,15 @@ impl Connector for Zendesk {
         }
     }
 
-    /// Present while a user is found (soft-deleted ones included, when the product gave the id);
-    /// the count is users plus the tickets they requested. While Zendesk is still deleting the
-    /// user's data in its other products the answer is not known yet: a transient failure, so a
-    /// verification looks again later instead of taking the deletion it asked for as the person
-    /// coming back.
+    /// Present while a user is found (soft-deleted ones included, when the product gave the id)
+    /// or Zendesk is still deleting one; the count is users plus the tickets they requested.
     async fn lookup(&self, ctx: &Ctx, subject: &Subject) -> Result<Found, Failure> {
         let users = self.find_users(ctx, subject).await?;
         if users.is_empty() {
             let known = subject.id_in(&ctx.instance).and_then(|id| id.parse::<i64>().ok());
             if let Some(id) = known {
                 if self.deletion_in_progress(id).await? {
-                    return Err(Failure {
-                        kind: FailureKind::Transient { after: Some(self.check_after) },
-                        reason: "zendesk is still deleting the user's data in its other products".into(),
-                    });
+                    return Ok(Found { present: true, count: None });
                 }
             }
             return Ok(Found { present: false, count: Some(0) });
