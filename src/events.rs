@@ -17,6 +17,8 @@ pub enum EventType {
     Rejected,
     Cancelled,
     DeadlineExtended,
+    Reopened,
+    Closed,
 }
 
 impl EventType {
@@ -27,6 +29,8 @@ impl EventType {
             EventType::Rejected => "erasure.rejected",
             EventType::Cancelled => "erasure.cancelled",
             EventType::DeadlineExtended => "erasure.deadline_extended",
+            EventType::Reopened => "erasure.reopened",
+            EventType::Closed => "erasure.closed",
         }
     }
 }
@@ -255,6 +259,97 @@ impl EventBody for DeadlineExtended {
 
     fn message_id(&self, request_id: Uuid) -> Uuid {
         message_id(request_id, EventType::DeadlineExtended, self.generation)
+    }
+}
+
+/// `erasure.reopened`: a verification check found the subject again in a system after the
+/// request completed; the system's task runs again, under the request's new generation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reopened {
+    pub generation: i32,
+    pub reopened_at: DateTime<Utc>,
+    /// The system where the subject resurfaced.
+    pub system: String,
+    pub kind: String,
+    /// What its lookup counted, when it says.
+    pub found_count: Option<i64>,
+    /// The check's `verify_after` delay, in seconds after the task ended.
+    pub after_seconds: f64,
+}
+
+impl EventBody for Reopened {
+    fn event_type(&self) -> EventType {
+        EventType::Reopened
+    }
+
+    fn state(&self) -> &'static str {
+        RequestState::InProgress.as_str()
+    }
+
+    fn message_id(&self, request_id: Uuid) -> Uuid {
+        message_id(request_id, EventType::Reopened, self.generation)
+    }
+}
+
+/// `erasure.closed`: the request completed and every verification check passed; its identifiers
+/// are forgotten. Each system says whether it was verified.
+#[derive(Debug, Clone, Serialize)]
+pub struct Closed {
+    pub generation: i32,
+    pub requested_at: DateTime<Utc>,
+    /// When the request completed.
+    pub finished_at: Option<DateTime<Utc>>,
+    pub closed_at: DateTime<Utc>,
+    /// Each system's verification.
+    pub verification: Vec<VerifiedSystem>,
+}
+
+/// One system of a closed request: its outcome and its checks (superseded ones left out).
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifiedSystem {
+    pub system: String,
+    pub kind: String,
+    pub outcome: TaskState,
+    /// `verified` (a lookup found nothing), `not_verifiable` (the system cannot look up: this
+    /// system was not verified) or `not_checked` (no check: an exempt system).
+    pub status: &'static str,
+    pub checks: Vec<CheckRecord>,
+}
+
+/// One verification check, as evidence: when, which delay, the result and the count.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckRecord {
+    pub after_seconds: f64,
+    pub checked_at: Option<DateTime<Utc>>,
+    pub result: Option<String>,
+    pub count: Option<i64>,
+}
+
+impl VerifiedSystem {
+    pub fn new(system: String, kind: String, outcome: TaskState, checks: Vec<CheckRecord>) -> VerifiedSystem {
+        let results = || checks.iter().filter_map(|c| c.result.as_deref());
+        let status = if checks.is_empty() {
+            "not_checked"
+        } else if results().any(|r| r == "absent") {
+            "verified"
+        } else {
+            "not_verifiable"
+        };
+        VerifiedSystem { system, kind, outcome, status, checks }
+    }
+}
+
+impl EventBody for Closed {
+    fn event_type(&self) -> EventType {
+        EventType::Closed
+    }
+
+    fn state(&self) -> &'static str {
+        RequestState::Closed.as_str()
+    }
+
+    fn message_id(&self, request_id: Uuid) -> Uuid {
+        message_id(request_id, EventType::Closed, self.generation)
     }
 }
 

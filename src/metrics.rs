@@ -35,6 +35,17 @@ pub fn record_rate_limit_wait(connector: &str, seconds: f64) {
     metrics::histogram!("erasure_rate_limit_wait_seconds", "connector" => connector.to_string()).record(seconds);
 }
 
+/// A verification check and its result (`absent`, `found`, `not_verifiable`, `error`).
+pub fn record_check(connector: &str, result: &str) {
+    let labels = [("connector", connector.to_string()), ("result", result.to_string())];
+    metrics::counter!("erasure_verification_checks_total", &labels).increment(1);
+}
+
+/// A subject found again after its erasure: the request reopened.
+pub fn record_resurfaced(connector: &str) {
+    metrics::counter!("erasure_resurfaced_total", "connector" => connector.to_string()).increment(1);
+}
+
 /// An intake message: `accepted`, `duplicate` or `dead_lettered` (with its reason).
 pub fn record_intake(result: &str, reason: Option<&str>) {
     metrics::counter!("erasure_intake_messages_total", "result" => result.to_string()).increment(1);
@@ -93,6 +104,9 @@ pub async fn render(app: &App) -> Result<String, crate::store::StoreError> {
     let _ = writeln!(out, "erasure_outbox_lag_seconds {}", g.outbox_lag_seconds);
     gauge_header(&mut out, "erasure_dead_letters", "Dead letters kept and not replayed.");
     let _ = writeln!(out, "erasure_dead_letters {}", g.dead_letters);
+    gauge_header(&mut out, "erasure_verification_checks", "Verification checks not done yet: scheduled, and due now.");
+    let _ = writeln!(out, "erasure_verification_checks{{state=\"scheduled\"}} {}", g.checks_scheduled);
+    let _ = writeln!(out, "erasure_verification_checks{{state=\"due\"}} {}", g.checks_due);
     if let Some(handle) = install() {
         out.push_str(&handle.render());
     }

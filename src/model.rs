@@ -153,6 +153,38 @@ impl TaskState {
     }
 }
 
+/// The result of a verification check (a `lookup` after the erasure).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckResult {
+    /// The system holds nothing about the subject: the check passed.
+    Absent,
+    /// The subject is there again (resurfaced): the task and the request reopen.
+    Found,
+    /// The system cannot look up (a webhook without `lookup_url`, or `verify_after = []`): the
+    /// check passes, and the system is recorded as not verified.
+    NotVerifiable,
+    /// The lookup failed; it is retried (never a pass, so the request does not close).
+    Error,
+    /// Left undone when its task reopened: the new erasure has checks of its own.
+    Superseded,
+}
+
+text_enum!(CheckResult {
+    Absent => "absent",
+    Found => "found",
+    NotVerifiable => "not_verifiable",
+    Error => "error",
+    Superseded => "superseded",
+});
+
+impl CheckResult {
+    /// The check is over and lets the request close.
+    pub fn passed(self) -> bool {
+        matches!(self, CheckResult::Absent | CheckResult::NotVerifiable)
+    }
+}
+
 /// Why a request is held: nothing of it runs until every hold is released.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

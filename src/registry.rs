@@ -19,6 +19,8 @@ pub struct Instance {
     pub http: HttpClient,
     /// Tasks of this instance running at once in this process.
     pub slots: Arc<Semaphore>,
+    /// When to verify an erasure: the instance's `verify_after`, else the kind's default.
+    pub verify_after: Vec<std::time::Duration>,
 }
 
 /// Builds one instance of a kind from its `[connectors.NAME]` block.
@@ -111,7 +113,12 @@ pub fn build_one(settings: &Settings, name: &str, store: Option<&Store>) -> Resu
     let http = HttpClient::new(name, c.timeout.0, limiter)
         .map_err(|e| settings.connector_options_error(name, "").with_message(e.reason))?;
     let connector = build_connector(settings, name, &secrets(settings, name)?, http.clone())?;
+    let verify_after = match &c.verify_after {
+        Some(delays) => delays.iter().map(|d| d.0).collect(),
+        None => connector.verify_after(),
+    };
     Ok(Instance {
+        verify_after,
         name: name.to_string(),
         kind: c.kind.clone(),
         connector,

@@ -1,9 +1,10 @@
-//! The control API (`/_sim/...`): seed webhook systems, inject faults and outages, make erasures
-//! asynchronous, read the calls a system received.
+//! The control API (`/_sim/...`): seed webhook systems, re-create erased records (resurfacing),
+//! inject faults and outages, make erasures asynchronous, read the calls a system received.
 
 use crate::fault::Fault;
 use crate::harness::{Call, Harness};
 use axum::extract::{Query, State as AxumState};
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -16,6 +17,7 @@ pub(crate) fn router(harness: Arc<Harness>) -> Router {
     Router::new()
         .route("/_sim/health", get(|| async { "ok" }))
         .route("/_sim/seed", post(seed))
+        .route("/_sim/resurface", post(resurface))
         .route("/_sim/faults", post(faults))
         .route("/_sim/outage", post(outage))
         .route("/_sim/async", post(set_async))
@@ -35,6 +37,20 @@ async fn seed(AxumState(state): Shared, Json(body): Json<SeedBody>) -> &'static 
         state.seed(&body.system, identifier, body.records);
     }
     "ok"
+}
+
+/// `POST /_sim/resurface {"system", "identifiers", "records"}`: the records an erasure removed
+/// come back (see `Sim::resurface`). 409 when an identifier had no records erased: nothing is
+/// re-created then.
+async fn resurface(AxumState(state): Shared, Json(body): Json<SeedBody>) -> (StatusCode, &'static str) {
+    let never_erased = body.identifiers.iter().any(|i| !state.with(&body.system, |s| s.erased.contains(i)));
+    if never_erased {
+        return (StatusCode::CONFLICT, "an identifier had no records erased: use /_sim/seed");
+    }
+    for identifier in &body.identifiers {
+        state.resurface(&body.system, identifier, body.records);
+    }
+    (StatusCode::OK, "ok")
 }
 
 #[derive(Deserialize)]

@@ -54,6 +54,8 @@ pub(crate) struct System {
     /// Answers already given, by idempotency key: a repeated call gets the same answer.
     pub answers: HashMap<String, (u16, serde_json::Value)>,
     pub next_job: u64,
+    /// Identifiers whose records an erasure removed: only these can resurface.
+    pub erased: std::collections::HashSet<String>,
 }
 
 pub(crate) struct Job {
@@ -198,6 +200,18 @@ impl Harness {
 
     pub fn seed(&self, system: &str, identifier: &str, records: u64) {
         self.with(system, |s| *s.data.entry(identifier.to_string()).or_insert(0) += records);
+    }
+
+    /// Re-create `records` records about `identifier`, which an erasure removed earlier; `false`
+    /// (nothing changed) if no erasure removed any.
+    pub fn resurface(&self, system: &str, identifier: &str, records: u64) -> bool {
+        self.with(system, |s| {
+            let erased = s.erased.contains(identifier);
+            if erased {
+                *s.data.entry(identifier.to_string()).or_insert(0) += records;
+            }
+            erased
+        })
     }
 
     pub fn push_faults(&self, system: &str, faults: impl IntoIterator<Item = Fault>) {

@@ -14,7 +14,9 @@
 //! Tests see and change a vendor's data through its handle: `sim.zendesk().user(..)`,
 //! `sim.loki().lines(..)`, ...
 //!
-//! Control API (JSON, `control.rs`): `POST /_sim/seed`, `POST /_sim/faults` (`"on": "DELETE /api/v2/..."` aims
+//! Control API (JSON, `control.rs`): `POST /_sim/seed`, `POST /_sim/resurface` (`{"system",
+//! "identifiers", "records"}`: records an erasure removed come back, for verification tests; 409
+//! if one was never erased), `POST /_sim/faults` (`"on": "DELETE /api/v2/..."` aims
 //! them), `POST /_sim/outage` (a fault on
 //! every call until `{"fault": null}`), `POST /_sim/async`,
 //! `GET /_sim/calls?system=NAME`, `GET /_sim/health`.
@@ -121,6 +123,16 @@ impl Sim {
     /// Give `system` `records` records about the person known by `identifier`.
     pub fn seed(&self, system: &str, identifier: &str, records: u64) {
         self.state.harness.seed(system, identifier, records);
+    }
+
+    /// Resurfacing, for verification tests: `system` holds `records` records about
+    /// `identifier` again after an erasure removed them (a sync or an import that re-creates the
+    /// person). The webhook protocol lets a service hold data again at any time, which is why the
+    /// worker asks it `lookup` ("does the service still hold data about the subject?",
+    /// connectors/webhook/README.md) after the erasure. `false`, and nothing changes, when no
+    /// erasure removed records about `identifier` (that is `seed`).
+    pub fn resurface(&self, system: &str, identifier: &str, records: u64) -> bool {
+        self.state.harness.resurface(system, identifier, records)
     }
 
     /// Queue faults: each of the next calls to `system` gets the next fault.

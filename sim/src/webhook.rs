@@ -99,7 +99,13 @@ async fn call(
 }
 
 fn erase(s: &mut System, system: &str, identifiers: &[String]) -> (u16, Value) {
-    let records: u64 = identifiers.iter().filter_map(|i| s.data.remove(i)).sum();
+    let mut records = 0;
+    for identifier in identifiers {
+        if let Some(n) = s.data.remove(identifier) {
+            records += n;
+            s.erased.insert(identifier.clone());
+        }
+    }
     match s.async_delay {
         Some(delay) if records > 0 => {
             s.next_job += 1;

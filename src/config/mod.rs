@@ -36,6 +36,9 @@ pub struct Settings {
     pub mail: MailSettings,
     /// Signed receipts of settled requests (README, "Proof of erasure").
     pub receipts: ReceiptSettings,
+    /// Verification after erasure (`lookup` at the vendors' hard-delete windows).
+    #[serde(default)]
+    pub verification: VerificationSettings,
     /// What stays after an erasure and how long: copies no API reaches (`[[retention.copies]]`).
     #[serde(default)]
     pub retention: RetentionSettings,
@@ -402,6 +405,24 @@ pub enum LogFormat {
     Text,
 }
 
+/// `[verification]`: after a task ends, look the subject up again (`Connector::lookup`) at each
+/// of its instance's `verify_after` delays; a subject found again reopens the request, and a
+/// completed request whose checks all passed becomes `closed`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerificationSettings {
+    /// false: no check is scheduled and completed requests stay completed (the behaviour before
+    /// verification existed).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+impl Default for VerificationSettings {
+    fn default() -> Self {
+        VerificationSettings { enabled: true }
+    }
+}
+
 /// One connector instance. Kind-specific keys are checked by the kind's own config type.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ConnectorSettings {
@@ -422,6 +443,12 @@ pub struct ConnectorSettings {
     /// Overrides `runner.max_attempts`.
     #[serde(default)]
     pub max_attempts: Option<u32>,
+    /// When to verify an erasure with a lookup, counted from when the task ended, e.g.
+    /// `["0s", "30d"]`. Absent: the kind's default, from the vendor's documented hard-delete
+    /// window (`Connector::verify_after`). `[]`: never looked up; the system is recorded as not
+    /// verified.
+    #[serde(default)]
+    pub verify_after: Option<Vec<Dur>>,
     /// Everything else belongs to the kind.
     #[serde(flatten)]
     pub options: BTreeMap<String, serde_json::Value>,

@@ -36,6 +36,41 @@ fn settled(state: RequestState) -> Settled {
     Settled::new(state, 2, at(0), at(1), at(5), systems, &[backups])
 }
 
+fn closed() -> Closed {
+    let check = |result: &str, count| CheckRecord {
+        after_seconds: 0.0,
+        checked_at: Some(at(11)),
+        result: Some(result.into()),
+        count,
+    };
+    Closed {
+        generation: 2,
+        requested_at: at(0),
+        finished_at: Some(at(10)),
+        closed_at: at(12),
+        verification: vec![
+            VerifiedSystem::new("helpdesk".into(), "zendesk".into(), TaskState::Erased, vec![check("absent", Some(0))]),
+            VerifiedSystem::new(
+                "accounts".into(),
+                "webhook".into(),
+                TaskState::Erased,
+                vec![check("not_verifiable", None)],
+            ),
+            VerifiedSystem::new("billing".into(), "webhook".into(), TaskState::Exempt, vec![]),
+        ],
+    }
+}
+
+#[test]
+fn a_closed_request_says_which_systems_were_verified_and_which_were_not() {
+    let statuses: Vec<&str> = closed().verification.iter().map(|s| s.status).collect();
+    assert_eq!(statuses, ["verified", "not_verifiable", "not_checked"]);
+    let event = build(Uuid::from_u128(7), &closed(), None);
+    assert_eq!(event.payload["state"], "closed");
+    assert_eq!(event.message_id, message_id(Uuid::from_u128(7), EventType::Closed, 2));
+    assert_ne!(event.message_id, message_id(Uuid::from_u128(7), EventType::Closed, 3), "a new generation, a new id");
+}
+
 /// Every event type, as the store builds it.
 fn every_event() -> Vec<NewEvent> {
     let id = Uuid::from_u128(7);
@@ -55,6 +90,19 @@ fn every_event() -> Vec<NewEvent> {
             None,
         ),
         build(id, &Rejected::new(Reason::UnknownSystem, "a system is not configured".into(), at(9), b"{}"), None),
+        build(
+            id,
+            &Reopened {
+                generation: 2,
+                reopened_at: at(10),
+                system: "helpdesk".into(),
+                kind: "zendesk".into(),
+                found_count: Some(3),
+                after_seconds: 2_592_000.0,
+            },
+            None,
+        ),
+        build(id, &closed(), Some("product.replies".into())),
     ]
 }
 

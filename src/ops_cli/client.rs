@@ -296,7 +296,26 @@ pub struct RequestDetail {
     #[serde(default)]
     pub tasks: Vec<TaskView>,
     #[serde(default)]
+    pub checks: Vec<CheckView>,
+    #[serde(default)]
     pub timeline: Vec<AuditView>,
+}
+
+/// A verification check of the request (a lookup after the erasure).
+#[derive(Debug, Clone, Deserialize)]
+pub struct CheckView {
+    pub system: String,
+    pub generation: i32,
+    pub after_seconds: f64,
+    pub due_at: DateTime<Utc>,
+    #[serde(default)]
+    pub done_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub result: Option<String>,
+    #[serde(default)]
+    pub count: Option<i64>,
+    #[serde(default)]
+    pub last_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -95,6 +95,24 @@ pub fn request(detail: &RequestDetail) -> String {
     out.push('\n');
     out.push_str(&tasks.to_string());
 
+    if !detail.checks.is_empty() {
+        let mut checks = Table::new(&["SYSTEM", "GENERATION", "AFTER", "DUE", "DONE", "RESULT", "COUNT", "LAST ERROR"]);
+        for c in &detail.checks {
+            checks.row(vec![
+                c.system.clone(),
+                c.generation.to_string(),
+                format!("{}s", c.after_seconds),
+                time(c.due_at),
+                c.done_at.map(time).unwrap_or_else(|| "-".into()),
+                c.result.clone().unwrap_or_else(|| "due".into()),
+                c.count.map(|n| n.to_string()).unwrap_or_else(|| "-".into()),
+                c.last_error.as_deref().map(|e| cut(e, 80)).unwrap_or_else(|| "-".into()),
+            ]);
+        }
+        out.push_str("\nVERIFICATION CHECKS\n");
+        out.push_str(&checks.to_string());
+    }
+
     let mut timeline = Table::new(&["AT", "ACTOR", "EVENT", "SYSTEM", "DETAIL"]);
     for a in &detail.timeline {
         timeline.row(vec![

@@ -9,6 +9,7 @@ pub mod limiter;
 mod progress;
 mod sweep;
 pub mod transition;
+pub mod verify;
 
 use crate::app::App;
 use crate::model::TaskState;
@@ -48,6 +49,15 @@ pub async fn run(app: Arc<App>, instances: Arc<Vec<Instance>>, shutdown: Shutdow
                 workers.spawn(async move {
                     execute(&app, &instance, &task, &owner).await;
                     in_flight.lock().expect("in-flight lock").remove(&task.id);
+                    drop(permit);
+                    wake.notify_one();
+                });
+            }
+            // A lost check needs no release: its lease expires and it is due again.
+            for (check, permit) in verify::claim(&app, instance, &owner, now).await {
+                let (app, instance, wake, owner) = (app.clone(), instance.clone(), wake.clone(), owner.clone());
+                workers.spawn(async move {
+                    verify::execute(&app, &instance, &check, &owner).await;
                     drop(permit);
                     wake.notify_one();
                 });
@@ -118,7 +128,9 @@ pub(crate) fn policy(app: &App) -> RetryPolicy {
 async fn execute(app: &Arc<App>, instance: &Instance, task: &ClaimedTask, owner: &str) {
     let started = std::time::Instant::now();
     let outcome = call_connector(app, instance, task).await;
-    let transition = decide(task, &outcome, policy(app), app.clock.now());
+    let mut transition = decide(task, &outcome, policy(app), app.clock.now());
+    transition.verify_after =
+        verify::checks_for(transition.state, &instance.verify_after, app.settings.verification.enabled);
     let recorded = record(app, task, Guard::Lease(task.lease_token), &transition, owner).await;
     let elapsed_ms = started.elapsed().as_millis() as u64;
     match recorded {
@@ -140,16 +152,7 @@ async fn call_connector(app: &Arc<App>, instance: &Instance, task: &ClaimedTask)
         Ok(pending) => pending,
         Err(_) => return Outcome::failed("the stored follow-up state of an accepted erasure is unreadable"),
     };
-    let ctx = Ctx {
-        request_id: task.request_id,
-        task_id: task.id,
-        instance: task.connector.clone(),
-        attempt: task.attempt.max(1) as u32,
-        requested_at: task.requested_at,
-        idempotency_key: format!("{}:{}", task.request_id, task.connector),
-        http: instance.http.clone(),
-        progress: progress::for_attempt(app, task.id, task.lease_token, task.progress.clone()),
-    };
+    let ctx = connector_ctx(app, instance, task);
     let heartbeat = tokio::spawn(heartbeat(app.clone(), task.id, task.lease_token));
     let connector = instance.connector.clone();
     let call = tokio::spawn(async move {
@@ -171,6 +174,26 @@ async fn call_connector(app: &Arc<App>, instance: &Instance, task: &ClaimedTask)
     };
     heartbeat.abort();
     outcome
+}
+
+/// What the connector gets for one call about `task`. The idempotency key is the same for every
+/// attempt of one generation; a reopened request's new generation gets a new one, so a service
+/// that remembers its first answer erases the resurfaced data instead of repeating it.
+pub(crate) fn connector_ctx(app: &Arc<App>, instance: &Instance, task: &ClaimedTask) -> Ctx {
+    let idempotency_key = match task.generation {
+        1 => format!("{}:{}", task.request_id, task.connector),
+        generation => format!("{}:{}:{generation}", task.request_id, task.connector),
+    };
+    Ctx {
+        request_id: task.request_id,
+        task_id: task.id,
+        instance: task.connector.clone(),
+        attempt: task.attempt.max(1) as u32,
+        requested_at: task.requested_at,
+        idempotency_key,
+        http: instance.http.clone(),
+        progress: progress::for_attempt(app, task.id, task.lease_token, task.progress.clone()),
+    }
 }
 
 /// Renew the lease every third of its length until aborted or the lease is lost.

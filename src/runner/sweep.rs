@@ -80,6 +80,7 @@ async fn fail_orphans(app: &App, configured: &[String]) -> Result<(), crate::sto
             pending: None,
             evidence: None,
             error: Some(format!("the connector instance `{connector}` is not configured on any worker")),
+            verify_after: None,
         };
         let recorded = app.store.record(id, request_id, Guard::NotRunning, &transition, "runner", now).await?;
         if recorded != Recorded::Stale {

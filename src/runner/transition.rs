@@ -18,6 +18,7 @@ pub fn decide(task: &ClaimedTask, outcome: &Outcome, policy: RetryPolicy, now: D
         pending,
         evidence,
         error,
+        verify_after: None,
     };
     match outcome {
         Outcome::Erased(evidence) => keep(TaskState::Erased, Some(json!(evidence)), None, None),
@@ -70,6 +71,7 @@ mod tests {
             subject: json!({}),
             subject_hash: String::new(),
             requested_at: now(),
+            generation: 1,
         }
     }
 

@@ -15,6 +15,10 @@ pub struct Gauges {
     pub outbox_unsent: i64,
     pub outbox_lag_seconds: f64,
     pub dead_letters: i64,
+    /// Verification checks not done yet (`scheduled`), and those of them due now (`due`; their
+    /// request completed or not), from the partial index of undone checks.
+    pub checks_scheduled: i64,
+    pub checks_due: i64,
 }
 
 /// An arbitrary key for the advisory lock that lets one process at a time fold the changes.
@@ -86,6 +90,13 @@ impl Store {
             .query_one("SELECT count(*) FROM dead_letters WHERE replayed_at IS NULL AND discarded_at IS NULL", &[])
             .await?
             .get(0);
+        let row = client
+            .query_one(
+                "SELECT count(*), count(*) FILTER (WHERE due_at <= $1) FROM verification_checks WHERE done_at IS NULL",
+                &[&now],
+            )
+            .await?;
+        (g.checks_scheduled, g.checks_due) = (row.get(0), row.get(1));
         g.requests_by_state.retain(|(_, n)| *n != 0);
         g.tasks_by_connector_state.retain(|(_, _, n)| *n != 0);
         Ok(g)

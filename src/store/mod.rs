@@ -6,10 +6,13 @@
 //! - `tasks`: claim with `FOR UPDATE SKIP LOCKED`, leases and fencing, outcomes, rescue.
 //! - `outbox`: events waiting for the relay. `mail`: messages to the person waiting for the sender.
 //! - `ratelimit`: the shared call slots of rate-limited connectors.
+//! - `verification`: the checks after erasure (lookups), reopening and closing; `check_schedule`:
+//!   the checks a task's end schedules.
 //! - `rehash`: `erasure rehash`, identifier hashes recomputed after the normalisation changed.
 
 pub mod actions;
 pub mod audit_chain;
+mod check_schedule;
 pub mod dashboard;
 pub mod dead_letters;
 pub mod gauges;
@@ -27,6 +30,7 @@ pub mod requests;
 pub mod sessions;
 pub mod status;
 pub mod tasks;
+pub mod verification;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use erasure_connector::tls::PostgresTls;

@@ -108,11 +108,39 @@ impl Store {
 }
 
 /// The verification checks of each task of a request, by task id: what was looked up after the
-/// erasure to confirm it. None are recorded yet, so every system's `checks` is empty; this is
-/// the one place that fills them.
+/// erasure to confirm it (`verification_checks`, V13), each with its delay, times and result
+/// (`absent`, `found`, `not_verifiable`, `superseded`); the one place that fills `checks`.
 async fn verification_checks(
-    _tx: &deadpool_postgres::Transaction<'_>,
-    _request_id: Uuid,
+    tx: &deadpool_postgres::Transaction<'_>,
+    request_id: Uuid,
 ) -> Result<BTreeMap<i64, Vec<Value>>, StoreError> {
-    Ok(BTreeMap::new())
+    // Every check with a result (the undone ones are not evidence yet), in the order they ran.
+    let rows = tx
+        .query(
+            "SELECT task_id, generation, after_seconds, due_at, done_at, result, count
+             FROM verification_checks
+             WHERE request_id = $1 AND done_at IS NOT NULL
+             ORDER BY task_id, done_at, id",
+            &[&request_id],
+        )
+        .await?;
+    let mut checks: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
+    for row in &rows {
+        let after: f64 = row.get(2);
+        let due_at: DateTime<Utc> = row.get(3);
+        let done_at: DateTime<Utc> = row.get(4);
+        let result: String = row.get(5);
+        let mut check = serde_json::json!({
+            "generation": row.get::<_, i32>(1),
+            "after_seconds": after.round() as i64,
+            "due_at": due_at,
+            "checked_at": done_at,
+            "result": result,
+        });
+        if let Some(count) = row.get::<_, Option<i64>>(6) {
+            check["count"] = count.into();
+        }
+        checks.entry(row.get(0)).or_default().push(check);
+    }
+    Ok(checks)
 }

@@ -58,6 +58,8 @@ pub struct RequestDetail {
     #[serde(flatten)]
     pub request: RequestView,
     pub tasks: Vec<TaskView>,
+    /// Every verification check, with its time and result (the evidence of verification).
+    pub checks: Vec<super::verification::CheckRow>,
     pub timeline: Vec<AuditView>,
 }
 
@@ -154,7 +156,9 @@ impl Store {
             .iter()
             .map(|r| AuditView { at: r.get(0), actor: r.get(1), event: r.get(2), system: r.get(3), detail: r.get(4) })
             .collect();
-        Ok(Some(RequestDetail { request, tasks, timeline }))
+        drop(client);
+        let checks = self.checks_of(id).await?;
+        Ok(Some(RequestDetail { request, tasks, checks, timeline }))
     }
 
     /// Requests matching `filter`, oldest received first, at most `filter.limit`.

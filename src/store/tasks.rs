@@ -31,7 +31,14 @@ pub struct ClaimedTask {
     /// When the person asked (the message's `requested_at`): connectors never touch records
     /// created after it.
     pub requested_at: DateTime<Utc>,
+    /// The request's generation: bumped when a settled request goes back to work.
+    pub generation: i32,
 }
+
+/// The columns `claimed_task` reads, from `tasks t` and `requests r`: the one place a claim reads
+/// the subject, for tasks and verification checks alike.
+pub(crate) const CLAIMED_TASK_COLUMNS: &str = "t.id, t.request_id, t.connector, t.kind, t.attempt, t.max_attempts, \
+     t.lease_token, t.pending, r.subject, r.subject_hash, r.state, t.progress, r.requested_at, r.generation";
 
 /// The new state of a task, as decided by `runner::transition`.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +49,9 @@ pub struct Transition {
     pub pending: Option<serde_json::Value>,
     pub evidence: Option<serde_json::Value>,
     pub error: Option<String>,
+    /// The verification checks to schedule with this transition (`runner::verify::checks_for`):
+    /// `None` schedules none.
+    pub verify_after: Option<Vec<Duration>>,
 }
 
 /// Which writer may apply a transition.
@@ -78,7 +88,8 @@ impl Store {
         let tx = client.transaction().await?;
         let rows = tx
             .query(
-                "WITH due AS (
+                &format!(
+                    "WITH due AS (
                      SELECT t.id FROM tasks t JOIN requests r ON r.id = t.request_id
                      WHERE t.connector = $1 AND t.state IN ('pending', 'retrying', 'waiting')
                        AND t.next_attempt_at <= $2 AND r.state IN ('received', 'in_progress')
@@ -98,8 +109,8 @@ impl Store {
                         updated_at = $2
                  FROM due, requests r
                  WHERE t.id = due.id AND r.id = t.request_id
-                 RETURNING t.id, t.request_id, t.connector, t.kind, t.attempt, t.max_attempts, t.lease_token,
-                           t.pending, r.subject, r.subject_hash, r.state, t.progress, r.requested_at",
+                 RETURNING {CLAIMED_TASK_COLUMNS}"
+                ),
                 &[&connector, &now, &limit, &owner, &secs(lease)],
             )
             .await?;
@@ -240,6 +251,9 @@ impl Store {
             detail["next_attempt_at"] = json!(transition.next_attempt_at);
         }
         audit(&tx, request_id, Some(task_id), now, actor, &format!("task.{}", transition.state), detail).await?;
+        if let Some(delays) = &transition.verify_after {
+            super::check_schedule::schedule(&tx, task_id, request_id, delays, now).await?;
+        }
         let settled = if transition.state.is_terminal() {
             settle(&tx, request_id, actor, now, &self.copies).await?
         } else {
@@ -277,7 +291,7 @@ impl Store {
         let rows = client
             .query(
                 "SELECT t.id, t.request_id, t.connector, t.kind, t.attempt, t.max_attempts, t.lease_token, t.pending,
-                        NULL::jsonb, r.subject_hash, r.state, t.progress, r.requested_at
+                        NULL::jsonb, r.subject_hash, r.state, t.progress, r.requested_at, r.generation
                  FROM tasks t JOIN requests r ON r.id = t.request_id
                  WHERE t.state = 'running' AND t.lease_expires_at <= $1
                  ORDER BY t.lease_expires_at LIMIT $2",
@@ -308,10 +322,8 @@ impl Store {
     }
 }
 
-/// A claimed task from a row with these columns: task id, request id, connector, kind,
-/// attempt, max attempts, lease token, pending, subject, subject hash, request state, progress,
-/// requested at.
-fn claimed_task(row: &tokio_postgres::Row) -> ClaimedTask {
+/// A claimed task from a row of [`CLAIMED_TASK_COLUMNS`].
+pub(crate) fn claimed_task(row: &tokio_postgres::Row) -> ClaimedTask {
     ClaimedTask {
         id: row.get(0),
         request_id: row.get(1),
@@ -325,6 +337,7 @@ fn claimed_task(row: &tokio_postgres::Row) -> ClaimedTask {
         subject_hash: row.get(9),
         progress: row.get(11),
         requested_at: row.get(12),
+        generation: row.get(13),
     }
 }
 

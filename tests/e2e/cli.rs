@@ -30,7 +30,8 @@ fn stdout(output: &Output) -> String {
 #[tokio::test]
 async fn connector_check_dry_run_and_erase() {
     let stack = Stack::new().await;
-    let config = stack.config_file(&[Instance { name: "accounts", extra: "" }], "");
+    let lookup_url = format!("lookup_url = \"{}\"", stack.sim.webhook_url("accounts"));
+    let config = stack.config_file(&[Instance { name: "accounts", extra: &lookup_url }], "");
     stack.sim.seed("accounts", "rae@example.com", 2);
 
     let check = erasure(&stack, &config, &["connector", "check", "accounts"]).await;

@@ -85,6 +85,7 @@ async fn a_stale_worker_cannot_record_after_its_lease_was_rescued() {
         pending: None,
         evidence: None,
         error: Some("lease expired".into()),
+        verify_after: None,
     };
     let rescued =
         store.record(expired[0].id, id, Guard::ExpiredLease(expired[0].lease_token), &retry, "rescue", later).await;
@@ -130,6 +131,7 @@ async fn progress_follows_the_task_under_its_lease_and_is_cleared_on_success() {
         pending: None,
         evidence: None,
         error: Some("lease expired".into()),
+        verify_after: None,
     };
     let rescued = store.record(expired.id, id, Guard::ExpiredLease(expired.lease_token), &retry, "rescue", later).await;
     assert_eq!(rescued.unwrap(), Recorded::Applied(None));

@@ -22,3 +22,4 @@ mod secrets;
 mod signing;
 mod tls;
 mod vendors;
+mod verification;

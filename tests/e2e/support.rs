@@ -105,12 +105,14 @@ impl Stack {
     }
 
     /// The test config, as a TOML file layered over the defaults (the real loader reads it).
-    /// `extra` is TOML merged over the test's base, key by key.
+    /// `extra` is TOML merged over the test's base, key by key. Verification is off in the base
+    /// (completed requests stay completed, as tests of other things expect); the verification
+    /// tests turn it on with `[verification] enabled = true`.
     pub fn config_file(&self, instances: &[Instance<'_>], extra: &str) -> PathBuf {
         let mut base = format!(
             "[database]\nurl = \"{}\"\npool_size = 8\nca_file = \"{}\"\n\n[amqp]\nurls = [\"{}\"]\nca_file = \"{}\"\nrequests_queue = \"{}\"\ndead_letter_queue = \"{}\"\nevents_exchange = \"{}\"\nreconnect_max_delay = \"1s\"\n\n\
              [runner]\npoll_interval = \"100ms\"\nretry_base = \"10s\"\nretry_cap = \"10m\"\ndrain_timeout = \"5s\"\n\n\
-             [intake]\nrequire_signature = false\n\n[outbox]\npoll_interval = \"100ms\"\n\n[api]\nlisten = \"127.0.0.1:0\"\n\n[security]\nhash_key_env = \"{HASH_KEY_ENV}\"\n\n[log]\nformat = \"text\"\nlevel = \"info\"\n",
+             [intake]\nrequire_signature = false\n\n[verification]\nenabled = false\n\n[outbox]\npoll_interval = \"100ms\"\n\n[api]\nlisten = \"127.0.0.1:0\"\n\n[security]\nhash_key_env = \"{HASH_KEY_ENV}\"\n\n[log]\nformat = \"text\"\nlevel = \"info\"\n",
             self.db_url,
             self.tls_ca.display(),
             self.amqp_url,

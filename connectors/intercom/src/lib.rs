@@ -47,6 +47,13 @@ impl Connector for Intercom {
         self.erase_contacts(ctx, subject).await.unwrap_or_else(Outcome::from)
     }
 
+    /// At once, then after Intercom's hard deletion of a deleted contact 7 days later ("How do I
+    /// delete users and leads in Intercom?",
+    /// <https://www.intercom.com/help/en/articles/1815435-how-do-i-delete-users-and-leads-in-intercom>).
+    fn verify_after(&self) -> Vec<std::time::Duration> {
+        vec![std::time::Duration::ZERO, std::time::Duration::from_secs(7 * 86_400)]
+    }
+
     /// Intercom erases synchronously, so `erase` never answers `Pending`; a check that comes
     /// anyway erases again, which is harmless.
     async fn check(&self, ctx: &Ctx, subject: &Subject, _pending: &Pending) -> Outcome {

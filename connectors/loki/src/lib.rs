@@ -74,6 +74,15 @@ impl Connector for Loki {
         self.try_erase(ctx, subject).await.unwrap_or_else(Outcome::from)
     }
 
+    /// At once (the task ends when Loki has processed its delete requests), then once more after
+    /// `delete_request_cancel_period`: "The deletion of the log entries takes place after a
+    /// configurable cancellation time period expires" (Loki, "Log entry deletion",
+    /// <https://grafana.com/docs/loki/latest/operations/storage/logs-deletion/>), so lines a later
+    /// request's cancellation or a late ingestion left behind show up by then.
+    fn verify_after(&self) -> Vec<Duration> {
+        vec![Duration::ZERO, self.cancel_period.get()]
+    }
+
     async fn check(&self, _ctx: &Ctx, _subject: &Subject, pending: &Pending) -> Outcome {
         self.try_check(pending).await.unwrap_or_else(Outcome::from)
     }

@@ -56,8 +56,17 @@ pub trait Connector: Send + Sync {
     /// Follow up on an erasure the system accepted but finishes later.
     async fn check(&self, ctx: &Ctx, subject: &Subject, pending: &Pending) -> Outcome;
 
-    /// Does the system still hold data about the subject? Used to verify after erasure.
+    /// Does the system still hold data about the subject? Used to verify after erasure. A system
+    /// that cannot answer says so with [`Failure::not_verifiable`].
     async fn lookup(&self, ctx: &Ctx, subject: &Subject) -> Result<Found, Failure>;
+
+    /// When to verify an erasure with `lookup`, counted from when the task ended: at once, then
+    /// after each of the vendor's hard-delete windows (soft-deleted records that come back, or
+    /// are only gone for good after a while). An instance's `verify_after` config key overrides
+    /// it. The default: once, at once (a system that deletes for good when it answers).
+    fn verify_after(&self) -> Vec<std::time::Duration> {
+        vec![std::time::Duration::ZERO]
+    }
 
     /// Can the system be reached with the configured credentials?
     async fn healthcheck(&self) -> Result<(), Failure>;

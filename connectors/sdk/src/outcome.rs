@@ -35,7 +35,7 @@ impl From<Failure> for Outcome {
         match failure.kind {
             FailureKind::Transient { after } => Outcome::Retry { after, reason: failure.reason, throttled: false },
             FailureKind::Throttled { after } => Outcome::Retry { after, reason: failure.reason, throttled: true },
-            FailureKind::Permanent => Outcome::Failed { reason: failure.reason },
+            FailureKind::Permanent | FailureKind::NotVerifiable => Outcome::Failed { reason: failure.reason },
         }
     }
 }
@@ -100,9 +100,17 @@ pub struct Failure {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailureKind {
-    Transient { after: Option<Duration> },
-    Throttled { after: Option<Duration> },
+    Transient {
+        after: Option<Duration>,
+    },
+    Throttled {
+        after: Option<Duration>,
+    },
     Permanent,
+    /// `lookup` only: this system cannot say whether it still holds data about a subject (a
+    /// webhook service without a lookup endpoint). Verification records the system as not
+    /// verified instead of retrying; nothing is wrong with the system.
+    NotVerifiable,
 }
 
 impl Failure {
@@ -112,6 +120,11 @@ impl Failure {
 
     pub fn permanent(reason: impl Into<String>) -> Self {
         Failure { kind: FailureKind::Permanent, reason: reason.into() }
+    }
+
+    /// `lookup` cannot be answered by this system (see [`FailureKind::NotVerifiable`]).
+    pub fn not_verifiable(reason: impl Into<String>) -> Self {
+        Failure { kind: FailureKind::NotVerifiable, reason: reason.into() }
     }
 }
 

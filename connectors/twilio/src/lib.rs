@@ -62,6 +62,12 @@ impl Connector for Twilio {
         self.pass(&self.scope(ctx, subject), &Evidence::default(), None).await
     }
 
+    /// At once, then after the 40 days for which Twilio keeps a deleted recording's metadata
+    /// (<https://help.twilio.com/articles/47764651477403>).
+    fn verify_after(&self) -> Vec<Duration> {
+        vec![Duration::ZERO, Duration::from_secs(40 * 86_400)]
+    }
+
     /// Calls were in progress or messages in flight: walk everything again (an ended call may
     /// have left new recordings), adding to what the earlier passes did.
     async fn check(&self, ctx: &Ctx, subject: &Subject, pending: &Pending) -> Outcome {

@@ -20,6 +20,11 @@ pub struct Config {
     /// URL must be `https`: the calls carry identifiers and a signature.
     #[serde(default)]
     pub allow_insecure_http: bool,
+    /// Where `action: "lookup"` goes (verification after an erasure): a path or URL on the origin
+    /// of `url`, often `url` itself. Without it the service is not asked, and every verification
+    /// records this system as not verifiable.
+    #[serde(default)]
+    pub lookup_url: Option<String>,
 }
 
 fn default_check_after() -> ConfigDuration {
@@ -52,6 +57,7 @@ mod tests {
             secret_env: "S".into(),
             default_check_after: default_check_after(),
             allow_insecure_http,
+            lookup_url: None,
         }
     }
 

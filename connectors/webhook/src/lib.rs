@@ -28,13 +28,23 @@ pub struct Webhook {
     secret: SecretString,
     http: HttpClient,
     default_check_after: Duration,
+    /// Where lookups go; `None`: the service answers no lookup (not verifiable).
+    lookup_url: Option<url::Url>,
 }
 
 impl Webhook {
     pub fn new(config: Config, secrets: &Secrets, http: HttpClient) -> Result<Self, ConfigError> {
         let secret = secrets.get("secret_env")?.clone();
         let url = config.endpoint()?;
-        Ok(Webhook { url, secret, http, default_check_after: config.default_check_after.get() })
+        let mut webhook =
+            Webhook { url, secret, http, default_check_after: config.default_check_after.get(), lookup_url: None };
+        if let Some(lookup_url) = &config.lookup_url {
+            let checked = webhook.same_origin(lookup_url).ok_or_else(|| {
+                ConfigError::key("lookup_url", "the lookup URL must be on the origin (scheme, host and port) of `url`")
+            })?;
+            webhook.lookup_url = Some(checked);
+        }
+        Ok(webhook)
     }
 }
 
@@ -62,8 +72,12 @@ impl Connector for Webhook {
         }
     }
 
+    /// Only when `lookup_url` is configured: the protocol's `lookup` is optional for services.
     async fn lookup(&self, ctx: &Ctx, subject: &Subject) -> Result<Found, Failure> {
-        let answer: LookupAnswer = self.call(&self.url, &self.body(Action::Lookup, ctx, subject)).await?;
+        let Some(url) = &self.lookup_url else {
+            return Err(Failure::not_verifiable("the webhook has no lookup_url: the service is not asked"));
+        };
+        let answer: LookupAnswer = self.call(url, &self.body(Action::Lookup, ctx, subject)).await?;
         Ok(Found { present: answer.found, count: answer.count })
     }
 

@@ -49,6 +49,7 @@ async fn the_webhook_connector_passes_the_conformance_kit() {
         secret_env: "UNUSED".into(),
         default_check_after: 1.into(),
         allow_insecure_http: true,
+        lookup_url: Some(sim.webhook_url(SYSTEM)),
     };
     let connector = Webhook::new(config, &Secrets::one("secret_env", "kit-secret"), http.clone()).unwrap();
     Kit::new(Arc::new(connector), Arc::new(SimWebhook(sim)), http).run().await;
@@ -88,6 +89,7 @@ async fn async_webhook_services_pass_the_kit_too() {
         secret_env: "UNUSED".into(),
         default_check_after: 1.into(),
         allow_insecure_http: true,
+        lookup_url: Some(sim.webhook_url(SYSTEM)),
     };
     let connector = Webhook::new(config, &Secrets::one("secret_env", "kit-secret"), http.clone()).unwrap();
     Kit::new(Arc::new(connector), Arc::new(AsyncWebhook(SimWebhook(sim))), http).run().await;

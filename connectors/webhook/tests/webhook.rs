@@ -21,6 +21,7 @@ async fn setup(secret: &str) -> (Sim, Webhook, Ctx) {
         secret_env: "UNUSED".into(),
         default_check_after: 30.into(),
         allow_insecure_http: true,
+        lookup_url: Some(sim.webhook_url("accounts")),
     };
     let webhook = Webhook::new(config, &Secrets::one("secret_env", secret), http.clone()).unwrap();
     (sim, webhook, Ctx::standalone("accounts", http))
@@ -141,4 +142,46 @@ async fn hostile_identifiers_are_data_and_never_widen_an_erasure() {
         );
     }
     assert_eq!(sim.records("accounts", "ann@example.com"), 1);
+}
+
+#[tokio::test]
+async fn without_a_lookup_url_the_service_is_never_asked_and_lookup_says_not_verifiable() {
+    let sim = Sim::start(
+        "127.0.0.1:0".parse().unwrap(),
+        SimOptions { webhook_secret: SECRET.into(), ..SimOptions::default() },
+    )
+    .await
+    .unwrap();
+    sim.seed("accounts", "kim@example.com", 2);
+    let http = HttpClient::unlimited("accounts", Duration::from_millis(500));
+    let config = |lookup_url: Option<String>| Config {
+        url: sim.webhook_url("accounts"),
+        secret_env: "UNUSED".into(),
+        default_check_after: 30.into(),
+        allow_insecure_http: true,
+        lookup_url,
+    };
+    let secrets = Secrets::one("secret_env", SECRET);
+    let webhook = Webhook::new(config(None), &secrets, http.clone()).unwrap();
+    let failure =
+        webhook.lookup(&Ctx::standalone("accounts", http.clone()), &subject("kim@example.com")).await.unwrap_err();
+    assert_eq!(failure.kind, erasure_connector::FailureKind::NotVerifiable);
+    assert!(sim.calls("accounts").is_empty(), "the service was not asked");
+    let elsewhere = Webhook::new(config(Some("http://169.254.169.254/lookup".into())), &secrets, http).err().unwrap();
+    assert_eq!(elsewhere.key.as_deref(), Some("lookup_url"));
+}
+
+#[tokio::test]
+async fn records_the_simulator_resurfaces_after_an_erasure_are_found_by_lookup_and_erased_again() {
+    let (sim, webhook, ctx) = setup(SECRET).await;
+    sim.seed("accounts", "lea@example.com", 2);
+    assert!(!sim.resurface("accounts", "nia@example.com", 1), "never erased: nothing resurfaces");
+    assert!(matches!(webhook.erase(&ctx, &subject("lea@example.com")).await, Outcome::Erased(_)));
+    assert!(!webhook.lookup(&ctx, &subject("lea@example.com")).await.unwrap().present);
+    assert!(sim.resurface("accounts", "lea@example.com", 3));
+    let found = webhook.lookup(&ctx, &subject("lea@example.com")).await.unwrap();
+    assert_eq!((found.present, found.count), (true, Some(3)));
+    let next_generation = Ctx { idempotency_key: format!("{}:2", ctx.idempotency_key), ..ctx.clone() };
+    assert!(matches!(webhook.erase(&next_generation, &subject("lea@example.com")).await, Outcome::Erased(_)));
+    assert_eq!(sim.records("accounts", "lea@example.com"), 0);
 }

@@ -335,7 +335,7 @@ impl Zendesk {
                 Ok(Removal::Gone) => continue,
                 Ok(Removal::Refused) => return Ok(self.refused()),
                 Err(failure) => match failure.kind {
-                    FailureKind::Permanent => return Err(failure),
+                    FailureKind::Permanent | FailureKind::NotVerifiable => return Err(failure),
                     FailureKind::Transient { after } | FailureKind::Throttled { after } => after,
                 },
             };

@@ -31,11 +31,18 @@ use erasure_connector::{
 use model::Step;
 use std::time::Duration;
 
+/// Zendesk scrubs soft-deleted data after 30 days: "all deleted (and not yet archived) tickets
+/// that have not yet been scrubbed in the past 30 days" (List Deleted Tickets,
+/// <https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/#list-deleted-tickets>).
+const ZENDESK_PURGE: Duration = Duration::from_secs(30 * 86_400);
+
 pub struct Zendesk {
     api: Api,
     tickets: TicketPolicy,
     help_center: HelpCenterPolicy,
     check_after: Duration,
+    /// When to verify: at once, and after `hard_delete_after` (30 days unless set).
+    hard_delete_after: Duration,
     /// The note every `Erased` evidence carries.
     note: String,
 }
@@ -59,6 +66,7 @@ impl Zendesk {
             tickets: config.tickets,
             help_center: config.help_center,
             check_after: checked.check_after,
+            hard_delete_after: config.hard_delete_after.as_ref().map_or(ZENDESK_PURGE, |after| after.get()),
             note,
         })
     }
@@ -72,6 +80,11 @@ impl Connector for Zendesk {
 
     async fn erase(&self, ctx: &Ctx, subject: &Subject) -> Outcome {
         self.pass(ctx, subject, Earlier::default()).await
+    }
+
+    /// At once, then after Zendesk's 30-day purge of soft-deleted data (`hard_delete_after`).
+    fn verify_after(&self) -> Vec<Duration> {
+        vec![Duration::ZERO, self.hard_delete_after]
     }
 
     async fn check(&self, ctx: &Ctx, subject: &Subject, pending: &Pending) -> Outcome {

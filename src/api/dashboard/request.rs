@@ -6,6 +6,7 @@ use super::{html, PageError};
 use crate::api::ApiState;
 use crate::events::receipt;
 use crate::store::status::{AuditView, RequestDetail, TaskView};
+use crate::store::verification::CheckRow;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -73,6 +74,7 @@ fn render(detail: &RequestDetail, now: DateTime<Utc>) -> String {
             .unwrap_or_default(),
     );
     out.push_str(&tasks(&detail.tasks));
+    out.push_str(&checks(&detail.checks));
     out.push_str("<h2>Timeline</h2><div class=\"systems\">");
     let request_events: Vec<&AuditView> = detail.timeline.iter().filter(|a| a.system.is_none()).collect();
     out.push_str(&timeline("<h3>The request</h3>", &request_events));
@@ -88,6 +90,34 @@ fn render(detail: &RequestDetail, now: DateTime<Utc>) -> String {
         out.push_str(&timeline(&heading, &events));
     }
     out.push_str("</div>");
+    out
+}
+
+/// The verification checks: each lookup after the erasure, with its time and result.
+fn checks(checks: &[CheckRow]) -> String {
+    if checks.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "<h2>Verification</h2><table><thead><tr><th>System</th><th>Generation</th><th>After</th><th>Due</th>\
+         <th>Done</th><th>Result</th><th>Count</th><th>Last error</th></tr></thead><tbody>",
+    );
+    for c in checks {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}s</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td class=\"num\">{}</td><td>{}</td></tr>",
+            html::escape(&c.system),
+            c.generation,
+            c.after_seconds,
+            html::time(c.due_at),
+            html::optional_time(c.done_at),
+            html::badge(c.result.as_deref().unwrap_or("due")),
+            c.count.map(|n| n.to_string()).unwrap_or_else(|| "-".into()),
+            html::escape(c.last_error.as_deref().unwrap_or("-")),
+        );
+    }
+    out.push_str("</tbody></table>");
     out
 }
 

@@ -1,0 +1,343 @@
+//! Verification checks (migration V13): scheduled in the transaction that ends a task, claimed
+//! like tasks (`FOR UPDATE SKIP LOCKED`, a lease with a fencing token) once the request is
+//! completed, and recorded in one transaction that also reopens a resurfaced subject's task and
+//! request (`erasure.reopened`) or closes a request whose every check passed (`erasure.closed`).
+
+use super::outbox::enqueue;
+use super::tasks::{claimed_task, ClaimedTask, CLAIMED_TASK_COLUMNS};
+use super::{audit, secs, Store, StoreError, TASKS_CHANNEL};
+use crate::events::{self, CheckRecord, Closed, Reopened, VerifiedSystem};
+use crate::model::{CheckResult, TaskState};
+use chrono::{DateTime, Utc};
+use deadpool_postgres::Transaction;
+use serde_json::json;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// A check this worker holds a lease on, with its task (and so the subject, read by the one path
+/// every claim uses).
+#[derive(Debug, Clone)]
+pub struct ClaimedCheck {
+    pub id: i64,
+    pub lease_token: i64,
+    /// Lookups started, this one included.
+    pub attempt: i32,
+    pub after_seconds: f64,
+    pub generation: i32,
+    pub task: ClaimedTask,
+}
+
+/// What a lookup came to, as `runner::verify::judge` decided it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckOutcome {
+    pub result: CheckResult,
+    pub count: Option<i64>,
+    pub error: Option<String>,
+    /// `CheckResult::Error` only: when to look up again.
+    pub retry_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckRecorded {
+    /// Applied; whether the task and request reopened, and whether the request closed.
+    Applied { reopened: bool, closed: bool },
+    /// The lease moved on: the result was refused.
+    Stale,
+}
+
+impl Store {
+    /// Claim up to `limit` due checks of one connector instance whose request is completed. A
+    /// check whose lease expired (its worker was lost) is due again.
+    pub async fn claim_checks(
+        &self,
+        connector: &str,
+        limit: i64,
+        owner: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ClaimedCheck>, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let claimed = tx
+            .query(
+                "WITH due AS (
+                     SELECT c.id FROM verification_checks c JOIN requests r ON r.id = c.request_id
+                     WHERE c.connector = $1 AND c.done_at IS NULL AND c.due_at <= $2
+                       AND (c.lease_expires_at IS NULL OR c.lease_expires_at <= $2)
+                       AND r.state = 'completed'
+                     ORDER BY c.due_at LIMIT $3
+                     FOR UPDATE OF c SKIP LOCKED)
+                 UPDATE verification_checks c SET lease_token = c.lease_token + 1, lease_owner = $4,
+                        lease_expires_at = $2::timestamptz + make_interval(secs => $5::float8), attempt = c.attempt + 1,
+                        updated_at = $2
+                 FROM due WHERE c.id = due.id
+                 RETURNING c.id, c.lease_token, c.attempt, c.after_seconds, c.generation, c.task_id",
+                &[&connector, &now, &limit, &owner, &secs(lease)],
+            )
+            .await?;
+        if claimed.is_empty() {
+            tx.commit().await?;
+            return Ok(Vec::new());
+        }
+        let task_ids: Vec<i64> = claimed.iter().map(|r| r.get(5)).collect();
+        let tasks = tx
+            .query(
+                &format!(
+                    "SELECT {CLAIMED_TASK_COLUMNS} FROM tasks t JOIN requests r ON r.id = t.request_id
+                     WHERE t.id = ANY($1)"
+                ),
+                &[&task_ids],
+            )
+            .await?;
+        let tasks: Vec<ClaimedTask> = tasks.iter().map(claimed_task).collect();
+        tx.commit().await?;
+        Ok(claimed
+            .iter()
+            .filter_map(|r| {
+                let task = tasks.iter().find(|t| t.id == r.get::<_, i64>(5))?.clone();
+                Some(ClaimedCheck {
+                    id: r.get(0),
+                    lease_token: r.get(1),
+                    attempt: r.get(2),
+                    after_seconds: r.get(3),
+                    generation: r.get(4),
+                    task,
+                })
+            })
+            .collect())
+    }
+
+    /// Record a check's result under its lease, with its audit row, in one transaction: `found`
+    /// reopens the task (and a completed request, with a new generation and `erasure.reopened`);
+    /// a pass closes a completed request when no check of it is left (`erasure.closed`).
+    pub async fn record_check(
+        &self,
+        check: &ClaimedCheck,
+        outcome: &CheckOutcome,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<CheckRecorded, StoreError> {
+        let request_id = check.task.request_id;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        // Lock order: the request, then its task, then its checks.
+        tx.query_one("SELECT 1 FROM requests WHERE id = $1 FOR UPDATE", &[&request_id]).await?;
+        let done = outcome.result != CheckResult::Error;
+        let updated = tx
+            .execute(
+                "UPDATE verification_checks SET result = $3, count = $4, last_error = $5,
+                        done_at = CASE WHEN $6::bool THEN $7::timestamptz END, due_at = COALESCE($8::timestamptz, due_at),
+                        lease_owner = NULL, lease_expires_at = NULL, lease_token = lease_token + 1, updated_at = $7
+                 WHERE id = $1 AND lease_token = $2 AND done_at IS NULL",
+                &[
+                    &check.id,
+                    &check.lease_token,
+                    &outcome.result.as_str(),
+                    &outcome.count,
+                    &outcome.error,
+                    &done,
+                    &now,
+                    &outcome.retry_at,
+                ],
+            )
+            .await?;
+        if updated == 0 {
+            return Ok(CheckRecorded::Stale);
+        }
+        let mut detail = json!({
+            "check_id": check.id,
+            "after_seconds": check.after_seconds,
+            "attempt": check.attempt,
+            "generation": check.generation,
+        });
+        if let Some(count) = outcome.count {
+            detail["count"] = json!(count);
+        }
+        if let Some(error) = &outcome.error {
+            detail["error"] = json!(error);
+        }
+        if let Some(at) = outcome.retry_at {
+            detail["next_attempt_at"] = json!(at);
+        }
+        let event = format!("verification.{}", outcome.result);
+        audit(&tx, request_id, Some(check.task.id), now, actor, &event, detail).await?;
+        let recorded = match outcome.result {
+            CheckResult::Found => {
+                reopen(&tx, check, outcome.count, actor, now).await?;
+                CheckRecorded::Applied { reopened: true, closed: false }
+            }
+            CheckResult::Absent | CheckResult::NotVerifiable => CheckRecorded::Applied {
+                reopened: false,
+                closed: close_if_verified(&tx, request_id, actor, now).await?,
+            },
+            CheckResult::Error | CheckResult::Superseded => CheckRecorded::Applied { reopened: false, closed: false },
+        };
+        tx.commit().await?;
+        Ok(recorded)
+    }
+
+    /// Every check of a request, oldest first, for the request's detail.
+    pub async fn checks_of(&self, request_id: Uuid) -> Result<Vec<CheckRow>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT connector, generation, after_seconds, due_at, done_at, result, count, attempt, last_error
+                 FROM verification_checks WHERE request_id = $1 ORDER BY task_id, id",
+                &[&request_id],
+            )
+            .await?;
+        Ok(rows.iter().map(check_row).collect())
+    }
+}
+
+/// One check, as the request's detail and the `erasure.closed` event show it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CheckRow {
+    pub system: String,
+    pub generation: i32,
+    pub after_seconds: f64,
+    pub due_at: DateTime<Utc>,
+    pub done_at: Option<DateTime<Utc>>,
+    /// `None` while due; `error` while retrying after a failed lookup.
+    pub result: Option<String>,
+    pub count: Option<i64>,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+}
+
+fn check_row(r: &tokio_postgres::Row) -> CheckRow {
+    CheckRow {
+        system: r.get(0),
+        generation: r.get(1),
+        after_seconds: r.get(2),
+        due_at: r.get(3),
+        done_at: r.get(4),
+        result: r.get(5),
+        count: r.get(6),
+        attempts: r.get(7),
+        last_error: r.get(8),
+    }
+}
+
+/// The subject was found again: the task back to pending (its attempts start over), its other
+/// undone checks superseded (the new erasure schedules its own), and a completed request back to
+/// in progress with a new generation and `erasure.reopened`.
+async fn reopen(
+    tx: &Transaction<'_>,
+    check: &ClaimedCheck,
+    count: Option<i64>,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let (request_id, task_id) = (check.task.request_id, check.task.id);
+    tx.execute(
+        "UPDATE tasks SET state = 'pending', attempt = 0, next_attempt_at = $2, pending = NULL, last_error = NULL,
+                finished_at = NULL, lease_token = lease_token + 1, updated_at = $2
+         WHERE id = $1 AND state IN ('erased', 'nothing_to_erase')",
+        &[&task_id, &now],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE verification_checks SET result = 'superseded', done_at = $2, lease_owner = NULL,
+                lease_expires_at = NULL, lease_token = lease_token + 1, updated_at = $2
+         WHERE task_id = $1 AND done_at IS NULL",
+        &[&task_id, &now],
+    )
+    .await?;
+    audit(tx, request_id, Some(task_id), now, actor, "task.reopened", json!({ "check_id": check.id, "count": count }))
+        .await?;
+    let reopened = tx
+        .query_opt(
+            "UPDATE requests SET state = 'in_progress', generation = generation + 1, finished_at = NULL, updated_at = $2
+             WHERE id = $1 AND state = 'completed' RETURNING generation, reply_to",
+            &[&request_id, &now],
+        )
+        .await?;
+    if let Some(request) = reopened {
+        let body = Reopened {
+            generation: request.get(0),
+            reopened_at: now,
+            system: check.task.connector.clone(),
+            kind: check.task.kind.clone(),
+            found_count: count,
+            after_seconds: check.after_seconds,
+        };
+        let event = events::build(request_id, &body, request.get(1));
+        let message_id = event.message_id;
+        enqueue(tx, &event, now).await?;
+        audit(
+            tx,
+            request_id,
+            None,
+            now,
+            actor,
+            "request.reopened",
+            json!({ "generation": body.generation, "event_message_id": message_id }),
+        )
+        .await?;
+    }
+    tx.execute(&format!("NOTIFY {TASKS_CHANNEL}"), &[]).await?;
+    Ok(())
+}
+
+/// A completed request with no check left is closed: its stored subject is forgotten and
+/// `erasure.closed` lists each system's checks. `true` if it closed now.
+async fn close_if_verified(
+    tx: &Transaction<'_>,
+    request_id: Uuid,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let Some(request) = tx
+        .query_opt(
+            "UPDATE requests SET state = 'closed', subject = NULL, updated_at = $2
+             WHERE id = $1 AND state = 'completed'
+               AND NOT EXISTS (SELECT 1 FROM verification_checks c WHERE c.request_id = $1 AND c.done_at IS NULL)
+             RETURNING generation, requested_at, finished_at, reply_to",
+            &[&request_id, &now],
+        )
+        .await?
+    else {
+        return Ok(false);
+    };
+    let tasks = tx
+        .query("SELECT id, connector, kind, state FROM tasks WHERE request_id = $1 ORDER BY connector", &[&request_id])
+        .await?;
+    let checks = tx
+        .query(
+            "SELECT task_id, after_seconds, done_at, result, count FROM verification_checks
+             WHERE request_id = $1 AND result <> 'superseded' ORDER BY task_id, id",
+            &[&request_id],
+        )
+        .await?;
+    let systems = tasks
+        .iter()
+        .map(|t| {
+            let task_id: i64 = t.get(0);
+            let state = TaskState::parse(t.get(3)).ok_or_else(|| StoreError::Corrupt("unknown task state".into()))?;
+            let records: Vec<CheckRecord> = checks
+                .iter()
+                .filter(|c| c.get::<_, i64>(0) == task_id)
+                .map(|c| CheckRecord {
+                    after_seconds: c.get(1),
+                    checked_at: c.get(2),
+                    result: c.get(3),
+                    count: c.get(4),
+                })
+                .collect();
+            Ok(VerifiedSystem::new(t.get(1), t.get(2), state, records))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let body = Closed {
+        generation: request.get(0),
+        requested_at: request.get(1),
+        finished_at: request.get(2),
+        closed_at: now,
+        verification: systems,
+    };
+    let event = events::build(request_id, &body, request.get(3));
+    let message_id = event.message_id;
+    enqueue(tx, &event, now).await?;
+    audit(tx, request_id, None, now, actor, "request.closed", json!({ "event_message_id": message_id })).await?;
+    Ok(true)
+}

@@ -1,0 +1,170 @@
+//! Verification after erasure, on an injected clock: a completed request is looked up again at
+//! each `verify_after` delay; a subject the simulator re-creates reopens the request, which is
+//! erased again and ends closed; a webhook without `lookup_url` closes as not verifiable; a lookup
+//! error retries and never closes the request.
+
+use crate::support::*;
+use erasure_sim::Fault;
+use erasure_worker::clock::{Clock, ManualClock};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+const VERIFY: &str = "[verification]\nenabled = true\n";
+
+/// The checks of a request: (generation, after_seconds, result), in order.
+async fn checks(stack: &Stack, id: Uuid) -> Vec<(i32, f64, Option<String>)> {
+    let rows = stack
+        .db()
+        .await
+        .query(
+            "SELECT generation, after_seconds, result FROM verification_checks WHERE request_id = $1 ORDER BY id",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect()
+}
+
+async fn wait_checks(stack: &Stack, id: Uuid, what: &str, done: impl Fn(&[(i32, f64, Option<String>)]) -> bool) {
+    let mut last = Vec::new();
+    let found = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            last = checks(stack, id).await;
+            if done(&last) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(found.is_ok(), "timed out waiting for {what}; checks: {last:?}");
+}
+
+fn result(r: &str) -> Option<String> {
+    Some(r.to_string())
+}
+
+async fn next_event(events: &mut Events, routing_key: &str) -> Event {
+    let event = events.next(Duration::from_secs(15)).await.unwrap_or_else(|| panic!("{routing_key}"));
+    assert_eq!(event.routing_key, routing_key, "{:#}", event.body);
+    event
+}
+
+#[tokio::test]
+async fn a_resurfaced_subject_reopens_its_request_which_is_erased_again_and_ends_closed() {
+    let stack = Stack::new().await;
+    let accounts = format!("verify_after = [\"0s\", \"2s\"]\nlookup_url = \"{}\"", stack.sim.webhook_url("accounts"));
+    let settings = stack.settings(&[Instance { name: "accounts", extra: &accounts }], VERIFY);
+    stack.declare_queues(&settings).await;
+    stack.sim.seed("accounts", "ida@example.com", 2);
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let mut events = stack.events().await;
+    let worker = Worker::start(settings, clock.clone());
+    let id = Uuid::new_v4();
+    stack.publish(&bytes(&request(id, "ida@example.com", clock.now())), None).await;
+
+    assert_eq!(next_event(&mut events, "erasure.completed").await.body["generation"], 1);
+    wait_checks(&stack, id, "the check at 0s", |c| c.first().is_some_and(|c| c.2.is_some())).await;
+    assert_eq!(checks(&stack, id).await, [(1, 0.0, result("absent")), (1, 2.0, None)]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(stack.request_state(id).await.as_deref(), Some("completed"), "the check at 2s is still ahead");
+
+    assert!(stack.sim.resurface("accounts", "ida@example.com", 3), "the simulator re-creates the records");
+    clock.advance(chrono::Duration::seconds(3));
+    let reopened = next_event(&mut events, "erasure.reopened").await;
+    assert_eq!(reopened.body["generation"], 2);
+    assert_eq!(reopened.body["state"], "in_progress");
+    assert_eq!((&reopened.body["system"], &reopened.body["found_count"]), (&Value::from("accounts"), &Value::from(3)));
+    let completed = next_event(&mut events, "erasure.completed").await;
+    assert_eq!(completed.body["generation"], 2, "erased again, under the new generation");
+    assert_eq!(stack.sim.records("accounts", "ida@example.com"), 0);
+    let erase_keys: Vec<_> =
+        stack.sim.calls("accounts").into_iter().filter(|c| c.action == "erase").map(|c| c.idempotency_key).collect();
+    assert_eq!(erase_keys, [Some(format!("{id}:accounts")), Some(format!("{id}:accounts:2"))]);
+
+    wait_checks(&stack, id, "the new erasure's check at 0s", |c| c.len() == 4 && c[2].2.is_some()).await;
+    assert_eq!(stack.request_state(id).await.as_deref(), Some("completed"));
+    clock.advance(chrono::Duration::seconds(3));
+    let closed = next_event(&mut events, "erasure.closed").await;
+    stack.wait_for_state(id, "closed", Duration::from_secs(10)).await;
+    assert_eq!(
+        checks(&stack, id).await,
+        [(1, 0.0, result("absent")), (1, 2.0, result("found")), (2, 0.0, result("absent")), (2, 2.0, result("absent"))]
+    );
+    assert_eq!((&closed.body["state"], &closed.body["generation"]), (&Value::from("closed"), &Value::from(2)));
+    let system = &closed.body["verification"][0];
+    assert_eq!((&system["system"], &system["status"]), (&Value::from("accounts"), &Value::from("verified")));
+    let results: Vec<&Value> = system["checks"].as_array().unwrap().iter().map(|c| &c["result"]).collect();
+    assert_eq!(results, ["absent", "found", "absent", "absent"], "the evidence keeps every check");
+    let audit: Vec<String> = stack.audit_events(id).await.into_iter().map(|(_, event, _)| event).collect();
+    for event in ["verification.found", "task.reopened", "request.reopened", "request.closed"] {
+        assert!(audit.iter().any(|e| e == event), "{event} in {audit:?}");
+    }
+    let forgotten: bool =
+        stack.db().await.query_one("SELECT subject IS NULL FROM requests WHERE id = $1", &[&id]).await.unwrap().get(0);
+    assert!(forgotten, "a closed request forgets its identifiers");
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn a_webhook_without_lookup_url_is_never_asked_and_the_request_closes_as_not_verifiable() {
+    let stack = Stack::new().await;
+    let settings = stack.settings(&[Instance { name: "accounts", extra: "" }], VERIFY);
+    stack.declare_queues(&settings).await;
+    stack.sim.seed("accounts", "noa@example.com", 1);
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let mut events = stack.events().await;
+    let worker = Worker::start(settings, clock.clone());
+    let id = Uuid::new_v4();
+    stack.publish(&bytes(&request(id, "noa@example.com", clock.now())), None).await;
+
+    next_event(&mut events, "erasure.completed").await;
+    let closed = next_event(&mut events, "erasure.closed").await;
+    let system = &closed.body["verification"][0];
+    assert_eq!(system["status"], "not_verifiable", "the receipt says this system was not verified");
+    assert_eq!(system["checks"][0]["result"], "not_verifiable");
+    assert_eq!(checks(&stack, id).await, [(1, 0.0, result("not_verifiable"))], "the webhook's default: once, at 0s");
+    let actions: Vec<String> = stack.sim.calls("accounts").into_iter().map(|c| c.action).collect();
+    assert_eq!(actions, ["erase"], "no lookup was sent");
+    assert_eq!(stack.request_state(id).await.as_deref(), Some("closed"));
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn a_failed_lookup_retries_with_the_policy_and_never_closes_the_request_until_it_passes() {
+    let stack = Stack::new().await;
+    let accounts = format!("verify_after = [\"1s\"]\nlookup_url = \"{}\"", stack.sim.webhook_url("accounts"));
+    let settings = stack.settings(&[Instance { name: "accounts", extra: &accounts }], VERIFY);
+    stack.declare_queues(&settings).await;
+    stack.sim.seed("accounts", "oto@example.com", 1);
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let worker = Worker::start(settings, clock.clone());
+    let id = Uuid::new_v4();
+    stack.publish(&bytes(&request(id, "oto@example.com", clock.now())), None).await;
+    stack.wait_for_state(id, "completed", Duration::from_secs(15)).await;
+    stack.sim.push_faults("accounts", [Fault::Status { status: 503, retry_after: None }]);
+    clock.advance(chrono::Duration::seconds(2));
+
+    wait_checks(&stack, id, "the failed lookup", |c| c.first().is_some_and(|c| c.2.as_deref() == Some("error"))).await;
+    let (done, due_at): (bool, chrono::DateTime<chrono::Utc>) = {
+        let row = stack
+            .db()
+            .await
+            .query_one("SELECT done_at IS NOT NULL, due_at FROM verification_checks WHERE request_id = $1", &[&id])
+            .await
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    assert!(!done, "an error is not a result: the check is due again");
+    assert!(due_at > clock.now(), "after the retry delay");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(stack.request_state(id).await.as_deref(), Some("completed"), "an error never closes");
+    clock.advance(chrono::Duration::seconds(600));
+    stack.wait_for_state(id, "closed", Duration::from_secs(15)).await;
+    assert_eq!(checks(&stack, id).await, [(1, 1.0, result("absent"))]);
+    let lookups = stack.sim.calls("accounts").into_iter().filter(|c| c.action == "lookup").count();
+    assert_eq!(lookups, 2);
+    worker.stop().await;
+}
