@@ -36,6 +36,7 @@ pub mod runner;
 pub mod shutdown;
 pub mod store;
 pub mod tls;
+pub mod vault;
 
 use app::App;
 use clock::Clock;

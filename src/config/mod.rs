@@ -29,6 +29,10 @@ pub struct Settings {
     pub outbox: OutboxSettings,
     pub requests: RequestSettings,
     pub security: SecuritySettings,
+    /// Encryption at rest of identifiers (the data keys).
+    pub encryption: EncryptionSettings,
+    /// How long what identifies a person, and sent messages, are kept.
+    pub retention: RetentionSettings,
     pub log: LogSettings,
     pub api: ApiSettings,
     /// Messages to the person (e-mail over SMTP).
@@ -255,6 +259,26 @@ pub struct RequestSettings {
 pub struct SecuritySettings {
     /// Environment variable holding the key for the keyed hashes of identifiers (32+ bytes).
     pub hash_key_env: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EncryptionSettings {
+    /// Environment variable holding the data keys, `id:base64key[,id:base64key...]` (32-byte
+    /// AES-256 keys): the first seals new values, every one listed opens old ones.
+    pub keys_env: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// A `failed` or `cancelled` request keeps its (encrypted) identifiers this long after it
+    /// settled, so an operator can still retry it; then they are deleted. A `closed` request's
+    /// are deleted at the next sweep.
+    pub settled_identifiers: Dur,
+    /// Sent events (`outbox`) and sent or refused messages to the person (`mail_outbox`) are
+    /// deleted this long after they were sent.
+    pub sent_messages: Dur,
 }
 
 #[derive(Debug, Clone, Deserialize)]

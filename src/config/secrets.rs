@@ -30,6 +30,18 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// The data keys that encrypt identifiers at rest, read from the environment.
+    pub fn data_keys(&self) -> Result<crate::vault::Vault, ConfigError> {
+        let keys = secret_from_env("encryption.keys_env", &self.encryption.keys_env)?;
+        crate::vault::Vault::parse(secrecy::ExposeSecret::expose_secret(&keys)).map_err(|message| ConfigError::Key {
+            key: "encryption.keys_env".into(),
+            origin: format!("environment variable {}", self.encryption.keys_env),
+            message,
+        })
+    }
+}
+
 /// Read a secret from the environment variable a config key names.
 pub fn secret_from_env(key: &str, var: &str) -> Result<SecretString, ConfigError> {
     match std::env::var(var) {

@@ -2,6 +2,7 @@
 //! audit row naming who and why.
 
 use super::outbox::enqueue;
+use super::sealed::{identifiers_from, IDENTIFIER_COLUMNS};
 use super::tasks::settle;
 use super::{audit, Store, StoreError, TASKS_CHANNEL};
 use crate::events::{self, Cancelled, DeadlineExtended};
@@ -76,7 +77,7 @@ impl Store {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let Some(row) =
-            tx.query_opt("SELECT state, generation, reply_to FROM requests WHERE id = $1 FOR UPDATE", &[&id]).await?
+            tx.query_opt(&format!("SELECT state, generation, {IDENTIFIER_COLUMNS} FROM requests r WHERE id = $1 FOR UPDATE"), &[&id]).await?
         else {
             return Ok(Err(Refused::NotFound));
         };
@@ -90,8 +91,9 @@ impl Store {
         )
         .await?;
         audit(&tx, id, None, now, actor, "request.cancelled", json!({ "reason": reason })).await?;
-        let event = events::build(id, &Cancelled { generation: row.get(1), finished_at: now }, row.get(2));
-        enqueue(&tx, &event, now).await?;
+        let reply_to = identifiers_from(self.vault(), id, &row, 2)?.and_then(|i| i.reply_to);
+        let event = events::build(id, &Cancelled { generation: row.get(1), finished_at: now }, reply_to);
+        enqueue(&tx, self.vault(), &event, now).await?;
         tx.commit().await?;
         Ok(Ok(()))
     }
@@ -205,7 +207,7 @@ impl Store {
             tx.execute("UPDATE requests SET state = 'in_progress', generation = generation + 1 WHERE id = $1", &[&id])
                 .await?;
         }
-        settle(&tx, id, actor, now).await?;
+        settle(&tx, self.vault(), id, actor, now).await?;
         tx.commit().await?;
         Ok(Ok(()))
     }
@@ -225,8 +227,10 @@ impl Store {
         let tx = client.transaction().await?;
         let Some(row) = tx
             .query_opt(
-                "SELECT state, deadline_at, deadline_extended_at IS NOT NULL, generation, reply_to
-                 FROM requests WHERE id = $1 FOR UPDATE",
+                &format!(
+                    "SELECT state, deadline_at, deadline_extended_at IS NOT NULL, generation, {IDENTIFIER_COLUMNS}
+                     FROM requests r WHERE id = $1 FOR UPDATE"
+                ),
                 &[&id],
             )
             .await?
@@ -265,8 +269,9 @@ impl Store {
             previous_deadline_at: deadline,
             extension_reason: reason.to_string(),
         };
-        let event = events::build(id, &extended, row.get(4));
-        enqueue(&tx, &event, now).await?;
+        let reply_to = identifiers_from(self.vault(), id, &row, 4)?.and_then(|i| i.reply_to);
+        let event = events::build(id, &extended, reply_to);
+        enqueue(&tx, self.vault(), &event, now).await?;
         tx.commit().await?;
         Ok(Ok(()))
     }

@@ -16,6 +16,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (8, "api_hardening", include_str!("migrations/V8__api_hardening.sql")),
     (9, "bounded_gauges", include_str!("migrations/V9__bounded_gauges.sql")),
     (10, "legal_hold_ids", include_str!("migrations/V10__legal_hold_ids.sql")),
+    (12, "forgetting", include_str!("migrations/V12__forgetting.sql")),
 ];
 
 /// An arbitrary constant shared by every worker: "erasure" in ASCII.

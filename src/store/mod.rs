@@ -7,6 +7,8 @@
 //! - `outbox`: events waiting for the relay. `mail`: messages to the person waiting for the sender.
 //! - `ratelimit`: the shared call slots of rate-limited connectors.
 //! - `rehash`: `erasure rehash`, identifier hashes recomputed after the normalisation changed.
+//! - `sealed`: the encrypted columns (identifiers at rest); `forget`: the tombstones, the
+//!   pruning of sent messages, `erasure keys rotate` and suppression lookups.
 
 pub mod actions;
 pub mod dashboard;
@@ -22,6 +24,7 @@ pub mod ratelimit;
 pub mod refused;
 pub mod rehash;
 pub mod requests;
+pub mod sealed;
 pub mod sessions;
 pub mod status;
 pub mod tasks;
@@ -45,6 +48,8 @@ pub enum StoreError {
     Pool(#[from] deadpool_postgres::PoolError),
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
+    #[error("sealed data: {0}")]
+    Vault(#[from] crate::vault::VaultError),
 }
 
 impl StoreError {
@@ -80,6 +85,8 @@ impl StoreError {
 #[derive(Clone)]
 pub struct Store {
     pool: Pool,
+    /// Seals and opens what identifies a person (`sealed`); empty until `with_vault`.
+    vault: std::sync::Arc<crate::vault::Vault>,
 }
 
 impl Store {
@@ -93,7 +100,13 @@ impl Store {
             .max_size(pool_size)
             .build()
             .map_err(|e| StoreError::Corrupt(format!("cannot build the database pool: {e}")))?;
-        Ok(Store { pool })
+        Ok(Store { pool, vault: Default::default() })
+    }
+
+    /// The data keys that seal and open identifiers.
+    pub fn with_vault(mut self, vault: crate::vault::Vault) -> Store {
+        self.vault = std::sync::Arc::new(vault);
+        self
     }
 
     /// Apply pending migrations (safe to call from many processes at once).
