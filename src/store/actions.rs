@@ -47,6 +47,13 @@ impl Store {
         if !state.can_retry() {
             return Ok(Err(Refused::Conflict(format!("a {state} request has no failed task to retry"))));
         }
+        let forgotten: bool =
+            tx.query_one("SELECT forgotten_at IS NOT NULL FROM requests WHERE id = $1", &[&id]).await?.get(0);
+        if forgotten {
+            return Ok(Err(Refused::Conflict(
+                "the request's identifiers were deleted after its retention period: submit it again".into(),
+            )));
+        }
         let retried = tx
             .execute(
                 "UPDATE tasks SET state = 'pending', attempt = 0, next_attempt_at = $2, last_error = NULL,

@@ -13,6 +13,7 @@
 pub mod actions;
 pub mod dashboard;
 pub mod dead_letters;
+pub mod forget;
 pub mod gauges;
 pub mod grace;
 pub mod legal_holds;
