@@ -22,6 +22,7 @@ pub mod connector_cli;
 pub mod events;
 pub mod identity;
 pub mod intake;
+pub mod keys;
 pub mod listen;
 pub mod mail;
 pub mod metrics;

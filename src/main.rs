@@ -36,6 +36,11 @@ enum Command {
         #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=10_000))]
         batch_size: i64,
     },
+    /// The data keys that encrypt identifiers at rest.
+    Keys {
+        #[command(subcommand)]
+        action: KeysCommand,
+    },
     /// Load and check the configuration (secrets included), print a summary, exit.
     CheckConfig,
     /// Run one connector instance by hand, to debug an integration.
@@ -45,6 +50,17 @@ enum Command {
     },
     #[command(flatten)]
     Ops(erasure_worker::ops_cli::OpsCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Re-seal every value sealed with an older data key (and any still in clear from before
+    /// encryption) with the first key of `[encryption] keys_env`; safe to run again.
+    Rotate {
+        /// Rows re-sealed per transaction.
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=10_000))]
+        batch_size: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -101,6 +117,12 @@ async fn main() -> anyhow::Result<()> {
             for line in report.lines() {
                 println!("{line}");
             }
+            Ok(())
+        }
+        Command::Keys { action: KeysCommand::Rotate { batch_size } } => {
+            let app = erasure_worker::app::App::new(settings, Arc::new(SystemClock))?;
+            let report = erasure_worker::keys::rotate(&app, batch_size).await.context("could not rotate the data keys")?;
+            println!("{}", report.lines(app.store.current_data_key().unwrap_or("?")));
             Ok(())
         }
         Command::Connector { action: ConnectorCommand::Check { instance } } => {

@@ -286,7 +286,7 @@ pub struct RetentionSettings {
 pub struct ApiSettings {
     /// Address the HTTP API listens on.
     pub listen: String,
-    /// Bearer tokens and their scopes (`read`, `submit`, `operate`, `legal`).
+    /// Bearer tokens and their scopes (`read`, `submit`, `operate`, `legal`, `suppression`).
     #[serde(default)]
     pub tokens: Vec<ApiToken>,
     /// Where `/metrics` is served on its own (then not on `listen`); absent: on `listen`.
@@ -350,7 +350,8 @@ pub struct ApiToken {
 }
 
 /// What an API token may do: `read` (status), `submit` (products send requests), `operate`
-/// (actions), `legal` (the legal hold list: list, add, release; `operate` does not include it).
+/// (actions), `legal` (the legal hold list: list, add, release; `operate` does not include it),
+/// `suppression` (products ask whether a person asked to be erased; no other scope includes it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
@@ -358,6 +359,7 @@ pub enum Scope {
     Submit,
     Operate,
     Legal,
+    Suppression,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -23,11 +23,13 @@ pub mod outbox;
 pub mod queue;
 pub mod ratelimit;
 pub mod refused;
+pub mod rekey;
 pub mod rehash;
 pub mod requests;
 pub mod sealed;
 pub mod sessions;
 pub mod status;
+pub mod suppressions;
 pub mod tasks;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};

@@ -88,6 +88,11 @@ impl Store {
     pub(crate) fn vault(&self) -> &Vault {
         &self.vault
     }
+
+    /// The id of the data key that seals new values.
+    pub fn current_data_key(&self) -> Option<&str> {
+        self.vault.current_key_id()
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ mod support;
 mod api;
 mod cli;
 mod dashboard;
+mod forgetting;
 mod gauges;
 mod grace;
 mod hostile;
