@@ -168,7 +168,8 @@ async fn a_closed_request_leaves_no_identifier_in_any_table_in_clear_or_encrypte
 
     // The suppression lookup answers from the tombstone, for the suppression scope only, audited.
     let lookup = |token: &'static str, email: &'static str| {
-        let request = http.get(format!("{base}/v1/suppressions")).query(&[("email", email)]).bearer_auth(token);
+        let url = url::Url::parse_with_params(&format!("{base}/v1/suppressions"), [("email", email)]).unwrap();
+        let request = http.get(url).bearer_auth(token);
         async move {
             let response = request.send().await.unwrap();
             (response.status(), response.json::<Value>().await.unwrap_or(Value::Null))
