@@ -152,7 +152,7 @@ async fn a_closed_request_leaves_no_identifier_in_any_table_in_clear_or_encrypte
         .await
         .unwrap();
     assert_eq!((row.get::<_, String>(0), row.get::<_, i32>(1), row.get::<_, i32>(2), row.get(3)), ("closed".into(), 4, 32, true));
-    let audit: Vec<String> = stack.audit_events(id).await.into_iter().map(|(event, _, _)| event).collect();
+    let audit: Vec<String> = stack.audit_events(id).await.into_iter().map(|(_, event, _)| event).collect();
     assert_eq!(audit.last().map(String::as_str), Some("request.forgotten"));
 
     // A replay of the signed-off message is a duplicate: nothing is stored again. A later
