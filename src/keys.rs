@@ -46,6 +46,11 @@ pub async fn rotate(app: &App, batch_size: i64) -> Result<Report, StoreError> {
             break;
         }
     }
-    tracing::info!(requests = report.requests, dead_letters = report.dead_letters, events = report.events, "Data keys rotated.");
+    tracing::info!(
+        requests = report.requests,
+        dead_letters = report.dead_letters,
+        events = report.events,
+        "Data keys rotated."
+    );
     Ok(report)
 }

@@ -121,7 +121,8 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Keys { action: KeysCommand::Rotate { batch_size } } => {
             let app = erasure_worker::app::App::new(settings, Arc::new(SystemClock))?;
-            let report = erasure_worker::keys::rotate(&app, batch_size).await.context("could not rotate the data keys")?;
+            let report =
+                erasure_worker::keys::rotate(&app, batch_size).await.context("could not rotate the data keys")?;
             println!("{}", report.lines(app.store.current_data_key().unwrap_or("?")));
             Ok(())
         }

@@ -110,7 +110,9 @@ impl Vault {
         }
         let (nonce, ciphertext) = bytes.split_at(NONCE_BYTES);
         let aad = associated_data(row, column);
-        cipher.decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: &aad }).map_err(|_| VaultError::Unreadable)
+        cipher
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: &aad })
+            .map_err(|_| VaultError::Unreadable)
     }
 }
 

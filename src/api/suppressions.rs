@@ -68,7 +68,12 @@ mod tests {
         answer(
             states
                 .iter()
-                .map(|s| Match { request_id: uuid::Uuid::nil(), state: s.to_string(), received_at: now, finished_at: None })
+                .map(|s| Match {
+                    request_id: uuid::Uuid::nil(),
+                    state: s.to_string(),
+                    received_at: now,
+                    finished_at: None,
+                })
                 .collect(),
         )
     }

@@ -274,7 +274,8 @@ async fn execute(command: OpsCommand) -> Result<ExitStatus, ClientError> {
                     (true, false) => "suppressed: this person asked to be erased",
                     (false, _) => "not suppressed",
                 };
-                let requests: Vec<String> = s.requests.iter().map(|r| format!("  {} {}", r.request_id, r.state)).collect();
+                let requests: Vec<String> =
+                    s.requests.iter().map(|r| format!("  {} {}", r.request_id, r.state)).collect();
                 format!("{verdict}\n{}", requests.iter().map(|l| format!("{l}\n")).collect::<String>())
             });
             return Ok(if s.suppressed { 0 } else { 1 });

@@ -83,8 +83,12 @@ impl Store {
     pub async fn cancel(&self, id: Uuid, actor: &str, reason: &str, now: DateTime<Utc>) -> ActionResult {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        let Some(row) =
-            tx.query_opt(&format!("SELECT state, generation, {IDENTIFIER_COLUMNS} FROM requests r WHERE id = $1 FOR UPDATE"), &[&id]).await?
+        let Some(row) = tx
+            .query_opt(
+                &format!("SELECT state, generation, {IDENTIFIER_COLUMNS} FROM requests r WHERE id = $1 FOR UPDATE"),
+                &[&id],
+            )
+            .await?
         else {
             return Ok(Err(Refused::NotFound));
         };

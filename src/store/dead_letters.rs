@@ -161,7 +161,9 @@ const COLUMNS: &str = "id, reason, detail, request_id, dead_lettered_at, replaye
 fn dead_letter(vault: &Vault, r: &tokio_postgres::Row, with_bodies: bool) -> Result<DeadLetter, StoreError> {
     let id: i64 = r.get(0);
     let (raw_body, reply_to) = match (r.get::<_, Option<Vec<u8>>>(13), r.get::<_, Option<String>>(14)) {
-        (Some(sealed), Some(key_id)) => unframe_dead_letter(&vault.open(&key_id, &id.to_be_bytes(), DEAD_LETTER, &sealed)?)?,
+        (Some(sealed), Some(key_id)) => {
+            unframe_dead_letter(&vault.open(&key_id, &id.to_be_bytes(), DEAD_LETTER, &sealed)?)?
+        }
         _ => (r.get::<_, Option<Vec<u8>>>(6).unwrap_or_default(), r.get(7)),
     };
     Ok(DeadLetter {

@@ -4,9 +4,9 @@
 
 use super::queue::{Queue, Queued};
 use super::sealed::identifiers_from;
-use crate::vault::Vault;
 use super::{Store, StoreError};
 use crate::events::EventType;
+use crate::vault::Vault;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
 use uuid::Uuid;

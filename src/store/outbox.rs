@@ -3,9 +3,9 @@
 
 use super::queue::{Queue, Queued};
 use super::sealed::OUTBOX_REPLY_TO;
-use crate::vault::Vault;
 use super::{Store, StoreError, OUTBOX_CHANNEL};
 pub use crate::events::NewEvent;
+use crate::vault::Vault;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
 use uuid::Uuid;

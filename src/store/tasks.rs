@@ -3,10 +3,10 @@
 
 use super::outbox::enqueue;
 use super::sealed::{identifiers_from, IDENTIFIER_COLUMNS};
-use crate::vault::Vault;
 use super::{audit, secs, Store, StoreError};
 use crate::events::{self, Settled, SystemOutcome};
 use crate::model::{settled_state, RequestState, TaskState};
+use crate::vault::Vault;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
 use serde_json::json;
@@ -234,7 +234,11 @@ impl Store {
             detail["next_attempt_at"] = json!(transition.next_attempt_at);
         }
         audit(&tx, request_id, Some(task_id), now, actor, &format!("task.{}", transition.state), detail).await?;
-        let settled = if transition.state.is_terminal() { settle(&tx, self.vault(), request_id, actor, now).await? } else { None };
+        let settled = if transition.state.is_terminal() {
+            settle(&tx, self.vault(), request_id, actor, now).await?
+        } else {
+            None
+        };
         tx.commit().await?;
         Ok(Recorded::Applied(settled))
     }

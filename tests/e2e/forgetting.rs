@@ -36,9 +36,7 @@ async fn columns_holding(db: &tokio_postgres::Client, needle: &str) -> Vec<Strin
     let mut found = Vec::new();
     for column in columns {
         let (table, column): (String, String) = (column.get(0), column.get(1));
-        let sql = format!(
-            "SELECT count(*) FROM \"{table}\" WHERE strpos(lower(\"{column}\"::text), lower($1)) > 0"
-        );
+        let sql = format!("SELECT count(*) FROM \"{table}\" WHERE strpos(lower(\"{column}\"::text), lower($1)) > 0");
         let n: i64 = db.query_one(&sql, &[&needle]).await.unwrap().get(0);
         if n > 0 {
             found.push(format!("{table}.{column} ({n} rows)"));
@@ -70,8 +68,7 @@ async fn a_closed_request_leaves_no_identifier_in_any_table_in_clear_or_encrypte
     let stack = Stack::new().await;
     let systems = [Instance { name: "accounts", extra: "" }, Instance { name: "billing", extra: "" }];
     let retention = "[retention]\nsettled_identifiers = \"30d\"\nsent_messages = \"30d\"\n";
-    let (worker, base) =
-        start_with_api(&stack, Arc::new(SystemClock), &systems, &tokens(), retention).await;
+    let (worker, base) = start_with_api(&stack, Arc::new(SystemClock), &systems, &tokens(), retention).await;
     let http = reqwest::Client::new();
     stack.sim.seed("accounts", "zoe.forget@example.com", 2);
     let mut events = stack.events().await;
@@ -114,7 +111,8 @@ async fn a_closed_request_leaves_no_identifier_in_any_table_in_clear_or_encrypte
     })
     .await;
 
-    let identifiers = ["zoe.forget@example.com", "33612345678", user_id.as_str(), vendor_id.as_str(), reply_to.as_str()];
+    let identifiers =
+        ["zoe.forget@example.com", "33612345678", user_id.as_str(), vendor_id.as_str(), reply_to.as_str()];
     // At rest from intake on: no identifier in clear anywhere, while the request is still kept.
     for identifier in identifiers {
         assert_eq!(columns_holding(&db, identifier).await, Vec::<String>::new(), "{identifier} in clear");
@@ -151,7 +149,10 @@ async fn a_closed_request_leaves_no_identifier_in_any_table_in_clear_or_encrypte
         )
         .await
         .unwrap();
-    assert_eq!((row.get::<_, String>(0), row.get::<_, i32>(1), row.get::<_, i32>(2), row.get(3)), ("closed".into(), 4, 32, true));
+    assert_eq!(
+        (row.get::<_, String>(0), row.get::<_, i32>(1), row.get::<_, i32>(2), row.get(3)),
+        ("closed".into(), 4, 32, true)
+    );
     let audit: Vec<String> = stack.audit_events(id).await.into_iter().map(|(_, event, _)| event).collect();
     assert_eq!(audit.last().map(String::as_str), Some("request.forgotten"));
 
@@ -215,7 +216,8 @@ async fn kept(db: &tokio_postgres::Client, id: Uuid) -> (bool, bool, i64) {
 async fn a_cancelled_request_keeps_its_identifiers_for_the_retention_period_then_loses_them() {
     let stack = Stack::new().await;
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-    let extra = "[requests]\ngrace_period = \"7d\"\n[retention]\nsettled_identifiers = \"2d\"\nsent_messages = \"3d\"\n";
+    let extra =
+        "[requests]\ngrace_period = \"7d\"\n[retention]\nsettled_identifiers = \"2d\"\nsent_messages = \"3d\"\n";
     let systems = [Instance { name: "accounts", extra: "" }];
     let (worker, base) = start_with_api(&stack, clock.clone(), &systems, &tokens(), extra).await;
     let mut events = stack.events().await;
