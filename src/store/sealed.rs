@@ -89,6 +89,17 @@ impl Store {
         &self.vault
     }
 
+    /// A request's identifiers, opened (`None`: no such request, or forgotten). For tools and
+    /// tests: the workers read them with the rows they claim.
+    pub async fn request_identifiers(&self, request_id: Uuid) -> Result<Option<Identifiers>, StoreError> {
+        let client = self.client().await?;
+        let sql = format!("SELECT {IDENTIFIER_COLUMNS} FROM requests r WHERE id = $1");
+        match client.query_opt(&sql, &[&request_id]).await? {
+            Some(row) => identifiers_from(&self.vault, request_id, &row, 0),
+            None => Ok(None),
+        }
+    }
+
     /// The id of the data key that seals new values.
     pub fn current_data_key(&self) -> Option<&str> {
         self.vault.current_key_id()

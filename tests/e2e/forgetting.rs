@@ -267,3 +267,85 @@ async fn a_cancelled_request_keeps_its_identifiers_for_the_retention_period_then
     .await;
     worker.stop().await;
 }
+
+#[tokio::test]
+async fn keys_rotate_reseals_every_value_with_the_first_key_and_seals_rows_kept_in_clear() {
+    let stack = Stack::new().await;
+    let (newer, older) = DATA_KEYS.split_once(',').unwrap();
+    // A worker that knows only the older key seals with it.
+    // SAFETY: set before the worker starts; each test runs in its own process.
+    unsafe { std::env::set_var("E2E_OLDER_DATA_KEYS", older) };
+    let systems = [Instance { name: "accounts", extra: "" }];
+    let settings = stack.settings(&systems, "[encryption]\nkeys_env = \"E2E_OLDER_DATA_KEYS\"\n");
+    stack.declare_queues(&settings).await;
+    let replies = stack.events().await;
+    let worker = Worker::start(settings, Arc::new(SystemClock));
+    let (sealed_id, legacy_id) = (Uuid::new_v4(), Uuid::new_v4());
+    stack.publish(&bytes(&request(sealed_id, "rita.rotate@example.com", chrono::Utc::now())), Some(&replies.queue)).await;
+    stack.publish(&bytes(&request(legacy_id, "lou.legacy@example.com", chrono::Utc::now())), None).await;
+    stack.publish(b"not json at all", None).await;
+    stack.wait_for_state(sealed_id, "completed", Duration::from_secs(20)).await;
+    stack.wait_for_state(legacy_id, "completed", Duration::from_secs(20)).await;
+    stack.wait_dead_letters(1, Duration::from_secs(10)).await;
+    worker.stop().await;
+    let db = stack.db().await;
+    // A request as stored before encryption: clear columns, nothing sealed.
+    db.execute(
+        "UPDATE requests SET subject = '{\"emails\": [\"lou.legacy@example.com\"]}', reply_to = 'legacy.replies',
+                identifiers_sealed = NULL, identifiers_key_id = NULL WHERE id = $1",
+        &[&legacy_id],
+    )
+    .await
+    .unwrap();
+    let key_ids = || async {
+        db.query_one(
+            "SELECT (SELECT array_agg(DISTINCT coalesce(identifiers_key_id, 'clear')) FROM requests),
+                    (SELECT array_agg(DISTINCT sealed_key_id) FROM dead_letters),
+                    (SELECT array_agg(DISTINCT reply_to_key_id) FROM outbox WHERE destination = 'reply')",
+            &[],
+        )
+        .await
+        .map(|r| (r.get::<_, Vec<String>>(0), r.get::<_, Vec<String>>(1), r.get::<_, Vec<String>>(2)))
+        .unwrap()
+    };
+    assert_eq!(key_ids().await, (vec!["clear".into(), "t1".into()], vec!["t1".into()], vec!["t1".into()]));
+
+    let config = stack.config_file(&systems, "");
+    let rotate = || {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_erasure"))
+            .arg("--config")
+            .arg(&config)
+            .args(["keys", "rotate", "--batch-size", "1"])
+            .env("ERASURE__LOG__LEVEL", "warn")
+            .output()
+    };
+    let first = rotate().await.unwrap();
+    let out = String::from_utf8_lossy(&first.stdout).to_string();
+    assert!(first.status.success(), "{first:?}");
+    assert_eq!(out.trim(), "re-sealed with the data key `t2`: 2 request(s), 1 dead letter(s), 1 event(s)");
+    assert!(!format!("{first:?}").contains("@example.com") && !format!("{first:?}").contains(newer));
+    assert_eq!(key_ids().await, (vec!["t2".into()], vec!["t2".into()], vec!["t2".into()]));
+    assert_eq!(columns_holding(&db, "lou.legacy@example.com").await, Vec::<String>::new(), "sealed now");
+    assert_eq!(columns_holding(&db, "legacy.replies").await, Vec::<String>::new());
+    let again = rotate().await.unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout).trim(),
+        "re-sealed with the data key `t2`: 0 request(s), 0 dead letter(s), 0 event(s)"
+    );
+
+    // Everything opens with the new key alone: the old one can leave the list.
+    let vault = erasure_worker::vault::Vault::parse(newer).unwrap();
+    let store = erasure_worker::store::Store::connect(
+        &secrecy::SecretString::from(stack.db_url.clone()),
+        1,
+        &stack.postgres_tls(),
+    )
+    .unwrap()
+    .with_vault(vault);
+    let subjects = store.stored_subjects(None, 10).await.unwrap();
+    let email_of = |id: Uuid| subjects.iter().find(|s| s.id == id).and_then(|s| s.subject.clone()).unwrap()["emails"][0].clone();
+    assert_eq!(email_of(sealed_id), "rita.rotate@example.com");
+    assert_eq!(email_of(legacy_id), "lou.legacy@example.com");
+    let letters = store.dead_letters(10, true).await.unwrap();
+    assert_eq!(letters[0].raw_body, b"not json at all");
+}

@@ -298,6 +298,14 @@ impl Stack {
         rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect()
     }
 
+    /// A request's subject and reply_to as the worker reads them (opened with the test's keys).
+    pub async fn identifiers(&self, id: Uuid) -> Option<erasure_worker::store::sealed::Identifiers> {
+        let vault = erasure_worker::vault::Vault::parse(DATA_KEYS).unwrap();
+        let url = secrecy::SecretString::from(self.db_url.clone());
+        let store = erasure_worker::store::Store::connect(&url, 1, &self.postgres_tls()).unwrap().with_vault(vault);
+        store.request_identifiers(id).await.unwrap()
+    }
+
     /// Tasks of a request: (connector, state, attempt, next_attempt_at, last_error).
     pub async fn tasks(&self, id: Uuid) -> Vec<TaskRow> {
         let rows = self
