@@ -191,9 +191,23 @@ async fn a_closed_request_leaves_no_identifier_in_any_table_in_clear_or_encrypte
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
-    assert_eq!(audited.len(), 2, "each lookup is audited");
+    assert_eq!(audited.len(), 2, "each lookup is audited (the forbidden one was refused before)");
     assert_eq!(audited[0].0, "api:shop");
     assert_eq!(audited[0].1["found"], 1);
+    // The same from the shell: `erasure suppressed`, a client of the API.
+    let cli = tokio::process::Command::new(env!("CARGO_BIN_EXE_erasure"))
+        .args(["suppressed", "--email", "zoe.forget@example.com", "--api", &base])
+        .env("ERASURE_API_TOKEN", PRODUCT)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(cli.status.code(), Some(0), "{cli:?}");
+    let printed = String::from_utf8_lossy(&cli.stdout);
+    assert!(
+        printed.starts_with("suppressed: this person was erased") && printed.contains(&id.to_string()),
+        "{printed}"
+    );
+    assert!(!printed.contains("zoe"), "{printed}");
     assert_eq!(columns_holding(&db, "zoe.forget@example.com").await, Vec::<String>::new(), "lookups keep hashes only");
     worker.stop().await;
 }
@@ -281,7 +295,9 @@ async fn keys_rotate_reseals_every_value_with_the_first_key_and_seals_rows_kept_
     let replies = stack.events().await;
     let worker = Worker::start(settings, Arc::new(SystemClock));
     let (sealed_id, legacy_id) = (Uuid::new_v4(), Uuid::new_v4());
-    stack.publish(&bytes(&request(sealed_id, "rita.rotate@example.com", chrono::Utc::now())), Some(&replies.queue)).await;
+    stack
+        .publish(&bytes(&request(sealed_id, "rita.rotate@example.com", chrono::Utc::now())), Some(&replies.queue))
+        .await;
     stack.publish(&bytes(&request(legacy_id, "lou.legacy@example.com", chrono::Utc::now())), None).await;
     stack.publish(b"not json at all", None).await;
     stack.wait_for_state(sealed_id, "completed", Duration::from_secs(20)).await;
@@ -343,7 +359,8 @@ async fn keys_rotate_reseals_every_value_with_the_first_key_and_seals_rows_kept_
     .unwrap()
     .with_vault(vault);
     let subjects = store.stored_subjects(None, 10).await.unwrap();
-    let email_of = |id: Uuid| subjects.iter().find(|s| s.id == id).and_then(|s| s.subject.clone()).unwrap()["emails"][0].clone();
+    let email_of =
+        |id: Uuid| subjects.iter().find(|s| s.id == id).and_then(|s| s.subject.clone()).unwrap()["emails"][0].clone();
     assert_eq!(email_of(sealed_id), "rita.rotate@example.com");
     assert_eq!(email_of(legacy_id), "lou.legacy@example.com");
     let letters = store.dead_letters(10, true).await.unwrap();
