@@ -105,6 +105,34 @@ pub struct Settled {
     pub systems: Vec<SystemOutcome>,
     /// What was kept and why: the exempt systems.
     pub kept: Vec<Kept>,
+    /// Copies no API reaches that expire on their own (`[[retention.copies]]`), with the date
+    /// by which each is overwritten.
+    pub expiring_copies: Vec<ExpiringCopyBy>,
+}
+
+/// A declared copy and the date it is gone by: the erasure's date plus its `expires_after`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExpiringCopyBy {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name_fr: Option<String>,
+    pub expires_by: DateTime<Utc>,
+}
+
+impl ExpiringCopyBy {
+    pub fn from_settings(copies: &[crate::config::ExpiringCopy], from: DateTime<Utc>) -> Vec<ExpiringCopyBy> {
+        copies
+            .iter()
+            .map(|c| ExpiringCopyBy {
+                name: c.name.clone(),
+                name_fr: c.name_fr.clone(),
+                expires_by: chrono::Duration::from_std(c.expires_after.0)
+                    .ok()
+                    .and_then(|d| from.checked_add_signed(d))
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC),
+            })
+            .collect()
+    }
 }
 
 /// One system's part of a settled request.
@@ -153,13 +181,15 @@ impl Settled {
         deadline_at: DateTime<Utc>,
         finished_at: DateTime<Utc>,
         systems: Vec<SystemOutcome>,
+        copies: &[crate::config::ExpiringCopy],
     ) -> Settled {
         let kept = systems
             .iter()
             .filter(|s| s.outcome == TaskState::Exempt)
             .map(|s| Kept { system: s.system.clone(), reason: s.reason.clone().flatten() })
             .collect();
-        Settled { state, generation, requested_at, deadline_at, finished_at, systems, kept }
+        let expiring_copies = ExpiringCopyBy::from_settings(copies, finished_at);
+        Settled { state, generation, requested_at, deadline_at, finished_at, systems, kept, expiring_copies }
     }
 }
 

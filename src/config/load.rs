@@ -95,6 +95,21 @@ impl Settings {
                 return fail("api.public_url", "must start with https:// or http://".into());
             }
         }
+        for copy in &self.retention.copies {
+            let names = std::iter::once(&copy.name).chain(copy.name_fr.as_ref());
+            if names
+                .into_iter()
+                .any(|n| n.trim().is_empty() || n.chars().count() > 100 || n.chars().any(char::is_control))
+            {
+                return fail(
+                    "retention.copies",
+                    "each name must be 1 to 100 characters without control characters".into(),
+                );
+            }
+            if copy.expires_after.0.is_zero() || copy.expires_after.0 > Duration::from_secs(10 * 366 * 86_400) {
+                return fail("retention.copies", "each expires_after must be more than 0s and at most 10 years".into());
+            }
+        }
         for (name, c) in &self.connectors {
             if !valid_instance_name(name) {
                 return fail(&format!("connectors.{name}"), "instance names use a-z, 0-9, `_` and `-`".into());
@@ -270,6 +285,18 @@ mod tests {
         assert!(m.contains("`runner.max_attempts`") && m.contains("ERASURE__RUNNER__MAX_ATTEMPTS"), "{m}");
         let m = message(load("[connectors.a]\nkind = \"webhook\"\nconcurrency = 0\n", &[]));
         assert!(m.contains("`connectors.a.concurrency`") && m.contains("prod.toml"), "{m}");
+    }
+
+    #[test]
+    fn expiring_copies_are_read_and_checked() {
+        let s = load("[[retention.copies]]\nname = \"backups\"\nexpires_after = \"35d\"\n", &[]).unwrap();
+        assert_eq!(s.retention.copies[0].expires_after.0, Duration::from_secs(35 * 86_400));
+        let m = message(load("[[retention.copies]]\nname = \" \"\nexpires_after = \"35d\"\n", &[]));
+        assert!(m.contains("`retention.copies`") && m.contains("prod.toml") && m.contains("1 to 100"), "{m}");
+        let m = message(load("[[retention.copies]]\nname = \"backups\"\nexpires_after = \"0s\"\n", &[]));
+        assert!(m.contains("`retention.copies`") && m.contains("more than 0s"), "{m}");
+        let m = message(load("[[retention.copies]]\nname = \"backups\"\n", &[]));
+        assert!(m.contains("expires_after"), "{m}");
     }
 
     #[test]

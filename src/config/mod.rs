@@ -31,13 +31,14 @@ pub struct Settings {
     pub security: SecuritySettings,
     /// Encryption at rest of identifiers (the data keys).
     pub encryption: EncryptionSettings,
-    /// How long what identifies a person, and sent messages, are kept.
-    pub retention: RetentionSettings,
     pub log: LogSettings,
     pub api: ApiSettings,
     /// Messages to the person (e-mail over SMTP).
     #[serde(default)]
     pub mail: MailSettings,
+    /// What stays after an erasure and how long: copies no API reaches (`[[retention.copies]]`),
+    /// and how long what identifies a person, and sent messages, are kept.
+    pub retention: RetentionSettings,
     /// Connector instances by name; the name is what messages use in `systems` and `ids`.
     #[serde(default)]
     pub connectors: BTreeMap<String, ConnectorSettings>,
@@ -165,6 +166,36 @@ pub struct OutboxSettings {
     pub retry_cap: Dur,
 }
 
+/// `[retention]`: see config/default.toml.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// A `failed` or `cancelled` request keeps its (encrypted) identifiers this long after it
+    /// settled, so an operator can still retry it; then they are deleted. A `closed` request's
+    /// are deleted at the next sweep.
+    pub settled_identifiers: Dur,
+    /// Sent events (`outbox`) and sent or refused messages to the person (`mail_outbox`) are
+    /// deleted this long after they were sent.
+    pub sent_messages: Dur,
+    /// Copies of the person's data that no API can reach and that expire on their own (backups,
+    /// archives): the person is told the date by which each is overwritten.
+    #[serde(default)]
+    pub copies: Vec<ExpiringCopy>,
+}
+
+/// One `[[retention.copies]]` entry.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExpiringCopy {
+    /// What the copy is, in the words the person reads (English, and the default).
+    pub name: String,
+    /// The same in French, for a person whose locale is French.
+    #[serde(default)]
+    pub name_fr: Option<String>,
+    /// How long after the erasure the copy is overwritten or deleted.
+    pub expires_after: Dur,
+}
+
 /// How messages to the person are sent; see `[mail]` in config/default.toml.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -267,18 +298,6 @@ pub struct EncryptionSettings {
     /// Environment variable holding the data keys, `id:base64key[,id:base64key...]` (32-byte
     /// AES-256 keys): the first seals new values, every one listed opens old ones.
     pub keys_env: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RetentionSettings {
-    /// A `failed` or `cancelled` request keeps its (encrypted) identifiers this long after it
-    /// settled, so an operator can still retry it; then they are deleted. A `closed` request's
-    /// are deleted at the next sweep.
-    pub settled_identifiers: Dur,
-    /// Sent events (`outbox`) and sent or refused messages to the person (`mail_outbox`) are
-    /// deleted this long after they were sent.
-    pub sent_messages: Dur,
 }
 
 #[derive(Debug, Clone, Deserialize)]

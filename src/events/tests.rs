@@ -28,7 +28,12 @@ fn settled(state: RequestState) -> Settled {
             Some("401 from the vendor".into()),
         ),
     ];
-    Settled::new(state, 2, at(0), at(1), at(5), systems)
+    let backups = crate::config::ExpiringCopy {
+        name: "nightly backups".into(),
+        name_fr: Some("sauvegardes nocturnes".into()),
+        expires_after: crate::config::Dur(std::time::Duration::from_secs(35 * 86_400)),
+    };
+    Settled::new(state, 2, at(0), at(1), at(5), systems, &[backups])
 }
 
 /// Every event type, as the store builds it.
@@ -85,7 +90,7 @@ fn the_schema_check_refuses_what_the_schema_forbids() {
 }
 
 /// The payloads are the ones the store wrote by hand before events had types: the contract did
-/// not move.
+/// not move (fields were only added).
 #[test]
 fn payloads_are_unchanged_from_the_hand_written_ones() {
     let id = Uuid::from_u128(7);
@@ -113,6 +118,9 @@ fn payloads_are_unchanged_from_the_hand_written_ones() {
                   "finished_at": at(4), "attempts": 3 },
             ],
             "kept": [{ "system": "billing", "reason": null }],
+            // Added with [[retention.copies]]: a new field, nothing else moved.
+            "expiring_copies": [{ "name": "nightly backups", "name_fr": "sauvegardes nocturnes",
+                                  "expires_by": "2026-04-05T05:00:00Z" }],
             "receipt": receipt(id),
         })
     );

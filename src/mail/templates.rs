@@ -88,14 +88,19 @@ fn completed(payload: &Value, lang: Lang) -> (&'static str, Vec<Paragraph>) {
             .map(|k| kind_label(k, lang))
             .unwrap_or_else(|| kind_label("other", lang))
     };
-    let mut erased: Vec<String> = systems
-        .iter()
-        .filter(|s| s["outcome"] == "erased" || s["outcome"] == "nothing_to_erase")
-        .filter_map(|s| s["kind"].as_str())
-        .map(|k| kind_label(k, lang))
-        .collect();
-    erased.sort();
-    erased.dedup();
+    // Erased: per kind of system, with the number of records the systems counted.
+    let mut erased: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    for system in systems.iter().filter(|s| s["outcome"] == "erased") {
+        let counted: u64 =
+            system["evidence"]["counts"].as_object().into_iter().flatten().filter_map(|(_, n)| n.as_u64()).sum();
+        *erased.entry(kind_of(&system["system"])).or_default() += counted;
+    }
+    let erased: Vec<String> = erased.into_iter().map(|(kind, n)| with_count(kind, n, lang)).collect();
+    let mut nothing: Vec<String> =
+        systems.iter().filter(|s| s["outcome"] == "nothing_to_erase").map(|s| kind_of(&s["system"])).collect();
+    nothing.sort();
+    nothing.dedup();
+    let separator = if lang == Lang::Fr { " : " } else { ": " };
     let kept: Vec<String> = payload["kept"]
         .as_array()
         .into_iter()
@@ -105,27 +110,52 @@ fn completed(payload: &Value, lang: Lang) -> (&'static str, Vec<Paragraph>) {
                 Lang::Fr => "obligation légale",
                 Lang::En => "legal obligation",
             });
-            let separator = if lang == Lang::Fr { " : " } else { ": " };
             format!("{}{separator}{reason}", kind_of(&k["system"]))
         })
         .collect();
+    let copies: Vec<String> = payload["expiring_copies"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let name = match lang {
+                Lang::Fr => c["name_fr"].as_str().or(c["name"].as_str()),
+                Lang::En => c["name"].as_str(),
+            };
+            let by = date(&c["expires_by"], lang);
+            match lang {
+                Lang::Fr => format!("{} : au plus tard le {by}", name.unwrap_or("copies")),
+                Lang::En => format!("{}: by {by} at the latest", name.unwrap_or("copies")),
+            }
+        })
+        .collect();
     let when = date(&payload["finished_at"], lang);
-    let mut paragraphs = Vec::new();
-    match lang {
+    let mut paragraphs = vec![Paragraph::Text(match lang {
         Lang::Fr => {
-            paragraphs.push(Paragraph::Text(format!(
-                "Bonjour,\n\nVotre demande d'effacement de vos données personnelles a été traitée le {when}. \
-                 Vos données ont été effacées des systèmes suivants :"
-            )));
+            format!("Bonjour,\n\nVotre demande d'effacement de vos données personnelles a été traitée le {when}.")
         }
-        Lang::En => {
-            paragraphs.push(Paragraph::Text(format!(
-                "Hello,\n\nYour request to erase your personal data was completed on {when}. \
-                 Your data was erased from the following kinds of system:"
-            )));
-        }
+        Lang::En => format!("Hello,\n\nYour request to erase your personal data was completed on {when}."),
+    })];
+    if !erased.is_empty() {
+        paragraphs.push(Paragraph::Text(
+            match lang {
+                Lang::Fr => "Vos données ont été effacées des systèmes suivants :",
+                Lang::En => "Your data was erased from the following kinds of system:",
+            }
+            .into(),
+        ));
+        paragraphs.push(Paragraph::List(erased.clone()));
     }
-    paragraphs.push(Paragraph::List(erased));
+    if !nothing.is_empty() {
+        paragraphs.push(Paragraph::Text(
+            match lang {
+                Lang::Fr => "Nous n'avons trouvé aucune donnée vous concernant dans ces systèmes :",
+                Lang::En => "We found no data about you in these kinds of system:",
+            }
+            .into(),
+        ));
+        paragraphs.push(Paragraph::List(nothing));
+    }
     if !kept.is_empty() {
         paragraphs.push(Paragraph::Text(
             match lang {
@@ -136,11 +166,36 @@ fn completed(payload: &Value, lang: Lang) -> (&'static str, Vec<Paragraph>) {
         ));
         paragraphs.push(Paragraph::List(kept));
     }
-    let title = match lang {
-        Lang::Fr => "Vos données ont été effacées",
-        Lang::En => "Your data has been erased",
+    if !copies.is_empty() {
+        paragraphs.push(Paragraph::Text(
+            match lang {
+                Lang::Fr => "Des copies que nous ne pouvons pas modifier (sauvegardes, archives) contiennent encore vos données ; \
+                             elles sont écrasées ou supprimées automatiquement :",
+                Lang::En => "Copies we cannot change (backups, archives) still hold your data; they are overwritten or \
+                             deleted automatically:",
+            }
+            .into(),
+        ));
+        paragraphs.push(Paragraph::List(copies));
+    }
+    let title = match (lang, erased.is_empty()) {
+        (Lang::Fr, false) => "Vos données ont été effacées",
+        (Lang::En, false) => "Your data has been erased",
+        (Lang::Fr, true) => "Votre demande d'effacement a été traitée",
+        (Lang::En, true) => "Your erasure request is complete",
     };
     (title, paragraphs)
+}
+
+/// "Customer support (tickets): 4 records erased"; the kind alone when nothing was counted.
+fn with_count(kind: String, n: u64, lang: Lang) -> String {
+    match (lang, n) {
+        (_, 0) => kind,
+        (Lang::Fr, 1) => format!("{kind} : 1 élément effacé"),
+        (Lang::Fr, n) => format!("{kind} : {n} éléments effacés"),
+        (Lang::En, 1) => format!("{kind}: 1 record erased"),
+        (Lang::En, n) => format!("{kind}: {n} records erased"),
+    }
 }
 
 fn failed(payload: &Value, lang: Lang) -> (&'static str, Vec<Paragraph>) {
@@ -273,5 +328,59 @@ mod tests {
         assert_eq!(Lang::from_locale(Some("en")), Lang::En);
         assert_eq!(Lang::from_locale(None), Lang::En);
         assert!(render("erasure.rejected", &json!({}), Lang::En).is_none());
+    }
+
+    /// The issue's case: one system erased (with its counts), one where nothing was found, and
+    /// declared backups: the message says each truthfully, in both languages, and never says a
+    /// system where nothing was found was erased.
+    #[test]
+    fn nothing_found_and_expiring_backups_are_said_as_they_are() {
+        let payload = json!({
+            "receipt": "ER-AAAA-BBBB-CCCC",
+            "finished_at": "2026-12-01T10:00:00Z",
+            "systems": [
+                { "system": "helpdesk", "kind": "zendesk", "outcome": "erased",
+                  "evidence": { "counts": { "tickets_deleted": 3, "users_deleted": 1 } } },
+                { "system": "logs", "kind": "loki", "outcome": "nothing_to_erase", "evidence": {} },
+            ],
+            "kept": [],
+            "expiring_copies": [{ "name": "nightly backups", "name_fr": "sauvegardes nocturnes",
+                                  "expires_by": "2027-01-05T10:00:00Z" }],
+        });
+        let en = render("erasure.completed", &payload, Lang::En).unwrap();
+        let erased_part = en.text.split("We found no data").next().unwrap();
+        assert!(erased_part.contains("Customer support (tickets): 4 records erased"), "{}", en.text);
+        assert!(!erased_part.contains("Technical logs"), "nothing found is not erased: {}", en.text);
+        assert!(
+            en.text.contains("We found no data about you in these kinds of system:\n\n  - Technical logs"),
+            "{}",
+            en.text
+        );
+        assert!(en.text.contains("nightly backups: by 5 January 2027 at the latest"), "{}", en.text);
+        let fr = render("erasure.completed", &payload, Lang::Fr).unwrap();
+        assert!(fr.text.contains("Support client (tickets) : 4 éléments effacés"), "{}", fr.text);
+        assert!(
+            fr.text.contains(
+                "Nous n'avons trouvé aucune donnée vous concernant dans ces systèmes :\n\n  - Journaux techniques"
+            ),
+            "{}",
+            fr.text
+        );
+        assert!(fr.text.contains("sauvegardes nocturnes : au plus tard le 05/01/2027"), "{}", fr.text);
+        assert!(fr.html.contains("<li>sauvegardes nocturnes : au plus tard le 05/01/2027</li>"));
+    }
+
+    /// A request where no system held anything is not told its data "has been erased".
+    #[test]
+    fn nothing_found_anywhere_is_not_called_erased() {
+        let payload = json!({
+            "receipt": "ER-AAAA-BBBB-CCCC", "finished_at": "2026-12-01T10:00:00Z",
+            "systems": [{ "system": "logs", "kind": "loki", "outcome": "nothing_to_erase" }], "kept": [],
+        });
+        let en = render("erasure.completed", &payload, Lang::En).unwrap();
+        assert_eq!(en.subject, "Your erasure request is complete (ER-AAAA-BBBB-CCCC)");
+        assert!(!en.text.contains("was erased from"), "{}", en.text);
+        let fr = render("erasure.completed", &payload, Lang::Fr).unwrap();
+        assert_eq!(fr.subject, "Votre demande d'effacement a été traitée (ER-AAAA-BBBB-CCCC)");
     }
 }

@@ -90,6 +90,8 @@ pub struct Store {
     pool: Pool,
     /// Seals and opens what identifies a person (`sealed`); empty until `with_vault`.
     vault: std::sync::Arc<crate::vault::Vault>,
+    /// `[[retention.copies]]`: named in the events of settled requests.
+    copies: std::sync::Arc<[crate::config::ExpiringCopy]>,
 }
 
 impl Store {
@@ -103,12 +105,18 @@ impl Store {
             .max_size(pool_size)
             .build()
             .map_err(|e| StoreError::Corrupt(format!("cannot build the database pool: {e}")))?;
-        Ok(Store { pool, vault: Default::default() })
+        Ok(Store { pool, vault: Default::default(), copies: std::sync::Arc::new([]) })
     }
 
     /// The data keys that seal and open identifiers.
     pub fn with_vault(mut self, vault: crate::vault::Vault) -> Store {
         self.vault = std::sync::Arc::new(vault);
+        self
+    }
+
+    /// The copies no API reaches (`[[retention.copies]]`) that settled requests' events name.
+    pub fn with_expiring_copies(mut self, copies: &[crate::config::ExpiringCopy]) -> Store {
+        self.copies = copies.into();
         self
     }
 

@@ -235,7 +235,7 @@ impl Store {
         }
         audit(&tx, request_id, Some(task_id), now, actor, &format!("task.{}", transition.state), detail).await?;
         let settled = if transition.state.is_terminal() {
-            settle(&tx, self.vault(), request_id, actor, now).await?
+            settle(&tx, self.vault(), request_id, actor, now, &self.copies).await?
         } else {
             None
         };
@@ -335,6 +335,7 @@ pub(crate) async fn settle(
     request_id: Uuid,
     actor: &str,
     now: DateTime<Utc>,
+    copies: &[crate::config::ExpiringCopy],
 ) -> Result<Option<RequestState>, StoreError> {
     let tasks = tx
         .query(
@@ -369,7 +370,7 @@ pub(crate) async fn settle(
         .zip(&states)
         .map(|(r, state)| SystemOutcome::new(r.get(0), r.get(1), *state, r.get(3), r.get(4), r.get(5), r.get(6)))
         .collect();
-    let settled = Settled::new(state, request.get(0), request.get(1), request.get(2), now, systems);
+    let settled = Settled::new(state, request.get(0), request.get(1), request.get(2), now, systems, copies);
     let reply_to = identifiers_from(vault, request_id, &request, 3)?.and_then(|i| i.reply_to);
     let event = events::build(request_id, &settled, reply_to);
     let id = event.message_id;

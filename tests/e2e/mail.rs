@@ -162,7 +162,8 @@ async fn completed_in_english_names_the_kinds_of_system_erased_to_the_first_addr
     let maildir = stack.dir.join("maildir");
     let smtp = Smtp::start(smtp_port, &maildir, "aiosmtpd.handlers.Mailbox").await;
     let systems = [Instance { name: "accounts", extra: "" }, Instance { name: "billing", extra: "" }];
-    let (worker, api) = start(&stack, smtp_port, r#"recipients = "first""#, &systems).await;
+    let backups = "recipients = \"first\"\n[[retention.copies]]\nname = \"nightly backups\"\nexpires_after = \"35d\"\n";
+    let (worker, api) = start(&stack, smtp_port, backups, &systems).await;
     stack.sim.seed("accounts", "ana@example.com", 2);
     let id = Uuid::new_v4();
     assert_eq!(api.post("/v1/requests", PRODUCT, person(id, None)).await, StatusCode::CREATED);
@@ -176,6 +177,16 @@ async fn completed_in_english_names_the_kinds_of_system_erased_to_the_first_addr
     let text = m["text"].as_str().unwrap();
     assert!(text.contains("Your request to erase your personal data was completed on"), "{text}");
     assert!(text.contains("Internal service") && text.contains(&receipt(id)), "{text}");
+    // accounts held two records, billing none: each is said as it is, and the backups' date.
+    let erased_part = text.split("We found no data").next().unwrap();
+    assert!(erased_part.contains("Internal service: 2 records erased"), "{text}");
+    assert!(text.contains("We found no data about you in these kinds of system:\n\n  - Internal service"), "{text}");
+    // The erasure finished moments ago: around midnight that may be yesterday's date.
+    let by = |ago: i64| {
+        (chrono::Utc::now() - chrono::Duration::minutes(ago) + chrono::Duration::days(35)).format("%-d %B %Y")
+    };
+    let said = |ago| text.contains(&format!("nightly backups: by {} at the latest", by(ago)));
+    assert!(said(0) || said(1), "{text}");
     assert!(m["html"].as_str().unwrap().contains("<li>Internal service</li>"));
     assert!(!text.contains("accounts") && !text.contains("billing"), "instance names stay internal: {text}");
     assert_no_other_identifier(m, id, &[]);
@@ -194,6 +205,7 @@ async fn failed_then_completed_in_french_to_every_address_says_what_was_kept_and
     let maildir = stack.dir.join("maildir");
     let smtp = Smtp::start(smtp_port, &maildir, "aiosmtpd.handlers.Mailbox").await;
     stack.sim.push_faults("billing", [Fault::Status { status: 401, retry_after: None }]);
+    stack.sim.seed("accounts", "ana@example.com", 3);
     let systems = [Instance { name: "accounts", extra: "" }, Instance { name: "billing", extra: "" }];
     let (worker, api) = start(&stack, smtp_port, r#"recipients = "all""#, &systems).await;
     let id = Uuid::new_v4();
@@ -224,6 +236,8 @@ async fn failed_then_completed_in_french_to_every_address_says_what_was_kept_and
     assert_eq!(completed["subject"], format!("Vos données ont été effacées ({})", receipt(id)));
     let text = completed["text"].as_str().unwrap();
     assert!(text.contains("Vos données ont été effacées des systèmes suivants"), "{text}");
+    assert!(text.contains("Service interne : 3 éléments effacés"), "{text}");
+    assert!(!text.contains("aucune donnée"), "every system found something or kept it: {text}");
     assert!(text.contains(&format!("Service interne : {reason}")), "{text}");
     assert!(text.contains(&receipt(id)));
     assert_no_other_identifier(completed, id, &[]);
@@ -370,7 +384,7 @@ async fn without_starttls_from_the_server_required_sends_nothing_and_the_loopbac
     let (worker, _) = start(&stack, smtp_port, fast_retries, &[Instance { name: "accounts", extra: "" }]).await;
     let messages = wait_for_mail(&maildir, 1).await;
     assert_eq!(messages.len(), 1);
-    assert_eq!(messages[0]["subject"], format!("Your data has been erased ({})", receipt(id)));
+    assert_eq!(messages[0]["subject"], format!("Your erasure request is complete ({})", receipt(id)));
     poll(Duration::from_secs(10), "the row marked sent", || async {
         mail_row(&stack, id, "erasure.completed").await.3.then_some(())
     })
@@ -400,7 +414,7 @@ async fn a_message_waits_while_the_smtp_server_is_down_and_is_sent_when_it_is_ba
     let smtp = Smtp::start(smtp_port, &maildir, "aiosmtpd.handlers.Mailbox").await;
     let messages = wait_for_mail(&maildir, 1).await;
     assert_eq!(messages.len(), 1);
-    assert_eq!(messages[0]["subject"], format!("Your data has been erased ({})", receipt(id)));
+    assert_eq!(messages[0]["subject"], format!("Your erasure request is complete ({})", receipt(id)));
     poll(Duration::from_secs(10), "the row marked sent", || async {
         mail_row(&stack, id, "erasure.completed").await.3.then_some(())
     })
@@ -424,7 +438,7 @@ async fn with_also_reply_off_the_mail_replaces_the_reply_but_the_events_exchange
     stack.publish(&bytes(&person(id, Some("en"))), Some(&replies.queue)).await;
 
     let m = wait_for_mail(&maildir, 1).await.remove(0);
-    assert_eq!(m["subject"], format!("Your data has been erased ({})", receipt(id)));
+    assert_eq!(m["subject"], format!("Your erasure request is complete ({})", receipt(id)));
     let event = events.next(Duration::from_secs(10)).await.expect("erasure.completed on the exchange");
     assert_eq!(event.routing_key, "erasure.completed");
     let copy = replies.next(Duration::from_secs(10)).await.expect("the exchange's copy");

@@ -10,7 +10,7 @@
 use crate::api::{UserDeletion, MAX_BULK_IDS};
 use crate::config::TicketPolicy;
 use crate::markup::is_redacted;
-use crate::model::{Saved, Step, User};
+use crate::model::{ComplianceStatus, Saved, Step, User};
 use crate::Zendesk;
 use erasure_connector::{Ctx, Evidence, Failure, FailureKind, Outcome, Pending, Subject};
 use std::collections::BTreeSet;
@@ -189,8 +189,9 @@ impl Zendesk {
                         }
                     }
                 }
-                Ok(self.finished(evidence))
+                self.after_users(ctx, &[], evidence).await
             }
+            Step::AwaitCascade { users } => self.after_users(ctx, &users, evidence).await,
         }
     }
 
@@ -346,6 +347,31 @@ impl Zendesk {
                 evidence,
             }));
         }
+        self.after_users(ctx, &ids, evidence).await
+    }
+
+    /// Once the users are deleted for good: Zendesk then deletes the person's data in each of its
+    /// applications (support, chat, talk, ...) and reports each in `compliance_deletion_statuses`.
+    /// The erasure is finished when every application that `started` reports `complete`; the
+    /// evidence lists each with its time. Until then the task waits (`Step::AwaitCascade`).
+    async fn after_users(&self, ctx: &Ctx, users: &[i64], mut evidence: Evidence) -> Result<Outcome, Failure> {
+        let saved: Saved = ctx.progress.get()?.unwrap_or_default();
+        let mut all: Vec<i64> = users.to_vec();
+        all.extend(saved.users.iter().copied());
+        all.sort_unstable();
+        all.dedup();
+        let mut cascade = Cascade::default();
+        for id in &all {
+            if let Some(statuses) = self.api.compliance(*id).await? {
+                cascade.add(&statuses);
+            }
+        }
+        if !cascade.unfinished.is_empty() {
+            return Ok(self.wait(Step::AwaitCascade { users: all }, evidence));
+        }
+        for (application, at) in &cascade.complete {
+            evidence = evidence.vendor_ref(format!("compliance_deletion:{application}:complete:{at}"));
+        }
         Ok(self.finished(evidence))
     }
 
@@ -423,6 +449,37 @@ impl Zendesk {
         let unfinished = statuses.iter().any(|s| s.action == "started" && !complete(&s.application));
         let any_complete = statuses.iter().any(|s| s.action == "complete");
         Ok(requested && (unfinished || !any_complete))
+    }
+}
+
+/// What `compliance_deletion_statuses` say of the users deleted for good, per application.
+#[derive(Default)]
+struct Cascade {
+    /// Applications whose deletion `started` and has not reported `complete` for some user.
+    unfinished: BTreeSet<String>,
+    /// Applications that reported `complete`, with the latest time any user's was.
+    complete: std::collections::BTreeMap<String, String>,
+}
+
+impl Cascade {
+    fn add(&mut self, statuses: &[ComplianceStatus]) {
+        if !statuses.iter().any(|s| s.action == "request_deletion") {
+            return;
+        }
+        for started in statuses.iter().filter(|s| s.action == "started") {
+            let done = statuses.iter().filter(|s| s.action == "complete" && s.application == started.application);
+            match done.map(|s| s.created_at.clone()).max() {
+                Some(at) => {
+                    let latest = self.complete.entry(started.application.clone()).or_default();
+                    if at > *latest {
+                        *latest = at;
+                    }
+                }
+                None => {
+                    self.unfinished.insert(started.application.clone());
+                }
+            }
+        }
     }
 }
 

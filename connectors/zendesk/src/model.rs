@@ -103,6 +103,9 @@ pub(crate) struct ComplianceStatus {
     pub action: String,
     /// `all`, `support`, `chat`, ...
     pub application: String,
+    /// When Zendesk recorded the action (ISO 8601).
+    #[serde(default)]
+    pub created_at: String,
 }
 
 /// Where an accepted erasure stands, in `Pending.state`. Holds Zendesk's own ids (jobs, tickets,
@@ -126,6 +129,9 @@ pub(crate) enum Step {
     },
     /// Users already soft-deleted whose permanent deletion must be asked again (rate limit).
     PurgeUsers { users: Vec<i64> },
+    /// Users deleted for good: wait until every Zendesk application their deletion started in
+    /// reports it `complete` (`compliance_deletion_statuses`).
+    AwaitCascade { users: Vec<i64> },
 }
 
 /// The connector's durable progress (`ctx.progress`), saved before each step that hides records

@@ -192,3 +192,49 @@ async fn a_ticket_that_is_never_purged_fails_the_task() {
     assert_eq!(sim.zendesk().ticket_life(stuck), "soft_deleted");
     assert_eq!(sim.zendesk().user_life(ana), "active");
 }
+
+/// A permanent user deletion cascades to Zendesk's other applications, each reporting in
+/// `compliance_deletion_statuses` (`started`, then `complete`; Zendesk Support API, Users, "Show
+/// Compliance Deletion Statuses"). The task stays pending while one application has not finished,
+/// and the evidence lists every application with the time it reported `complete`.
+#[tokio::test]
+async fn the_erasure_waits_until_every_zendesk_application_reports_complete() {
+    let (sim, zendesk, ctx) = setup(TicketPolicy::Delete).await;
+    sim.zendesk().set_job_delay(Duration::ZERO);
+    sim.zendesk().set_cascade(&[("support", Some(Duration::ZERO)), ("talk", None)]);
+    let dan = sim.zendesk().user(Some("dan@example.com"), None);
+    sim.zendesk().ticket(dan, "My order never came.");
+
+    let outcome = drive(&zendesk, &ctx, &person("dan@example.com")).await;
+
+    let Outcome::Pending(pending) = outcome else {
+        panic!("expected Pending while talk has not finished, got {outcome:?}")
+    };
+    assert_eq!(pending.state["step"], "await_cascade");
+    assert_eq!(sim.zendesk().user_life(dan), "purged");
+
+    sim.zendesk().set_cascade(&[("support", Some(Duration::ZERO)), ("talk", Some(Duration::from_millis(100)))]);
+    let evidence = erased(drive_from(&zendesk, &ctx, &person("dan@example.com"), Outcome::Pending(pending)).await);
+    let applications: Vec<&str> = evidence
+        .vendor_refs
+        .iter()
+        .filter_map(|r| r.strip_prefix("compliance_deletion:"))
+        .map(|r| r.split(':').next().unwrap())
+        .collect();
+    assert_eq!(applications, ["support", "talk"]);
+    for reference in evidence.vendor_refs.iter().filter(|r| r.starts_with("compliance_deletion:")) {
+        let at = reference.splitn(4, ':').nth(3).unwrap();
+        assert!(chrono::DateTime::parse_from_rfc3339(at).is_ok(), "a time in {reference}");
+    }
+    assert_eq!(evidence.counts.get("users_deleted"), Some(&1));
+}
+
+/// `check` every 50 ms from `outcome` until the erasure is no longer pending.
+async fn drive_from(zendesk: &Zendesk, ctx: &Ctx, subject: &Subject, mut outcome: Outcome) -> Outcome {
+    for _ in 0..100 {
+        let Outcome::Pending(pending) = &outcome else { break };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        outcome = zendesk.check(ctx, subject, pending).await;
+    }
+    outcome
+}

@@ -24,6 +24,9 @@ fn config(sim: &Sim, tickets: TicketPolicy) -> Config {
 
 async fn setup(tickets: TicketPolicy) -> (Sim, Zendesk, Ctx) {
     let sim = Sim::start("127.0.0.1:0".parse().unwrap(), SimOptions::default()).await.unwrap();
+    // Zendesk's other applications finish their part of a user deletion at once here; waiting
+    // for them is `the_erasure_waits_until_every_zendesk_application_reports_complete`.
+    sim.zendesk().set_cascade(&[("support", Some(Duration::ZERO)), ("chat", Some(Duration::ZERO))]);
     let zendesk = connector(config(&sim, tickets), Sim::ZENDESK_TOKEN);
     let ctx = Ctx::standalone(INSTANCE, HttpClient::unlimited(INSTANCE, Duration::from_secs(2)));
     (sim, zendesk, ctx)
@@ -88,8 +91,12 @@ async fn tickets_are_deleted_by_jobs_then_purged_then_the_user_is_deleted() {
     }
     assert_eq!(evidence.counts["tickets_deleted"], 2);
     assert_eq!(evidence.counts["users_deleted"], 1);
-    assert_eq!(evidence.vendor_refs.len(), 2, "one deletion job and one purge job");
-    assert!(evidence.vendor_refs.iter().all(|r| r.starts_with("job_status:")));
+    let jobs = evidence.vendor_refs.iter().filter(|r| r.starts_with("job_status:")).count();
+    assert_eq!(jobs, 2, "one deletion job and one purge job");
+    let cascade: Vec<&str> =
+        evidence.vendor_refs.iter().filter_map(|r| r.strip_prefix("compliance_deletion:")).collect();
+    assert_eq!(cascade.len(), 2, "support and chat reported complete: {cascade:?}");
+    assert!(cascade[0].starts_with("chat:complete:") && cascade[1].starts_with("support:complete:"));
     let note = evidence.note.clone().unwrap();
     assert!(note.contains("30 days") && note.contains("Verify again after 30d"), "{note}");
     let text = serde_json::to_string(&evidence).unwrap();
@@ -109,8 +116,12 @@ async fn tickets_are_deleted_by_jobs_then_purged_then_the_user_is_deleted() {
     ];
     assert_eq!(actions(&sim)[..8], expected_order);
     assert_eq!(
-        actions(&sim)[actions(&sim).len() - 2..],
-        [format!("DELETE /api/v2/users/{ana}"), format!("DELETE /api/v2/deleted_users/{ana}")]
+        actions(&sim)[actions(&sim).len() - 3..],
+        [
+            format!("DELETE /api/v2/users/{ana}"),
+            format!("DELETE /api/v2/deleted_users/{ana}"),
+            format!("GET /api/v2/users/{ana}/compliance_deletion_statuses")
+        ]
     );
 
     let calls_before = sim.calls("zendesk").len();
@@ -331,11 +342,12 @@ async fn lookup_follows_the_deletion_through_compliance_statuses() {
     let found = zendesk.lookup(&ctx, &subject).await.unwrap();
     assert_eq!((found.present, found.count), (true, Some(3)), "the user and two tickets");
 
-    erased(drive(&zendesk, &ctx, &subject).await.0);
-    sim.zendesk().set_job_delay(Duration::from_millis(600));
+    sim.zendesk().set_cascade(&[("support", Some(Duration::ZERO)), ("chat", None)]);
+    let (outcome, _) = drive(&zendesk, &ctx, &subject).await;
+    assert!(matches!(outcome, Outcome::Pending(_)), "chat has not finished: {outcome:?}");
     let found = zendesk.lookup(&ctx, &subject).await.unwrap();
     assert_eq!((found.present, found.count), (true, None), "Zendesk is still deleting");
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    sim.zendesk().set_cascade(&[("support", Some(Duration::ZERO)), ("chat", Some(Duration::ZERO))]);
     assert!(!zendesk.lookup(&ctx, &subject).await.unwrap().present);
 }
 

@@ -220,4 +220,30 @@ mod tests {
         let (labels, entries) = tenant.streams.iter().next().unwrap();
         assert!(data.hidden(tenant, labels, entries[0].0, &entries[0].1), "filtered out of queries");
     }
+
+    /// `DELETE /loki/api/v1/delete`: cancellable within the period (204, no longer listed, the
+    /// lines kept); after it 400 unless `force=true`; an unknown id 404; no id 400.
+    #[test]
+    fn a_request_is_cancelled_over_http_only_within_its_period() {
+        let id = |data: &mut Data| data.tenant("t").list()[0]["request_id"].as_str().unwrap().to_string();
+        let params =
+            |pairs: &[(&str, &str)]| -> Params { pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() };
+        let mut data = data_with_a_request(Duration::from_secs(3600), DeletionMode::FilterAndDelete);
+        let request = id(&mut data);
+        let now = Instant::now();
+        assert_eq!(data.cancel("t", &params(&[]), now).status(), 400);
+        assert_eq!(data.cancel("t", &params(&[("request_id", "nope")]), now).status(), 404);
+        assert_eq!(data.cancel("t", &params(&[("request_id", &request)]), now).status(), 204);
+        assert_eq!(data.tenant("t").list(), serde_json::json!([]));
+        data.advance(now + Duration::from_secs(7200));
+        assert_eq!(stored(&mut data), 1, "a cancelled request deletes nothing");
+
+        let mut data = data_with_a_request(Duration::ZERO, DeletionMode::FilterAndDelete);
+        let request = id(&mut data);
+        let later = Instant::now() + Duration::from_secs(1);
+        data.advance(later);
+        assert_eq!(data.cancel("t", &params(&[("request_id", &request)]), later).status(), 400);
+        assert_eq!(data.cancel("t", &params(&[("request_id", &request), ("force", "true")]), later).status(), 204);
+        assert_eq!(data.tenant("t").list()[0]["status"], "processed", "a processed request stays listed");
+    }
 }

@@ -11,6 +11,30 @@ use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 impl Data {
+    /// `DELETE /loki/api/v1/delete?request_id=...[&force=true]`: cancel a delete request. Loki's
+    /// HTTP API reference: a request "may be canceled within a configurable cancellation period";
+    /// with `force=true` "partially completed delete requests will be canceled. NOTE: some data
+    /// from the request may still be deleted and the deleted request will be listed as
+    /// 'processed'"; "A 204 response indicates success". Loki refuses the cancellation of a
+    /// request already processed or in process (400) and of an unknown one (404).
+    pub(super) fn cancel(&mut self, tenant: &str, params: &Params, now: Instant) -> Response {
+        let Some(id) = params.get("request_id").filter(|id| !id.is_empty()) else {
+            return bad_request("missing request_id");
+        };
+        let force = params.get("force").is_some_and(|f| f == "true");
+        let shards = &mut self.tenant(tenant).shards;
+        if !shards.iter().any(|s| &s.request_id == id) {
+            return super::routes::error(StatusCode::NOT_FOUND, "could not find delete request with given id", None);
+        }
+        let started = shards.iter().any(|s| &s.request_id == id && (s.processed || s.period_end <= now));
+        if started && !force {
+            return bad_request("deletion of request which is in process or already processed is not allowed");
+        }
+        // The shards not processed yet go; processed ones stay listed as `processed`.
+        shards.retain(|s| &s.request_id != id || s.processed);
+        StatusCode::NO_CONTENT.into_response()
+    }
+
     /// `POST /loki/api/v1/delete`.
     pub(super) fn create(&mut self, tenant: &str, params: &Params) -> Response {
         let Some(query) = params.get("query").filter(|q| !q.is_empty()) else {

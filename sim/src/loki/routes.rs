@@ -18,7 +18,7 @@ type Shared = Arc<Vendor<Data>>;
 /// Routes at Loki's own paths (nested under `/loki` by the simulator).
 pub(crate) fn router(vendor: Shared) -> Router {
     Router::new()
-        .route("/loki/api/v1/delete", get(deletes).post(deletes).put(deletes))
+        .route("/loki/api/v1/delete", get(deletes).post(deletes).put(deletes).delete(deletes))
         .route("/loki/api/v1/query_range", get(query_range))
         .with_state(vendor)
 }
@@ -45,6 +45,8 @@ async fn deletes(
     let action = format!("{method} /loki/api/v1/delete");
     if method == Method::GET {
         call(&vendor, action, &headers, &params, |data, tenant| Json(data.tenant(tenant).list()).into_response()).await
+    } else if method == Method::DELETE {
+        call(&vendor, action, &headers, &params, |data, tenant| data.cancel(tenant, &params, Instant::now())).await
     } else {
         call(&vendor, action, &headers, &params, |data, tenant| data.create(tenant, &params)).await
     }

@@ -26,6 +26,9 @@ pub(crate) struct Data {
     pub(super) next_page_override: Option<String>,
     pub(super) help_center: HelpCenter,
     pub(super) talk: Talk,
+    /// The applications a permanent user deletion cascades to, each with the time it takes to
+    /// report `complete` (`None`: it never does), in `compliance_deletion_statuses`.
+    pub(super) cascade: Vec<(String, Option<Duration>)>,
 }
 
 impl Default for Data {
@@ -45,6 +48,10 @@ impl Default for Data {
             next_page_override: None,
             help_center: HelpCenter::default(),
             talk: Talk::default(),
+            cascade: vec![
+                ("support".into(), Some(Duration::from_millis(200))),
+                ("chat".into(), Some(Duration::from_millis(400))),
+            ],
         };
         data.add_user("Erasure Bot", Some(EMAIL), None, "admin");
         data.next_id = 35_000;
@@ -80,6 +87,8 @@ pub(super) struct User {
     pub(super) role: String,
     pub(super) life: Life,
     pub(super) purged_at: Option<Instant>,
+    /// The same moment on the wall clock, for the `created_at` of its compliance statuses.
+    pub(super) purged_wall: Option<chrono::DateTime<chrono::Utc>>,
     /// The identifiers it was created with, for `Zendesk::records` after a purge scrubbed them.
     pub(super) created_with: Vec<String>,
 }
@@ -190,6 +199,7 @@ impl Data {
             role: role.to_string(),
             life: Life::Active,
             purged_at: None,
+            purged_wall: None,
             created_with,
         };
         self.users.insert(id, user);

@@ -139,6 +139,7 @@ impl Data {
             Some(u) if u.life == Life::SoftDeleted => {
                 u.life = Life::Purged;
                 u.purged_at = Some(now);
+                u.purged_wall = Some(chrono::Utc::now());
                 u.name = "Permanently Deleted User".into();
                 u.email = None;
                 u.secondary_emails.clear();
@@ -149,18 +150,28 @@ impl Data {
         }
     }
 
+    /// `GET /api/v2/users/{user_id}/compliance_deletion_statuses`: after a permanent deletion,
+    /// `request_deletion` for `all`, then per application (Zendesk's "area of compliance", e.g.
+    /// support, chat, talk) `started` and, once that product has deleted its copy, `complete`,
+    /// each with its `created_at` (Zendesk Support API, Users, "Show Compliance Deletion
+    /// Statuses"; the spec's example shows chat `started` hours after support `complete`). An
+    /// application that has not finished shows `started` alone. A user never in the account: 404.
     pub(super) fn compliance(&self, id: u64, now: Instant) -> Answer {
         let Some(user) = self.users.get(&id) else { return not_found() };
-        let entry = |action: &str, application: &str| {
+        let entry = |action: &str, application: &str, at: chrono::DateTime<chrono::Utc>, executer: Option<u64>| {
             json!({ "action": action, "application": application, "account_subdomain": "sim",
-                    "executer_id": AGENT_ID, "user_id": id, "created_at": "2024-06-01T00:00:00Z" })
+                    "executer_id": executer, "user_id": id,
+                    "created_at": at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true) })
         };
         let mut statuses = Vec::new();
-        if let Some(at) = user.purged_at {
-            statuses.push(entry("request_deletion", "all"));
-            statuses.push(entry("started", "support"));
-            if now >= at + self.job_delay {
-                statuses.push(entry("complete", "support"));
+        if let (Some(at), Some(wall)) = (user.purged_at, user.purged_wall) {
+            statuses.push(entry("request_deletion", "all", wall, Some(AGENT_ID)));
+            for (application, takes) in &self.cascade {
+                statuses.push(entry("started", application, wall, None));
+                if let Some(takes) = takes.filter(|takes| now >= at + *takes) {
+                    let done = wall + chrono::Duration::from_std(takes).unwrap_or_default();
+                    statuses.push(entry("complete", application, done, None));
+                }
             }
         }
         ok(json!({ "compliance_deletion_statuses": statuses }))

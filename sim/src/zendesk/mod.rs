@@ -232,6 +232,13 @@ impl Zendesk<'_> {
         self.with(|d| d.job_delay = delay)
     }
 
+    /// The applications a permanent user deletion cascades to, and how long each takes to report
+    /// `complete` in `compliance_deletion_statuses` (`None`: never). Default: support 200 ms,
+    /// chat 400 ms.
+    pub fn set_cascade(&self, applications: &[(&str, Option<Duration>)]) {
+        self.with(|d| d.cascade = applications.iter().map(|(a, t)| (a.to_string(), *t)).collect())
+    }
+
     /// The next `n` jobs end `failed`, changing nothing.
     pub fn fail_jobs(&self, n: u32) {
         self.with(|d| d.failing_jobs = n)

@@ -106,6 +106,7 @@ mod tests {
             role: "end-user".into(),
             life: Life::Active,
             purged_at: None,
+            purged_wall: None,
             created_with: Vec::new(),
         };
         let found = |q: &str| parse_terms(q).iter().all(|t| t.matches(&user));
