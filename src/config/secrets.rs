@@ -144,6 +144,19 @@ mod tests {
     }
 
     #[test]
+    fn bad_data_keys_are_refused_naming_the_key_and_the_variable_never_the_value() {
+        let s = load("[encryption]\nkeys_env = \"ERASURE_TEST_UNSET_DATA_KEYS_4242\"\n", &[]).unwrap();
+        let m = s.data_keys().unwrap_err().to_string();
+        assert!(m.contains("encryption.keys_env") && m.contains("ERASURE_TEST_UNSET_DATA_KEYS_4242"), "{m}");
+        // SAFETY: a variable only this test reads, set before anything reads it.
+        unsafe { std::env::set_var("ERASURE_TEST_SHORT_DATA_KEYS", "k1:c2hvcnQtc2VjcmV0LWtleQ==") };
+        let s = load("[encryption]\nkeys_env = \"ERASURE_TEST_SHORT_DATA_KEYS\"\n", &[]).unwrap();
+        let m = s.data_keys().unwrap_err().to_string();
+        assert!(m.contains("encryption.keys_env") && m.contains("32 bytes"), "{m}");
+        assert!(!m.contains("c2hvcnQtc2VjcmV0LWtleQ"), "{m}");
+    }
+
+    #[test]
     fn a_missing_secret_names_its_key_and_variable_but_a_present_one_never_prints() {
         let s = load("[security]\nhash_key_env = \"ERASURE_TEST_UNSET_VARIABLE_4242\"\n", &[]).unwrap();
         let m = s.hash_key().unwrap_err().to_string();
