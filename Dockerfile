@@ -2,7 +2,7 @@
 # start-up under an advisory lock, so any number of containers can start together.
 #
 #   docker build -t erasure-worker .
-#   docker run --rm -e ERASURE_HASH_KEY=... -e ERASURE__DATABASE__URL=... \
+#   docker run --rm -e ERASURE_HASH_KEY=... -e ERASURE_DATA_KEYS=... -e ERASURE__DATABASE__URL=... \
 #       -e ERASURE__AMQP__URLS=... -v $PWD/config/production.toml:/etc/erasure/production.toml:ro \
 #       erasure-worker --config /etc/erasure/production.toml run
 

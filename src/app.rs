@@ -34,6 +34,7 @@ impl App {
         let database_tls = settings.database_tls()?;
         let store = Store::connect(&database_url, settings.database.pool_size, &database_tls)
             .map_err(|e| settings.key_error("database.url", e.to_string()))?
+            .with_vault(settings.data_keys()?)
             .with_expiring_copies(&settings.retention.copies);
         let broker = Broker::new(settings.amqp_urls()?, settings.amqp.clone()).with_tls(settings.amqp_tls()?);
         let hasher = Hasher::new(settings.hash_key()?);

@@ -23,6 +23,7 @@ pub mod connector_cli;
 pub mod events;
 pub mod identity;
 pub mod intake;
+pub mod keys;
 pub mod listen;
 pub mod mail;
 pub mod metrics;
@@ -38,6 +39,7 @@ pub mod runner;
 pub mod shutdown;
 pub mod store;
 pub mod tls;
+pub mod vault;
 
 use app::App;
 use clock::Clock;

@@ -36,6 +36,11 @@ enum Command {
         #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=10_000))]
         batch_size: i64,
     },
+    /// The data keys that encrypt identifiers at rest.
+    Keys {
+        #[command(subcommand)]
+        action: KeysCommand,
+    },
     /// Load and check the configuration (secrets included), print a summary, exit.
     CheckConfig,
     /// The tamper-evident audit log (reads the database directly).
@@ -59,6 +64,17 @@ enum AuditCommand {
     Verify {
         /// A request id (the nil UUID for the operator chain); every chain when absent.
         id: Option<uuid::Uuid>,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Re-seal every value sealed with an older data key (and any still in clear from before
+    /// encryption) with the first key of `[encryption] keys_env`; safe to run again.
+    Rotate {
+        /// Rows re-sealed per transaction.
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=10_000))]
+        batch_size: i64,
     },
 }
 
@@ -130,6 +146,13 @@ async fn main() -> anyhow::Result<()> {
             if !report.breaks.is_empty() {
                 std::process::exit(1);
             }
+            Ok(())
+        }
+        Command::Keys { action: KeysCommand::Rotate { batch_size } } => {
+            let app = erasure_worker::app::App::new(settings, Arc::new(SystemClock))?;
+            let report =
+                erasure_worker::keys::rotate(&app, batch_size).await.context("could not rotate the data keys")?;
+            println!("{}", report.lines(app.store.current_data_key().unwrap_or("?")));
             Ok(())
         }
         Command::Connector { action: ConnectorCommand::Check { instance } } => {

@@ -13,6 +13,7 @@ mod limit;
 mod receipts;
 mod requests;
 mod server;
+mod suppressions;
 
 pub use auth::{Scope, Tokens};
 pub use error::ApiError;
@@ -91,6 +92,8 @@ fn routes(state: ApiState) -> Router {
         .route("/v1/legal-holds", get(legal_holds::list).post(legal_holds::add))
         .route("/v1/legal-holds/{id}/release", post(legal_holds::release))
         .route_layer(scope(Scope::Legal));
+    let suppression =
+        Router::new().route("/v1/suppressions", get(suppressions::check)).route_layer(scope(Scope::Suppression));
     let open = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -100,7 +103,7 @@ fn routes(state: ApiState) -> Router {
         .route("/dashboard/requests/{id}", get(dashboard::request))
         .route("/dashboard/login", get(dashboard::login_form).post(dashboard::login))
         .route("/dashboard/logout", post(dashboard::logout));
-    open.merge(read).merge(submit).merge(operate).merge(legal).with_state(state)
+    open.merge(read).merge(submit).merge(operate).merge(legal).merge(suppression).with_state(state)
 }
 
 fn metrics_routes(state: ApiState) -> Router {

@@ -29,6 +29,8 @@ pub struct Settings {
     pub outbox: OutboxSettings,
     pub requests: RequestSettings,
     pub security: SecuritySettings,
+    /// Encryption at rest of identifiers (the data keys).
+    pub encryption: EncryptionSettings,
     pub log: LogSettings,
     pub api: ApiSettings,
     /// Messages to the person (e-mail over SMTP).
@@ -39,8 +41,8 @@ pub struct Settings {
     /// Verification after erasure (`lookup` at the vendors' hard-delete windows).
     #[serde(default)]
     pub verification: VerificationSettings,
-    /// What stays after an erasure and how long: copies no API reaches (`[[retention.copies]]`).
-    #[serde(default)]
+    /// What stays after an erasure and how long: copies no API reaches (`[[retention.copies]]`),
+    /// and how long what identifies a person, and sent messages, are kept.
     pub retention: RetentionSettings,
     /// Connector instances by name; the name is what messages use in `systems` and `ids`.
     #[serde(default)]
@@ -170,9 +172,16 @@ pub struct OutboxSettings {
 }
 
 /// `[retention]`: see config/default.toml.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RetentionSettings {
+    /// A `failed` or `cancelled` request keeps its (encrypted) identifiers this long after it
+    /// settled, so an operator can still retry it; then they are deleted. A `closed` request's
+    /// are deleted at the next sweep.
+    pub settled_identifiers: Dur,
+    /// Sent events (`outbox`) and sent or refused messages to the person (`mail_outbox`) are
+    /// deleted this long after they were sent.
+    pub sent_messages: Dur,
     /// Copies of the person's data that no API can reach and that expire on their own (backups,
     /// archives): the person is told the date by which each is overwritten.
     #[serde(default)]
@@ -290,10 +299,18 @@ pub struct SecuritySettings {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct EncryptionSettings {
+    /// Environment variable holding the data keys, `id:base64key[,id:base64key...]` (32-byte
+    /// AES-256 keys): the first seals new values, every one listed opens old ones.
+    pub keys_env: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ApiSettings {
     /// Address the HTTP API listens on.
     pub listen: String,
-    /// Bearer tokens and their scopes (`read`, `submit`, `operate`, `legal`).
+    /// Bearer tokens and their scopes (`read`, `submit`, `operate`, `legal`, `suppression`).
     #[serde(default)]
     pub tokens: Vec<ApiToken>,
     /// Where `/metrics` is served on its own (then not on `listen`); absent: on `listen`.
@@ -357,7 +374,8 @@ pub struct ApiToken {
 }
 
 /// What an API token may do: `read` (status), `submit` (products send requests), `operate`
-/// (actions), `legal` (the legal hold list: list, add, release; `operate` does not include it).
+/// (actions), `legal` (the legal hold list: list, add, release; `operate` does not include it),
+/// `suppression` (products ask whether a person asked to be erased; no other scope includes it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
@@ -365,6 +383,7 @@ pub enum Scope {
     Submit,
     Operate,
     Legal,
+    Suppression,
 }
 
 /// The receipts' Ed25519 keys (read in `receipt::keys`).

@@ -30,6 +30,18 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// The data keys that encrypt identifiers at rest, read from the environment.
+    pub fn data_keys(&self) -> Result<crate::vault::Vault, ConfigError> {
+        let keys = secret_from_env("encryption.keys_env", &self.encryption.keys_env)?;
+        crate::vault::Vault::parse(secrecy::ExposeSecret::expose_secret(&keys)).map_err(|message| ConfigError::Key {
+            key: "encryption.keys_env".into(),
+            origin: format!("environment variable {}", self.encryption.keys_env),
+            message,
+        })
+    }
+}
+
 /// Read a secret from the environment variable a config key names.
 pub fn secret_from_env(key: &str, var: &str) -> Result<SecretString, ConfigError> {
     match std::env::var(var) {
@@ -129,6 +141,19 @@ mod tests {
         assert_eq!(url, "postgres://erasure@/erasure?host=/var/run/postgresql&password=p%26ss%20w%3Drd");
         let config: tokio_postgres::Config = url.parse().expect("tokio-postgres reads it");
         assert_eq!(config.get_password(), Some("p&ss w=rd".as_bytes()));
+    }
+
+    #[test]
+    fn bad_data_keys_are_refused_naming_the_key_and_the_variable_never_the_value() {
+        let s = load("[encryption]\nkeys_env = \"ERASURE_TEST_UNSET_DATA_KEYS_4242\"\n", &[]).unwrap();
+        let m = s.data_keys().unwrap_err().to_string();
+        assert!(m.contains("encryption.keys_env") && m.contains("ERASURE_TEST_UNSET_DATA_KEYS_4242"), "{m}");
+        // SAFETY: a variable only this test reads, set before anything reads it.
+        unsafe { std::env::set_var("ERASURE_TEST_SHORT_DATA_KEYS", "k1:c2hvcnQtc2VjcmV0LWtleQ==") };
+        let s = load("[encryption]\nkeys_env = \"ERASURE_TEST_SHORT_DATA_KEYS\"\n", &[]).unwrap();
+        let m = s.data_keys().unwrap_err().to_string();
+        assert!(m.contains("encryption.keys_env") && m.contains("32 bytes"), "{m}");
+        assert!(!m.contains("c2hvcnQtc2VjcmV0LWtleQ"), "{m}");
     }
 
     #[test]

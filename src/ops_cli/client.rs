@@ -146,6 +146,11 @@ impl Client {
         self.call(Method::POST, &["v1", "dead-letters", &id.to_string(), "discard"], &[], Some(&body)).await
     }
 
+    /// `identifier`: (`email`|`phone`|`user_id`, value), sent as the query the API hashes.
+    pub async fn suppressed(&self, identifiers: &[(&str, String)]) -> Result<Reply<Suppression>, ClientError> {
+        self.call(Method::GET, &["v1", "suppressions"], identifiers, None).await
+    }
+
     pub async fn submit(&self, message: &Value) -> Result<Reply<Submitted>, ClientError> {
         self.call(Method::POST, &["v1", "requests"], &[], Some(message)).await
     }
@@ -228,6 +233,19 @@ pub struct ListFilter {
 /// `{"ok": true}`: what every action answers.
 #[derive(Debug, Deserialize)]
 pub struct Done {}
+
+#[derive(Debug, Deserialize)]
+pub struct Suppression {
+    pub suppressed: bool,
+    pub erased: bool,
+    pub requests: Vec<SuppressionMatch>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SuppressionMatch {
+    pub request_id: Uuid,
+    pub state: String,
+}
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct RequestView {

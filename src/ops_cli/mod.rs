@@ -1,7 +1,7 @@
 //! The operators' commands (`erasure status|list|retry|cancel|hold|release|exempt|extend|dlq|submit|
-//! receipt`): a client of the HTTP API (`receipt verify` alone works offline), so every action is
-//! checked against the token's scopes and audited under its name. Tables by default, the API's
-//! JSON with `--json`.
+//! receipt|suppressed`): a client of the HTTP API (`receipt verify` alone works offline), so every
+//! action is checked against the token's scopes and audited under its name. Tables by default, the
+//! API's JSON with `--json`.
 
 mod client;
 mod receipt;
@@ -149,6 +149,19 @@ pub enum OpsCommand {
         #[command(flatten)]
         out: Output,
     },
+    /// Did this person ask to be erased? (API, scope suppression; audited.) Exit 0 when
+    /// suppressed (do not re-create them), 1 when not.
+    #[command(group(clap::ArgGroup::new("identifier").required(true).multiple(true).args(["email", "phone", "user_id"])))]
+    Suppressed {
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long)]
+        user_id: Option<String>,
+        #[command(flatten)]
+        out: Output,
+    },
     /// Dead-lettered intake messages.
     Dlq {
         #[command(subcommand)]
@@ -282,6 +295,25 @@ async fn execute(command: OpsCommand) -> Result<ExitStatus, ClientError> {
         OpsCommand::Dlq { command: DlqCommand::Discard { id, reason, out } } => {
             let reply = connect(&out)?.discard(id, &reason.reason).await?;
             show(&out, &reply.json, || format!("dead letter {id} {}\n", reply.body.status));
+        }
+        OpsCommand::Suppressed { email, phone, user_id, out } => {
+            let query: Vec<(&str, String)> = [("email", email), ("phone", phone), ("user_id", user_id)]
+                .into_iter()
+                .filter_map(|(k, v)| v.map(|v| (k, v)))
+                .collect();
+            let reply = connect(&out)?.suppressed(&query).await?;
+            let s = &reply.body;
+            show(&out, &reply.json, || {
+                let verdict = match (s.suppressed, s.erased) {
+                    (true, true) => "suppressed: this person was erased",
+                    (true, false) => "suppressed: this person asked to be erased",
+                    (false, _) => "not suppressed",
+                };
+                let requests: Vec<String> =
+                    s.requests.iter().map(|r| format!("  {} {}", r.request_id, r.state)).collect();
+                format!("{verdict}\n{}", requests.iter().map(|l| format!("{l}\n")).collect::<String>())
+            });
+            return Ok(if s.suppressed { 0 } else { 1 });
         }
         OpsCommand::Submit { email, phone, user_id, system, locale, wait, out } => {
             let subject = submit::Subject { emails: email, phones: phone, user_id, systems: system, locale };

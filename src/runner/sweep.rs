@@ -1,6 +1,7 @@
 //! The runner's sweeps, once per poll interval rather than on every wake-up: rescue of expired
 //! leases, requests whose grace period ended, the gauges' settled counts, and (every 30th sweep)
-//! tasks of unconfigured connectors and expired dead letters.
+//! tasks of unconfigured connectors, expired dead letters, and forgetting: the identifiers of
+//! requests that are over, and sent events and messages past their retention.
 
 use super::{policy, record, transition::decide};
 use crate::app::App;
@@ -45,6 +46,7 @@ impl Sweeper {
             if let Err(error) = app.store.purge_dead_letters(app.settings.amqp.dead_letter_ttl.0, now).await {
                 tracing::warn!(%error, "Could not purge expired dead letters.");
             }
+            forget(app, now).await;
         }
         self.count += 1;
     }
@@ -88,4 +90,30 @@ async fn fail_orphans(app: &App, configured: &[String]) -> Result<(), crate::sto
         }
     }
     Ok(())
+}
+
+/// Delete the identifiers of requests that are over (`store::forget`), in batches, then sent
+/// events and messages past their retention. Logs counts and request ids only.
+async fn forget(app: &App, now: DateTime<Utc>) {
+    let retention = &app.settings.retention;
+    loop {
+        match app.store.forget_settled(retention.settled_identifiers.0, 100, now).await {
+            Ok(ids) if ids.is_empty() => break,
+            Ok(ids) => {
+                tracing::info!(forgotten = ids.len(), "Deleted the identifiers of requests that are over.");
+                if ids.len() < 100 {
+                    break;
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "Could not delete the identifiers of requests that are over.");
+                break;
+            }
+        }
+    }
+    match app.store.prune_sent(retention.sent_messages.0, now).await {
+        Ok(0) => {}
+        Ok(pruned) => tracing::info!(pruned, "Deleted sent events and messages past their retention."),
+        Err(error) => tracing::warn!(%error, "Could not delete sent events and messages."),
+    }
 }

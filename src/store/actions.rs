@@ -2,6 +2,7 @@
 //! audit row naming who and why.
 
 use super::outbox::enqueue;
+use super::sealed::{identifiers_from, IDENTIFIER_COLUMNS};
 use super::tasks::settle;
 use super::{audit, Store, StoreError, TASKS_CHANNEL};
 use crate::events::{self, Cancelled, DeadlineExtended};
@@ -46,6 +47,13 @@ impl Store {
         if !state.can_retry() {
             return Ok(Err(Refused::Conflict(format!("a {state} request has no failed task to retry"))));
         }
+        let forgotten: bool =
+            tx.query_one("SELECT forgotten_at IS NOT NULL FROM requests WHERE id = $1", &[&id]).await?.get(0);
+        if forgotten {
+            return Ok(Err(Refused::Conflict(
+                "the request's identifiers were deleted after its retention period: submit it again".into(),
+            )));
+        }
         let retried = tx
             .execute(
                 "UPDATE tasks SET state = 'pending', attempt = 0, next_attempt_at = $2, last_error = NULL,
@@ -75,8 +83,12 @@ impl Store {
     pub async fn cancel(&self, id: Uuid, actor: &str, reason: &str, now: DateTime<Utc>) -> ActionResult {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        let Some(row) =
-            tx.query_opt("SELECT state, generation, reply_to FROM requests WHERE id = $1 FOR UPDATE", &[&id]).await?
+        let Some(row) = tx
+            .query_opt(
+                &format!("SELECT state, generation, {IDENTIFIER_COLUMNS} FROM requests r WHERE id = $1 FOR UPDATE"),
+                &[&id],
+            )
+            .await?
         else {
             return Ok(Err(Refused::NotFound));
         };
@@ -90,8 +102,9 @@ impl Store {
         )
         .await?;
         audit(&tx, id, None, now, actor, "request.cancelled", json!({ "reason": reason })).await?;
-        let event = events::build(id, &Cancelled { generation: row.get(1), finished_at: now }, row.get(2));
-        enqueue(&tx, &event, now).await?;
+        let reply_to = identifiers_from(self.vault(), id, &row, 2)?.and_then(|i| i.reply_to);
+        let event = events::build(id, &Cancelled { generation: row.get(1), finished_at: now }, reply_to);
+        enqueue(&tx, self.vault(), &event, now).await?;
         tx.commit().await?;
         Ok(Ok(()))
     }
@@ -205,7 +218,7 @@ impl Store {
             tx.execute("UPDATE requests SET state = 'in_progress', generation = generation + 1 WHERE id = $1", &[&id])
                 .await?;
         }
-        settle(&tx, id, actor, now, &self.copies).await?;
+        settle(&tx, self.vault(), id, actor, now, &self.copies).await?;
         tx.commit().await?;
         Ok(Ok(()))
     }
@@ -225,8 +238,10 @@ impl Store {
         let tx = client.transaction().await?;
         let Some(row) = tx
             .query_opt(
-                "SELECT state, deadline_at, deadline_extended_at IS NOT NULL, generation, reply_to
-                 FROM requests WHERE id = $1 FOR UPDATE",
+                &format!(
+                    "SELECT state, deadline_at, deadline_extended_at IS NOT NULL, generation, {IDENTIFIER_COLUMNS}
+                     FROM requests r WHERE id = $1 FOR UPDATE"
+                ),
                 &[&id],
             )
             .await?
@@ -265,8 +280,9 @@ impl Store {
             previous_deadline_at: deadline,
             extension_reason: reason.to_string(),
         };
-        let event = events::build(id, &extended, row.get(4));
-        enqueue(&tx, &event, now).await?;
+        let reply_to = identifiers_from(self.vault(), id, &row, 4)?.and_then(|i| i.reply_to);
+        let event = events::build(id, &extended, reply_to);
+        enqueue(&tx, self.vault(), &event, now).await?;
         tx.commit().await?;
         Ok(Ok(()))
     }

@@ -1,8 +1,11 @@
 //! Dead letters: invalid intake messages kept for operators, with their reason, and their body for
-//! a replay after a fix. Purged after the dead-letter TTL, like the queue.
+//! a replay after a fix. The body and reply_to are stored sealed (`store::sealed`). Purged after
+//! the dead-letter TTL, like the queue.
 
 use super::outbox::{enqueue, NewEvent};
+use super::sealed::{frame_dead_letter, unframe_dead_letter, DEAD_LETTER};
 use super::{secs, Store, StoreError};
+use crate::vault::Vault;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::time::Duration;
@@ -58,16 +61,22 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
+        // The id first: the body and reply_to are sealed for this row.
+        let id: i64 = tx.query_one("SELECT nextval(pg_get_serial_sequence('dead_letters', 'id'))", &[]).await?.get(0);
+        let clear = frame_dead_letter(letter.body, letter.reply_to);
+        let sealed = self.vault().seal(&id.to_be_bytes(), DEAD_LETTER, &clear)?;
         tx.execute(
-            "INSERT INTO dead_letters (reason, detail, request_id, body, reply_to, dead_lettered_at,
+            "INSERT INTO dead_letters (id, reason, detail, request_id, sealed, sealed_key_id, dead_lettered_at,
                                        signing_key_id, signature)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             OVERRIDING SYSTEM VALUE
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             &[
+                &id,
                 &letter.reason,
                 &letter.detail,
                 &letter.request_id,
-                &letter.body,
-                &letter.reply_to,
+                &sealed.bytes,
+                &sealed.key_id,
                 &now,
                 &letter.signing_key_id,
                 &letter.signature,
@@ -75,7 +84,7 @@ impl Store {
         )
         .await?;
         if let Some(event) = event {
-            enqueue(&tx, event, now).await?;
+            enqueue(&tx, self.vault(), event, now).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -86,13 +95,13 @@ impl Store {
         let client = self.client().await?;
         let rows =
             client.query(&format!("SELECT {COLUMNS} FROM dead_letters ORDER BY id DESC LIMIT $1"), &[&limit]).await?;
-        Ok(rows.iter().map(|r| dead_letter(r, with_bodies)).collect())
+        rows.iter().map(|r| dead_letter(self.vault(), r, with_bodies)).collect()
     }
 
     pub async fn dead_letter(&self, id: i64) -> Result<Option<DeadLetter>, StoreError> {
         let client = self.client().await?;
         let row = client.query_opt(&format!("SELECT {COLUMNS} FROM dead_letters WHERE id = $1"), &[&id]).await?;
-        Ok(row.map(|r| dead_letter(&r, true)))
+        row.map(|r| dead_letter(self.vault(), &r, true)).transpose()
     }
 
     pub async fn mark_replayed(&self, id: i64, actor: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
@@ -145,12 +154,20 @@ impl Store {
 }
 
 const COLUMNS: &str = "id, reason, detail, request_id, dead_lettered_at, replayed_at, body, reply_to, \
-                       discarded_at, discarded_by, discard_reason, signing_key_id, signature";
+                       discarded_at, discarded_by, discard_reason, signing_key_id, signature, sealed, sealed_key_id";
 
-fn dead_letter(r: &tokio_postgres::Row, with_bodies: bool) -> DeadLetter {
-    let raw_body: Vec<u8> = r.get(6);
-    DeadLetter {
-        id: r.get(0),
+/// A dead letter, its body and reply_to opened (or read in clear from a letter kept before
+/// encryption).
+fn dead_letter(vault: &Vault, r: &tokio_postgres::Row, with_bodies: bool) -> Result<DeadLetter, StoreError> {
+    let id: i64 = r.get(0);
+    let (raw_body, reply_to) = match (r.get::<_, Option<Vec<u8>>>(13), r.get::<_, Option<String>>(14)) {
+        (Some(sealed), Some(key_id)) => {
+            unframe_dead_letter(&vault.open(&key_id, &id.to_be_bytes(), DEAD_LETTER, &sealed)?)?
+        }
+        _ => (r.get::<_, Option<Vec<u8>>>(6).unwrap_or_default(), r.get(7)),
+    };
+    Ok(DeadLetter {
+        id,
         reason: r.get(1),
         detail: r.get(2),
         request_id: r.get(3),
@@ -158,11 +175,11 @@ fn dead_letter(r: &tokio_postgres::Row, with_bodies: bool) -> DeadLetter {
         replayed_at: r.get(5),
         body: with_bodies.then(|| String::from_utf8_lossy(&raw_body).into_owned()),
         raw_body,
-        reply_to: r.get(7),
+        reply_to,
         discarded_at: r.get(8),
         discarded_by: r.get(9),
         discard_reason: r.get(10),
         signing_key_id: r.get(11),
         signature: r.get(12),
-    }
+    })
 }

@@ -3,8 +3,10 @@
 //! like every queue (`store::queue`); a refused row is never claimed again.
 
 use super::queue::{Queue, Queued};
+use super::sealed::identifiers_from;
 use super::{Store, StoreError};
 use crate::events::EventType;
+use crate::vault::Vault;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
 use uuid::Uuid;
@@ -79,19 +81,22 @@ impl Store {
 
 impl Queued for MailRow {
     const QUEUE: Queue = Queue::Mail;
-    const SELECT: &'static str = "SELECT c.id, c.message_id, c.event_type, c.payload, c.attempts, r.subject, r.locale
+    const SELECT: &'static str = "SELECT c.id, c.message_id, c.event_type, c.payload, c.attempts, r.locale, r.id,
+                                         r.identifiers_sealed, r.identifiers_key_id, r.subject, r.reply_to
                                   FROM claimed c JOIN requests r ON r.id = c.request_id
                                   ORDER BY c.id";
 
-    fn from_row(r: &tokio_postgres::Row) -> MailRow {
-        MailRow {
+    /// The recipients come from the request's sealed identifiers, opened here.
+    fn from_row(r: &tokio_postgres::Row, vault: &Vault) -> Result<MailRow, StoreError> {
+        let identifiers = identifiers_from(vault, r.get(6), r, 7)?;
+        Ok(MailRow {
             id: r.get(0),
             message_id: r.get(1),
             event_type: r.get(2),
             payload: r.get(3),
             attempts: r.get(4),
-            subject: r.get::<_, Option<serde_json::Value>>(5).unwrap_or_default(),
-            locale: r.get(6),
-        }
+            subject: identifiers.map(|i| i.subject).unwrap_or_default(),
+            locale: r.get(5),
+        })
     }
 }

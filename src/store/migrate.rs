@@ -17,6 +17,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (9, "bounded_gauges", include_str!("migrations/V9__bounded_gauges.sql")),
     (10, "legal_hold_ids", include_str!("migrations/V10__legal_hold_ids.sql")),
     (11, "audit_chain_receipts", include_str!("migrations/V11__audit_chain_receipts.sql")),
+    (12, "forgetting", include_str!("migrations/V12__forgetting.sql")),
     (13, "verification", include_str!("migrations/V13__verification.sql")),
 ];
 

@@ -9,12 +9,15 @@
 //! - `verification`: the checks after erasure (lookups), reopening and closing; `check_schedule`:
 //!   the checks a task's end schedules.
 //! - `rehash`: `erasure rehash`, identifier hashes recomputed after the normalisation changed.
+//! - `sealed`: the encrypted columns (identifiers at rest); `forget`: the tombstones, the
+//!   pruning of sent messages, `erasure keys rotate` and suppression lookups.
 
 pub mod actions;
 pub mod audit_chain;
 mod check_schedule;
 pub mod dashboard;
 pub mod dead_letters;
+pub mod forget;
 pub mod gauges;
 pub mod grace;
 pub mod legal_holds;
@@ -26,9 +29,12 @@ pub mod ratelimit;
 pub mod receipts;
 pub mod refused;
 pub mod rehash;
+pub mod rekey;
 pub mod requests;
+pub mod sealed;
 pub mod sessions;
 pub mod status;
+pub mod suppressions;
 pub mod tasks;
 pub mod verification;
 
@@ -51,6 +57,8 @@ pub enum StoreError {
     Pool(#[from] deadpool_postgres::PoolError),
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
+    #[error("sealed data: {0}")]
+    Vault(#[from] crate::vault::VaultError),
 }
 
 impl StoreError {
@@ -86,6 +94,8 @@ impl StoreError {
 #[derive(Clone)]
 pub struct Store {
     pool: Pool,
+    /// Seals and opens what identifies a person (`sealed`); empty until `with_vault`.
+    vault: std::sync::Arc<crate::vault::Vault>,
     /// `[[retention.copies]]`: named in the events of settled requests.
     copies: std::sync::Arc<[crate::config::ExpiringCopy]>,
 }
@@ -101,7 +111,13 @@ impl Store {
             .max_size(pool_size)
             .build()
             .map_err(|e| StoreError::Corrupt(format!("cannot build the database pool: {e}")))?;
-        Ok(Store { pool, copies: std::sync::Arc::new([]) })
+        Ok(Store { pool, vault: Default::default(), copies: std::sync::Arc::new([]) })
+    }
+
+    /// The data keys that seal and open identifiers.
+    pub fn with_vault(mut self, vault: crate::vault::Vault) -> Store {
+        self.vault = std::sync::Arc::new(vault);
+        self
     }
 
     /// The copies no API reaches (`[[retention.copies]]`) that settled requests' events name.

@@ -2,8 +2,10 @@
 //! relay. Claimed, marked sent and postponed like every queue (`store::queue`).
 
 use super::queue::{Queue, Queued};
+use super::sealed::OUTBOX_REPLY_TO;
 use super::{Store, StoreError, OUTBOX_CHANNEL};
 pub use crate::events::NewEvent;
+use crate::vault::Vault;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
 use uuid::Uuid;
@@ -28,19 +30,37 @@ pub struct OutboxRow {
 }
 
 /// Queue an event inside the caller's transaction.
-pub(crate) async fn enqueue(tx: &Transaction<'_>, event: &NewEvent, now: DateTime<Utc>) -> Result<(), StoreError> {
+/// The `reply_to` queue is stored sealed (bound to the message id), with an empty routing key.
+pub(crate) async fn enqueue(
+    tx: &Transaction<'_>,
+    vault: &Vault,
+    event: &NewEvent,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     let event_type = event.event.routing_key();
-    let mut rows = vec![("events", event_type.to_string())];
+    let mut rows = vec![("events", event_type.to_string(), None)];
     if let Some(reply_to) = &event.reply_to {
-        rows.push(("reply", reply_to.clone()));
+        let sealed = vault.seal(event.message_id.as_bytes(), OUTBOX_REPLY_TO, reply_to.as_bytes())?;
+        rows.push(("reply", String::new(), Some(sealed)));
     }
-    for (destination, routing_key) in rows {
+    for (destination, routing_key, sealed) in rows {
+        let (sealed, key_id) = sealed.map(|s| (s.bytes, s.key_id)).unzip();
         tx.execute(
             "INSERT INTO outbox (request_id, message_id, event_type, destination, routing_key, payload,
-                                 next_attempt_at, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7)
+                                 next_attempt_at, created_at, updated_at, reply_to_sealed, reply_to_key_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7, $8, $9)
              ON CONFLICT (message_id, destination) DO NOTHING",
-            &[&event.request_id, &event.message_id, &event_type, &destination, &routing_key, &event.payload, &now],
+            &[
+                &event.request_id,
+                &event.message_id,
+                &event_type,
+                &destination,
+                &routing_key,
+                &event.payload,
+                &now,
+                &sealed,
+                &key_id,
+            ],
         )
         .await?;
     }
@@ -54,7 +74,7 @@ impl Store {
     pub async fn enqueue_event(&self, event: &NewEvent, now: DateTime<Utc>) -> Result<(), StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        enqueue(&tx, event, now).await?;
+        enqueue(&tx, self.vault(), event, now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -64,19 +84,28 @@ impl Queued for OutboxRow {
     const QUEUE: Queue = Queue::Outbox;
     const SELECT: &'static str =
         "SELECT c.id, c.message_id, c.event_type, c.destination, c.routing_key, c.payload, c.attempts,
-                EXISTS (SELECT 1 FROM mail_outbox m WHERE m.message_id = c.message_id)
+                EXISTS (SELECT 1 FROM mail_outbox m WHERE m.message_id = c.message_id),
+                c.reply_to_sealed, c.reply_to_key_id
          FROM claimed c ORDER BY c.id";
 
-    fn from_row(r: &tokio_postgres::Row) -> OutboxRow {
-        OutboxRow {
+    /// A reply row's routing key is its `reply_to`, opened here.
+    fn from_row(r: &tokio_postgres::Row, vault: &Vault) -> Result<OutboxRow, StoreError> {
+        let message_id: Uuid = r.get(1);
+        let mut routing_key: String = r.get(4);
+        if let (Some(sealed), Some(key_id)) = (r.get::<_, Option<Vec<u8>>>(8), r.get::<_, Option<String>>(9)) {
+            let clear = vault.open(&key_id, message_id.as_bytes(), OUTBOX_REPLY_TO, &sealed)?;
+            routing_key = String::from_utf8(clear)
+                .map_err(|_| StoreError::Corrupt("an event's sealed reply_to is not text".into()))?;
+        }
+        Ok(OutboxRow {
             id: r.get(0),
-            message_id: r.get(1),
+            message_id,
             event_type: r.get(2),
             destination: if r.get::<_, &str>(3) == "reply" { Destination::Reply } else { Destination::Events },
-            routing_key: r.get(4),
+            routing_key,
             payload: r.get(5),
             attempts: r.get(6),
             mailed: r.get(7),
-        }
+        })
     }
 }

@@ -4,6 +4,7 @@
 //! reason until its retry time.
 
 use super::{secs, Store, StoreError};
+use crate::vault::Vault;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
@@ -36,7 +37,8 @@ pub trait Queued: Sized {
     const QUEUE: Queue;
     /// What to read, from the rows just claimed (`claimed`), in id order.
     const SELECT: &'static str;
-    fn from_row(row: &tokio_postgres::Row) -> Self;
+    /// The row, with its sealed columns opened by `vault`.
+    fn from_row(row: &tokio_postgres::Row, vault: &Vault) -> Result<Self, StoreError>;
 }
 
 impl Store {
@@ -61,7 +63,7 @@ impl Store {
         );
         let client = self.client().await?;
         let rows = client.query(&sql, &[&limit, &now, &secs(lease)]).await?;
-        Ok(rows.iter().map(R::from_row).collect())
+        rows.iter().map(|row| R::from_row(row, self.vault())).collect()
     }
 
     pub async fn mark_sent(&self, queue: Queue, ids: &[i64], now: DateTime<Utc>) -> Result<(), StoreError> {

@@ -1,6 +1,7 @@
 //! What a receipt says, read in one snapshot: the request, each of its tasks (with the time of
 //! its first attempt, from the audit log) and its audit chain's head.
 
+use super::sealed::{identifiers_from, IDENTIFIER_COLUMNS};
 use super::{Store, StoreError};
 use crate::model::{RequestState, TaskState};
 use chrono::{DateTime, Utc};
@@ -16,7 +17,7 @@ pub struct ReceiptData {
     pub received_at: DateTime<Utc>,
     pub deadline_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
-    /// The stored subject while it is kept (NULL once closed): receipts withhold any evidence
+    /// The stored subject while it is kept (none once the request is forgotten): receipts withhold any evidence
     /// text that repeats one of its identifiers.
     pub subject: Option<Value>,
     pub tasks: Vec<ReceiptTask>,
@@ -52,9 +53,12 @@ impl Store {
             .await?;
         let Some(request) = tx
             .query_opt(
-                "SELECT r.state, r.requested_at, r.received_at, r.deadline_at, r.finished_at, r.subject,
-                        coalesce(c.length, 0), coalesce(c.head, decode(repeat('00', 32), 'hex'))
-                 FROM requests r LEFT JOIN audit_chains c ON c.chain = r.id WHERE r.id = $1",
+                &format!(
+                    "SELECT r.state, r.requested_at, r.received_at, r.deadline_at, r.finished_at, r.subject,
+                            coalesce(c.length, 0), coalesce(c.head, decode(repeat('00', 32), 'hex')),
+                            {IDENTIFIER_COLUMNS}
+                     FROM requests r LEFT JOIN audit_chains c ON c.chain = r.id WHERE r.id = $1"
+                ),
                 &[&id],
             )
             .await?
@@ -99,7 +103,8 @@ impl Store {
             received_at: request.get(2),
             deadline_at: request.get(3),
             finished_at: request.get(4),
-            subject: request.get(5),
+            // Opened from the sealed identifiers while they are kept (none once forgotten).
+            subject: identifiers_from(self.vault(), id, &request, 8)?.map(|i| i.subject),
             tasks,
             audit_length: request.get(6),
             audit_head: request.get(7),

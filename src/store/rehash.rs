@@ -2,6 +2,7 @@
 //! current normalisation computes differently, and count the legal hold list's entries.
 
 use super::legal_holds::hold_matching;
+use super::sealed::{identifiers_from, IDENTIFIER_COLUMNS};
 use super::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -28,15 +29,20 @@ impl Store {
         let client = self.client().await?;
         let rows = client
             .query(
-                "SELECT id, subject, identifier_hashes FROM requests
-                 WHERE $1::uuid IS NULL OR id > $1 ORDER BY id LIMIT $2",
+                &format!(
+                    "SELECT id, identifier_hashes, {IDENTIFIER_COLUMNS} FROM requests r
+                     WHERE $1::uuid IS NULL OR id > $1 ORDER BY id LIMIT $2"
+                ),
                 &[&after, &limit],
             )
             .await?;
-        Ok(rows
-            .iter()
-            .map(|r| StoredSubject { id: r.get(0), subject: r.get(1), identifier_hashes: r.get(2) })
-            .collect())
+        rows.iter()
+            .map(|r| {
+                let id = r.get(0);
+                let subject = identifiers_from(self.vault(), id, r, 2)?.map(|i| i.subject);
+                Ok(StoredSubject { id, subject, identifier_hashes: r.get(1) })
+            })
+            .collect()
     }
 
     /// In one transaction, replace each request's identifier hashes where they are still `old`
@@ -54,7 +60,8 @@ impl Store {
             let changed = tx
                 .execute(
                     "UPDATE requests SET identifier_hashes = $3
-                     WHERE id = $1 AND identifier_hashes = $2 AND subject IS NOT NULL",
+                     WHERE id = $1 AND identifier_hashes = $2 AND forgotten_at IS NULL
+                       AND (identifiers_sealed IS NOT NULL OR subject IS NOT NULL)",
                     &[id, old, new],
                 )
                 .await?;

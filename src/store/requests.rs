@@ -1,5 +1,6 @@
 //! Intake's one transaction: the request, one task per connector instance, the audit event.
 
+use super::sealed::Identifiers;
 use super::{audit, Store, StoreError, TASKS_CHANNEL};
 use crate::model::HoldKind;
 use chrono::{DateTime, Utc};
@@ -10,6 +11,7 @@ use uuid::Uuid;
 pub struct NewRequest {
     pub id: Uuid,
     pub body_sha256: Vec<u8>,
+    /// Stored sealed with `reply_to` (`store::sealed`), never in clear.
     pub subject: serde_json::Value,
     pub subject_hash: String,
     pub identifier_hashes: Vec<String>,
@@ -56,23 +58,26 @@ impl Store {
     pub async fn insert_request(&self, new: &NewRequest, now: DateTime<Utc>) -> Result<Inserted, StoreError> {
         let scheduled = new.starts_at.filter(|at| *at > now);
         let state = if scheduled.is_some() { "scheduled" } else { "received" };
+        // The one encryption of intake: the subject and reply_to, sealed together.
+        let identifiers = Identifiers { subject: new.subject.clone(), reply_to: new.reply_to.clone() };
+        let sealed = identifiers.seal(self.vault(), new.id)?;
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let inserted = tx
             .execute(
-                "INSERT INTO requests (id, state, body_sha256, subject, subject_hash, identifier_hashes, locale,
-                                       reply_to, requested_at, received_at, deadline_at, created_at, updated_at,
-                                       signing_key_id)
+                "INSERT INTO requests (id, state, body_sha256, identifiers_sealed, subject_hash, identifier_hashes,
+                                       locale, identifiers_key_id, requested_at, received_at, deadline_at, created_at,
+                                       updated_at, signing_key_id)
                  VALUES ($1, $11, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9, $9, $12)
                  ON CONFLICT (id) DO NOTHING",
                 &[
                     &new.id,
                     &new.body_sha256,
-                    &new.subject,
+                    &sealed.bytes,
                     &new.subject_hash,
                     &new.identifier_hashes,
                     &new.locale,
-                    &new.reply_to,
+                    &sealed.key_id,
                     &new.requested_at,
                     &now,
                     &new.deadline_at,

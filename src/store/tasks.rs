@@ -2,9 +2,11 @@
 //! outcome is one transaction with its audit row and, when the request settles, its events.
 
 use super::outbox::enqueue;
+use super::sealed::{identifiers_from, IDENTIFIER_COLUMNS};
 use super::{audit, secs, Store, StoreError};
 use crate::events::{self, Settled, SystemOutcome};
 use crate::model::{settled_state, RequestState, TaskState};
+use crate::vault::Vault;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
 use serde_json::json;
@@ -38,7 +40,8 @@ pub struct ClaimedTask {
 /// The columns `claimed_task` reads, from `tasks t` and `requests r`: the one place a claim reads
 /// the subject, for tasks and verification checks alike.
 pub(crate) const CLAIMED_TASK_COLUMNS: &str = "t.id, t.request_id, t.connector, t.kind, t.attempt, t.max_attempts, \
-     t.lease_token, t.pending, r.subject, r.subject_hash, r.state, t.progress, r.requested_at, r.generation";
+     t.lease_token, t.pending, r.subject_hash, r.state, t.progress, r.requested_at, r.generation, \
+     r.identifiers_sealed, r.identifiers_key_id, r.subject, r.reply_to";
 
 /// The new state of a task, as decided by `runner::transition`.
 #[derive(Debug, Clone, PartialEq)]
@@ -117,8 +120,8 @@ impl Store {
         let mut claimed = Vec::with_capacity(rows.len());
         let mut starting = Vec::new();
         for row in &rows {
-            let task = claimed_task(row);
-            if row.get::<_, &str>(10) == "received" && !starting.contains(&task.request_id) {
+            let task = claimed_task(row, self.vault())?;
+            if row.get::<_, &str>(9) == "received" && !starting.contains(&task.request_id) {
                 starting.push(task.request_id);
             }
             claimed.push(task);
@@ -255,7 +258,7 @@ impl Store {
             super::check_schedule::schedule(&tx, task_id, request_id, delays, now).await?;
         }
         let settled = if transition.state.is_terminal() {
-            settle(&tx, request_id, actor, now, &self.copies).await?
+            settle(&tx, self.vault(), request_id, actor, now, &self.copies).await?
         } else {
             None
         };
@@ -290,15 +293,17 @@ impl Store {
         let client = self.client().await?;
         let rows = client
             .query(
+                // No identifiers: a rescue needs none (they come back null, as when forgotten).
                 "SELECT t.id, t.request_id, t.connector, t.kind, t.attempt, t.max_attempts, t.lease_token, t.pending,
-                        NULL::jsonb, r.subject_hash, r.state, t.progress, r.requested_at, r.generation
+                        r.subject_hash, r.state, t.progress, r.requested_at, r.generation,
+                        NULL::bytea, NULL::text, NULL::jsonb, NULL::text
                  FROM tasks t JOIN requests r ON r.id = t.request_id
                  WHERE t.state = 'running' AND t.lease_expires_at <= $1
                  ORDER BY t.lease_expires_at LIMIT $2",
                 &[&now, &limit],
             )
             .await?;
-        Ok(rows.iter().map(claimed_task).collect())
+        rows.iter().map(|row| claimed_task(row, self.vault())).collect()
     }
 
     /// Due tasks of connector instances not in `configured`, due for longer than `grace`.
@@ -322,9 +327,13 @@ impl Store {
     }
 }
 
-/// A claimed task from a row of [`CLAIMED_TASK_COLUMNS`].
-pub(crate) fn claimed_task(row: &tokio_postgres::Row) -> ClaimedTask {
-    ClaimedTask {
+/// A claimed task from a row of [`CLAIMED_TASK_COLUMNS`]; the identifiers are opened here (the
+/// subject is in clear only in memory, for the connector).
+pub(crate) fn claimed_task(row: &tokio_postgres::Row, vault: &Vault) -> Result<ClaimedTask, StoreError> {
+    let request_id: Uuid = row.get(1);
+    // A forgotten request's subject is null: the runner fails such a task rather than guess.
+    let identifiers = identifiers_from(vault, request_id, row, 13)?;
+    Ok(ClaimedTask {
         id: row.get(0),
         request_id: row.get(1),
         connector: row.get(2),
@@ -333,17 +342,18 @@ pub(crate) fn claimed_task(row: &tokio_postgres::Row) -> ClaimedTask {
         max_attempts: row.get(5),
         lease_token: row.get(6),
         pending: row.get(7),
-        subject: row.get::<_, Option<serde_json::Value>>(8).unwrap_or_default(),
-        subject_hash: row.get(9),
-        progress: row.get(11),
-        requested_at: row.get(12),
-        generation: row.get(13),
-    }
+        subject: identifiers.map(|i| i.subject).unwrap_or_default(),
+        subject_hash: row.get(8),
+        progress: row.get(10),
+        requested_at: row.get(11),
+        generation: row.get(12),
+    })
 }
 
 /// If every task of the request is terminal, mark the request and queue its events.
 pub(crate) async fn settle(
     tx: &Transaction<'_>,
+    vault: &Vault,
     request_id: Uuid,
     actor: &str,
     now: DateTime<Utc>,
@@ -366,9 +376,11 @@ pub(crate) async fn settle(
     // A cancelled request stays cancelled: its in-flight tasks still record, it does not settle.
     let Some(request) = tx
         .query_opt(
-            "UPDATE requests SET state = $2, finished_at = $3, updated_at = $3
-             WHERE id = $1 AND state IN ('received', 'in_progress')
-             RETURNING generation, requested_at, deadline_at, reply_to",
+            &format!(
+                "UPDATE requests r SET state = $2, finished_at = $3, updated_at = $3
+                 WHERE id = $1 AND state IN ('received', 'in_progress')
+                 RETURNING generation, requested_at, deadline_at, {IDENTIFIER_COLUMNS}"
+            ),
             &[&request_id, &state.as_str(), &now],
         )
         .await?
@@ -381,9 +393,10 @@ pub(crate) async fn settle(
         .map(|(r, state)| SystemOutcome::new(r.get(0), r.get(1), *state, r.get(3), r.get(4), r.get(5), r.get(6)))
         .collect();
     let settled = Settled::new(state, request.get(0), request.get(1), request.get(2), now, systems, copies);
-    let event = events::build(request_id, &settled, request.get(3));
+    let reply_to = identifiers_from(vault, request_id, &request, 3)?.and_then(|i| i.reply_to);
+    let event = events::build(request_id, &settled, reply_to);
     let id = event.message_id;
-    enqueue(tx, &event, now).await?;
+    enqueue(tx, vault, &event, now).await?;
     audit(tx, request_id, None, now, actor, &format!("request.{state}"), json!({ "event_message_id": id })).await?;
     Ok(Some(state))
 }

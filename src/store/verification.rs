@@ -4,10 +4,12 @@
 //! request (`erasure.reopened`) or closes a request whose every check passed (`erasure.closed`).
 
 use super::outbox::enqueue;
+use super::sealed::{identifiers_from, IDENTIFIER_COLUMNS};
 use super::tasks::{claimed_task, ClaimedTask, CLAIMED_TASK_COLUMNS};
 use super::{audit, secs, Store, StoreError, TASKS_CHANNEL};
 use crate::events::{self, CheckRecord, Closed, Reopened, VerifiedSystem};
 use crate::model::{CheckResult, TaskState};
+use crate::vault::Vault;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
 use serde_json::json;
@@ -89,7 +91,8 @@ impl Store {
                 &[&task_ids],
             )
             .await?;
-        let tasks: Vec<ClaimedTask> = tasks.iter().map(claimed_task).collect();
+        let tasks: Vec<ClaimedTask> =
+            tasks.iter().map(|row| claimed_task(row, self.vault())).collect::<Result<_, _>>()?;
         tx.commit().await?;
         Ok(claimed
             .iter()
@@ -163,12 +166,12 @@ impl Store {
         audit(&tx, request_id, Some(check.task.id), now, actor, &event, detail).await?;
         let recorded = match outcome.result {
             CheckResult::Found => {
-                reopen(&tx, check, outcome.count, actor, now).await?;
+                reopen(&tx, self.vault(), check, outcome.count, actor, now).await?;
                 CheckRecorded::Applied { reopened: true, closed: false }
             }
             CheckResult::Absent | CheckResult::NotVerifiable => CheckRecorded::Applied {
                 reopened: false,
-                closed: close_if_verified(&tx, request_id, actor, now).await?,
+                closed: close_if_verified(&tx, self.vault(), request_id, actor, now).await?,
             },
             CheckResult::Error | CheckResult::Superseded => CheckRecorded::Applied { reopened: false, closed: false },
         };
@@ -224,6 +227,7 @@ fn check_row(r: &tokio_postgres::Row) -> CheckRow {
 /// in progress with a new generation and `erasure.reopened`.
 async fn reopen(
     tx: &Transaction<'_>,
+    vault: &Vault,
     check: &ClaimedCheck,
     count: Option<i64>,
     actor: &str,
@@ -248,8 +252,11 @@ async fn reopen(
         .await?;
     let reopened = tx
         .query_opt(
-            "UPDATE requests SET state = 'in_progress', generation = generation + 1, finished_at = NULL, updated_at = $2
-             WHERE id = $1 AND state = 'completed' RETURNING generation, reply_to",
+            &format!(
+                "UPDATE requests r SET state = 'in_progress', generation = generation + 1, finished_at = NULL,
+                        updated_at = $2
+                 WHERE id = $1 AND state = 'completed' RETURNING generation, {IDENTIFIER_COLUMNS}"
+            ),
             &[&request_id, &now],
         )
         .await?;
@@ -262,9 +269,10 @@ async fn reopen(
             found_count: count,
             after_seconds: check.after_seconds,
         };
-        let event = events::build(request_id, &body, request.get(1));
+        let reply_to = identifiers_from(vault, request_id, &request, 1)?.and_then(|i| i.reply_to);
+        let event = events::build(request_id, &body, reply_to);
         let message_id = event.message_id;
-        enqueue(tx, &event, now).await?;
+        enqueue(tx, vault, &event, now).await?;
         audit(
             tx,
             request_id,
@@ -284,16 +292,19 @@ async fn reopen(
 /// `erasure.closed` lists each system's checks. `true` if it closed now.
 async fn close_if_verified(
     tx: &Transaction<'_>,
+    vault: &Vault,
     request_id: Uuid,
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let Some(request) = tx
         .query_opt(
-            "UPDATE requests SET state = 'closed', subject = NULL, updated_at = $2
-             WHERE id = $1 AND state = 'completed'
-               AND NOT EXISTS (SELECT 1 FROM verification_checks c WHERE c.request_id = $1 AND c.done_at IS NULL)
-             RETURNING generation, requested_at, finished_at, reply_to",
+            &format!(
+                "UPDATE requests r SET state = 'closed', updated_at = $2
+                 WHERE id = $1 AND state = 'completed'
+                   AND NOT EXISTS (SELECT 1 FROM verification_checks c WHERE c.request_id = $1 AND c.done_at IS NULL)
+                 RETURNING generation, requested_at, finished_at, {IDENTIFIER_COLUMNS}"
+            ),
             &[&request_id, &now],
         )
         .await?
@@ -335,9 +346,11 @@ async fn close_if_verified(
         closed_at: now,
         verification: systems,
     };
-    let event = events::build(request_id, &body, request.get(3));
+    // The identifiers themselves go with the next sweep (`forget`), once this event is sent.
+    let reply_to = identifiers_from(vault, request_id, &request, 3)?.and_then(|i| i.reply_to);
+    let event = events::build(request_id, &body, reply_to);
     let message_id = event.message_id;
-    enqueue(tx, &event, now).await?;
+    enqueue(tx, vault, &event, now).await?;
     audit(tx, request_id, None, now, actor, "request.closed", json!({ "event_message_id": message_id })).await?;
     Ok(true)
 }

@@ -113,7 +113,8 @@ async fn rehash_recomputes_identifier_hashes_from_stored_subjects_and_is_idempot
     worker.stop().await;
 
     // What the old rules stored: `+33 (0)6 12 34 56 78` became `+330612345678`, and a number
-    // that is not one passed if it had 7 to 15 digits.
+    // that is not one passed if it had 7 to 15 digits. Stored as before encryption (V12): in the
+    // clear `subject` column, nothing sealed.
     let hasher = RawHasher(std::env::var(HASH_KEY_ENV).unwrap());
     let db = stack.db().await;
     for (id, phone) in [(stale, "+330612345678"), (invalid, "+999612345678")] {
@@ -126,7 +127,9 @@ async fn rehash_recomputes_identifier_hashes_from_stored_subjects_and_is_idempot
             hasher.identifier("phone", phone),
         ];
         db.execute(
-            "UPDATE requests SET subject = $2, identifier_hashes = $3 WHERE id = $1",
+            "UPDATE requests SET subject = $2, identifier_hashes = $3, identifiers_sealed = NULL,
+                                 identifiers_key_id = NULL
+             WHERE id = $1",
             &[&id, &subject, &old_hashes],
         )
         .await

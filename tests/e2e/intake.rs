@@ -82,8 +82,7 @@ async fn a_reused_request_id_with_another_body_is_a_conflict_not_a_merge() {
         routing_keys.push(event.routing_key);
     }
     assert_eq!(routing_keys, ["erasure.completed", "erasure.rejected"]);
-    let subject: serde_json::Value =
-        stack.db().await.query_one("SELECT subject FROM requests WHERE id = $1", &[&id]).await.unwrap().get(0);
+    let subject = stack.identifiers(id).await.unwrap().subject;
     assert_eq!(subject["emails"][0], "fay@example.com", "the stored request is untouched");
     assert_eq!(stack.sim.calls("accounts").len(), 1);
     worker.stop().await;

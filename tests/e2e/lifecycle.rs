@@ -163,7 +163,8 @@ async fn store_with_one_task(
 
     let store =
         erasure_worker::store::Store::connect(&SecretString::from(stack.db_url.clone()), 4, &stack.postgres_tls())
-            .unwrap();
+            .unwrap()
+            .with_vault(erasure_worker::vault::Vault::parse(DATA_KEYS).unwrap());
     store.migrate().await.unwrap();
     let new = NewRequest {
         id,

@@ -122,7 +122,9 @@ secret_env = "E2E_WEBHOOK_SECRET"
     }
     everything.push_str(&answers.join("\n"));
     assert!(everything.len() > 2000, "the worker said something ({} bytes)", everything.len());
-    for secret in [HASH_KEY, WEBHOOK_SECRET, DB_PASSWORD, API_TOKEN] {
+    // The data keys (inherited from the stack's environment), key by key.
+    let data_keys: Vec<&str> = DATA_KEYS.split(',').filter_map(|k| k.split_once(':')).map(|(_, key)| key).collect();
+    for secret in [HASH_KEY, WEBHOOK_SECRET, DB_PASSWORD, API_TOKEN].into_iter().chain(data_keys) {
         assert!(!everything.contains(secret), "a secret leaked: {}", &secret[..6]);
     }
     assert!(!everything.contains("kay@example.com"), "no identifier in logs or answers");

@@ -74,13 +74,9 @@ async fn a_v2_signature_binds_reply_to_and_v1_is_counted_while_accepted() {
     let dead = stack.wait_dead_letters(2, Duration::from_secs(10)).await;
     assert!(dead.iter().all(|(reason, _)| reason.as_deref() == Some("bad_signature")), "{dead:?}");
     assert_eq!(stack.request_state(unbound).await, None, "never executed");
-    let row = stack
-        .db()
-        .await
-        .query_one("SELECT signing_key_id, reply_to FROM requests WHERE id = $1", &[&good])
-        .await
-        .unwrap();
-    let (signer, stored_reply_to): (Option<String>, Option<String>) = (row.get(0), row.get(1));
+    let row = stack.db().await.query_one("SELECT signing_key_id FROM requests WHERE id = $1", &[&good]).await.unwrap();
+    let (signer, stored_reply_to): (Option<String>, Option<String>) =
+        (row.get(0), stack.identifiers(good).await.unwrap().reply_to);
     assert_eq!(signer.as_deref(), Some("shop"), "the key that admitted the request is recorded");
     assert_eq!(stored_reply_to, Some(reply_to), "events go where the product signed for");
     let metrics = reqwest::get(format!("{base}/metrics")).await.unwrap().text().await.unwrap();

@@ -19,6 +19,10 @@ use std::time::Duration;
 use uuid::Uuid;
 
 pub const HASH_KEY_ENV: &str = "ERASURE_TEST_HASH_KEY";
+pub const DATA_KEYS_ENV: &str = "ERASURE_TEST_DATA_KEYS";
+/// Two data keys (`id:base64` of 32 bytes), the first sealing; worker processes inherit them.
+pub const DATA_KEYS: &str =
+    "t2:dGVzdC1kYXRhLWtleS10d28tMDEyMzQ1Njc4OWFiY2Q=,t1:dGVzdC1kYXRhLWtleS1vbmUtMDEyMzQ1Njc4OWFiY2Q=";
 pub const WEBHOOK_SECRET_ENV: &str = "ERASURE_TEST_WEBHOOK_SECRET";
 pub const WEBHOOK_SECRET: &str = "test-webhook-secret-0123456789";
 
@@ -52,6 +56,7 @@ impl Stack {
         // SAFETY: each test runs in its own process (nextest); set before any thread reads them.
         unsafe {
             std::env::set_var(HASH_KEY_ENV, "test-hash-key-0123456789abcdef");
+            std::env::set_var(DATA_KEYS_ENV, DATA_KEYS);
             std::env::set_var(WEBHOOK_SECRET_ENV, WEBHOOK_SECRET);
         }
         let admin_url = required_env("ERASURE_TEST_DATABASE_URL");
@@ -112,7 +117,7 @@ impl Stack {
         let mut base = format!(
             "[database]\nurl = \"{}\"\npool_size = 8\nca_file = \"{}\"\n\n[amqp]\nurls = [\"{}\"]\nca_file = \"{}\"\nrequests_queue = \"{}\"\ndead_letter_queue = \"{}\"\nevents_exchange = \"{}\"\nreconnect_max_delay = \"1s\"\n\n\
              [runner]\npoll_interval = \"100ms\"\nretry_base = \"10s\"\nretry_cap = \"10m\"\ndrain_timeout = \"5s\"\n\n\
-             [intake]\nrequire_signature = false\n\n[verification]\nenabled = false\n\n[outbox]\npoll_interval = \"100ms\"\n\n[api]\nlisten = \"127.0.0.1:0\"\n\n[security]\nhash_key_env = \"{HASH_KEY_ENV}\"\n\n[log]\nformat = \"text\"\nlevel = \"info\"\n",
+             [intake]\nrequire_signature = false\n\n[verification]\nenabled = false\n\n[outbox]\npoll_interval = \"100ms\"\n\n[api]\nlisten = \"127.0.0.1:0\"\n\n[security]\nhash_key_env = \"{HASH_KEY_ENV}\"\n\n[encryption]\nkeys_env = \"{DATA_KEYS_ENV}\"\n\n[log]\nformat = \"text\"\nlevel = \"info\"\n",
             self.db_url,
             self.tls_ca.display(),
             self.amqp_url,
@@ -293,6 +298,14 @@ impl Stack {
             .await
             .unwrap();
         rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect()
+    }
+
+    /// A request's subject and reply_to as the worker reads them (opened with the test's keys).
+    pub async fn identifiers(&self, id: Uuid) -> Option<erasure_worker::store::sealed::Identifiers> {
+        let vault = erasure_worker::vault::Vault::parse(DATA_KEYS).unwrap();
+        let url = secrecy::SecretString::from(self.db_url.clone());
+        let store = erasure_worker::store::Store::connect(&url, 1, &self.postgres_tls()).unwrap().with_vault(vault);
+        store.request_identifiers(id).await.unwrap()
     }
 
     /// Tasks of a request: (connector, state, attempt, next_attempt_at, last_error).
