@@ -108,6 +108,7 @@ async fn rows_written_before_the_chain_existed_are_chained_by_the_migration() {
         .collect();
     before.sort();
     assert_eq!(before.len(), 10);
+    let from_v11 = std::fs::read_dir(&dir).unwrap().count() - before.len();
     db.batch_execute(
         "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,
                                          applied_at timestamptz NOT NULL DEFAULT now())",
@@ -130,7 +131,7 @@ async fn rows_written_before_the_chain_existed_are_chained_by_the_migration() {
 
     let url = secrecy::SecretString::from(stack.db_url.clone());
     let store = erasure_worker::store::Store::connect(&url, 2, &stack.postgres_tls()).unwrap();
-    assert_eq!(store.migrate().await.unwrap(), 1, "V11 and nothing else is pending");
+    assert_eq!(store.migrate().await.unwrap(), from_v11, "V11 and the migrations after it are pending");
     let report = erasure_worker::audit::verify::run(&store, None).await.unwrap();
     assert_eq!((report.chains, report.rows, report.breaks.len()), (3, 4, 0), "{:?}", report.lines());
 
