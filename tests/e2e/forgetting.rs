@@ -66,9 +66,13 @@ async fn ciphertexts(db: &tokio_postgres::Client, id: Uuid) -> Vec<Vec<u8>> {
 #[tokio::test]
 async fn a_closed_request_leaves_no_identifier_in_any_table_in_clear_or_encrypted() {
     let stack = Stack::new().await;
-    let systems = [Instance { name: "accounts", extra: "" }, Instance { name: "billing", extra: "" }];
-    let retention = "[retention]\nsettled_identifiers = \"30d\"\nsent_messages = \"30d\"\n";
-    let (worker, base) = start_with_api(&stack, Arc::new(SystemClock), &systems, &tokens(), retention).await;
+    // accounts is looked up again an hour after its erasure (the test makes that check due when it
+    // has scanned the kept request); billing cannot be looked up, so it closes as not verifiable.
+    let accounts = format!("verify_after = [\"1h\"]\nlookup_url = \"{}\"", stack.sim.webhook_url("accounts"));
+    let systems = [Instance { name: "accounts", extra: &accounts }, Instance { name: "billing", extra: "" }];
+    let extra =
+        "[retention]\nsettled_identifiers = \"30d\"\nsent_messages = \"30d\"\n\n[verification]\nenabled = true\n";
+    let (worker, base) = start_with_api(&stack, Arc::new(SystemClock), &systems, &tokens(), extra).await;
     let http = reqwest::Client::new();
     stack.sim.seed("accounts", "zoe.forget@example.com", 2);
     let mut events = stack.events().await;
@@ -123,9 +127,21 @@ async fn a_closed_request_leaves_no_identifier_in_any_table_in_clear_or_encrypte
         assert!(!columns_holding(&db, &hex(ciphertext)).await.is_empty(), "the scan finds a ciphertext");
     }
 
-    // Nothing moves a request to `closed` yet (verification, another part of issue 14, will):
-    // the test closes the completed request by hand, as that code will.
-    db.execute("UPDATE requests SET state = 'closed' WHERE id = $1 AND state = 'completed'", &[&id]).await.unwrap();
+    // The hour passes: the check finds nothing, the request closes, and the sweep forgets it.
+    let made_due = db
+        .execute("UPDATE verification_checks SET due_at = now() WHERE request_id = $1 AND done_at IS NULL", &[&id])
+        .await
+        .unwrap();
+    assert_eq!(made_due, 1, "one check is waiting: accounts' after an hour");
+    // The conflicting message's erasure.rejected may come first.
+    loop {
+        let event = events.next(Duration::from_secs(20)).await.expect("the closed event");
+        if event.routing_key == "erasure.closed" {
+            assert_eq!(event.body["verification"].as_array().map(Vec::len), Some(2), "{:#}", event.body);
+            break;
+        }
+        assert_eq!(event.routing_key, "erasure.rejected", "{:#}", event.body);
+    }
     poll(Duration::from_secs(15), "the sweep to forget the closed request", || async {
         let row = db.query_one("SELECT forgotten_at IS NOT NULL FROM requests WHERE id = $1", &[&id]).await.unwrap();
         row.get::<_, bool>(0).then_some(())
