@@ -116,8 +116,8 @@ async fn archived_tickets_are_found_through_search_and_erased() {
     assert_eq!(evidence.counts["closed_tickets_left"], 1, "an archived ticket is closed");
     assert_eq!(sim.zendesk().user_life(ana), "purged");
     let searches: Vec<String> = sim.calls("zendesk").into_iter().flat_map(|c| c.identifiers).collect();
-    assert!(searches.contains(&format!("requester:{ana}")), "{searches:?}");
-    assert!(searches.contains(&format!("cc:{ana}")), "{searches:?}");
+    assert!(searches.contains(&format!("type:ticket requester:{ana}")), "{searches:?}");
+    assert!(searches.contains(&format!("type:ticket cc:{ana}")), "{searches:?}");
 }
 
 /// The person's address is a secondary e-mail identity of a Zendesk user: the user search finds
