@@ -104,11 +104,13 @@ impl Api {
             all.extend(serde_json::from_value::<Vec<Ticket>>(items).map_err(|_| unreadable())?);
             match Paging::Offset.next(&answer)? {
                 None => return Ok(all),
-                Some(next) => url = self.within_base(next).ok_or_else(|| {
-                    Failure::permanent(
+                Some(next) => {
+                    url = self.within_base(next).ok_or_else(|| {
+                        Failure::permanent(
                         "zendesk's next_page points outside the configured base_url; the connector does not follow it",
                     )
-                })?,
+                    })?
+                }
             }
         }
         Err(Failure::permanent(format!("a zendesk listing ran past {MAX_PAGES} pages; the connector stops there")))
