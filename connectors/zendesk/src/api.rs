@@ -104,16 +104,10 @@ impl Api {
             all.extend(serde_json::from_value::<Vec<Ticket>>(items).map_err(|_| unreadable())?);
             match Paging::Offset.next(&answer)? {
                 None => return Ok(all),
-                Some(next) => {
-                    url = self.within_base(next).ok_or_else(|| {
-                        Failure::permanent(
-                        "zendesk's next_page points outside the configured base_url; the connector does not follow it",
-                    )
-                    })?
-                }
+                Some(next) => url = self.next_page(next)?,
             }
         }
-        Err(Failure::permanent(format!("a zendesk listing ran past {MAX_PAGES} pages; the connector stops there")))
+        Err(too_many_pages())
     }
 
     /// `GET /api/v2/search/export?query={keyword}:{user}&filter[type]=ticket`, every page: no
@@ -263,16 +257,19 @@ impl Api {
             all.extend(serde_json::from_value::<Vec<T>>(items).map_err(|_| unreadable())?);
             match paging.next(&answer)? {
                 None => return Ok(Some(all)),
-                Some(next) => {
-                    url = self.within_base(next).ok_or_else(|| {
-                        Failure::permanent(
-                        "zendesk's next_page points outside the configured base_url; the connector does not follow it",
-                    )
-                    })?
-                }
+                Some(next) => url = self.next_page(next)?,
             }
         }
-        Err(Failure::permanent(format!("a zendesk listing ran past {MAX_PAGES} pages; the connector stops there")))
+        Err(too_many_pages())
+    }
+
+    /// The next page of a listing, followed only within the configured base URL.
+    fn next_page(&self, candidate: &str) -> Result<Url, Failure> {
+        self.within_base(candidate).ok_or_else(|| {
+            Failure::permanent(
+                "zendesk's next_page points outside the configured base_url; the connector does not follow it",
+            )
+        })
     }
 
     /// A `next_page` is followed only on the configured origin, under its `/api/v2/`.
@@ -374,6 +371,10 @@ async fn read<T: DeserializeOwned>(response: Response) -> Result<T, Failure> {
         Failure::transient(format!("zendesk's answer {what}"))
     })?;
     serde_json::from_slice(&bytes).map_err(|_| unreadable())
+}
+
+fn too_many_pages() -> Failure {
+    Failure::permanent(format!("a zendesk listing ran past {MAX_PAGES} pages; the connector stops there"))
 }
 
 fn unreadable() -> Failure {
