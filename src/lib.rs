@@ -38,6 +38,7 @@ pub mod retry;
 pub mod runner;
 pub mod shutdown;
 pub mod store;
+pub mod telemetry;
 pub mod tls;
 pub mod vault;
 

@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use erasure_worker::clock::SystemClock;
 use erasure_worker::config::{LogFormat, Settings};
 use erasure_worker::shutdown::Shutdown;
+use erasure_worker::telemetry::{self, Telemetry};
 use erasure_worker::{registry, Components};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -112,13 +113,16 @@ async fn main() -> anyhow::Result<()> {
         command => command,
     };
     let settings = Settings::load(cli.config.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
-    init_tracing(&settings);
+    let telemetry = init_tracing(&settings)?;
     match command {
         Command::Run { only } => {
             let components = Components::parse(&only).map_err(anyhow::Error::msg)?;
             let shutdown = Shutdown::default();
             tokio::spawn(on_signal(shutdown.clone()));
-            erasure_worker::run(settings, Arc::new(SystemClock), components, shutdown).await
+            let result = erasure_worker::run(settings, Arc::new(SystemClock), components, shutdown).await;
+            // The exporter's last batch is sent from its own thread, which may block.
+            let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
+            result
         }
         Command::Migrate => {
             let app = erasure_worker::app::App::new(settings, Arc::new(SystemClock))?;
@@ -190,21 +194,24 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-fn init_tracing(settings: &Settings) {
+/// Logs to stderr, and traces to the OTLP collector when `[telemetry]` names one.
+fn init_tracing(settings: &Settings) -> anyhow::Result<Telemetry> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&settings.log.level))
         // lapin logs a returned message with its body, which can hold personal data; the outbox
         // and intake report returns themselves, without it.
         .add_directive("lapin::returned_messages=off".parse().expect("a valid directive"));
+    let (traces, telemetry) = telemetry::layer(&settings.telemetry).map_err(anyhow::Error::msg)?;
     use std::io::IsTerminal;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal());
+    let registry = tracing_subscriber::registry().with(filter).with(traces);
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal());
     match settings.log.format {
-        LogFormat::Json => builder.json().flatten_event(true).init(),
-        LogFormat::Text => builder.init(),
+        LogFormat::Json => registry.with(fmt.json().flatten_event(true)).init(),
+        LogFormat::Text => registry.with(fmt).init(),
     }
+    Ok(telemetry)
 }
 
 /// SIGTERM or SIGINT: stop claiming, drain, release, exit.

@@ -63,6 +63,14 @@ impl Settings {
         if let Err(message) = erasure_connector::transport::explicit_ssl_mode(&self.database.url) {
             return fail("database.url", message);
         }
+        if !(0.0..=1.0).contains(&self.telemetry.sample_ratio) {
+            return fail("telemetry.sample_ratio", "must be between 0.0 and 1.0".into());
+        }
+        if let Some(endpoint) = self.telemetry.otlp_endpoint.as_deref().filter(|e| !e.is_empty()) {
+            if !url::Url::parse(endpoint).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+                return fail("telemetry.otlp_endpoint", "must be an http:// or https:// URL".into());
+            }
+        }
         if self.runner.max_attempts == 0 {
             return fail("runner.max_attempts", "must be at least 1".into());
         }

@@ -32,6 +32,9 @@ pub struct Settings {
     /// Encryption at rest of identifiers (the data keys).
     pub encryption: EncryptionSettings,
     pub log: LogSettings,
+    /// Traces exported over OTLP/HTTP (off unless an endpoint is set).
+    #[serde(default)]
+    pub telemetry: TelemetrySettings,
     pub api: ApiSettings,
     /// Messages to the person (e-mail over SMTP).
     #[serde(default)]
@@ -422,6 +425,39 @@ pub struct LogSettings {
 pub enum LogFormat {
     Json,
     Text,
+}
+
+/// `[telemetry]`: OpenTelemetry traces of intake and of every attempt, exported over OTLP/HTTP
+/// (JSON encoding). Off unless `otlp_endpoint` is set here or `OTEL_EXPORTER_OTLP_ENDPOINT`
+/// (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is in the environment.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// The collector's base URL, e.g. `http://otel-collector:4318`; traces go to
+    /// `{otlp_endpoint}/v1/traces`, as with `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    #[serde(default)]
+    pub otlp_endpoint: Option<String>,
+    /// The `service.name` resource attribute.
+    #[serde(default = "default_service_name")]
+    pub service_name: String,
+    /// The share of new traces sampled, 0.0 to 1.0; a trace started upstream follows the
+    /// sampled flag of its `traceparent`.
+    #[serde(default = "default_sample_ratio")]
+    pub sample_ratio: f64,
+}
+
+fn default_service_name() -> String {
+    "erasure-worker".into()
+}
+
+fn default_sample_ratio() -> f64 {
+    1.0
+}
+
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        TelemetrySettings { otlp_endpoint: None, service_name: default_service_name(), sample_ratio: 1.0 }
+    }
 }
 
 /// `[verification]`: after a task ends, look the subject up again (`Connector::lookup`) at each

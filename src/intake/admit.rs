@@ -12,7 +12,9 @@ use crate::model::RequestState;
 use crate::store::actions::Refused;
 use crate::store::requests::{Brake, Inserted, NewRequest, NewTask};
 use crate::store::StoreError;
+use crate::telemetry::{self, TraceParent};
 use chrono::{DateTime, Months, Utc};
+use tracing::Instrument;
 use uuid::Uuid;
 
 /// What carried the message.
@@ -28,6 +30,14 @@ pub enum Source {
 }
 
 impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Queue => "queue",
+            Source::Http => "http",
+            Source::Replay => "replay",
+        }
+    }
+
     fn checks_signature(self) -> bool {
         self != Source::Http
     }
@@ -105,9 +115,19 @@ impl From<Rejection> for Refusal {
     }
 }
 
-/// Judge one message and, if it is good, store what it asks for.
+/// Judge one message and, if it is good, store what it asks for. Under the `intake` span, which
+/// continues the message's `traceparent` header (an invalid one is ignored, as the W3C spec says)
+/// or starts the request's trace.
 pub async fn admit(app: &App, envelope: &Envelope<'_>, source: Source) -> Result<Admitted, Refusal> {
-    judge(app, envelope, source).await.map_err(|refusal| match refusal {
+    let span = tracing::info_span!("intake", source = source.as_str());
+    let incoming = envelope
+        .properties
+        .headers
+        .and_then(|headers| crate::amqp::header_text(headers, TRACEPARENT_HEADER))
+        .and_then(|header| TraceParent::parse(&header));
+    telemetry::continue_from(&span, incoming.as_ref());
+    let trace = telemetry::trace_of(&span, incoming);
+    judge(app, envelope, source, trace).instrument(span).await.map_err(|refusal| match refusal {
         Refusal::Unavailable(error) if error.is_refused_value() => Refusal::Rejected(unstorable(&error)),
         other => other,
     })
@@ -125,7 +145,10 @@ pub fn unstorable(error: &StoreError) -> Rejection {
     }
 }
 
-async fn judge(app: &App, envelope: &Envelope<'_>, source: Source) -> Result<Admitted, Refusal> {
+/// The W3C Trace Context header, among the AMQP headers.
+pub const TRACEPARENT_HEADER: &str = "traceparent";
+
+async fn judge(app: &App, envelope: &Envelope<'_>, source: Source, trace: TraceParent) -> Result<Admitted, Refusal> {
     let now = app.clock.now();
     let rules = rules(app, now);
     let props = &envelope.properties;
@@ -143,7 +166,8 @@ async fn judge(app: &App, envelope: &Envelope<'_>, source: Source) -> Result<Adm
     }
     let reply_to = properties::reply_to(props.reply_to)?;
     let message = message::decode(envelope.body, &rules)?;
-    let new = new_request(app, &message, reply_to, signed.map(|s| s.key_id));
+    let mut new = new_request(app, &message, reply_to, signed.map(|s| s.key_id));
+    new.traceparent = Some(trace.to_string());
     let (request_id, deadline_at) = (message.request_id, new.deadline_at);
     if new.tasks.is_empty() {
         return Err(Rejection {
@@ -260,6 +284,7 @@ fn new_request(
         deadline_at: message.requested_at.checked_add_months(months).unwrap_or(message.requested_at),
         starts_at: grace_end(app, message.requested_at),
         tasks,
+        traceparent: None,
         brake: (app.settings.intake.brake_max_requests > 0).then(|| Brake {
             max_requests: i64::from(app.settings.intake.brake_max_requests),
             window: app.settings.intake.brake_window.0,

@@ -20,10 +20,12 @@ use crate::shutdown::Shutdown;
 use crate::store::tasks::{ClaimedTask, Guard, Recorded, Transition};
 use crate::store::TASKS_CHANNEL;
 use erasure_connector::{Ctx, Outcome, Pending, Subject};
+use crate::telemetry::TraceParent;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 use transition::decide;
 
 pub async fn run(app: Arc<App>, instances: Arc<Vec<Instance>>, shutdown: Shutdown) {
@@ -124,8 +126,29 @@ pub(crate) fn policy(app: &App) -> RetryPolicy {
     RetryPolicy { base: app.settings.runner.retry_base.0, cap: app.settings.runner.retry_cap.0 }
 }
 
-/// One attempt: call the connector under a heartbeat and a timeout, then record the outcome.
+/// One attempt: call the connector under a heartbeat and a timeout, then record the outcome;
+/// under the `attempt` span, a child of the request's trace.
 async fn execute(app: &Arc<App>, instance: &Instance, task: &ClaimedTask, owner: &str) {
+    let span = tracing::info_span!(
+        "attempt",
+        connector = %task.connector,
+        kind = %task.kind,
+        attempt = task.attempt,
+        task_id = task.id,
+        request_id = %task.request_id,
+    );
+    continue_request_trace(&span, task);
+    attempt(app, instance, task, owner).instrument(span).await
+}
+
+/// Make `span` a child of the request's trace (`telemetry`). A task of a request stored before
+/// traces were kept starts a trace of its own.
+pub(crate) fn continue_request_trace(span: &tracing::Span, task: &ClaimedTask) {
+    let parent = task.traceparent.as_deref().and_then(TraceParent::parse);
+    crate::telemetry::continue_from(span, parent.as_ref());
+}
+
+async fn attempt(app: &Arc<App>, instance: &Instance, task: &ClaimedTask, owner: &str) {
     let started = std::time::Instant::now();
     let outcome = call_connector(app, instance, task).await;
     let mut transition = decide(task, &outcome, policy(app), app.clock.now());
@@ -134,7 +157,13 @@ async fn execute(app: &Arc<App>, instance: &Instance, task: &ClaimedTask, owner:
     let recorded = record(app, task, Guard::Lease(task.lease_token), &transition, owner).await;
     let elapsed_ms = started.elapsed().as_millis() as u64;
     match recorded {
-        Some(Recorded::Applied(settled)) => log_outcome(task, &transition, settled, elapsed_ms),
+        Some(Recorded::Applied(settled)) => {
+            log_outcome(task, &transition, settled, elapsed_ms);
+            if let Some(state) = settled {
+                let latency = (app.clock.now() - task.received_at).to_std().unwrap_or_default();
+                crate::metrics::record_settled(state.as_str(), latency.as_secs_f64());
+            }
+        }
         Some(Recorded::Stale) => tracing::warn!(
             connector = %task.connector, task_id = task.id, request_id = %task.request_id,
             "The lease moved on while the connector ran; the outcome was discarded (the task runs again)."
@@ -155,12 +184,15 @@ async fn call_connector(app: &Arc<App>, instance: &Instance, task: &ClaimedTask)
     let ctx = connector_ctx(app, instance, task);
     let heartbeat = tokio::spawn(heartbeat(app.clone(), task.id, task.lease_token));
     let connector = instance.connector.clone();
-    let call = tokio::spawn(async move {
-        match &pending {
-            Some(pending) => connector.check(&ctx, &subject, pending).await,
-            None => connector.erase(&ctx, &subject).await,
+    let call = tokio::spawn(
+        async move {
+            match &pending {
+                Some(pending) => connector.check(&ctx, &subject, pending).await,
+                None => connector.erase(&ctx, &subject).await,
+            }
         }
-    });
+        .in_current_span(),
+    );
     let timeout = app.settings.runner.attempt_timeout.0;
     let abort = call.abort_handle();
     let outcome = match tokio::time::timeout(timeout, call).await {
@@ -191,6 +223,10 @@ pub(crate) fn connector_ctx(app: &Arc<App>, instance: &Instance, task: &ClaimedT
         attempt: task.attempt.max(1) as u32,
         requested_at: task.requested_at,
         idempotency_key,
+        // The current span's (the attempt's) when traces are exported, else the request's.
+        traceparent: crate::telemetry::traceparent_of(&tracing::Span::current())
+            .map(|t| t.to_string())
+            .or_else(|| task.traceparent.clone()),
         http: instance.http.clone(),
         progress: progress::for_attempt(app, task.id, task.lease_token, task.progress.clone()),
     }

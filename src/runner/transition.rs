@@ -72,6 +72,8 @@ mod tests {
             subject_hash: String::new(),
             requested_at: now(),
             generation: 1,
+            traceparent: None,
+            received_at: now(),
         }
     }
 

@@ -3,6 +3,7 @@
 //! rate limiter, timeout and retry policy. `checks_for` and `judge` are pure.
 
 use super::{connector_ctx, policy};
+use tracing::Instrument;
 use crate::app::App;
 use crate::model::{CheckResult, TaskState};
 use crate::registry::Instance;
@@ -83,8 +84,20 @@ pub(super) async fn claim(
         .collect()
 }
 
-/// One check: look the subject up under the attempt timeout, judge, record.
+/// One check: look the subject up under the attempt timeout, judge, record; under the
+/// `verification_check` span, in the request's trace.
 pub(super) async fn execute(app: &Arc<App>, instance: &Instance, check: &ClaimedCheck, owner: &str) {
+    let span = tracing::info_span!(
+        "verification_check",
+        connector = %check.task.connector,
+        check_id = check.id,
+        request_id = %check.task.request_id,
+    );
+    super::continue_request_trace(&span, &check.task);
+    check_once(app, instance, check, owner).instrument(span).await
+}
+
+async fn check_once(app: &Arc<App>, instance: &Instance, check: &ClaimedCheck, owner: &str) {
     let lookup = lookup(app, instance, check).await;
     let outcome = judge(check.id, check.attempt, lookup, policy(app), app.clock.now());
     use backon::Retryable;

@@ -24,6 +24,8 @@ pub struct NewRequest {
     /// The end of the grace period, if any: until then the request waits `scheduled`.
     pub starts_at: Option<DateTime<Utc>>,
     pub tasks: Vec<NewTask>,
+    /// The W3C `traceparent` every attempt continues (`telemetry`).
+    pub traceparent: Option<String>,
     /// The mass-deletion brake: hold the request if too many arrived recently.
     pub brake: Option<Brake>,
 }
@@ -67,8 +69,8 @@ impl Store {
             .execute(
                 "INSERT INTO requests (id, state, body_sha256, identifiers_sealed, subject_hash, identifier_hashes,
                                        locale, identifiers_key_id, requested_at, received_at, deadline_at, created_at,
-                                       updated_at, signing_key_id)
-                 VALUES ($1, $11, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9, $9, $12)
+                                       updated_at, signing_key_id, traceparent)
+                 VALUES ($1, $11, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9, $9, $12, $13)
                  ON CONFLICT (id) DO NOTHING",
                 &[
                     &new.id,
@@ -83,6 +85,7 @@ impl Store {
                     &new.deadline_at,
                     &state,
                     &new.signing_key_id,
+                    &new.traceparent,
                 ],
             )
             .await?;

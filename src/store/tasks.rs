@@ -35,13 +35,17 @@ pub struct ClaimedTask {
     pub requested_at: DateTime<Utc>,
     /// The request's generation: bumped when a settled request goes back to work.
     pub generation: i32,
+    /// The request's W3C trace context: every attempt's span is its child.
+    pub traceparent: Option<String>,
+    /// When intake committed the request: the start of its intake-to-settled latency.
+    pub received_at: DateTime<Utc>,
 }
 
 /// The columns `claimed_task` reads, from `tasks t` and `requests r`: the one place a claim reads
 /// the subject, for tasks and verification checks alike.
 pub(crate) const CLAIMED_TASK_COLUMNS: &str = "t.id, t.request_id, t.connector, t.kind, t.attempt, t.max_attempts, \
      t.lease_token, t.pending, r.subject_hash, r.state, t.progress, r.requested_at, r.generation, \
-     r.identifiers_sealed, r.identifiers_key_id, r.subject, r.reply_to";
+     r.identifiers_sealed, r.identifiers_key_id, r.subject, r.reply_to, r.traceparent, r.received_at";
 
 /// The new state of a task, as decided by `runner::transition`.
 #[derive(Debug, Clone, PartialEq)]
@@ -296,7 +300,7 @@ impl Store {
                 // No identifiers: a rescue needs none (they come back null, as when forgotten).
                 "SELECT t.id, t.request_id, t.connector, t.kind, t.attempt, t.max_attempts, t.lease_token, t.pending,
                         r.subject_hash, r.state, t.progress, r.requested_at, r.generation,
-                        NULL::bytea, NULL::text, NULL::jsonb, NULL::text
+                        NULL::bytea, NULL::text, NULL::jsonb, NULL::text, r.traceparent, r.received_at
                  FROM tasks t JOIN requests r ON r.id = t.request_id
                  WHERE t.state = 'running' AND t.lease_expires_at <= $1
                  ORDER BY t.lease_expires_at LIMIT $2",
@@ -347,6 +351,8 @@ pub(crate) fn claimed_task(row: &tokio_postgres::Row, vault: &Vault) -> Result<C
         progress: row.get(10),
         requested_at: row.get(11),
         generation: row.get(12),
+        traceparent: row.get(17),
+        received_at: row.get(18),
     })
 }
 

@@ -179,6 +179,7 @@ async fn store_with_one_task(
         deadline_at: now,
         starts_at: None,
         tasks: vec![NewTask { connector: "accounts".into(), kind: "webhook".into(), max_attempts: 5 }],
+        traceparent: None,
         brake: None,
     };
     store.insert_request(&new, now).await.unwrap();

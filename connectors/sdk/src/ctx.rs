@@ -22,6 +22,9 @@ pub struct Ctx {
     pub requested_at: DateTime<Utc>,
     /// Stable across attempts of the same task: send it to systems that deduplicate.
     pub idempotency_key: String,
+    /// The W3C `traceparent` of this attempt (`00-{trace}-{span}-{flags}`), for systems that
+    /// take part in the trace (the webhook protocol sends it as a header). No personal data.
+    pub traceparent: Option<String>,
     /// The instance's HTTP client: its rate limiter, timeout and concurrency apply.
     pub http: HttpClient,
     /// The task's durable progress document: saved before destructive calls, handed back to
@@ -42,6 +45,7 @@ impl Ctx {
             attempt: 1,
             requested_at: Utc::now(),
             idempotency_key: format!("{request_id}:{instance}"),
+            traceparent: None,
             http,
             progress: Progress::in_memory(),
         }

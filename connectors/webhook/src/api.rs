@@ -16,7 +16,7 @@ impl Webhook {
         let timestamp =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
         let signature = sign(self.secret.expose_secret().as_bytes(), timestamp, &bytes);
-        let request = self
+        let mut request = self
             .http
             .request(Method::POST, url.as_str())
             .header("content-type", "application/json")
@@ -24,6 +24,9 @@ impl Webhook {
             .header(SIGNATURE_HEADER, signature)
             .header("idempotency-key", body.idempotency_key)
             .body(bytes);
+        if let Some(traceparent) = body.traceparent {
+            request = request.header("traceparent", traceparent);
+        }
         let response = self.http.send(request).await?;
         let status = response.status();
         response.json().await.map_err(|_| {

@@ -13,6 +13,7 @@ impl Webhook {
             request_id: Some(ctx.request_id),
             idempotency_key: &ctx.idempotency_key,
             subject: Some(SubjectBody::of(subject, &ctx.instance)),
+            traceparent: ctx.traceparent.as_deref(),
         }
     }
 

@@ -23,6 +23,10 @@ pub struct CallBody<'a> {
     pub idempotency_key: &'a str,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub subject: Option<SubjectBody>,
+    /// Sent as the W3C `traceparent` header, not in the body: the service's spans join the
+    /// request's trace.
+    #[serde(skip)]
+    pub traceparent: Option<&'a str>,
 }
 
 /// The subject as the service sees it: normalised identifiers, and its own id if known.
