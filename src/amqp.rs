@@ -51,9 +51,13 @@ impl Broker {
     /// Connect to the first node that answers, trying each in turn with a growing delay;
     /// `None` only if shutdown was triggered first.
     pub async fn connect(&self, name: &str, shutdown: &Shutdown) -> Option<Connection> {
+        crate::metrics::set_amqp_connected(name, false);
         let cap = self.settings.reconnect_max_delay.0;
         let backoff = crate::retry::while_unavailable(Duration::from_millis(200), cap, None);
-        crate::retry::until_shutdown(backoff, shutdown, || self.connect_any(name, shutdown), |_| {}).await
+        let connection =
+            crate::retry::until_shutdown(backoff, shutdown, || self.connect_any(name, shutdown), |_| {}).await;
+        crate::metrics::set_amqp_connected(name, connection.is_some());
+        connection
     }
 
     /// One round over the nodes, in order; `Err` when none answered or shutdown came.

@@ -31,6 +31,7 @@ pub mod model;
 pub mod ops_cli;
 pub mod outbox;
 pub mod poll;
+pub mod readiness;
 pub mod receipt;
 pub mod registry;
 pub mod rehash;
@@ -102,6 +103,7 @@ pub async fn run(
     tracing::info!(migrations = migrated, "Database schema is up to date.");
     app.store.set_mail_enabled(app.settings.mail.enabled).await.context("could not record the mail setting")?;
     metrics::install();
+    metrics::register_known(&app.settings);
     let app = Arc::new(app);
     let instances = Arc::new(instances);
 

@@ -29,6 +29,7 @@ pub async fn run(app: Arc<App>, shutdown: Shutdown) {
         if let Err(error) = relay(&app, &connection, &poller).await {
             tracing::warn!(error = %amqp::redact(&error.to_string()), "Outbox relay lost its broker connection; reconnecting.");
         }
+        crate::metrics::set_amqp_connected("outbox", false);
         let _ = connection.close(200, "outbox stopping".into()).await;
     }
     drop(poller);

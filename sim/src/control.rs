@@ -22,6 +22,7 @@ pub(crate) fn router(harness: Arc<Harness>) -> Router {
         .route("/_sim/outage", post(outage))
         .route("/_sim/async", post(set_async))
         .route("/_sim/calls", get(calls))
+        .route("/_sim/spans", get(spans))
         .with_state(harness)
 }
 
@@ -99,4 +100,9 @@ struct CallsQuery {
 
 async fn calls(AxumState(state): Shared, Query(q): Query<CallsQuery>) -> Json<Vec<Call>> {
     Json(state.calls(&q.system))
+}
+
+/// `GET /_sim/spans`: every span the OTLP receiver (`POST /v1/traces`) was sent, in order.
+async fn spans(AxumState(state): Shared) -> Json<Vec<crate::otlp::ReceivedSpan>> {
+    Json(state.spans())
 }

@@ -33,6 +33,9 @@ pub struct Call {
     pub action: String,
     pub identifiers: Vec<String>,
     pub idempotency_key: Option<String>,
+    /// The W3C `traceparent` header the call carried (webhook calls).
+    #[serde(default)]
+    pub traceparent: Option<String>,
     pub signature_ok: bool,
     /// The status the simulator answered (0 while the call is in progress).
     pub status: u16,
@@ -67,6 +70,8 @@ pub(crate) struct Job {
 pub(crate) struct Harness {
     pub options: SimOptions,
     systems: Mutex<HashMap<String, System>>,
+    /// What the OTLP receiver (`otlp.rs`) was sent, in order.
+    spans: Mutex<Vec<crate::otlp::ReceivedSpan>>,
 }
 
 /// One vendor's data with the harness it answers through: the state of its routes.
@@ -124,7 +129,7 @@ impl OpenCall<'_> {
 
 impl Harness {
     pub fn new(options: SimOptions) -> Self {
-        Harness { options, systems: Mutex::default() }
+        Harness { options, systems: Mutex::default(), spans: Mutex::default() }
     }
 
     /// Record the call, wait the latency, then apply the injected fault: a hang waits, a slow
@@ -155,8 +160,24 @@ impl Harness {
 
     /// Record a call's arrival; returns its index for `finish_call`.
     pub fn begin_call(&self, system: &str, action: String, identifiers: Vec<String>) -> usize {
-        let call = Call { at_ms: now_ms(), action, identifiers, idempotency_key: None, signature_ok: true, status: 0 };
+        let call = Call {
+            at_ms: now_ms(),
+            action,
+            identifiers,
+            idempotency_key: None,
+            traceparent: None,
+            signature_ok: true,
+            status: 0,
+        };
         self.record(system, call)
+    }
+
+    pub fn record_spans(&self, spans: Vec<crate::otlp::ReceivedSpan>) {
+        self.spans.lock().expect("sim lock").extend(spans);
+    }
+
+    pub fn spans(&self) -> Vec<crate::otlp::ReceivedSpan> {
+        self.spans.lock().expect("sim lock").clone()
     }
 
     /// Record a call as given; returns its index for `finish_call`.

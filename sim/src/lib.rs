@@ -19,7 +19,11 @@
 //! if one was never erased), `POST /_sim/faults` (`"on": "DELETE /api/v2/..."` aims
 //! them), `POST /_sim/outage` (a fault on
 //! every call until `{"fault": null}`), `POST /_sim/async`,
-//! `GET /_sim/calls?system=NAME`, `GET /_sim/health`.
+//! `GET /_sim/calls?system=NAME`, `GET /_sim/spans`, `GET /_sim/health`.
+//!
+//! OpenTelemetry: an OTLP/HTTP trace receiver (JSON encoding) at `POST /v1/traces` (`otlp.rs`);
+//! `Sim::otlp_endpoint` is the base URL a worker's `[telemetry] otlp_endpoint` takes, and
+//! `Sim::spans` what it received.
 
 mod control;
 mod elasticsearch;
@@ -27,6 +31,7 @@ mod fault;
 mod harness;
 mod intercom;
 mod loki;
+mod otlp;
 mod state;
 mod text;
 mod twilio;
@@ -38,6 +43,7 @@ pub use fault::Fault;
 pub use harness::{Call, SimOptions};
 pub use intercom::Intercom;
 pub use loki::{DeletionMode as LokiDeletionMode, Loki};
+pub use otlp::ReceivedSpan;
 pub use twilio::{Holdings as TwilioHoldings, Twilio};
 pub use zendesk::Zendesk;
 
@@ -166,6 +172,16 @@ impl Sim {
         self.state.harness.calls(system)
     }
 
+    /// `http://127.0.0.1:PORT`: the OTLP base URL (`/v1/traces` is appended by the exporter).
+    pub fn otlp_endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every span the OTLP receiver was sent, in order.
+    pub fn spans(&self) -> Vec<ReceivedSpan> {
+        self.state.harness.spans()
+    }
+
     /// Records `system` still holds about `identifier`.
     pub fn records(&self, system: &str, identifier: &str) -> u64 {
         self.state.harness.records(system, identifier)
@@ -218,5 +234,8 @@ fn router(state: &state::State) -> Router {
     for vendor in state::VENDORS {
         router = router.nest(&format!("/{vendor}"), state.vendor_router(vendor).expect("a known vendor"));
     }
-    router.merge(webhook::router(state.harness.clone())).merge(control::router(state.harness.clone()))
+    router
+        .merge(webhook::router(state.harness.clone()))
+        .merge(otlp::router(state.harness.clone()))
+        .merge(control::router(state.harness.clone()))
 }

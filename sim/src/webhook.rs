@@ -157,6 +157,7 @@ async fn admit(state: &Harness, system: &str, headers: &HeaderMap, body: &[u8]) 
         action: parsed.as_ref().map(|b| b.action.clone()).unwrap_or_else(|| "unreadable".into()),
         identifiers: parsed.as_ref().and_then(|b| b.subject.as_ref()).map(Subject::identifiers).unwrap_or_default(),
         idempotency_key: idempotency_key.clone(),
+        traceparent: headers.get("traceparent").and_then(|v| v.to_str().ok()).map(str::to_string),
         signature_ok,
         status: 0,
     };

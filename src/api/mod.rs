@@ -156,26 +156,18 @@ fn serve(
     server::serve(listener, router, header_timeout, grace, shutdown)
 }
 
-/// Ready when the database answers and a broker node accepts a connection.
+/// Ready as `readiness::check` says (the same answer `erasure_ready` exports).
 async fn readyz(State(state): State<ApiState>) -> (StatusCode, &'static str) {
-    if state.app.store.ping().await.is_err() {
-        return (StatusCode::SERVICE_UNAVAILABLE, "database unreachable");
+    match crate::readiness::check(&state.app).await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(why) => (StatusCode::SERVICE_UNAVAILABLE, why),
     }
-    for url in &state.app.settings.amqp.urls {
-        let Ok(parsed) = url::Url::parse(url) else { continue };
-        let (Some(host), port) = (parsed.host_str(), parsed.port().unwrap_or(5672)) else { continue };
-        let connect = tokio::net::TcpStream::connect((host, port));
-        if let Ok(Ok(_)) = tokio::time::timeout(std::time::Duration::from_secs(2), connect).await {
-            return (StatusCode::OK, "ready");
-        }
-    }
-    (StatusCode::SERVICE_UNAVAILABLE, "broker unreachable")
 }
 
 /// Prometheus text format; no token (expose the port to the scraper only).
 async fn metrics(
     State(state): State<ApiState>,
 ) -> Result<([(axum::http::HeaderName, &'static str); 1], String), ApiError> {
-    let text = crate::metrics::render(&state.app).await?;
+    let text = crate::metrics::render(&state.app).await;
     Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
 }

@@ -44,6 +44,21 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason (the labels `erasure_dead_lettered_total` is pre-registered with).
+    pub const ALL: [Reason; 11] = [
+        Reason::TooLarge,
+        Reason::NotJson,
+        Reason::UnsupportedVersion,
+        Reason::InvalidMessage,
+        Reason::InvalidSubject,
+        Reason::UnknownSystem,
+        Reason::NoEnabledSystem,
+        Reason::BadSignature,
+        Reason::RequestIdConflict,
+        Reason::CancelNotApplicable,
+        Reason::Unstorable,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Reason::TooLarge => "too_large",

@@ -51,6 +51,7 @@ pub async fn run(app: Arc<App>, shutdown: Shutdown) {
                 tracing::warn!(error = %amqp::redact(&error.to_string()), "Intake lost its broker connection; reconnecting.")
             }
         }
+        crate::metrics::set_amqp_connected("intake", false);
         let _ = connection.close(200, "intake stopping".into()).await;
     }
     tracing::info!("Intake stopped.");

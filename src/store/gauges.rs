@@ -19,6 +19,20 @@ pub struct Gauges {
     /// request completed or not), from the partial index of undone checks.
     pub checks_scheduled: i64,
     pub checks_due: i64,
+    /// Messages to the person neither sent nor refused (the mail backlog), and the age of the
+    /// oldest, from the partial index of due messages.
+    pub mail_unsent: i64,
+    pub mail_lag_seconds: f64,
+}
+
+/// The connection pool as this process sees it (no query).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PoolState {
+    pub max: usize,
+    pub open: usize,
+    pub idle: usize,
+    /// Callers waiting for a connection.
+    pub waiting: usize,
 }
 
 /// An arbitrary key for the advisory lock that lets one process at a time fold the changes.
@@ -97,9 +111,22 @@ impl Store {
             )
             .await?;
         (g.checks_scheduled, g.checks_due) = (row.get(0), row.get(1));
+        let row = client
+            .query_one(
+                "SELECT count(*), COALESCE(extract(epoch FROM $1 - min(created_at))::float8, 0)
+                 FROM mail_outbox WHERE sent_at IS NULL AND refused_at IS NULL",
+                &[&now],
+            )
+            .await?;
+        (g.mail_unsent, g.mail_lag_seconds) = (row.get(0), row.get(1));
         g.requests_by_state.retain(|(_, n)| *n != 0);
         g.tasks_by_connector_state.retain(|(_, _, n)| *n != 0);
         Ok(g)
+    }
+
+    pub fn pool_state(&self) -> PoolState {
+        let status = self.pool.status();
+        PoolState { max: status.max_size, open: status.size, idle: status.available, waiting: status.waiting }
     }
 
     /// Fold the recorded changes into the settled counts, so the gauges read a short list; a
