@@ -47,10 +47,12 @@ pub fn register_known(settings: &Settings) {
     for connector in settings.connectors.keys() {
         let c = || ("connector", connector.clone());
         for outcome in attempt_outcomes {
-            metrics::counter!("erasure_task_attempts_total", &[c(), ("outcome", outcome.as_str().to_string())]).increment(0);
+            metrics::counter!("erasure_task_attempts_total", &[c(), ("outcome", outcome.as_str().to_string())])
+                .increment(0);
         }
         for result in check_results {
-            metrics::counter!("erasure_verification_checks_total", &[c(), ("result", result.as_str().to_string())]).increment(0);
+            metrics::counter!("erasure_verification_checks_total", &[c(), ("result", result.as_str().to_string())])
+                .increment(0);
         }
         metrics::counter!("erasure_resurfaced_total", &[c()]).increment(0);
         metrics::counter!("erasure_rate_limit_waits_total", &[c()]).increment(0);
@@ -166,7 +168,8 @@ pub async fn render(app: &App) -> String {
 
 fn pool(out: &mut String, pool: crate::store::gauges::PoolState) {
     gauge_header(out, "erasure_database_pool_connections", "Connections of this process's pool: in use, and idle.");
-    let _ = writeln!(out, "erasure_database_pool_connections{{state=\"in_use\"}} {}", pool.open.saturating_sub(pool.idle));
+    let _ =
+        writeln!(out, "erasure_database_pool_connections{{state=\"in_use\"}} {}", pool.open.saturating_sub(pool.idle));
     let _ = writeln!(out, "erasure_database_pool_connections{{state=\"idle\"}} {}", pool.idle);
     gauge_header(out, "erasure_database_pool_max", "The pool's size limit (database.pool_size).");
     let _ = writeln!(out, "erasure_database_pool_max {}", pool.max);

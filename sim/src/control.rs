@@ -103,6 +103,6 @@ async fn calls(AxumState(state): Shared, Query(q): Query<CallsQuery>) -> Json<Ve
 }
 
 /// `GET /_sim/spans`: every span the OTLP receiver (`POST /v1/traces`) was sent, in order.
-async fn spans(AxumState(state): Shared) -> Json<Vec<crate::otlp::ReceivedSpan>> {
+async fn spans(AxumState(state): Shared) -> Json<Vec<crate::harness::ReceivedSpan>> {
     Json(state.spans())
 }

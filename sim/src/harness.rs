@@ -41,6 +41,22 @@ pub struct Call {
     pub status: u16,
 }
 
+/// A span as the OTLP receiver (`otlp.rs`) received it (what tests look at).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceivedSpan {
+    /// 32 lowercase hex digits.
+    pub trace_id: String,
+    /// 16 lowercase hex digits.
+    pub span_id: String,
+    /// Empty for a root span.
+    pub parent_span_id: String,
+    pub name: String,
+    /// The `service.name` resource attribute.
+    pub service: String,
+    /// The span's attributes whose values are strings, integers or booleans, as text.
+    pub attributes: Vec<(String, String)>,
+}
+
 #[derive(Default)]
 pub(crate) struct System {
     pub data: HashMap<String, u64>,
@@ -71,7 +87,7 @@ pub(crate) struct Harness {
     pub options: SimOptions,
     systems: Mutex<HashMap<String, System>>,
     /// What the OTLP receiver (`otlp.rs`) was sent, in order.
-    spans: Mutex<Vec<crate::otlp::ReceivedSpan>>,
+    spans: Mutex<Vec<ReceivedSpan>>,
 }
 
 /// One vendor's data with the harness it answers through: the state of its routes.
@@ -172,11 +188,11 @@ impl Harness {
         self.record(system, call)
     }
 
-    pub fn record_spans(&self, spans: Vec<crate::otlp::ReceivedSpan>) {
+    pub fn record_spans(&self, spans: Vec<ReceivedSpan>) {
         self.spans.lock().expect("sim lock").extend(spans);
     }
 
-    pub fn spans(&self) -> Vec<crate::otlp::ReceivedSpan> {
+    pub fn spans(&self) -> Vec<ReceivedSpan> {
         self.spans.lock().expect("sim lock").clone()
     }
 

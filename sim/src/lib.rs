@@ -40,10 +40,9 @@ mod zendesk;
 
 pub use elasticsearch::Elasticsearch;
 pub use fault::Fault;
-pub use harness::{Call, SimOptions};
+pub use harness::{Call, ReceivedSpan, SimOptions};
 pub use intercom::Intercom;
 pub use loki::{DeletionMode as LokiDeletionMode, Loki};
-pub use otlp::ReceivedSpan;
 pub use twilio::{Holdings as TwilioHoldings, Twilio};
 pub use zendesk::Zendesk;
 

@@ -13,32 +13,15 @@
 //! Only the JSON encoding is implemented: a binary protobuf body (`application/x-protobuf`, which
 //! a real collector also takes) is answered `415 Unsupported Media Type`, never taken as decoded.
 
-use crate::harness::Harness;
+use crate::harness::{Harness, ReceivedSpan};
 use axum::body::Bytes;
 use axum::extract::State as AxumState;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::sync::Arc;
-
-/// A span as the collector received it (what tests look at).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReceivedSpan {
-    /// 32 lowercase hex digits.
-    pub trace_id: String,
-    /// 16 lowercase hex digits.
-    pub span_id: String,
-    /// Empty for a root span.
-    pub parent_span_id: String,
-    pub name: String,
-    /// The `service.name` resource attribute.
-    pub service: String,
-    /// The span's attributes whose values are strings, integers or booleans, as text.
-    pub attributes: Vec<(String, String)>,
-}
 
 pub(crate) fn router(harness: Arc<Harness>) -> Router {
     Router::new().route("/v1/traces", post(traces)).with_state(harness)

@@ -3,13 +3,14 @@
 use super::auth::Caller;
 use super::error::ApiError;
 use super::ApiState;
-use crate::intake::admit::{admit, Admitted, Envelope, Source};
+use crate::intake::admit::{admit, Admitted, Envelope, Source, TRACEPARENT_HEADER};
+use crate::intake::properties::Properties;
 use crate::model::HoldKind;
 use crate::store::actions::{ActionResult, Refused};
 use crate::store::status::{ListFilter, RequestDetail, RequestView};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -193,9 +194,19 @@ pub async fn exempt(
     done(s.app.store.exempt(id, &system, &caller.actor(), body.reason()?, s.app.clock.now()).await)
 }
 
-/// Submit a request over HTTP: the same admission as the queue (`intake::admit`).
-pub async fn submit(State(s): State<ApiState>, body: Bytes) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let envelope = Envelope { body: &body, properties: Default::default() };
+/// Submit a request over HTTP: the same admission as the queue (`intake::admit`). A W3C
+/// `traceparent` header is continued as on the queue.
+pub async fn submit(
+    State(s): State<ApiState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let mut trace = lapin::types::FieldTable::default();
+    if let Some(value) = headers.get(TRACEPARENT_HEADER).and_then(|v| v.to_str().ok()) {
+        trace.insert(TRACEPARENT_HEADER.into(), lapin::types::AMQPValue::LongString(value.into()));
+    }
+    let properties = Properties { headers: Some(&trace), ..Default::default() };
+    let envelope = Envelope { body: &body, properties };
     let admitted = admit(&s.app, &envelope, Source::Http).await?;
     let status = if matches!(admitted, Admitted::Created { .. }) { StatusCode::CREATED } else { StatusCode::OK };
     let mut answer = json!({ "request_id": admitted.request_id(), "status": admitted.status() });

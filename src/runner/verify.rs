@@ -3,7 +3,6 @@
 //! rate limiter, timeout and retry policy. `checks_for` and `judge` are pure.
 
 use super::{connector_ctx, policy};
-use tracing::Instrument;
 use crate::app::App;
 use crate::model::{CheckResult, TaskState};
 use crate::registry::Instance;
@@ -14,6 +13,7 @@ use erasure_connector::{Failure, FailureKind, Found, Subject};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::OwnedSemaphorePermit;
+use tracing::Instrument;
 
 /// The checks a task's new state schedules: an erasure, and an answer of "nothing" too, are
 /// looked up at each `verify_after` delay. Nothing-to-erase is checked as well because its answer

@@ -12,8 +12,8 @@ use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
 use opentelemetry_otlp::{Protocol, WithExportConfig};
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 pub use traceparent::TraceParent;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// The exporter while the process runs; `shutdown` sends what is still buffered.
 pub struct Telemetry {

@@ -14,7 +14,18 @@ use uuid::Uuid;
 const PROMETHEUS_OWN: &[&str] = &["up"];
 
 const PROMQL_WORDS: &[&str] = &[
-    "by", "without", "on", "ignoring", "group_left", "group_right", "offset", "bool", "and", "or", "unless", "inf",
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "offset",
+    "bool",
+    "and",
+    "or",
+    "unless",
+    "inf",
     "nan",
 ];
 
@@ -145,7 +156,12 @@ async fn metrics_are_there_from_the_start_and_every_dashboard_and_alert_query_fi
 
     let scraped = scraped_names(&after);
     let (dashboard, alerts) = (dashboard_exprs(), alert_exprs());
-    assert!(dashboard.len() >= 20 && alerts.len() >= 12, "{} dashboard and {} alert queries", dashboard.len(), alerts.len());
+    assert!(
+        dashboard.len() >= 20 && alerts.len() >= 12,
+        "{} dashboard and {} alert queries",
+        dashboard.len(),
+        alerts.len()
+    );
     for (source, expr) in dashboard.iter().map(|e| ("dashboard", e)).chain(alerts.iter().map(|e| ("alerts.yml", e))) {
         let names = metric_names(expr);
         assert!(!names.is_empty(), "{source}: no metric in `{expr}`");
@@ -153,7 +169,9 @@ async fn metrics_are_there_from_the_start_and_every_dashboard_and_alert_query_fi
             assert!(scraped.contains(name), "{source}: `{name}` (in `{expr}`) is not in a real scrape");
         }
     }
-    for needed in ["erasure_ready", "erasure_request_settle_seconds_bucket", "erasure_mail_unsent", "erasure_amqp_connected"] {
+    for needed in
+        ["erasure_ready", "erasure_request_settle_seconds_bucket", "erasure_mail_unsent", "erasure_amqp_connected"]
+    {
         assert!(dashboard.iter().any(|e| e.contains(needed)), "the dashboard shows {needed}");
     }
     assert!(alerts.iter().any(|e| e.contains("up{job=")), "an alert for a missing target");

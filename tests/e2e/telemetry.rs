@@ -48,7 +48,11 @@ fn assert_one_trace(spans: &[ReceivedSpan], stack: &Stack, id: Uuid, email: &str
     assert_eq!(intake.service, "erasure-worker");
     for span in spans {
         for (key, value) in &span.attributes {
-            assert!(!value.contains(email) && !value.contains(&user_id), "{} carries personal data in {key}", span.name);
+            assert!(
+                !value.contains(email) && !value.contains(&user_id),
+                "{} carries personal data in {key}",
+                span.name
+            );
         }
     }
     let calls = stack.sim.calls("accounts");
@@ -69,13 +73,8 @@ async fn the_messages_traceparent_is_continued_from_intake_to_the_webhook_call()
     let spans = spans_of(&stack, "4bf92f3577b34da6a3ce929d0e0e4736").await;
     let (intake_parent, _) = assert_one_trace(&spans, &stack, id, "trace@example.com");
     assert_eq!(intake_parent, "00f067aa0ba902b7", "intake is a child of the producer's span");
-    let stored: Option<String> = stack
-        .db()
-        .await
-        .query_one("SELECT traceparent FROM requests WHERE id = $1", &[&id])
-        .await
-        .unwrap()
-        .get(0);
+    let stored: Option<String> =
+        stack.db().await.query_one("SELECT traceparent FROM requests WHERE id = $1", &[&id]).await.unwrap().get(0);
     let stored = stored.expect("the request keeps its trace context");
     assert!(stored.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"), "{stored}");
     assert_eq!(&stored[36..52], named(&spans, "intake").span_id, "what attempts continue is intake's span");
@@ -90,17 +89,41 @@ async fn without_a_traceparent_intake_starts_the_trace_and_the_attempt_continues
     headers.insert("traceparent".into(), AMQPValue::LongString(UPSTREAM.to_uppercase().as_str().into()));
     let (id, worker) = erase_through_a_traced_worker(&stack, "untraced@example.com", headers).await;
 
-    let stored: String = stack
-        .db()
-        .await
-        .query_one("SELECT traceparent FROM requests WHERE id = $1", &[&id])
-        .await
-        .unwrap()
-        .get(0);
+    let stored: String =
+        stack.db().await.query_one("SELECT traceparent FROM requests WHERE id = $1", &[&id]).await.unwrap().get(0);
     let trace_id = &stored[3..35];
     assert_ne!(trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
     let spans = spans_of(&stack, trace_id).await;
     let (intake_parent, _) = assert_one_trace(&spans, &stack, id, "untraced@example.com");
     assert_eq!(intake_parent, "", "intake's span is the root of the new trace");
     worker.terminate(Duration::from_secs(15)).await;
+}
+
+#[tokio::test]
+async fn with_tracing_off_the_submitted_traceparent_is_stored_and_sent_on_as_it_came() {
+    let stack = Stack::new().await;
+    let token = Token { name: "shop", env: "E2E_TRACE_SUBMIT", value: "submit-token-0123456789", scopes: &["submit"] };
+    let systems = [Instance { name: "accounts", extra: "" }];
+    let clock = std::sync::Arc::new(erasure_worker::clock::SystemClock);
+    let (worker, base) = start_with_api(&stack, clock, &systems, &[token], "").await;
+    stack.sim.seed("accounts", "http-trace@example.com", 1);
+    let id = Uuid::new_v4();
+    let answer = reqwest::Client::new()
+        .post(format!("{base}/v1/requests"))
+        .bearer_auth("submit-token-0123456789")
+        .header("traceparent", UPSTREAM)
+        .json(&request(id, "http-trace@example.com", chrono::Utc::now()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), reqwest::StatusCode::CREATED);
+    stack.wait_for_state(id, "completed", Duration::from_secs(20)).await;
+    let stored: Option<String> =
+        stack.db().await.query_one("SELECT traceparent FROM requests WHERE id = $1", &[&id]).await.unwrap().get(0);
+    assert_eq!(stored.as_deref(), Some(UPSTREAM), "no exporter: the producer's context is what continues");
+    let calls = stack.sim.calls("accounts");
+    let erase = calls.iter().find(|c| c.action == "erase").expect("the erase call");
+    assert_eq!(erase.traceparent.as_deref(), Some(UPSTREAM));
+    assert!(stack.sim.spans().is_empty(), "nothing is exported without an endpoint");
+    worker.stop().await;
 }

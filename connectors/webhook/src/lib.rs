@@ -82,8 +82,13 @@ impl Connector for Webhook {
     }
 
     async fn healthcheck(&self) -> Result<(), Failure> {
-        let body =
-            CallBody { action: Action::Ping, request_id: None, idempotency_key: "ping", subject: None, traceparent: None };
+        let body = CallBody {
+            action: Action::Ping,
+            request_id: None,
+            idempotency_key: "ping",
+            subject: None,
+            traceparent: None,
+        };
         self.call::<serde_json::Value>(&self.url, &body).await.map(|_| ())
     }
 }
