@@ -13,6 +13,7 @@ use uuid::Uuid;
 /// Series Prometheus makes itself, not the worker.
 const PROMETHEUS_OWN: &[&str] = &["up"];
 
+/// Keywords, and aggregation operators (which may be followed by `by (...)` instead of `(`).
 const PROMQL_WORDS: &[&str] = &[
     "by",
     "without",
@@ -27,6 +28,20 @@ const PROMQL_WORDS: &[&str] = &[
     "unless",
     "inf",
     "nan",
+    "sum",
+    "min",
+    "max",
+    "avg",
+    "group",
+    "stddev",
+    "stdvar",
+    "count",
+    "count_values",
+    "bottomk",
+    "topk",
+    "quantile",
+    "limitk",
+    "limit_ratio",
 ];
 
 /// The metric names a PromQL expression reads: identifiers that are not functions (followed by

@@ -102,7 +102,12 @@ async fn without_a_traceparent_intake_starts_the_trace_and_the_attempt_continues
 #[tokio::test]
 async fn with_tracing_off_the_submitted_traceparent_is_stored_and_sent_on_as_it_came() {
     let stack = Stack::new().await;
-    let token = Token { name: "shop", env: "E2E_TRACE_SUBMIT", value: "submit-token-0123456789", scopes: &["submit"] };
+    let token = Token {
+        name: "shop",
+        env: "E2E_TRACE_SUBMIT",
+        value: "submit-token-0123456789abcdef-0123456789",
+        scopes: &["submit"],
+    };
     let systems = [Instance { name: "accounts", extra: "" }];
     let clock = std::sync::Arc::new(erasure_worker::clock::SystemClock);
     let (worker, base) = start_with_api(&stack, clock, &systems, &[token], "").await;
@@ -110,7 +115,7 @@ async fn with_tracing_off_the_submitted_traceparent_is_stored_and_sent_on_as_it_
     let id = Uuid::new_v4();
     let answer = reqwest::Client::new()
         .post(format!("{base}/v1/requests"))
-        .bearer_auth("submit-token-0123456789")
+        .bearer_auth("submit-token-0123456789abcdef-0123456789")
         .header("traceparent", UPSTREAM)
         .json(&request(id, "http-trace@example.com", chrono::Utc::now()))
         .send()
