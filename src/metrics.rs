@@ -157,7 +157,7 @@ pub async fn render(app: &App) -> String {
     gauge_header(&mut out, "erasure_database_up", "1 when this scrape could read the database gauges.");
     let _ = writeln!(out, "erasure_database_up {}", u8::from(gauges.is_ok()));
     match gauges {
-        Ok(g) => database_gauges(&mut out, &g),
+        Ok(g) => database_gauges(&mut out, &g, &app.settings),
         Err(error) => tracing::warn!(%error, "The database gauges could not be read for /metrics."),
     }
     if let Some(handle) = install() {
@@ -177,7 +177,7 @@ fn pool(out: &mut String, pool: crate::store::gauges::PoolState) {
     let _ = writeln!(out, "erasure_database_pool_waiting {}", pool.waiting);
 }
 
-fn database_gauges(out: &mut String, g: &crate::store::gauges::Gauges) {
+fn database_gauges(out: &mut String, g: &crate::store::gauges::Gauges, settings: &Settings) {
     gauge_header(out, "erasure_requests", "Requests by state.");
     for (state, n) in &g.requests_by_state {
         let _ = writeln!(out, "erasure_requests{{state=\"{state}\"}} {n}");
@@ -190,8 +190,15 @@ fn database_gauges(out: &mut String, g: &crate::store::gauges::Gauges) {
     let _ = writeln!(out, "erasure_requests_overdue {}", g.overdue);
     gauge_header(out, "erasure_requests_due_within_7_days", "Unsettled requests whose deadline is within 7 days.");
     let _ = writeln!(out, "erasure_requests_due_within_7_days {}", g.due_within_7_days);
-    gauge_header(out, "erasure_oldest_due_task_age_seconds", "Age of the oldest due task, per connector instance.");
-    for (connector, age) in &g.oldest_due_task_age {
+    gauge_header(
+        out,
+        "erasure_oldest_due_task_age_seconds",
+        "Age of the oldest due task, per connector instance (0: none due).",
+    );
+    let mut ages: std::collections::BTreeMap<&str, f64> =
+        settings.connectors.keys().map(|c| (c.as_str(), 0.0)).collect();
+    ages.extend(g.oldest_due_task_age.iter().map(|(c, age)| (c.as_str(), *age)));
+    for (connector, age) in ages {
         let _ = writeln!(out, "erasure_oldest_due_task_age_seconds{{connector=\"{}\"}} {age}", label(connector));
     }
     gauge_header(out, "erasure_outbox_unsent", "Events not yet published.");
