@@ -20,6 +20,7 @@ pub mod dead_letters;
 pub mod forget;
 pub mod gauges;
 pub mod grace;
+pub mod hash_keys;
 pub mod legal_holds;
 pub mod mail;
 pub mod migrate;
