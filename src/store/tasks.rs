@@ -361,8 +361,13 @@ pub(crate) async fn settle(
 ) -> Result<Option<RequestState>, StoreError> {
     let tasks = tx
         .query(
-            "SELECT connector, kind, state, evidence, finished_at, attempt, last_error
-             FROM tasks WHERE request_id = $1 ORDER BY connector",
+            "SELECT connector, kind, state, evidence, finished_at, attempt, last_error,
+                    (SELECT CASE WHEN bool_or(c.result = 'not_verifiable') THEN 'not_verifiable'
+                                 WHEN bool_or(c.done_at IS NULL) THEN 'scheduled' END
+                     FROM verification_checks c
+                     WHERE c.task_id = t.id AND c.result IS DISTINCT FROM 'superseded'
+                       AND c.result IS DISTINCT FROM 'found')
+             FROM tasks t WHERE request_id = $1 ORDER BY connector",
             &[&request_id],
         )
         .await?;
@@ -390,7 +395,10 @@ pub(crate) async fn settle(
     let systems = tasks
         .iter()
         .zip(&states)
-        .map(|(r, state)| SystemOutcome::new(r.get(0), r.get(1), *state, r.get(3), r.get(4), r.get(5), r.get(6)))
+        .map(|(r, state)| {
+            SystemOutcome::new(r.get(0), r.get(1), *state, r.get(3), r.get(4), r.get(5), r.get(6))
+                .with_verification(r.get(7))
+        })
         .collect();
     let settled = Settled::new(state, request.get(0), request.get(1), request.get(2), now, systems, copies);
     let reply_to = identifiers_from(vault, request_id, &request, 3)?.and_then(|i| i.reply_to);
