@@ -50,12 +50,9 @@ pub fn meaning(key: &str) -> Meaning {
             "ticket dont vos messages ont été caviardés",
             "tickets dont vos messages ont été caviardés",
         )),
-        "comments_redacted" => Erased(words(
-            "comment redacted",
-            "comments redacted",
-            "commentaire caviardé",
-            "commentaires caviardés",
-        )),
+        "comments_redacted" => {
+            Erased(words("comment redacted", "comments redacted", "commentaire caviardé", "commentaires caviardés"))
+        }
         "cc_removals" => Erased(words(
             "copy (CC) on another person's ticket removed",
             "copies (CC) on other people's tickets removed",
@@ -114,18 +111,12 @@ pub fn meaning(key: &str) -> Meaning {
             "transcription supprimée",
             "transcriptions supprimées",
         )),
-        "messages_redacted" => Erased(words(
-            "text message redacted",
-            "text messages redacted",
-            "SMS caviardé",
-            "SMS caviardés",
-        )),
-        "messages_deleted" => Erased(words(
-            "text message deleted",
-            "text messages deleted",
-            "SMS supprimé",
-            "SMS supprimés",
-        )),
+        "messages_redacted" => {
+            Erased(words("text message redacted", "text messages redacted", "SMS caviardé", "SMS caviardés"))
+        }
+        "messages_deleted" => {
+            Erased(words("text message deleted", "text messages deleted", "SMS supprimé", "SMS supprimés"))
+        }
         "message_media" => Erased(words(
             "message attachment deleted",
             "message attachments deleted",
@@ -133,12 +124,9 @@ pub fn meaning(key: &str) -> Meaning {
             "pièces jointes de message supprimées",
         )),
         // Elasticsearch, Loki, SQL
-        "documents" => Erased(words(
-            "document deleted",
-            "documents deleted",
-            "document supprimé",
-            "documents supprimés",
-        )),
+        "documents" => {
+            Erased(words("document deleted", "documents deleted", "document supprimé", "documents supprimés"))
+        }
         "log_lines" => Erased(words(
             "log line deleted",
             "log lines deleted",

@@ -213,10 +213,14 @@ fn completed(payload: &Value, lang: Lang) -> (&'static str, Vec<Paragraph>) {
     if !unverifiable.is_empty() {
         paragraphs.push(Paragraph::Text(
             match lang {
-                Lang::Fr => "Ces systèmes ne permettent pas de vérifier après coup que vos données ont disparu ; \
-                             nous nous fions à leur réponse :",
-                Lang::En => "These systems cannot be checked afterwards to confirm that your data is gone; we rely \
-                             on their answer:",
+                Lang::Fr => {
+                    "Ces systèmes ne permettent pas de vérifier après coup que vos données ont disparu ; \
+                             nous nous fions à leur réponse :"
+                }
+                Lang::En => {
+                    "These systems cannot be checked afterwards to confirm that your data is gone; we rely \
+                             on their answer:"
+                }
             }
             .into(),
         ));

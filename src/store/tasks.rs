@@ -257,11 +257,8 @@ impl Store {
         if let Some(delays) = &transition.verify_after {
             super::check_schedule::schedule(&tx, task_id, request_id, delays, now).await?;
         }
-        let settled = if transition.state.is_terminal() {
-            settle(&tx, self.vault(), request_id, actor, now, &self.copies).await?
-        } else {
-            None
-        };
+        let settled =
+            if transition.state.is_terminal() { settle(&tx, self, request_id, actor, now).await? } else { None };
         tx.commit().await?;
         Ok(Recorded::Applied(settled))
     }
@@ -350,15 +347,17 @@ pub(crate) fn claimed_task(row: &tokio_postgres::Row, vault: &Vault) -> Result<C
     })
 }
 
-/// If every task of the request is terminal, mark the request and queue its events.
+/// If every task of the request is terminal, mark the request and queue its events. With
+/// verification on, a completed request with no check due closes at once (`erasure.closed`
+/// after `erasure.completed`): every system kept, or none that can be looked up.
 pub(crate) async fn settle(
     tx: &Transaction<'_>,
-    vault: &Vault,
+    store: &Store,
     request_id: Uuid,
     actor: &str,
     now: DateTime<Utc>,
-    copies: &[crate::config::ExpiringCopy],
 ) -> Result<Option<RequestState>, StoreError> {
+    let (vault, copies) = (store.vault(), &store.copies);
     let tasks = tx
         .query(
             "SELECT connector, kind, state, evidence, finished_at, attempt, last_error,
@@ -406,5 +405,8 @@ pub(crate) async fn settle(
     let id = event.message_id;
     enqueue(tx, vault, &event, now).await?;
     audit(tx, request_id, None, now, actor, &format!("request.{state}"), json!({ "event_message_id": id })).await?;
+    if state == RequestState::Completed && store.verification {
+        super::verification::close_if_verified(tx, vault, request_id, actor, now).await?;
+    }
     Ok(Some(state))
 }
