@@ -20,8 +20,8 @@ pub use protocol::{Action, Answer, CallBody, LookupAnswer, SubjectBody};
 pub use signing::{sign, verify, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
 use erasure_connector::{
-    async_trait, ConfigError, ExposeSecret, Connector, Ctx, Failure, Found, HttpClient, Outcome, Pending, SecretString, Secrets,
-    Subject,
+    async_trait, ConfigError, Connector, Ctx, ExposeSecret, Failure, Found, HttpClient, Outcome, Pending, SecretString,
+    Secrets, Subject,
 };
 use secrecy::SecretSlice;
 use std::time::Duration;
@@ -42,7 +42,10 @@ impl Webhook {
         let secret = secrets.get("secret_env")?.clone();
         let url = config.endpoint()?;
         let standard_key = standard::key_of(secret.expose_secret()).ok_or_else(|| {
-            ConfigError::key("secret_env", "the secret starts with whsec_ but the rest is not base64 (Standard Webhooks)")
+            ConfigError::key(
+                "secret_env",
+                "the secret starts with whsec_ but the rest is not base64 (Standard Webhooks)",
+            )
         })?;
         let mut webhook = Webhook {
             url,
