@@ -15,6 +15,7 @@
 pub mod actions;
 pub mod audit_chain;
 mod check_schedule;
+mod closing;
 pub mod dashboard;
 pub mod dead_letters;
 pub mod forget;
