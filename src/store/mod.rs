@@ -98,6 +98,9 @@ pub struct Store {
     vault: std::sync::Arc<crate::vault::Vault>,
     /// `[[retention.copies]]`: named in the events of settled requests.
     copies: std::sync::Arc<[crate::config::ExpiringCopy]>,
+    /// `database.direct_url` (PostgreSQL itself, not a pooler): the migrations' advisory lock
+    /// needs one session. `None`: a pooled connection, which is then a real session.
+    direct: Option<(SecretString, PostgresTls)>,
 }
 
 impl Store {
@@ -111,7 +114,7 @@ impl Store {
             .max_size(pool_size)
             .build()
             .map_err(|e| StoreError::Corrupt(format!("cannot build the database pool: {e}")))?;
-        Ok(Store { pool, vault: Default::default(), copies: std::sync::Arc::new([]) })
+        Ok(Store { pool, vault: Default::default(), copies: std::sync::Arc::new([]), direct: None })
     }
 
     /// The data keys that seal and open identifiers.
@@ -126,10 +129,26 @@ impl Store {
         self
     }
 
-    /// Apply pending migrations (safe to call from many processes at once).
+    /// Take the migrations' connection from `url` (`database.direct_url`) instead of the pool.
+    pub fn with_direct_url(mut self, url: SecretString, tls: &PostgresTls) -> Store {
+        self.direct = Some((url, tls.clone()));
+        self
+    }
+
+    /// Apply pending migrations (safe to call from many processes at once): over the direct
+    /// connection when there is one, since a session advisory lock means nothing through a pooler
+    /// in transaction mode.
     pub async fn migrate(&self) -> Result<usize, StoreError> {
-        let mut client = self.pool.get().await?;
-        migrate::run(&mut client).await
+        let Some((url, tls)) = &self.direct else {
+            let mut client = self.pool.get().await?;
+            return migrate::run(&mut client).await;
+        };
+        let (mut client, connection) = tokio_postgres::connect(url.expose_secret(), tls.connector()).await?;
+        let connection = tokio::spawn(connection);
+        let result = migrate::run(&mut client).await;
+        drop(client);
+        let _ = connection.await;
+        result
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
