@@ -14,6 +14,7 @@
 
 pub mod actions;
 pub mod audit_chain;
+pub mod charts;
 mod check_schedule;
 pub mod dashboard;
 pub mod dead_letters;
