@@ -277,7 +277,8 @@ mod tests {
     fn the_kubernetes_configmap_config_loads() {
         let manifest = include_str!("../../deploy/kubernetes/configmap.yaml");
         let (_, block) = manifest.split_once("production.toml: |\n").expect("the ConfigMap holds production.toml");
-        let toml: String = block.lines().map(|l| l.strip_prefix("    ").unwrap_or(l)).map(|l| format!("{l}\n")).collect();
+        let toml: String =
+            block.lines().map(|l| l.strip_prefix("    ").unwrap_or(l)).map(|l| format!("{l}\n")).collect();
         let settings = load(&toml, &[]).unwrap();
         assert!(settings.database.direct_url.as_deref().is_some_and(|u| u.contains(":5432/")));
         assert_eq!(settings.api.metrics_listen.as_deref(), Some("0.0.0.0:9090"));

@@ -285,9 +285,7 @@ impl Schema {
                 "f64" => "number".into(),
                 "u16" | "u32" | "u64" | "usize" | "i64" => "integer".into(),
                 _ => match self.enums.get(name) {
-                    Some(variants) => {
-                        variants.iter().map(|v| format!("`\"{v}\"`")).collect::<Vec<_>>().join(", ")
-                    }
+                    Some(variants) => variants.iter().map(|v| format!("`\"{v}\"`")).collect::<Vec<_>>().join(", "),
                     None if self.structs.contains_key(name) => "table (below)".into(),
                     None => name.into(),
                 },
@@ -440,7 +438,10 @@ mod tests {
         let mut own: Vec<String> =
             parsed_fields(&schema, "ConnectorSettings").into_iter().filter(|k| k != "options").collect();
         own.sort();
-        assert_eq!(own, ["concurrency", "enabled", "kind", "max_attempts", "requests_per_second", "timeout", "verify_after"]);
+        assert_eq!(
+            own,
+            ["concurrency", "enabled", "kind", "max_attempts", "requests_per_second", "timeout", "verify_after"]
+        );
         checked.push(("ConnectorSettings", own));
         // Every struct the reference reads is one of those checked.
         let read: Vec<&String> = schema.structs.keys().collect();

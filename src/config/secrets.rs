@@ -15,7 +15,9 @@ impl Settings {
     /// `url`. LISTEN and the migrations' advisory lock use it.
     pub fn database_direct_url(&self) -> Result<SecretString, ConfigError> {
         match self.database.direct_url.as_deref().filter(|u| !u.is_empty()) {
-            Some(direct) => with_password(&with_default_sslmode(direct), self.database.password_env.as_deref(), "database"),
+            Some(direct) => {
+                with_password(&with_default_sslmode(direct), self.database.password_env.as_deref(), "database")
+            }
             None => self.database_url(),
         }
     }
@@ -152,7 +154,10 @@ mod tests {
         assert_eq!(direct(&with_direct), "postgres://erasure:pw@db.internal:5432/erasure?sslmode=require");
         let s = load(&with_direct, &[]).unwrap();
         let pool = secrecy::ExposeSecret::expose_secret(&s.database_url().unwrap()).to_string();
-        assert_eq!(pool, "postgres://erasure:pw@pgbouncer.internal:6432/erasure?sslmode=require", "the pool keeps `url`");
+        assert_eq!(
+            pool, "postgres://erasure:pw@pgbouncer.internal:6432/erasure?sslmode=require",
+            "the pool keeps `url`"
+        );
     }
 
     /// A Unix socket URL (`postgres://user@/db?host=/dir`) has no host the URL standard can read;

@@ -40,8 +40,7 @@ pub async fn run(client: &mut Client) -> Result<usize, StoreError> {
 
 /// The versions not applied yet (all of them before `schema_migrations` exists); no DDL.
 async fn pending(client: &Client) -> Result<Vec<i32>, StoreError> {
-    let exists: bool =
-        client.query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[]).await?.get(0);
+    let exists: bool = client.query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[]).await?.get(0);
     let applied: Vec<i32> = if exists {
         client.query("SELECT version FROM schema_migrations", &[]).await?.iter().map(|r| r.get(0)).collect()
     } else {

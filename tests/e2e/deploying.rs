@@ -47,7 +47,8 @@ async fn migrate_needs_only_the_database_settings_and_takes_the_direct_url() {
     let stack = Stack::new().await;
     // `url` (the pooler's) answers nothing; only `direct_url` reaches PostgreSQL. The connector's
     // secret, the hash key and the data keys are all unset.
-    let extra = format!("[database]\nurl = \"postgres://postgres@127.0.0.1:1/nowhere\"\ndirect_url = \"{}\"\n", stack.db_url);
+    let extra =
+        format!("[database]\nurl = \"postgres://postgres@127.0.0.1:1/nowhere\"\ndirect_url = \"{}\"\n", stack.db_url);
     let config = stack.config_file(&[Instance { name: "accounts", extra: "" }], &extra);
     let output = migrate(&stack, &config, &[]).await;
     let stderr = String::from_utf8_lossy(&output.stderr);

@@ -9,10 +9,10 @@ use std::fmt::Write;
 /// The drawing area inside the SVG's view box (left margin for the y labels, bottom for x).
 const WIDTH: f64 = 720.0;
 const HEIGHT: f64 = 220.0;
-const LEFT: f64 = 40.0;
+const LEFT: f64 = 44.0;
 const RIGHT: f64 = 8.0;
 const TOP: f64 = 10.0;
-const BOTTOM: f64 = 24.0;
+const BOTTOM: f64 = 26.0;
 const LEGEND: f64 = 22.0;
 
 /// Colours told apart also by colour-blind readers (Okabe–Ito).
@@ -70,8 +70,8 @@ fn open(chart: &Chart<'_>, series: &[Series], top: i64) -> String {
         out,
         "<line x1=\"{LEFT}\" y1=\"{base}\" x2=\"{right}\" y2=\"{base}\" stroke=\"#8c959f\"/>\
          <line x1=\"{LEFT}\" y1=\"{TOP}\" x2=\"{right}\" y2=\"{TOP}\" stroke=\"#d0d7de\" stroke-dasharray=\"3 3\"/>\
-         <text x=\"{lx}\" y=\"{ty}\" text-anchor=\"end\" font-size=\"11\" fill=\"#57606a\">{top}</text>\
-         <text x=\"{lx}\" y=\"{base}\" text-anchor=\"end\" font-size=\"11\" fill=\"#57606a\">0</text>",
+         <text x=\"{lx}\" y=\"{ty}\" text-anchor=\"end\" font-size=\"13\" fill=\"#57606a\">{top}</text>\
+         <text x=\"{lx}\" y=\"{base}\" text-anchor=\"end\" font-size=\"13\" fill=\"#57606a\">0</text>",
         right = WIDTH - RIGHT,
         lx = LEFT - 4.0,
         ty = TOP + 4.0,
@@ -81,7 +81,7 @@ fn open(chart: &Chart<'_>, series: &[Series], top: i64) -> String {
         if chart.label_every > 0 && i % chart.label_every == 0 {
             let _ = write!(
                 out,
-                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"11\" fill=\"#57606a\">{}</text>",
+                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"13\" fill=\"#57606a\">{}</text>",
                 LEFT + slot * (i as f64 + 0.5),
                 HEIGHT - 8.0,
                 escape(label)
@@ -94,14 +94,14 @@ fn open(chart: &Chart<'_>, series: &[Series], top: i64) -> String {
         let _ = write!(
             out,
             "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"10\" height=\"10\" fill=\"{}\"/>\
-             <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" fill=\"#1f2328\">{}</text>",
+             <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"13\" fill=\"#1f2328\">{}</text>",
             HEIGHT + 4.0,
             s.colour,
             x + 14.0,
             HEIGHT + 13.0,
             escape(&s.name)
         );
-        x += 24.0 + 7.0 * s.name.chars().count() as f64;
+        x += 24.0 + 8.0 * s.name.chars().count() as f64;
     }
     out
 }
@@ -215,7 +215,10 @@ mod tests {
         let svg = bars(&chart, &[received, settled]);
         let plot = HEIGHT - TOP - BOTTOM;
         assert_eq!(bar_heights(&svg, PALETTE[0]), [0.0, (plot / 2.0 * 10.0).round() / 10.0, plot]);
-        assert_eq!(bar_heights(&svg, PALETTE[1]), [(plot / 5.0 * 10.0).round() / 10.0, 0.0, (plot / 10.0 * 10.0).round() / 10.0]);
+        assert_eq!(
+            bar_heights(&svg, PALETTE[1]),
+            [(plot / 5.0 * 10.0).round() / 10.0, 0.0, (plot / 10.0 * 10.0).round() / 10.0]
+        );
         assert!(svg.contains("<title>d1: 5 received</title>"), "{svg}");
         assert!(svg.contains("<title>d0: 2 settled</title>"), "{svg}");
         assert!(svg.contains(">10</text>"), "the axis top: {svg}");

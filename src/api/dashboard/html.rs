@@ -154,6 +154,7 @@ a:hover{text-decoration:underline}
 div.scroll{overflow-x:auto}
 div.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:12px}
 figure{margin:0;padding:8px 10px;background:#fff;border:1px solid var(--line);border-radius:6px}
+figure h3{margin:0 0 4px;font-size:14px}
 figcaption{color:var(--muted);font-size:13px}
 svg.chart{display:block;width:100%;height:auto}
 a.small{font-size:13px;font-weight:normal;margin-left:8px}

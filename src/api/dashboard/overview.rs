@@ -50,7 +50,9 @@ impl Filters {
         }
         let order = self.order();
         let after = Filters::get(&self.cursor)
-            .map(|c| parse_cursor(c, order).ok_or(PageError::BadFilter("The page link is not one this dashboard made.")))
+            .map(|c| {
+                parse_cursor(c, order).ok_or(PageError::BadFilter("The page link is not one this dashboard made."))
+            })
             .transpose()?;
         let (after, after_settled) = match after {
             Some((settled, at, id)) => (Some((at, id)), settled),

@@ -48,12 +48,17 @@ impl Trends {
                 colour: PALETTE[0],
                 values: self.flow.iter().map(|d| d.received).collect(),
             },
-            Series { name: "settled".into(), colour: PALETTE[2], values: self.flow.iter().map(|d| d.settled).collect() },
+            Series {
+                name: "settled".into(),
+                colour: PALETTE[2],
+                values: self.flow.iter().map(|d| d.settled).collect(),
+            },
         ];
         let received: i64 = flow[0].values.iter().sum();
         let settled: i64 = flow[1].values.iter().sum();
         figure(
             &mut out,
+            "Requests per day",
             &chart::bars(
                 &Chart { title: "Requests received and settled per day", x_labels: &past, label_every: LABEL_EVERY },
                 &flow,
@@ -64,13 +69,15 @@ impl Trends {
         let (shown, hidden) = backlog_series(&self.backlog);
         let mut caption = String::from("Open tasks per connector instance at the end of each day, last 30 days.");
         if hidden > 0 {
-            let _ = write!(caption, " The {} largest backlogs today; {hidden} more instance(s) not drawn.", shown.len());
+            let _ =
+                write!(caption, " The {} largest backlogs today; {hidden} more instance(s) not drawn.", shown.len());
         }
         if shown.is_empty() {
             caption.push_str(" No task was open in that time.");
         }
         figure(
             &mut out,
+            "Open tasks per connector instance",
             &chart::lines(
                 &Chart { title: "Open tasks per connector instance", x_labels: &past, label_every: LABEL_EVERY },
                 &shown,
@@ -82,6 +89,7 @@ impl Trends {
         let burn = burn_down(&self.deadlines);
         figure(
             &mut out,
+            "Deadline burn-down",
             &chart::lines(
                 &Chart { title: "Deadline burn-down", x_labels: &next, label_every: LABEL_EVERY },
                 &[
@@ -102,8 +110,14 @@ impl Trends {
     }
 }
 
-fn figure(out: &mut String, svg: &str, caption: &str) {
-    let _ = write!(out, "<figure>{svg}<figcaption>{}</figcaption></figure>", html::escape(caption));
+/// A picture with its title above and what it shows, in words and totals, below.
+fn figure(out: &mut String, title: &str, svg: &str, caption: &str) {
+    let _ = write!(
+        out,
+        "<figure><h3>{}</h3>{svg}<figcaption>{}</figcaption></figure>",
+        html::escape(title),
+        html::escape(caption)
+    );
 }
 
 /// `MM-DD` of each of `days` days from `from`.
