@@ -4,6 +4,7 @@
 //! retried with the `[mail]` backoff; a permanent refusal (5xx) is recorded, alerted, and never
 //! retried. Which events are mailed is decided when they are queued (`store::mail`).
 
+pub mod counts;
 pub mod smtp;
 pub mod templates;
 

@@ -21,6 +21,7 @@ pub mod dead_letters;
 pub mod forget;
 pub mod gauges;
 pub mod grace;
+pub mod hash_keys;
 pub mod legal_holds;
 pub mod mail;
 pub mod migrate;
@@ -102,6 +103,8 @@ pub struct Store {
     /// `database.direct_url` (PostgreSQL itself, not a pooler): the migrations' advisory lock
     /// needs one session. `None`: a pooled connection, which is then a real session.
     direct: Option<(SecretString, PostgresTls)>,
+    /// `[verification] enabled`: a request that completes with no check due closes at once.
+    verification: bool,
 }
 
 impl Store {
@@ -115,7 +118,13 @@ impl Store {
             .max_size(pool_size)
             .build()
             .map_err(|e| StoreError::Corrupt(format!("cannot build the database pool: {e}")))?;
-        Ok(Store { pool, vault: Default::default(), copies: std::sync::Arc::new([]), direct: None })
+        Ok(Store {
+            pool,
+            vault: Default::default(),
+            copies: std::sync::Arc::new([]),
+            direct: None,
+            verification: false,
+        })
     }
 
     /// The data keys that seal and open identifiers.
@@ -133,6 +142,13 @@ impl Store {
     /// Take the migrations' connection from `url` (`database.direct_url`) instead of the pool.
     pub fn with_direct_url(mut self, url: SecretString, tls: &PostgresTls) -> Store {
         self.direct = Some((url, tls.clone()));
+        self
+    }
+
+    /// Verification on (`[verification] enabled`): requests close once no check is left, also
+    /// those that complete with none due (every system kept, or none that can be looked up).
+    pub fn with_verification(mut self, enabled: bool) -> Store {
+        self.verification = enabled;
         self
     }
 

@@ -290,7 +290,7 @@ async fn reopen(
 
 /// A completed request with no check left is closed: its stored subject is forgotten and
 /// `erasure.closed` lists each system's checks. `true` if it closed now.
-async fn close_if_verified(
+pub(crate) async fn close_if_verified(
     tx: &Transaction<'_>,
     vault: &Vault,
     request_id: Uuid,

@@ -11,6 +11,7 @@ mod deploying;
 mod forgetting;
 mod gauges;
 mod grace;
+mod hash_keys;
 mod hostile;
 mod intake;
 mod lifecycle;
