@@ -2,7 +2,7 @@
 //! counts what was erased, what was left, or an internal detail the person is not told. A count
 //! is never summed across meanings: "3 records erased" must not include tickets left in place.
 
-use super::templates::Lang;
+use super::lang::Lang;
 use std::collections::BTreeMap;
 
 /// What one count key means for the person.

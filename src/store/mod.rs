@@ -16,6 +16,7 @@ pub mod actions;
 pub mod audit_chain;
 pub mod charts;
 mod check_schedule;
+mod closing;
 pub mod dashboard;
 pub mod dead_letters;
 pub mod forget;

@@ -406,7 +406,7 @@ pub(crate) async fn settle(
     enqueue(tx, vault, &event, now).await?;
     audit(tx, request_id, None, now, actor, &format!("request.{state}"), json!({ "event_message_id": id })).await?;
     if state == RequestState::Completed && store.verification {
-        super::verification::close_if_verified(tx, vault, request_id, actor, now).await?;
+        super::closing::close_if_verified(tx, vault, request_id, actor, now).await?;
     }
     Ok(Some(state))
 }
