@@ -52,6 +52,7 @@ pub async fn list(State(s): State<ApiState>, Query(q): Query<ListQuery>) -> Resu
         identifier_hashes: Vec::new(),
         after,
         limit,
+        ..ListFilter::default()
     };
     page(&s, filter).await
 }

@@ -7,6 +7,7 @@ mod api;
 mod audit_chain;
 mod cli;
 mod dashboard;
+mod deploying;
 mod forgetting;
 mod gauges;
 mod grace;
