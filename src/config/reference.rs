@@ -418,6 +418,7 @@ mod tests {
             ("ReceiptSettings", serde_fields::<ReceiptSettings>()),
             ("RetiredKey", serde_fields::<RetiredKey>()),
             ("LogSettings", serde_fields::<LogSettings>()),
+            ("TelemetrySettings", serde_fields::<TelemetrySettings>()),
             ("VerificationSettings", serde_fields::<VerificationSettings>()),
         ];
         for (name, serde) in &checked {
