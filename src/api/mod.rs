@@ -10,6 +10,7 @@ mod dead_letters;
 mod error;
 mod legal_holds;
 mod limit;
+pub mod probes;
 mod receipts;
 mod requests;
 mod server;
@@ -21,8 +22,6 @@ pub use error::ApiError;
 use crate::app::App;
 use crate::shutdown::Shutdown;
 use auth::Requirement;
-use axum::extract::State;
-use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use axum::Router;
@@ -64,7 +63,8 @@ impl ApiState {
 /// Every route, `/metrics` included, with the limits and problem+json errors.
 pub fn router(state: ApiState) -> Router {
     let settings = state.app.settings.api.clone();
-    server::harden(routes(state.clone()).merge(metrics_routes(state)), &settings)
+    let metrics = probes::metrics_routes(state.app.clone());
+    server::harden(routes(state).merge(metrics), &settings)
 }
 
 /// Every route but `/metrics`.
@@ -94,20 +94,16 @@ fn routes(state: ApiState) -> Router {
         .route_layer(scope(Scope::Legal));
     let suppression =
         Router::new().route("/v1/suppressions", get(suppressions::check)).route_layer(scope(Scope::Suppression));
+    let health = probes::health_routes(state.app.clone());
     let open = Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
         .route("/.well-known/erasure-keys", get(receipts::keys))
         .route("/dashboard", get(dashboard::overview))
         .route("/dashboard/search", post(dashboard::search))
         .route("/dashboard/requests/{id}", get(dashboard::request))
         .route("/dashboard/login", get(dashboard::login_form).post(dashboard::login))
         .route("/dashboard/logout", post(dashboard::logout));
-    open.merge(read).merge(submit).merge(operate).merge(legal).merge(suppression).with_state(state)
-}
-
-fn metrics_routes(state: ApiState) -> Router {
-    Router::new().route("/metrics", get(metrics)).with_state(state)
+    let api = open.merge(read).merge(submit).merge(operate).merge(legal).merge(suppression).with_state(state);
+    api.merge(health)
 }
 
 /// Serve until shutdown: the API on `api.listen`, with `/metrics` there too unless
@@ -120,7 +116,7 @@ pub async fn run(app: Arc<App>, tokens: Arc<Tokens>, shutdown: Shutdown) {
         None => router(state),
         Some(listen) => {
             if let Some(listener) = bind(listen, "metrics").await {
-                let metrics = server::harden(metrics_routes(state.clone()), &settings);
+                let metrics = server::harden(probes::metrics_routes(state.app.clone()), &settings);
                 servers.spawn(serve(listener, metrics, &settings, shutdown.clone()));
             }
             server::harden(routes(state), &settings)
@@ -154,28 +150,4 @@ fn serve(
 ) -> impl std::future::Future<Output = ()> + Send + 'static {
     let (header_timeout, grace) = (settings.header_read_timeout.0, settings.request_timeout.0);
     server::serve(listener, router, header_timeout, grace, shutdown)
-}
-
-/// Ready when the database answers and a broker node accepts a connection.
-async fn readyz(State(state): State<ApiState>) -> (StatusCode, &'static str) {
-    if state.app.store.ping().await.is_err() {
-        return (StatusCode::SERVICE_UNAVAILABLE, "database unreachable");
-    }
-    for url in &state.app.settings.amqp.urls {
-        let Ok(parsed) = url::Url::parse(url) else { continue };
-        let (Some(host), port) = (parsed.host_str(), parsed.port().unwrap_or(5672)) else { continue };
-        let connect = tokio::net::TcpStream::connect((host, port));
-        if let Ok(Ok(_)) = tokio::time::timeout(std::time::Duration::from_secs(2), connect).await {
-            return (StatusCode::OK, "ready");
-        }
-    }
-    (StatusCode::SERVICE_UNAVAILABLE, "broker unreachable")
-}
-
-/// Prometheus text format; no token (expose the port to the scraper only).
-async fn metrics(
-    State(state): State<ApiState>,
-) -> Result<([(axum::http::HeaderName, &'static str); 1], String), ApiError> {
-    let text = crate::metrics::render(&state.app).await?;
-    Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
 }
