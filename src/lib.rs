@@ -120,7 +120,9 @@ pub async fn run(
             loops.spawn(api::probes::run(app.clone(), listen, shutdown.clone()));
         }
         None if !components.api => {
-            tracing::warn!("This process serves no /readyz or /metrics: set probes.listen (README, \"Probes and metrics\").")
+            tracing::warn!(
+                "This process serves no /readyz or /metrics: set probes.listen (README, \"Probes and metrics\")."
+            )
         }
         None => {}
     }

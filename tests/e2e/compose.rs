@@ -65,7 +65,13 @@ async fn the_compose_stack_erases_a_signed_request_confirms_and_is_scraped_with_
         .await
         .unwrap();
     channel
-        .queue_bind(queue.name().clone(), "erasure.events".into(), "#".into(), Default::default(), FieldTable::default())
+        .queue_bind(
+            queue.name().clone(),
+            "erasure.events".into(),
+            "#".into(),
+            Default::default(),
+            FieldTable::default(),
+        )
         .await
         .expect("the worker declared erasure.events");
     let mut events = channel

@@ -43,9 +43,14 @@ async fn image_is_as_documented(image: &str) {
     assert_eq!(user, "10001", "the image runs as a non-root user");
     let ports = podman_output(&["image", "inspect", "--format", "{{json .Config.ExposedPorts}}", image]).await;
     assert!(ports.contains("8080/tcp") && ports.contains("9090/tcp"), "{ports}");
-    let title =
-        podman_output(&["image", "inspect", "--format", "{{index .Config.Labels \"org.opencontainers.image.title\"}}", image])
-            .await;
+    let title = podman_output(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{index .Config.Labels \"org.opencontainers.image.title\"}}",
+        image,
+    ])
+    .await;
     assert_eq!(title, "erasure-worker");
 }
 
@@ -84,12 +89,13 @@ async fn the_image_migrates_erases_a_signed_request_confirms_serves_probes_and_s
     let probes = format!("http://127.0.0.1:{probes_port}");
 
     // Ready: migrated, intake consuming (so the queues exist), runner and outbox polling.
-    let ready = poll(Duration::from_secs(90), "the container to be ready", || async {
+    let ready = poll(Duration::from_secs(90), "the container to be ready", || {
         if let Ok(Some(status)) = container.try_wait() {
             let log = std::fs::read_to_string(&log_path).unwrap_or_default();
             panic!("the container exited with {status} before it was ready:\n{log}");
         }
-        get(&format!("{probes}/readyz")).await.filter(|(status, _)| *status == StatusCode::OK)
+        let readyz = format!("{probes}/readyz");
+        async move { get(&readyz).await.filter(|(status, _)| *status == StatusCode::OK) }
     })
     .await;
     assert_eq!(ready.1, "ready");
@@ -104,11 +110,17 @@ async fn the_image_migrates_erases_a_signed_request_confirms_serves_probes_and_s
     let body = bytes(&request(id, "cleo@example.com", chrono::Utc::now()));
     let mut headers = FieldTable::default();
     headers.insert(KEY_ID_HEADER.into(), AMQPValue::LongString("shop".into()));
-    headers.insert(SIGNATURE_HEADER.into(), AMQPValue::LongString(sign(SIGNING_SECRET.as_bytes(), None, &body).as_str().into()));
+    headers.insert(
+        SIGNATURE_HEADER.into(),
+        AMQPValue::LongString(sign(SIGNING_SECRET.as_bytes(), None, &body).as_str().into()),
+    );
     stack.publish_with_headers(&body, None, headers).await;
 
     let event = events.next(Duration::from_secs(60)).await.expect("a confirmation event");
-    assert_eq!((event.routing_key.as_str(), event.body["request_id"].as_str()), ("erasure.completed", Some(id.to_string().as_str())));
+    assert_eq!(
+        (event.routing_key.as_str(), event.body["request_id"].as_str()),
+        ("erasure.completed", Some(id.to_string().as_str()))
+    );
     assert_eq!(stack.sim.records("accounts", "cleo@example.com"), 0, "erased at the simulated vendor");
     assert!(stack.sim.calls("accounts").iter().any(|c| c.action == "erase"));
 

@@ -51,18 +51,17 @@ async fn readyz_names_an_intake_that_is_not_consuming_even_when_the_broker_port_
     let port = free_port();
     // A port that accepts TCP but speaks HTTP, not AMQP: the intake can never consume.
     let not_amqp = format!("amqp://guest:guest@{}/%2f", stack.sim.addr());
-    let extra = format!(
-        "[probes]\nlisten = \"127.0.0.1:{port}\"\nstale_after = \"1s\"\n[amqp]\nurls = [\"{not_amqp}\"]\n"
-    );
+    let extra =
+        format!("[probes]\nlisten = \"127.0.0.1:{port}\"\nstale_after = \"1s\"\n[amqp]\nurls = [\"{not_amqp}\"]\n");
     let config = stack.config_file(&[], &extra);
     let worker = Process::start_only(&config, &stack.dir.join("intake.log"), "intake,runner");
     let base = format!("http://127.0.0.1:{port}");
 
     // The runner of the same process runs: once the database is migrated, only the intake is named.
     poll(Duration::from_secs(30), "/readyz to name the intake alone", || async {
-        get(&format!("{base}/readyz")).await.filter(|(status, body)| {
-            *status == StatusCode::SERVICE_UNAVAILABLE && body == "not running: intake"
-        })
+        get(&format!("{base}/readyz"))
+            .await
+            .filter(|(status, body)| *status == StatusCode::SERVICE_UNAVAILABLE && body == "not running: intake")
     })
     .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -102,9 +101,8 @@ async fn readyz_reaches_an_amqps_broker_named_without_a_port_on_5671() {
         }
     });
     let port = free_port();
-    let extra = format!(
-        "[probes]\nlisten = \"127.0.0.1:{port}\"\n[amqp]\nurls = [\"amqps://guest:guest@127.0.0.1/%2f\"]\n"
-    );
+    let extra =
+        format!("[probes]\nlisten = \"127.0.0.1:{port}\"\n[amqp]\nurls = [\"amqps://guest:guest@127.0.0.1/%2f\"]\n");
     let config = stack.config_file(&[], &extra);
     let worker = Process::start_only(&config, &stack.dir.join("runner.log"), "runner");
     let base = format!("http://127.0.0.1:{port}");
