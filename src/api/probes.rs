@@ -2,12 +2,13 @@
 //! process answers), `/readyz` (its loops are running and the database and a broker answer) and
 //! `/metrics`, on `api.listen` with the API and on `probes.listen`, a small listener of their own.
 
-use super::error::ApiError;
+use super::error::{problem, ApiError};
 use super::server;
 use crate::app::App;
 use crate::shutdown::Shutdown;
 use axum::extract::State;
 use axum::http::{header, HeaderName, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use std::sync::Arc;
@@ -32,10 +33,11 @@ pub async fn run(app: Arc<App>, listen: String, shutdown: Shutdown) {
     super::serve(listener, router, &settings, shutdown).await;
 }
 
-async fn readyz(State(app): State<Arc<App>>) -> (StatusCode, String) {
+/// `200 ready`, else 503 problem+json with `error` `not_ready` and what is not in `detail`.
+async fn readyz(State(app): State<Arc<App>>) -> Response {
     match readiness(&app).await {
-        Ok(()) => (StatusCode::OK, "ready".into()),
-        Err(why) => (StatusCode::SERVICE_UNAVAILABLE, why),
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(why) => problem(StatusCode::SERVICE_UNAVAILABLE, "not_ready", &why),
     }
 }
 
