@@ -12,10 +12,12 @@ FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 COPY . .
 # The cache mounts keep downloaded crates and compiled dependencies between builds (BuildKit and
-# Buildah); only the worker's binary is built.
+# Buildah); only the worker's binary is built. COPY keeps the files' times, which can be older than
+# the cached build: touching them makes cargo rebuild this workspace's crates (not the crates.io ones).
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked --bin erasure \
+    find . -path ./target -prune -o -type f -exec touch {} + \
+    && cargo build --release --locked --bin erasure \
     && cp target/release/erasure /usr/local/bin/erasure
 
 FROM debian:bookworm-slim

@@ -44,7 +44,7 @@ async fn readyz(State(app): State<Arc<App>>) -> Response {
 /// Ready when every loop of this process shows life (intake consuming, runner, outbox and mail
 /// polling), the database answers and a broker node accepts a connection. The answer names loops
 /// and dependencies only.
-pub(super) async fn readiness(app: &App) -> Result<(), String> {
+async fn readiness(app: &App) -> Result<(), String> {
     let stale = app.liveness.stale();
     if !stale.is_empty() {
         return Err(format!("not running: {}", stale.join(", ")));
