@@ -54,6 +54,16 @@ async fn image_is_as_documented(image: &str) {
     assert_eq!(title, "erasure-worker");
 }
 
+/// Removes the container however the test ends (killing `podman run` leaves it running).
+struct Removed(String);
+
+impl Drop for Removed {
+    fn drop(&mut self) {
+        let wrapper = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/podman/run");
+        let _ = std::process::Command::new(wrapper).args(["podman", "rm", "-f", "-t", "0", &self.0]).output();
+    }
+}
+
 #[tokio::test]
 #[ignore = "needs the image: scripts/container-test builds it and runs this"]
 async fn the_image_migrates_erases_a_signed_request_confirms_serves_probes_and_stops_on_sigterm() {
@@ -66,6 +76,7 @@ async fn the_image_migrates_erases_a_signed_request_confirms_serves_probes_and_s
     let config = stack.config_file(&[Instance { name: "accounts", extra: "" }], extra);
     let (api_port, probes_port) = (free_port(), free_port());
     let name = format!("erasure-test-{}", Uuid::new_v4().simple());
+    let _removed = Removed(name.clone());
     let log_path = stack.dir.join("container.log");
     let log = std::fs::File::create(&log_path).unwrap();
     // The config and the stack's CA are mounted read-only where the config names them.
