@@ -37,9 +37,10 @@ impl App {
         let store = Store::connect(&database_url, settings.database.pool_size, &database_tls)
             .map_err(|e| settings.key_error("database.url", e.to_string()))?
             .with_vault(settings.data_keys()?)
-            .with_expiring_copies(&settings.retention.copies);
+            .with_expiring_copies(&settings.retention.copies)
+            .with_verification(settings.verification.enabled);
         let broker = Broker::new(settings.amqp_urls()?, settings.amqp.clone()).with_tls(settings.amqp_tls()?);
-        let hasher = Hasher::new(settings.hash_key()?);
+        let hasher = Hasher::new(settings.hash_key()?).with_retired(settings.retired_hash_keys()?);
         let known_systems = settings.connectors.keys().cloned().collect();
         let verifier = crate::intake::signature::Verifier::from_settings(&settings.intake)?;
         let receipt_keys = settings.receipt_keys()?;

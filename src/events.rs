@@ -152,6 +152,10 @@ pub struct SystemOutcome {
     /// be unknown: `null`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<Option<String>>,
+    /// Erased and nothing-to-erase systems, when verification is on: `scheduled` (it will be
+    /// looked up again, see `erasure.closed`) or `not_verifiable` (it cannot be, and is not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -172,7 +176,13 @@ impl SystemOutcome {
     ) -> SystemOutcome {
         let reason = matches!(outcome, TaskState::Failed | TaskState::Exempt).then_some(last_error);
         let evidence = evidence.unwrap_or_else(|| serde_json::json!({}));
-        SystemOutcome { system, kind, outcome, evidence, finished_at, attempts, reason }
+        SystemOutcome { system, kind, outcome, evidence, finished_at, attempts, reason, verification: None }
+    }
+
+    /// What verification this system gets (`scheduled` or `not_verifiable`).
+    pub fn with_verification(mut self, verification: Option<String>) -> SystemOutcome {
+        self.verification = verification;
+        self
     }
 }
 

@@ -128,6 +128,16 @@ pub async fn run(
     }
     let migrated = connect_and_migrate(&app, &shutdown).await.context("could not migrate the database")?;
     tracing::info!(migrations = migrated, "Database schema is up to date.");
+    if app.hasher.key_ids().len() == 1 {
+        let (requests, legal_holds) = app
+            .store
+            .attribute_unrecorded_hashes(app.hasher.key_id())
+            .await
+            .context("could not record the hash key of older hashes")?;
+        if requests + legal_holds > 0 {
+            tracing::info!(requests, legal_holds, "Hashes stored before key ids attributed to the hash key.");
+        }
+    }
     app.store.set_mail_enabled(app.settings.mail.enabled).await.context("could not record the mail setting")?;
 
     if components.intake {

@@ -30,13 +30,14 @@ enum Command {
     /// Apply database migrations and exit.
     Migrate,
     /// Recompute requests' identifier hashes from their stored subjects after an upgrade that
-    /// changed the normalisation (README, "Upgrading"); safe to run again. Prints counts only.
+    /// changed the normalisation (README, "Upgrading") or a hash key rotation, under every live hash
+    /// key; safe to run again. Prints counts only.
     Rehash {
         /// Requests read and written per transaction.
         #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=10_000))]
         batch_size: i64,
     },
-    /// The data keys that encrypt identifiers at rest.
+    /// The data keys that encrypt identifiers at rest, and the hash keys of identifiers.
     Keys {
         #[command(subcommand)]
         action: KeysCommand,
@@ -76,6 +77,9 @@ enum KeysCommand {
         #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=10_000))]
         batch_size: i64,
     },
+    /// What depends on each hash key (`[security] hash_key_env` and `retired_hash_keys_env`), and
+    /// whether a retired key can leave the list; key ids and counts only.
+    Hashes,
 }
 
 #[derive(Subcommand)]
@@ -153,6 +157,15 @@ async fn main() -> anyhow::Result<()> {
             let report =
                 erasure_worker::keys::rotate(&app, batch_size).await.context("could not rotate the data keys")?;
             println!("{}", report.lines(app.store.current_data_key().unwrap_or("?")));
+            Ok(())
+        }
+        Command::Keys { action: KeysCommand::Hashes } => {
+            let app = erasure_worker::app::App::new(settings, Arc::new(SystemClock))?;
+            let lines =
+                erasure_worker::keys::hash_key_lines(&app).await.context("could not read the hash keys in use")?;
+            for line in lines {
+                println!("{line}");
+            }
             Ok(())
         }
         Command::Connector { action: ConnectorCommand::Check { instance } } => {

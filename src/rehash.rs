@@ -1,6 +1,7 @@
-//! `erasure rehash`: after the identifier normalisation changed (README, "Upgrading"), recompute
-//! each request's identifier hashes from its stored subject so that searches and the legal hold
-//! list find it by the identifier as it is normalised today.
+//! `erasure rehash`: after the identifier normalisation changed (README, "Upgrading") or the hash
+//! key was rotated (README, "Rotating the hash key"), recompute each request's identifier hashes
+//! from its stored subject under every live hash key, so that searches and the legal hold list
+//! find it by the identifier as it is normalised today, under the keys in use today.
 //!
 //! Idempotent: a request whose hashes are already current is not written. A forgotten request
 //! (its subject purged) keeps its hashes: nothing is left to recompute them from. A stored subject
@@ -32,6 +33,7 @@ pub struct Report {
 pub async fn run(app: &App, batch_size: i64) -> Result<Report, StoreError> {
     let mut report = Report::default();
     let mut after = None;
+    let key_ids = app.hasher.key_ids();
     loop {
         let rows = app.store.stored_subjects(after, batch_size).await?;
         let Some(last) = rows.last() else { break };
@@ -48,13 +50,13 @@ pub async fn run(app: &App, batch_size: i64) -> Result<Report, StoreError> {
                 continue;
             };
             let hashes = app.hasher.identifiers(&subject);
-            if hashes == row.identifier_hashes {
+            if hashes == row.identifier_hashes && row.hash_key_ids.as_ref() == Some(&key_ids) {
                 report.current += 1;
             } else {
                 updates.push((row.id, row.identifier_hashes, hashes));
             }
         }
-        let (updated, held) = app.store.replace_identifier_hashes(&updates, app.clock.now()).await?;
+        let (updated, held) = app.store.replace_identifier_hashes(&updates, &key_ids, app.clock.now()).await?;
         report.updated += updated;
         report.held += held;
         tracing::info!(read = report.read, updated = report.updated, "Rehash: one batch done.");

@@ -5,9 +5,14 @@
     publish.py --url ... --email ana@example.com --phone +33612345678 \\
         --user-id u_123 --id helpdesk=3712 --system helpdesk --locale fr --wait 60
 
-Exit status: 0 published (and, with --wait, a reply arrived); 1 the broker did
-not take the message (no such queue, nack, connection error); 2 no reply
-within --wait seconds (argparse also uses 2 for bad arguments).
+The worker requires a signature by default (intake.require_signature): give
+--key-id and --key-env, or the message is dead-lettered as bad_signature and no
+event ever comes back.
+
+Exit status: 0 published (and, with --wait, the request completed); 1 the
+broker did not take the message (no such queue, nack, connection error); 2 no
+outcome within --wait seconds (argparse also uses 2 for bad arguments); 3 the
+outcome arrived and the request did not complete (failed, rejected, cancelled).
 """
 
 import argparse
@@ -16,11 +21,15 @@ import hmac
 import json
 import os
 import sys
+import time
 import uuid
 from datetime import datetime, timezone
 
 import pika
 from pika.exceptions import AMQPError, NackError, UnroutableError
+
+# The events that end a request; the others (deadline_extended, ...) are shown and waited past.
+OUTCOMES = {"erasure.completed", "erasure.failed", "erasure.rejected", "erasure.cancelled"}
 
 
 def parse_args():
@@ -41,7 +50,7 @@ def parse_args():
     p.add_argument("--key-env", metavar="VARIABLE",
                    help="environment variable holding that key's HMAC secret (never pass a secret as an argument)")
     p.add_argument("--wait", type=float, metavar="SECONDS",
-                   help="wait this long for the confirmation on a private reply queue")
+                   help="wait this long for the outcome (completed, failed, rejected, cancelled) on a private reply queue")
     args = p.parse_args()
 
     ids = {}
@@ -95,6 +104,30 @@ def signature_headers(args, body, reply_to):
     return {"x-erasure-key-id": args.key_id, "x-erasure-signature": f"v2={digest}"}
 
 
+def wait_for_outcome(channel, queue, request_id, seconds):
+    """The first event of `request_id` that ends it, as (method, properties, event), or None after
+    `seconds`. Other events (erasure.deadline_extended, ...) are shown and waited past."""
+    deadline = time.monotonic() + seconds
+    # One generator for the whole wait; it yields (None, None, None) after a second of silence.
+    for method, props, body in channel.consume(queue, auto_ack=True, inactivity_timeout=1):
+        if time.monotonic() >= deadline:
+            break
+        if method is None:
+            continue
+        try:
+            event = json.loads(body)
+        except ValueError:
+            continue
+        if not isinstance(event, dict) or event.get("request_id") != request_id:
+            continue
+        print(f"event: {event.get('event')} (type {props.type})", file=sys.stderr)
+        if event.get("event") in OUTCOMES:
+            channel.cancel()
+            return method, props, event
+    channel.cancel()
+    return None
+
+
 def main():
     args = parse_args()
     request_id = str(args.request_id or uuid.uuid4())
@@ -139,23 +172,17 @@ def main():
             print(request_id)
             return 0
 
-        print(f"published request {request_id}; waiting up to {args.wait:g}s for the reply",
+        print(f"published request {request_id}; waiting up to {args.wait:g}s for its outcome",
               file=sys.stderr)
-        # Yields (None, None, None) if nothing arrives within the timeout.
-        method, props, reply = next(channel.consume(reply_queue, auto_ack=True,
-                                                    inactivity_timeout=args.wait))
-        channel.cancel()
-        if method is None:
-            print(f"error: no reply within {args.wait:g}s (request {request_id})", file=sys.stderr)
+        received = wait_for_outcome(channel, reply_queue, request_id, args.wait)
+        if received is None:
+            print(f"error: no outcome within {args.wait:g}s (request {request_id})", file=sys.stderr)
             return 2
-        try:
-            shown = json.dumps(json.loads(reply), indent=2, ensure_ascii=False)
-        except ValueError:
-            shown = reply.decode(errors="replace")
+        method, props, event = received
         print(f"routing key: {method.routing_key}")
         print(f"type: {props.type}")
-        print(shown)
-        return 0
+        print(json.dumps(event, indent=2, ensure_ascii=False))
+        return 0 if event["event"] == "erasure.completed" else 3
     except AMQPError as e:
         print(f"error: {e!r}", file=sys.stderr)
         return 1

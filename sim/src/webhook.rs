@@ -1,5 +1,10 @@
 //! The webhook protocol, as a well-behaved internal service implements it: signed calls only,
-//! and a repeated erase with the same `Idempotency-Key` gets the same answer.
+//! and a repeated erase with the same `Idempotency-Key` gets the same answer. This service checks
+//! both signatures the worker sends (connectors/webhook/README.md): `X-Erasure-Signature`, and the
+//! Standard Webhooks one (`webhook-id`, `webhook-timestamp`, `webhook-signature`; spec:
+//! <https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md>,
+//! "Signature scheme", "Webhook headers" and "Verifying signatures"), so every test that reaches
+//! it proves both.
 
 use crate::fault::Fault;
 use crate::harness::{now_ms, with_retry_after, Call, Harness, Job, System};
@@ -148,8 +153,15 @@ async fn check(
 /// Record the call's arrival and check its signature; `None` (recorded as 401) if bad.
 async fn admit(state: &Harness, system: &str, headers: &HeaderMap, body: &[u8]) -> Option<Admitted> {
     let header = |name| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
-    let signature_ok =
-        verify(state.options.webhook_secret.as_bytes(), &header(TIMESTAMP_HEADER), &header(SIGNATURE_HEADER), body);
+    let secret = &state.options.webhook_secret;
+    let signature_ok = verify(secret.as_bytes(), &header(TIMESTAMP_HEADER), &header(SIGNATURE_HEADER), body)
+        && verify_standard(
+            secret,
+            &header("webhook-id"),
+            &header("webhook-timestamp"),
+            &header("webhook-signature"),
+            body,
+        );
     let parsed: Option<Body> = serde_json::from_slice(body).ok();
     let idempotency_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string);
     let call = Call {
@@ -214,4 +226,36 @@ fn verify(secret: &[u8], timestamp: &str, signature: &str, body: &[u8]) -> bool 
     mac.update(b".");
     mac.update(body);
     mac.verify_slice(&given).is_ok()
+}
+
+/// The Standard Webhooks check: one of the space-separated `v1,<base64>` signatures is the
+/// HMAC-SHA256 of `"{id}.{timestamp}.{body}"`, and the timestamp is within 5 minutes. The key of a
+/// `whsec_<base64>` secret is the decoded bytes (the spec's serialisation); of any other secret,
+/// its bytes (connectors/webhook/README.md).
+fn verify_standard(secret: &str, id: &str, timestamp: &str, signatures: &str, body: &[u8]) -> bool {
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    let engine = base64::engine::general_purpose::STANDARD;
+    let key = match secret.strip_prefix("whsec_") {
+        Some(encoded) => match engine.decode(encoded) {
+            Ok(key) => key,
+            Err(_) => return false,
+        },
+        None => secret.as_bytes().to_vec(),
+    };
+    let Ok(ts) = timestamp.parse::<u64>() else {
+        return false;
+    };
+    if id.is_empty() || ts.abs_diff(now_ms() / 1000) > 300 {
+        return false;
+    }
+    signatures.split(' ').filter_map(|s| s.strip_prefix("v1,")).filter_map(|b| engine.decode(b).ok()).any(|given| {
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key).expect("HMAC takes any key length");
+        mac.update(id.as_bytes());
+        mac.update(b".");
+        mac.update(timestamp.as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        mac.verify_slice(&given).is_ok()
+    })
 }

@@ -39,8 +39,21 @@ pub enum ApiError {
     TooMany { retry_after: u64 },
 }
 
+/// A value of the call the database refuses (a NUL character, a date out of its range: SQLSTATE
+/// class 22, 23 or 54) would be refused again: the caller's 422. Anything else: 503.
 impl From<crate::store::StoreError> for ApiError {
     fn from(error: crate::store::StoreError) -> Self {
+        if error.is_refused_value() {
+            tracing::warn!(
+                sqlstate = error.sqlstate().unwrap_or_default(),
+                "The database refused a value of an API call."
+            );
+            return ApiError::Invalid {
+                reason: "unstorable",
+                detail: "a value of this call cannot be stored or compared (a NUL character, a date out of range)"
+                    .into(),
+            };
+        }
         tracing::warn!(%error, "An API call failed on the database.");
         ApiError::Unavailable
     }

@@ -47,7 +47,8 @@ fn text<'a>(value: &'a str, field: &'static str) -> Result<&'a str, ApiError> {
 }
 
 /// The kind and keyed hash of the one identifier of the body, normalised as intake does.
-fn identifier_hash(s: &ApiState, entry: &NewEntry) -> Result<(&'static str, String), ApiError> {
+/// The hash is made under the current hash key, whose id is returned with it.
+fn identifier_hash(s: &ApiState, entry: &NewEntry) -> Result<(&'static str, String, String), ApiError> {
     let mut raw = RawSubject::default();
     let kind = match (&entry.email, &entry.phone, &entry.user_id, &entry.id) {
         (Some(email), None, None, None) => {
@@ -81,8 +82,8 @@ fn identifier_hash(s: &ApiState, entry: &NewEntry) -> Result<(&'static str, Stri
         };
         ApiError::Invalid { reason: "invalid_identifier", detail }
     })?;
-    let hash = s.app.hasher.identifiers(&subject).pop().expect("one identifier");
-    Ok((kind, hash))
+    let (key_id, hash) = s.app.hasher.single_identifier(&subject).expect("one identifier");
+    Ok((kind, hash, key_id))
 }
 
 pub async fn add(
@@ -90,10 +91,11 @@ pub async fn add(
     Extension(caller): Extension<Caller>,
     Json(body): Json<NewEntry>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let (identifier_kind, identifier_hash) = identifier_hash(&s, &body)?;
+    let (identifier_kind, identifier_hash, hash_key_id) = identifier_hash(&s, &body)?;
     let new = NewLegalHold {
         identifier_kind,
         identifier_hash,
+        hash_key_id,
         reason: text(&body.reason, "reason")?,
         owner: text(&body.owner, "owner")?,
     };

@@ -299,6 +299,11 @@ pub struct RequestSettings {
 pub struct SecuritySettings {
     /// Environment variable holding the key for the keyed hashes of identifiers (32+ bytes).
     pub hash_key_env: String,
+    /// Environment variable holding retired hash keys, comma-separated: they still hash for
+    /// lookups (legal hold entries and forgotten requests hashed under them keep matching) until
+    /// `erasure keys hashes` shows that nothing depends on them.
+    #[serde(default)]
+    pub retired_hash_keys_env: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

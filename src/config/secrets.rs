@@ -28,6 +28,26 @@ impl Settings {
         }
         Ok(key)
     }
+
+    /// The retired hash keys, when `[security] retired_hash_keys_env` names a variable.
+    pub fn retired_hash_keys(&self) -> Result<Vec<SecretString>, ConfigError> {
+        let Some(var) = &self.security.retired_hash_keys_env else { return Ok(Vec::new()) };
+        let keys = secret_from_env("security.retired_hash_keys_env", var)?;
+        let keys: Vec<SecretString> = secrecy::ExposeSecret::expose_secret(&keys)
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(|k| SecretString::from(k.to_string()))
+            .collect();
+        if keys.iter().any(|k| secrecy::ExposeSecret::expose_secret(k).len() < 16) {
+            return Err(ConfigError::Key {
+                key: "security.retired_hash_keys_env".into(),
+                origin: format!("environment variable {var}"),
+                message: "each retired hash key must be at least 16 bytes (comma-separated)".into(),
+            });
+        }
+        Ok(keys)
+    }
 }
 
 impl Settings {

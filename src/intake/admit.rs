@@ -253,6 +253,7 @@ fn new_request(
         subject: serde_json::to_value(&message.subject).expect("a subject serialises"),
         subject_hash: app.hasher.subject(&message.subject),
         identifier_hashes: app.hasher.identifiers(&message.subject),
+        hash_key_ids: app.hasher.key_ids(),
         locale: message.locale.clone(),
         reply_to,
         signing_key_id,

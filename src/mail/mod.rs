@@ -4,6 +4,8 @@
 //! retried with the `[mail]` backoff; a permanent refusal (5xx) is recorded, alerted, and never
 //! retried. Which events are mailed is decided when they are queued (`store::mail`).
 
+pub mod counts;
+pub mod lang;
 pub mod smtp;
 pub mod templates;
 
@@ -14,11 +16,11 @@ use crate::retry::RetryPolicy;
 use crate::shutdown::Shutdown;
 use crate::store::mail::{MailRow, MAIL_CHANNEL};
 use crate::store::queue::Queue;
+use lang::Lang;
 use lettre::message::Mailbox;
 use smtp::{Outcome, Transport};
 use std::sync::Arc;
 use std::time::Duration;
-use templates::Lang;
 
 /// How long a claimed message stays invisible to other senders (an SMTP exchange included).
 const CLAIM_LEASE: Duration = Duration::from_secs(120);

@@ -6,21 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::fmt::Write;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    Fr,
-    En,
-}
-
-impl Lang {
-    /// French for `fr`, `fr-FR`, `fr_CA`…; English otherwise, and when there is no locale.
-    pub fn from_locale(locale: Option<&str>) -> Lang {
-        match locale.map(|l| l.trim().to_ascii_lowercase()) {
-            Some(l) if l == "fr" || l.starts_with("fr-") || l.starts_with("fr_") => Lang::Fr,
-            _ => Lang::En,
-        }
-    }
-}
+pub use super::lang::Lang;
 
 /// A rendered message.
 #[derive(Debug, Clone)]
@@ -88,19 +74,32 @@ fn completed(payload: &Value, lang: Lang) -> (&'static str, Vec<Paragraph>) {
             .map(|k| kind_label(k, lang))
             .unwrap_or_else(|| kind_label("other", lang))
     };
-    // Erased: per kind of system, with the number of records the systems counted.
-    let mut erased: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    // Erased: per kind of system, with what the systems counted, key by key in words; what a
+    // system counted as left in place is said apart, never as erased.
+    let mut counted: std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>> =
+        std::collections::BTreeMap::new();
     for system in systems.iter().filter(|s| s["outcome"] == "erased") {
-        let counted: u64 =
-            system["evidence"]["counts"].as_object().into_iter().flatten().filter_map(|(_, n)| n.as_u64()).sum();
-        *erased.entry(kind_of(&system["system"])).or_default() += counted;
+        let per_key = counted.entry(kind_of(&system["system"])).or_default();
+        for (key, n) in system["evidence"]["counts"].as_object().into_iter().flatten() {
+            *per_key.entry(key.clone()).or_default() += n.as_u64().unwrap_or(0);
+        }
     }
-    let erased: Vec<String> = erased.into_iter().map(|(kind, n)| with_count(kind, n, lang)).collect();
+    let separator = if lang == Lang::Fr { " : " } else { ": " };
+    let (mut erased, mut left) = (Vec::new(), Vec::new());
+    for (kind, counts) in &counted {
+        let (done, kept_in_place) = super::counts::phrases(counts, lang);
+        erased.push(if done.is_empty() { kind.clone() } else { format!("{kind}{separator}{}", done.join(", ")) });
+        left.extend(kept_in_place.into_iter().map(|phrase| format!("{kind}{separator}{phrase}")));
+    }
+    let mut unverifiable: Vec<String> =
+        systems.iter().filter(|s| s["verification"] == "not_verifiable").map(|s| kind_of(&s["system"])).collect();
+    unverifiable.sort();
+    unverifiable.dedup();
+    let checked_again = systems.iter().any(|s| s["verification"] == "scheduled");
     let mut nothing: Vec<String> =
         systems.iter().filter(|s| s["outcome"] == "nothing_to_erase").map(|s| kind_of(&s["system"])).collect();
     nothing.sort();
     nothing.dedup();
-    let separator = if lang == Lang::Fr { " : " } else { ": " };
     let kept: Vec<String> = payload["kept"]
         .as_array()
         .into_iter()
@@ -156,6 +155,16 @@ fn completed(payload: &Value, lang: Lang) -> (&'static str, Vec<Paragraph>) {
         ));
         paragraphs.push(Paragraph::List(nothing));
     }
+    if !left.is_empty() {
+        paragraphs.push(Paragraph::Text(
+            match lang {
+                Lang::Fr => "Ce que ces systèmes n'ont pas effacé :",
+                Lang::En => "What these systems did not erase:",
+            }
+            .into(),
+        ));
+        paragraphs.push(Paragraph::List(left));
+    }
     if !kept.is_empty() {
         paragraphs.push(Paragraph::Text(
             match lang {
@@ -178,6 +187,31 @@ fn completed(payload: &Value, lang: Lang) -> (&'static str, Vec<Paragraph>) {
         ));
         paragraphs.push(Paragraph::List(copies));
     }
+    if checked_again {
+        paragraphs.push(Paragraph::Text(
+            match lang {
+                Lang::Fr => "Nous vérifierons à nouveau plus tard que vos données n'y sont pas revenues.",
+                Lang::En => "We will look again later to check that your data has not come back.",
+            }
+            .into(),
+        ));
+    }
+    if !unverifiable.is_empty() {
+        paragraphs.push(Paragraph::Text(
+            match lang {
+                Lang::Fr => {
+                    "Ces systèmes ne permettent pas de vérifier après coup que vos données ont disparu ; \
+                             nous nous fions à leur réponse :"
+                }
+                Lang::En => {
+                    "These systems cannot be checked afterwards to confirm that your data is gone; we rely \
+                             on their answer:"
+                }
+            }
+            .into(),
+        ));
+        paragraphs.push(Paragraph::List(unverifiable));
+    }
     let title = match (lang, erased.is_empty()) {
         (Lang::Fr, false) => "Vos données ont été effacées",
         (Lang::En, false) => "Your data has been erased",
@@ -185,17 +219,6 @@ fn completed(payload: &Value, lang: Lang) -> (&'static str, Vec<Paragraph>) {
         (Lang::En, true) => "Your erasure request is complete",
     };
     (title, paragraphs)
-}
-
-/// "Customer support (tickets): 4 records erased"; the kind alone when nothing was counted.
-fn with_count(kind: String, n: u64, lang: Lang) -> String {
-    match (lang, n) {
-        (_, 0) => kind,
-        (Lang::Fr, 1) => format!("{kind} : 1 élément effacé"),
-        (Lang::Fr, n) => format!("{kind} : {n} éléments effacés"),
-        (Lang::En, 1) => format!("{kind}: 1 record erased"),
-        (Lang::En, n) => format!("{kind}: {n} records erased"),
-    }
 }
 
 fn failed(payload: &Value, lang: Lang) -> (&'static str, Vec<Paragraph>) {
@@ -349,7 +372,11 @@ mod tests {
         });
         let en = render("erasure.completed", &payload, Lang::En).unwrap();
         let erased_part = en.text.split("We found no data").next().unwrap();
-        assert!(erased_part.contains("Customer support (tickets): 4 records erased"), "{}", en.text);
+        assert!(
+            erased_part.contains("Customer support (tickets): 3 tickets deleted, 1 user account deleted"),
+            "{}",
+            en.text
+        );
         assert!(!erased_part.contains("Technical logs"), "nothing found is not erased: {}", en.text);
         assert!(
             en.text.contains("We found no data about you in these kinds of system:\n\n  - Technical logs"),
@@ -358,7 +385,11 @@ mod tests {
         );
         assert!(en.text.contains("nightly backups: by 5 January 2027 at the latest"), "{}", en.text);
         let fr = render("erasure.completed", &payload, Lang::Fr).unwrap();
-        assert!(fr.text.contains("Support client (tickets) : 4 éléments effacés"), "{}", fr.text);
+        assert!(
+            fr.text.contains("Support client (tickets) : 3 tickets supprimés, 1 compte utilisateur supprimé"),
+            "{}",
+            fr.text
+        );
         assert!(
             fr.text.contains(
                 "Nous n'avons trouvé aucune donnée vous concernant dans ces systèmes :\n\n  - Journaux techniques"
@@ -382,5 +413,34 @@ mod tests {
         assert!(!en.text.contains("was erased from"), "{}", en.text);
         let fr = render("erasure.completed", &payload, Lang::Fr).unwrap();
         assert_eq!(fr.subject, "Votre demande d'effacement a été traitée (ER-AAAA-BBBB-CCCC)");
+    }
+
+    /// What a system left in place is said apart from what it erased, and a system that cannot be
+    /// looked up afterwards is named as such, in both languages.
+    #[test]
+    fn what_was_left_and_what_cannot_be_verified_are_said_apart() {
+        let payload = json!({
+            "receipt": "ER-AAAA-BBBB-CCCC", "finished_at": "2026-12-01T10:00:00Z",
+            "systems": [
+                { "system": "helpdesk", "kind": "zendesk", "outcome": "erased", "verification": "scheduled",
+                  "evidence": { "counts": { "comments_redacted": 2, "closed_tickets_left": 1 } } },
+                { "system": "accounts", "kind": "webhook", "outcome": "erased", "verification": "not_verifiable",
+                  "evidence": { "counts": { "records": 1 } } },
+            ],
+            "kept": [],
+        });
+        let en = render("erasure.completed", &payload, Lang::En).unwrap();
+        let (erased, rest) = en.text.split_once("What these systems did not erase:").expect("a left section");
+        assert!(erased.contains("Customer support (tickets): 2 comments redacted\n"), "{}", en.text);
+        assert!(rest.contains("Customer support (tickets): 1 closed ticket of another person"), "{}", en.text);
+        assert!(en.text.contains("We will look again later"), "{}", en.text);
+        assert!(
+            en.text.contains("we rely on their answer:\n\n  - Internal service\n"),
+            "the webhook without lookup is named: {}",
+            en.text
+        );
+        let fr = render("erasure.completed", &payload, Lang::Fr).unwrap();
+        assert!(fr.text.contains("Ce que ces systèmes n'ont pas effacé :"), "{}", fr.text);
+        assert!(fr.text.contains("nous nous fions à leur réponse :\n\n  - Service interne"), "{}", fr.text);
     }
 }

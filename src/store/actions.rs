@@ -218,7 +218,7 @@ impl Store {
             tx.execute("UPDATE requests SET state = 'in_progress', generation = generation + 1 WHERE id = $1", &[&id])
                 .await?;
         }
-        settle(&tx, self.vault(), id, actor, now, &self.copies).await?;
+        settle(&tx, self, id, actor, now).await?;
         tx.commit().await?;
         Ok(Ok(()))
     }

@@ -11,11 +11,13 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
-/// A new entry; `identifier_hash` comes from `Hasher::identifiers` (a `Subject`'s, normalised).
+/// A new entry; `identifier_hash` comes from `Hasher::single_identifier` (a `Subject`'s,
+/// normalised, under the current hash key `hash_key_id`).
 #[derive(Debug, Clone)]
 pub struct NewLegalHold<'a> {
     pub identifier_kind: &'a str,
     pub identifier_hash: String,
+    pub hash_key_id: String,
     pub reason: &'a str,
     pub owner: &'a str,
 }
@@ -26,6 +28,8 @@ pub struct LegalHoldView {
     pub id: i64,
     pub identifier_kind: String,
     pub identifier_hash: String,
+    /// The hash key that made `identifier_hash` (`None`: recorded before key ids).
+    pub hash_key_id: Option<String>,
     pub reason: String,
     pub owner: String,
     pub created_by: String,
@@ -83,9 +87,10 @@ impl Store {
         let tx = client.transaction().await?;
         let row = tx
             .query_one(
-                "INSERT INTO legal_holds (identifier_kind, identifier_hash, reason, owner, created_by, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-                &[&new.identifier_kind, &new.identifier_hash, &new.reason, &new.owner, &actor, &now],
+                "INSERT INTO legal_holds (identifier_kind, identifier_hash, reason, owner, created_by, created_at,
+                                          hash_key_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                &[&new.identifier_kind, &new.identifier_hash, &new.reason, &new.owner, &actor, &now, &new.hash_key_id],
             )
             .await?;
         let id: i64 = row.get(0);
@@ -101,7 +106,7 @@ impl Store {
             .query(
                 "SELECT l.id, l.identifier_kind, l.identifier_hash, l.reason, l.owner, l.created_by, l.created_at,
                         l.released_at, l.release_reason,
-                        (SELECT count(*) FROM request_holds h WHERE h.legal_hold_id = l.id)
+                        (SELECT count(*) FROM request_holds h WHERE h.legal_hold_id = l.id), l.hash_key_id
                  FROM legal_holds l ORDER BY l.released_at IS NOT NULL, l.id DESC",
                 &[],
             )
@@ -119,6 +124,7 @@ impl Store {
                 released_at: r.get(7),
                 release_reason: r.get(8),
                 holding: r.get(9),
+                hash_key_id: r.get(10),
             })
             .collect())
     }

@@ -19,6 +19,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (11, "audit_chain_receipts", include_str!("migrations/V11__audit_chain_receipts.sql")),
     (12, "forgetting", include_str!("migrations/V12__forgetting.sql")),
     (13, "verification", include_str!("migrations/V13__verification.sql")),
+    (14, "hash_key_ids", include_str!("migrations/V14__hash_key_ids.sql")),
 ];
 
 /// An arbitrary constant shared by every worker: "erasure" in ASCII.

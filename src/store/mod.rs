@@ -15,11 +15,13 @@
 pub mod actions;
 pub mod audit_chain;
 mod check_schedule;
+mod closing;
 pub mod dashboard;
 pub mod dead_letters;
 pub mod forget;
 pub mod gauges;
 pub mod grace;
+pub mod hash_keys;
 pub mod legal_holds;
 pub mod mail;
 pub mod migrate;
@@ -98,6 +100,8 @@ pub struct Store {
     vault: std::sync::Arc<crate::vault::Vault>,
     /// `[[retention.copies]]`: named in the events of settled requests.
     copies: std::sync::Arc<[crate::config::ExpiringCopy]>,
+    /// `[verification] enabled`: a request that completes with no check due closes at once.
+    verification: bool,
 }
 
 impl Store {
@@ -111,7 +115,7 @@ impl Store {
             .max_size(pool_size)
             .build()
             .map_err(|e| StoreError::Corrupt(format!("cannot build the database pool: {e}")))?;
-        Ok(Store { pool, vault: Default::default(), copies: std::sync::Arc::new([]) })
+        Ok(Store { pool, vault: Default::default(), copies: std::sync::Arc::new([]), verification: false })
     }
 
     /// The data keys that seal and open identifiers.
@@ -123,6 +127,13 @@ impl Store {
     /// The copies no API reaches (`[[retention.copies]]`) that settled requests' events name.
     pub fn with_expiring_copies(mut self, copies: &[crate::config::ExpiringCopy]) -> Store {
         self.copies = copies.into();
+        self
+    }
+
+    /// Verification on (`[verification] enabled`): requests close once no check is left, also
+    /// those that complete with none due (every system kept, or none that can be looked up).
+    pub fn with_verification(mut self, enabled: bool) -> Store {
+        self.verification = enabled;
         self
     }
 

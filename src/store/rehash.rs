@@ -13,6 +13,8 @@ pub struct StoredSubject {
     pub id: Uuid,
     pub subject: Option<serde_json::Value>,
     pub identifier_hashes: Vec<String>,
+    /// The hash keys that made them (`None`: recorded before key ids).
+    pub hash_key_ids: Option<Vec<String>>,
 }
 
 /// The legal hold list by identifier kind: active entries, and how many were released.
@@ -30,7 +32,7 @@ impl Store {
         let rows = client
             .query(
                 &format!(
-                    "SELECT id, identifier_hashes, {IDENTIFIER_COLUMNS} FROM requests r
+                    "SELECT id, identifier_hashes, hash_key_ids, {IDENTIFIER_COLUMNS} FROM requests r
                      WHERE $1::uuid IS NULL OR id > $1 ORDER BY id LIMIT $2"
                 ),
                 &[&after, &limit],
@@ -39,18 +41,20 @@ impl Store {
         rows.iter()
             .map(|r| {
                 let id = r.get(0);
-                let subject = identifiers_from(self.vault(), id, r, 2)?.map(|i| i.subject);
-                Ok(StoredSubject { id, subject, identifier_hashes: r.get(1) })
+                let subject = identifiers_from(self.vault(), id, r, 3)?.map(|i| i.subject);
+                Ok(StoredSubject { id, subject, identifier_hashes: r.get(1), hash_key_ids: r.get(2) })
             })
             .collect()
     }
 
-    /// In one transaction, replace each request's identifier hashes where they are still `old`
-    /// (a request forgotten in between is left alone), then put the legal hold list's holds on
-    /// those an active entry now matches. Returns how many were updated and how many held.
+    /// In one transaction, replace each request's identifier hashes (made under the keys
+    /// `key_ids`) where they are still `old` (a request forgotten in between is left alone), then
+    /// put the legal hold list's holds on those an active entry now matches. Returns how many were
+    /// updated and how many held.
     pub async fn replace_identifier_hashes(
         &self,
         updates: &[(Uuid, Vec<String>, Vec<String>)],
+        key_ids: &[String],
         now: DateTime<Utc>,
     ) -> Result<(u64, u64), StoreError> {
         let mut client = self.client().await?;
@@ -59,10 +63,10 @@ impl Store {
         for (id, old, new) in updates {
             let changed = tx
                 .execute(
-                    "UPDATE requests SET identifier_hashes = $3
+                    "UPDATE requests SET identifier_hashes = $3, hash_key_ids = $4
                      WHERE id = $1 AND identifier_hashes = $2 AND forgotten_at IS NULL
                        AND (identifiers_sealed IS NOT NULL OR subject IS NOT NULL)",
-                    &[id, old, new],
+                    &[id, old, new, &key_ids],
                 )
                 .await?;
             if changed == 1 {

@@ -14,7 +14,10 @@ pub struct NewRequest {
     /// Stored sealed with `reply_to` (`store::sealed`), never in clear.
     pub subject: serde_json::Value,
     pub subject_hash: String,
+    /// One hash per identifier under every live hash key, the current key's first.
     pub identifier_hashes: Vec<String>,
+    /// The ids of the keys that made `identifier_hashes`.
+    pub hash_key_ids: Vec<String>,
     pub locale: Option<String>,
     pub reply_to: Option<String>,
     /// The signing key that admitted it; `None` when unsigned (signatures not required) or HTTP.
@@ -67,8 +70,8 @@ impl Store {
             .execute(
                 "INSERT INTO requests (id, state, body_sha256, identifiers_sealed, subject_hash, identifier_hashes,
                                        locale, identifiers_key_id, requested_at, received_at, deadline_at, created_at,
-                                       updated_at, signing_key_id)
-                 VALUES ($1, $11, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9, $9, $12)
+                                       updated_at, signing_key_id, hash_key_ids)
+                 VALUES ($1, $11, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9, $9, $12, $13)
                  ON CONFLICT (id) DO NOTHING",
                 &[
                     &new.id,
@@ -83,6 +86,7 @@ impl Store {
                     &new.deadline_at,
                     &state,
                     &new.signing_key_id,
+                    &new.hash_key_ids,
                 ],
             )
             .await?;

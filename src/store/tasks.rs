@@ -257,11 +257,8 @@ impl Store {
         if let Some(delays) = &transition.verify_after {
             super::check_schedule::schedule(&tx, task_id, request_id, delays, now).await?;
         }
-        let settled = if transition.state.is_terminal() {
-            settle(&tx, self.vault(), request_id, actor, now, &self.copies).await?
-        } else {
-            None
-        };
+        let settled =
+            if transition.state.is_terminal() { settle(&tx, self, request_id, actor, now).await? } else { None };
         tx.commit().await?;
         Ok(Recorded::Applied(settled))
     }
@@ -350,19 +347,26 @@ pub(crate) fn claimed_task(row: &tokio_postgres::Row, vault: &Vault) -> Result<C
     })
 }
 
-/// If every task of the request is terminal, mark the request and queue its events.
+/// If every task of the request is terminal, mark the request and queue its events. With
+/// verification on, a completed request with no check due closes at once (`erasure.closed`
+/// after `erasure.completed`): every system kept, or none that can be looked up.
 pub(crate) async fn settle(
     tx: &Transaction<'_>,
-    vault: &Vault,
+    store: &Store,
     request_id: Uuid,
     actor: &str,
     now: DateTime<Utc>,
-    copies: &[crate::config::ExpiringCopy],
 ) -> Result<Option<RequestState>, StoreError> {
+    let (vault, copies) = (store.vault(), &store.copies);
     let tasks = tx
         .query(
-            "SELECT connector, kind, state, evidence, finished_at, attempt, last_error
-             FROM tasks WHERE request_id = $1 ORDER BY connector",
+            "SELECT connector, kind, state, evidence, finished_at, attempt, last_error,
+                    (SELECT CASE WHEN bool_or(c.result = 'not_verifiable') THEN 'not_verifiable'
+                                 WHEN bool_or(c.done_at IS NULL) THEN 'scheduled' END
+                     FROM verification_checks c
+                     WHERE c.task_id = t.id AND c.result IS DISTINCT FROM 'superseded'
+                       AND c.result IS DISTINCT FROM 'found')
+             FROM tasks t WHERE request_id = $1 ORDER BY connector",
             &[&request_id],
         )
         .await?;
@@ -390,7 +394,10 @@ pub(crate) async fn settle(
     let systems = tasks
         .iter()
         .zip(&states)
-        .map(|(r, state)| SystemOutcome::new(r.get(0), r.get(1), *state, r.get(3), r.get(4), r.get(5), r.get(6)))
+        .map(|(r, state)| {
+            SystemOutcome::new(r.get(0), r.get(1), *state, r.get(3), r.get(4), r.get(5), r.get(6))
+                .with_verification(r.get(7))
+        })
         .collect();
     let settled = Settled::new(state, request.get(0), request.get(1), request.get(2), now, systems, copies);
     let reply_to = identifiers_from(vault, request_id, &request, 3)?.and_then(|i| i.reply_to);
@@ -398,5 +405,8 @@ pub(crate) async fn settle(
     let id = event.message_id;
     enqueue(tx, vault, &event, now).await?;
     audit(tx, request_id, None, now, actor, &format!("request.{state}"), json!({ "event_message_id": id })).await?;
+    if state == RequestState::Completed && store.verification {
+        super::closing::close_if_verified(tx, vault, request_id, actor, now).await?;
+    }
     Ok(Some(state))
 }

@@ -398,6 +398,22 @@ async fn metrics_show_states_attempts_and_an_overdue_request() {
     worker.stop().await;
 }
 
+/// Found by Schemathesis (scripts/contracts): a NUL character in a filter or a reason reached
+/// PostgreSQL, which refuses it, and the caller got 503 as if the database were down.
+#[tokio::test]
+async fn a_value_the_database_refuses_is_422_not_503() {
+    let stack = Stack::new().await;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let (worker, api) = start(&stack, clock, &[Instance { name: "accounts", extra: "" }]).await;
+    for filter in ["connector=acc%00ounts", "state=fail%00ed"] {
+        let (status, body) = api.get(&format!("/v1/requests?{filter}"), Some(OPS)).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("unstorable")), "{body}");
+    }
+    let (status, _) = api.get("/v1/requests?connector=accounts", Some(OPS)).await;
+    assert_eq!(status, StatusCode::OK, "the API still answers");
+    worker.stop().await;
+}
+
 #[tokio::test]
 async fn every_operation_in_the_openapi_document_is_served() {
     let doc: Value = serde_json::from_str(include_str!("../../docs/openapi.json")).unwrap();
@@ -427,7 +443,7 @@ async fn every_operation_in_the_openapi_document_is_served() {
             served += 1;
         }
     }
-    assert_eq!(served, 21, "the document lists every operation of `api::router` (update both together)");
+    assert_eq!(served, 22, "the document lists every operation of `api::router` (update both together)");
     worker.stop().await;
 }
 

@@ -172,6 +172,7 @@ async fn store_with_one_task(
         subject: serde_json::json!({ "emails": ["q@example.com"] }),
         subject_hash: "h".into(),
         identifier_hashes: vec![],
+        hash_key_ids: vec![],
         locale: None,
         reply_to: None,
         signing_key_id: None,

@@ -12,6 +12,7 @@ mod dashboard;
 mod forgetting;
 mod gauges;
 mod grace;
+mod hash_keys;
 mod hostile;
 mod intake;
 mod lifecycle;

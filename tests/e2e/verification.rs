@@ -120,15 +120,51 @@ async fn a_webhook_without_lookup_url_is_never_asked_and_the_request_closes_as_n
     let id = Uuid::new_v4();
     stack.publish(&bytes(&request(id, "noa@example.com", clock.now())), None).await;
 
-    next_event(&mut events, "erasure.completed").await;
+    let completed = next_event(&mut events, "erasure.completed").await;
+    assert_eq!(completed.body["systems"][0]["verification"], "not_verifiable", "the e-mail can say so");
     let closed = next_event(&mut events, "erasure.closed").await;
     let system = &closed.body["verification"][0];
     assert_eq!(system["status"], "not_verifiable", "the receipt says this system was not verified");
     assert_eq!(system["checks"][0]["result"], "not_verifiable");
-    assert_eq!(checks(&stack, id).await, [(1, 0.0, result("not_verifiable"))], "the webhook's default: once, at 0s");
+    assert_eq!(checks(&stack, id).await, [(1, 0.0, result("not_verifiable"))], "recorded at once, never scheduled");
     let actions: Vec<String> = stack.sim.calls("accounts").into_iter().map(|c| c.action).collect();
     assert_eq!(actions, ["erase"], "no lookup was sent");
     assert_eq!(stack.request_state(id).await.as_deref(), Some("closed"));
+    worker.stop().await;
+}
+
+/// A request whose every system is kept under a legal exemption has nothing to verify: it closes
+/// as soon as it completes, says each system was not checked, and is forgotten like any other.
+#[tokio::test]
+async fn a_request_whose_every_system_is_exempt_closes_once_it_completes() {
+    const OPS: &str = "verify-ops-token-0123456789abcdefghij";
+    let stack = Stack::new().await;
+    stack.sim.push_faults("billing", [Fault::Status { status: 403, retry_after: None }]);
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let mut events = stack.events().await;
+    let ops = Token { name: "ops", env: "E2E_VERIFY_OPS_TOKEN", value: OPS, scopes: &["read", "operate"] };
+    let systems = [Instance { name: "billing", extra: "" }];
+    let (worker, base) = start_with_api(&stack, clock.clone(), &systems, &[ops], VERIFY).await;
+    let id = Uuid::new_v4();
+    stack.publish(&bytes(&request(id, "eve@example.com", clock.now())), None).await;
+    next_event(&mut events, "erasure.failed").await;
+
+    let reason = "invoices kept 10 years (French commercial code art. L123-22), GDPR art. 17(3)(b)";
+    let answer = reqwest::Client::new()
+        .post(format!("{base}/v1/requests/{id}/tasks/billing/exempt"))
+        .bearer_auth(OPS)
+        .json(&serde_json::json!({ "reason": reason }))
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_success(), "{answer:?}");
+    let completed = next_event(&mut events, "erasure.completed").await;
+    assert!(completed.body["systems"][0].get("verification").is_none(), "a kept system is not verified");
+    let closed = next_event(&mut events, "erasure.closed").await;
+    assert_eq!(closed.body["verification"][0]["status"], "not_checked", "{:#}", closed.body);
+    assert_eq!(closed.body["verification"][0]["outcome"], "exempt");
+    assert_eq!(stack.request_state(id).await.as_deref(), Some("closed"));
+    assert!(checks(&stack, id).await.is_empty());
     worker.stop().await;
 }
 

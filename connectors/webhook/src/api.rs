@@ -1,8 +1,8 @@
 //! The one call of the webhook protocol: a signed POST, its answer read as the protocol.
 
-use crate::protocol::CallBody;
+use crate::protocol::{Action, CallBody};
 use crate::signing::{sign, SIGNATURE_HEADER, TIMESTAMP_HEADER};
-use crate::Webhook;
+use crate::{standard, Webhook};
 use erasure_connector::{ExposeSecret, Failure};
 use reqwest::Method;
 
@@ -16,6 +16,10 @@ impl Webhook {
         let timestamp =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
         let signature = sign(self.secret.expose_secret().as_bytes(), timestamp, &bytes);
+        // An erase keeps its id across attempts; other calls are new questions.
+        let key = (body.action == Action::Erase).then_some(body.idempotency_key);
+        let id = standard::message_id(key);
+        let standard_signature = standard::sign(self.standard_key.expose_secret(), &id, timestamp, &bytes);
         let request = self
             .http
             .request(Method::POST, url.as_str())
@@ -23,6 +27,9 @@ impl Webhook {
             .header(TIMESTAMP_HEADER, timestamp.to_string())
             .header(SIGNATURE_HEADER, signature)
             .header("idempotency-key", body.idempotency_key)
+            .header(standard::ID_HEADER, id)
+            .header(standard::TIMESTAMP_HEADER, timestamp.to_string())
+            .header(standard::SIGNATURE_HEADER, standard_signature)
             .body(bytes);
         let response = self.http.send(request).await?;
         let status = response.status();

@@ -5,27 +5,32 @@
 //! - [`config`]: the config keys and their checks.
 //! - `api`: the signed call, and the origin a check URL must keep.
 //! - `erasure`: the call bodies, and what each answer means.
-//! - `protocol`: the protocol's bodies and answers; `signing`: its HMAC signature.
+//! - `protocol`: the protocol's bodies and answers; `signing`: its HMAC signature; `standard`: the
+//!   Standard Webhooks signature sent beside it.
 
 mod api;
 pub mod config;
 mod erasure;
 mod protocol;
 mod signing;
+pub mod standard;
 
 pub use config::Config;
 pub use protocol::{Action, Answer, CallBody, LookupAnswer, SubjectBody};
 pub use signing::{sign, verify, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
 use erasure_connector::{
-    async_trait, ConfigError, Connector, Ctx, Failure, Found, HttpClient, Outcome, Pending, SecretString, Secrets,
-    Subject,
+    async_trait, ConfigError, Connector, Ctx, ExposeSecret, Failure, Found, HttpClient, Outcome, Pending, SecretString,
+    Secrets, Subject,
 };
+use secrecy::SecretSlice;
 use std::time::Duration;
 
 pub struct Webhook {
     url: url::Url,
     secret: SecretString,
+    /// The Standard Webhooks key of `secret` (`standard::key_of`).
+    standard_key: SecretSlice<u8>,
     http: HttpClient,
     default_check_after: Duration,
     /// Where lookups go; `None`: the service answers no lookup (not verifiable).
@@ -36,8 +41,20 @@ impl Webhook {
     pub fn new(config: Config, secrets: &Secrets, http: HttpClient) -> Result<Self, ConfigError> {
         let secret = secrets.get("secret_env")?.clone();
         let url = config.endpoint()?;
-        let mut webhook =
-            Webhook { url, secret, http, default_check_after: config.default_check_after.get(), lookup_url: None };
+        let standard_key = standard::key_of(secret.expose_secret()).ok_or_else(|| {
+            ConfigError::key(
+                "secret_env",
+                "the secret starts with whsec_ but the rest is not base64 (Standard Webhooks)",
+            )
+        })?;
+        let mut webhook = Webhook {
+            url,
+            secret,
+            standard_key: standard_key.into(),
+            http,
+            default_check_after: config.default_check_after.get(),
+            lookup_url: None,
+        };
         if let Some(lookup_url) = &config.lookup_url {
             let checked = webhook.same_origin(lookup_url).ok_or_else(|| {
                 ConfigError::key("lookup_url", "the lookup URL must be on the origin (scheme, host and port) of `url`")
@@ -79,6 +96,15 @@ impl Connector for Webhook {
         };
         let answer: LookupAnswer = self.call(url, &self.body(Action::Lookup, ctx, subject)).await?;
         Ok(Found { present: answer.found, count: answer.count })
+    }
+
+    /// Without `lookup_url` the service cannot be asked: no check is scheduled, and the system is
+    /// recorded as not verifiable when its task ends (the e-mail and the receipt say so).
+    fn verify_after(&self) -> Vec<std::time::Duration> {
+        match self.lookup_url {
+            Some(_) => vec![std::time::Duration::ZERO],
+            None => Vec::new(),
+        }
     }
 
     async fn healthcheck(&self) -> Result<(), Failure> {

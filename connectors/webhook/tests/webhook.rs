@@ -185,3 +185,20 @@ async fn records_the_simulator_resurfaces_after_an_erasure_are_found_by_lookup_a
     assert!(matches!(webhook.erase(&next_generation, &subject("lea@example.com")).await, Outcome::Erased(_)));
     assert_eq!(sim.records("accounts", "lea@example.com"), 0);
 }
+
+#[test]
+fn a_whsec_secret_that_is_not_base64_is_refused_at_start_without_printing_it() {
+    let config = Config {
+        url: "https://accounts.internal/erasure".into(),
+        secret_env: "UNUSED".into(),
+        default_check_after: 30.into(),
+        allow_insecure_http: false,
+        lookup_url: None,
+    };
+    let http = HttpClient::unlimited("accounts", Duration::from_millis(500));
+    let Err(refused) = Webhook::new(config, &Secrets::one("secret_env", "whsec_not*base64"), http) else {
+        panic!("a whsec_ secret that is not base64 is refused")
+    };
+    assert_eq!(refused.key.as_deref(), Some("secret_env"));
+    assert!(refused.message.contains("whsec_") && !refused.message.contains("not*base64"), "{refused}");
+}
