@@ -126,7 +126,10 @@ async fn the_compose_stack_erases_a_signed_request_confirms_and_is_scraped_with_
     let groups = rules["data"]["groups"].as_array().unwrap();
     assert!(groups.iter().any(|g| g["name"] == "erasure-worker"), "deploy/alerts.yml is loaded: {rules}");
     poll(Duration::from_secs(60), "Prometheus to scrape the worker", || async {
-        let query = format!("{prometheus}/api/v1/query?query=max(erasure_requests%7Bstate%3D%22completed%22%7D)");
+        // A counter of the worker's process, as Prometheus scraped it from the probes listener.
+        let query = format!(
+            "{prometheus}/api/v1/query?query=sum(erasure_task_attempts_total%7Bconnector%3D%22accounts%22%2Coutcome%3D%22erased%22%7D)"
+        );
         let answer: Value = serde_json::from_str(&get(query).await?.1).ok()?;
         let value = answer["data"]["result"][0]["value"][1].as_str()?.parse::<f64>().ok()?;
         (value >= 1.0).then_some(())
