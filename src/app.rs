@@ -16,7 +16,8 @@ pub struct App {
     pub broker: Broker,
     pub clock: Arc<dyn Clock>,
     pub hasher: Hasher,
-    pub database_url: SecretString,
+    /// `database.direct_url` (else `url`): LISTEN's connection, which a pooler would break.
+    pub database_direct_url: SecretString,
     /// The TLS connector of every PostgreSQL connection (the pool's and LISTEN's).
     pub database_tls: PostgresTls,
     /// Every configured connector instance, enabled or not: what `systems` and `ids` may name.
@@ -33,9 +34,11 @@ impl App {
     /// Resolve secrets and build the pool; connects to nothing yet.
     pub fn new(settings: Settings, clock: Arc<dyn Clock>) -> Result<App, ConfigError> {
         let database_url = settings.database_url()?;
+        let database_direct_url = settings.database_direct_url()?;
         let database_tls = settings.database_tls()?;
         let store = Store::connect(&database_url, settings.database.pool_size, &database_tls)
             .map_err(|e| settings.key_error("database.url", e.to_string()))?
+            .with_direct_url(database_direct_url.clone(), &database_tls)
             .with_vault(settings.data_keys()?)
             .with_expiring_copies(&settings.retention.copies)
             .with_verification(settings.verification.enabled);
@@ -50,7 +53,7 @@ impl App {
             broker,
             clock,
             hasher,
-            database_url,
+            database_direct_url,
             database_tls,
             known_systems,
             verifier,

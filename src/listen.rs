@@ -1,5 +1,6 @@
 //! LISTEN/NOTIFY: wakes a loop within milliseconds of a commit. Polling stays the fallback, so
-//! a lost connection only delays work, it never loses it.
+//! a lost connection only delays work, it never loses it. The connection is `database.direct_url`'s:
+//! through a pooler in transaction mode a LISTEN would hear nothing.
 
 use crate::app::App;
 use crate::shutdown::Shutdown;
@@ -12,7 +13,7 @@ use tokio_postgres::AsyncMessage;
 
 pub async fn listen(app: Arc<App>, channel: &'static str, wake: Arc<Notify>, shutdown: Shutdown) {
     while !shutdown.is_triggered() {
-        match tokio_postgres::connect(app.database_url.expose_secret(), app.database_tls.connector()).await {
+        match tokio_postgres::connect(app.database_direct_url.expose_secret(), app.database_tls.connector()).await {
             Ok((client, mut connection)) => {
                 let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
                 let statement = format!("LISTEN {channel}");

@@ -27,7 +27,7 @@ enum Command {
         #[arg(long, default_value = "intake,runner,outbox,api,mail")]
         only: String,
     },
-    /// Apply database migrations and exit.
+    /// Apply database migrations and exit (needs only the `[database]` settings and password).
     Migrate,
     /// Recompute requests' identifier hashes from their stored subjects after an upgrade that
     /// changed the normalisation (README, "Upgrading") or a hash key rotation, under every live hash
@@ -44,6 +44,11 @@ enum Command {
     },
     /// Load and check the configuration (secrets included), print a summary, exit.
     CheckConfig,
+    /// About the configuration itself (reads none).
+    Config {
+        #[command(subcommand)]
+        action: ConfigCommand,
+    },
     /// The tamper-evident audit log (reads the database directly).
     Audit {
         #[command(subcommand)]
@@ -56,6 +61,13 @@ enum Command {
     },
     #[command(flatten)]
     Ops(erasure_worker::ops_cli::OpsCommand),
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print every configuration key with its type, default and meaning, as Markdown
+    /// (docs/configuration.md is this output).
+    Reference,
 }
 
 #[derive(Subcommand)]
@@ -113,6 +125,10 @@ async fn main() -> anyhow::Result<()> {
     let command = match cli.command {
         // The operators' commands talk to the API: no config, no database.
         Command::Ops(ops) => std::process::exit(erasure_worker::ops_cli::run(ops).await),
+        Command::Config { action: ConfigCommand::Reference } => {
+            print!("{}", erasure_worker::config::reference::markdown());
+            return Ok(());
+        }
         command => command,
     };
     let settings = Settings::load(cli.config.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -125,8 +141,13 @@ async fn main() -> anyhow::Result<()> {
             erasure_worker::run(settings, Arc::new(SystemClock), components, shutdown).await
         }
         Command::Migrate => {
-            let app = erasure_worker::app::App::new(settings, Arc::new(SystemClock))?;
-            let n = app.store.migrate().await.context("could not migrate the database")?;
+            // The database settings alone: a migration Job holds no hash, data, signing or
+            // connector secrets.
+            let error = |e: erasure_worker::config::ConfigError| anyhow::anyhow!("{e}");
+            let tls = settings.database_tls().map_err(error)?;
+            let store = erasure_worker::store::Store::connect(&settings.database_url().map_err(error)?, 1, &tls)?
+                .with_direct_url(settings.database_direct_url().map_err(error)?, &tls);
+            let n = store.migrate().await.context("could not migrate the database")?;
             println!("applied {n} migration(s)");
             Ok(())
         }
@@ -199,7 +220,7 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Ops(_) => unreachable!("the operators' commands return above"),
+        Command::Ops(_) | Command::Config { .. } => unreachable!("these commands return above"),
     }
 }
 

@@ -4,12 +4,14 @@
 //! that turns a read-scope API token into a session cookie (`session.rs`). Subjects appear only
 //! as their keyed hash; an identifier searched for is hashed at once and never shown or logged.
 
+mod chart;
 mod form;
 mod html;
 mod login;
 mod overview;
 mod request;
 mod session;
+mod trends;
 
 pub use login::{login, login_form, logout};
 pub use overview::{overview, search};

@@ -92,8 +92,9 @@ fn routes(state: ApiState) -> Router {
         .route("/v1/legal-holds", get(legal_holds::list).post(legal_holds::add))
         .route("/v1/legal-holds/{id}/release", post(legal_holds::release))
         .route_layer(scope(Scope::Legal));
-    let suppression =
-        Router::new().route("/v1/suppressions", get(suppressions::check)).route_layer(scope(Scope::Suppression));
+    let suppression = Router::new()
+        .route("/v1/suppressions", get(suppressions::check).post(suppressions::check_body))
+        .route_layer(scope(Scope::Suppression));
     let health = probes::health_routes(state.app.clone());
     let open = Router::new()
         .route("/.well-known/erasure-keys", get(receipts::keys))

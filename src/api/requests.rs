@@ -51,6 +51,7 @@ pub async fn list(State(s): State<ApiState>, Query(q): Query<ListQuery>) -> Resu
         identifier_hashes: Vec::new(),
         after,
         limit,
+        ..ListFilter::default()
     };
     page(&s, filter).await
 }

@@ -1,6 +1,8 @@
-//! `GET /v1/suppressions?email=...` (scope `suppression`): did this person ask to be erased? For
-//! products, before an import re-creates someone. The identifier is hashed here and never stored
-//! or logged; every lookup is audited (the caller and the hashes).
+//! `POST /v1/suppressions` with `{"email": ...}` (or `GET /v1/suppressions?email=...`), scope
+//! `suppression`: did this person ask to be erased? For products, before an import re-creates
+//! someone. The identifier is hashed here and never stored or logged; every lookup is audited (the
+//! caller and the hashes). POST keeps the identifier out of URLs, which proxies and access logs
+//! record; `erasure suppressed` uses it.
 
 use super::auth::Caller;
 use super::error::ApiError;
@@ -37,6 +39,19 @@ pub async fn check(
     Extension(caller): Extension<Caller>,
     Query(q): Query<SuppressionQuery>,
 ) -> Result<Json<Suppression>, ApiError> {
+    lookup(&s, &caller, q).await
+}
+
+/// The same lookup with the identifier in a JSON body.
+pub async fn check_body(
+    State(s): State<ApiState>,
+    Extension(caller): Extension<Caller>,
+    Json(q): Json<SuppressionQuery>,
+) -> Result<Json<Suppression>, ApiError> {
+    lookup(&s, &caller, q).await
+}
+
+async fn lookup(s: &ApiState, caller: &Caller, q: SuppressionQuery) -> Result<Json<Suppression>, ApiError> {
     let raw = erasure_connector::subject::RawSubject {
         user_id: q.user_id,
         emails: q.email.into_iter().collect(),

@@ -295,6 +295,27 @@ mod tests {
         assert_eq!(settings.intake.signing_keys[0].secret_env, "ERASURE_SIGNING_KEY");
     }
 
+    /// deploy/kubernetes/configmap.yaml's `production.toml`, and the migration Job's overrides
+    /// over it, are configurations this version loads.
+    #[test]
+    fn the_kubernetes_configmap_config_loads() {
+        let manifest = include_str!("../../deploy/kubernetes/configmap.yaml");
+        let (_, block) = manifest.split_once("production.toml: |\n").expect("the ConfigMap holds production.toml");
+        let toml: String =
+            block.lines().map(|l| l.strip_prefix("    ").unwrap_or(l)).map(|l| format!("{l}\n")).collect();
+        let settings = load(&toml, &[]).unwrap();
+        assert!(settings.database.direct_url.as_deref().is_some_and(|u| u.contains(":5432/")));
+        assert_eq!(settings.api.metrics_listen.as_deref(), Some("0.0.0.0:9090"));
+        assert_eq!(settings.enabled_instances(), ["accounts"]);
+        let job = [
+            ("ERASURE__DATABASE__URL", "postgres://erasure_migrator@postgres.db.svc:5432/erasure?sslmode=require"),
+            ("ERASURE__DATABASE__PASSWORD_ENV", "ERASURE_MIGRATOR_PASSWORD"),
+        ];
+        let migration = load(&toml, &job).unwrap();
+        assert_eq!(migration.database.password_env.as_deref(), Some("ERASURE_MIGRATOR_PASSWORD"));
+        assert!(migration.database.url.starts_with("postgres://erasure_migrator@"));
+    }
+
     #[test]
     fn an_unknown_key_is_named_with_its_file() {
         let m = message(load("[runner]\nleese = \"10s\"\n", &[]));

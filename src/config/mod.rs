@@ -6,6 +6,7 @@
 //! Secrets never sit in these files: a `*_env` field names the environment variable that holds one.
 
 mod load;
+pub mod reference;
 mod secrets;
 mod warnings;
 
@@ -22,16 +23,25 @@ use std::time::Duration;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
+    /// PostgreSQL, which holds every piece of state.
     pub database: DatabaseSettings,
+    /// RabbitMQ: the intake queue, its dead-letter queue and the events exchange.
     pub amqp: AmqpSettings,
+    /// How intake messages are read, checked and admitted.
     pub intake: IntakeSettings,
+    /// The runner: claims due tasks, calls the connectors, retries.
     pub runner: RunnerSettings,
+    /// The outbox relay, which publishes events after their transaction committed.
     pub outbox: OutboxSettings,
+    /// Deadlines and the grace period of requests.
     pub requests: RequestSettings,
+    /// The keyed hashes of identifiers.
     pub security: SecuritySettings,
     /// Encryption at rest of identifiers (the data keys).
     pub encryption: EncryptionSettings,
+    /// Logs, on standard error.
     pub log: LogSettings,
+    /// The HTTP API, the dashboard and `/metrics`.
     pub api: ApiSettings,
     /// The small listener of `/healthz`, `/readyz` and `/metrics` that every process serves,
     /// whatever its `--only` set.
@@ -75,6 +85,11 @@ pub struct DatabaseSettings {
     pub ca_file: Option<PathBuf>,
     /// Connections in this process's pool.
     pub pool_size: usize,
+    /// A URL that reaches PostgreSQL itself, not through a pooler in transaction mode
+    /// (PgBouncer), for what needs one session: LISTEN (wake-ups) and the migrations' advisory
+    /// lock. Same form, `password_env` and `sslmode` rules as `url`. Absent: `url`.
+    #[serde(default)]
+    pub direct_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -117,6 +132,7 @@ pub struct IntakeSettings {
     /// The mass-deletion brake: more requests than this within `brake_window` are accepted but
     /// held (hold `brake`) until an operator releases them; 0 turns the brake off.
     pub brake_max_requests: u32,
+    /// The window of `brake_max_requests`.
     pub brake_window: Dur,
     /// Refuse (dead-letter as `bad_signature`) every message not signed with an active key.
     pub require_signature: bool,
@@ -167,11 +183,13 @@ pub struct RunnerSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OutboxSettings {
+    /// Fallback polling when no notification arrives.
     pub poll_interval: Dur,
     /// Rows published per transaction.
     pub batch: u32,
     /// Unroutable or refused publications wait this long, doubling, up to `retry_cap`.
     pub retry_base: Dur,
+    /// The longest wait between two publications of one event.
     pub retry_cap: Dur,
 }
 
@@ -209,6 +227,7 @@ pub struct ExpiringCopy {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MailSettings {
+    /// Send messages to the person (the `mail` component); off, nothing needs an SMTP server.
     pub enabled: bool,
     /// `smtp://host:port`.
     pub smtp_url: String,
@@ -218,10 +237,13 @@ pub struct MailSettings {
     pub starttls_setting: Option<StartTls>,
     /// Implicit TLS from the first byte (port 465); `starttls` is then ignored.
     pub tls: bool,
+    /// The SMTP user name, if the server wants credentials.
     pub username: Option<String>,
     /// Environment variable holding the SMTP password.
     pub password_env: Option<String>,
+    /// The sender the person sees and can answer.
     pub from: String,
+    /// Which of the subject's e-mails get the message.
     pub recipients: Recipients,
     /// Also publish these events to the intake message's `reply_to` (false: the e-mail replaces it).
     pub also_reply: bool,
@@ -231,6 +253,7 @@ pub struct MailSettings {
     pub poll_interval: Dur,
     /// A temporary failure (4xx, no connection) waits this long, doubling, up to `retry_cap`.
     pub retry_base: Dur,
+    /// The longest wait between two attempts of one message.
     pub retry_cap: Dur,
 }
 
@@ -402,6 +425,7 @@ pub struct ApiToken {
     pub name: String,
     /// Environment variable holding the token.
     pub token_env: String,
+    /// What the token may do (see `Scope`).
     pub scopes: Vec<Scope>,
 }
 
@@ -435,6 +459,7 @@ pub struct ReceiptSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RetiredKey {
+    /// The retired key's id, as its receipts name it.
     pub key_id: String,
     /// The Ed25519 public key, 32 bytes in base64url.
     pub public_key: String,

@@ -11,6 +11,17 @@ impl Settings {
         with_password(&with_default_sslmode(&self.database.url), self.database.password_env.as_deref(), "database")
     }
 
+    /// The password-bearing URL of the database itself, bypassing a pooler: `direct_url`, else
+    /// `url`. LISTEN and the migrations' advisory lock use it.
+    pub fn database_direct_url(&self) -> Result<SecretString, ConfigError> {
+        match self.database.direct_url.as_deref().filter(|u| !u.is_empty()) {
+            Some(direct) => {
+                with_password(&with_default_sslmode(direct), self.database.password_env.as_deref(), "database")
+            }
+            None => self.database_url(),
+        }
+    }
+
     /// The password-bearing broker URLs.
     pub fn amqp_urls(&self) -> Result<Vec<SecretString>, ConfigError> {
         self.amqp.urls.iter().map(|u| with_password(u, self.amqp.password_env.as_deref(), "amqp")).collect()
@@ -145,6 +156,27 @@ mod tests {
         assert_eq!(
             url("postgres://erasure@/erasure?host=db.internal"),
             "postgres://erasure@/erasure?host=db.internal&sslmode=require"
+        );
+    }
+
+    #[test]
+    fn the_direct_database_url_defaults_to_the_url_and_takes_the_same_password_and_tls_rules() {
+        // SAFETY: a variable only this test reads, set before anything reads it.
+        unsafe { std::env::set_var("ERASURE_TEST_DIRECT_DB_PASSWORD", "pw") };
+        let direct = |toml: &str| {
+            let s = load(toml, &[]).unwrap();
+            secrecy::ExposeSecret::expose_secret(&s.database_direct_url().unwrap()).to_string()
+        };
+        let pooled = "[database]\nurl = \"postgres://erasure@pgbouncer.internal:6432/erasure\"\n\
+                      password_env = \"ERASURE_TEST_DIRECT_DB_PASSWORD\"\n";
+        assert_eq!(direct(pooled), "postgres://erasure:pw@pgbouncer.internal:6432/erasure?sslmode=require");
+        let with_direct = format!("{pooled}direct_url = \"postgres://erasure@db.internal:5432/erasure\"\n");
+        assert_eq!(direct(&with_direct), "postgres://erasure:pw@db.internal:5432/erasure?sslmode=require");
+        let s = load(&with_direct, &[]).unwrap();
+        let pool = secrecy::ExposeSecret::expose_secret(&s.database_url().unwrap()).to_string();
+        assert_eq!(
+            pool, "postgres://erasure:pw@pgbouncer.internal:6432/erasure?sslmode=require",
+            "the pool keeps `url`"
         );
     }
 

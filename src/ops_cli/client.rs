@@ -146,9 +146,12 @@ impl Client {
         self.call(Method::POST, &["v1", "dead-letters", &id.to_string(), "discard"], &[], Some(&body)).await
     }
 
-    /// `identifier`: (`email`|`phone`|`user_id`, value), sent as the query the API hashes.
+    /// `identifier`: (`email`|`phone`|`user_id`, value), sent in the body the API hashes (never
+    /// in the URL, which proxies log).
     pub async fn suppressed(&self, identifiers: &[(&str, String)]) -> Result<Reply<Suppression>, ClientError> {
-        self.call(Method::GET, &["v1", "suppressions"], identifiers, None).await
+        let body: serde_json::Map<String, Value> =
+            identifiers.iter().map(|(k, v)| (k.to_string(), Value::String(v.clone()))).collect();
+        self.call(Method::POST, &["v1", "suppressions"], &[], Some(&Value::Object(body))).await
     }
 
     pub async fn submit(&self, message: &Value) -> Result<Reply<Submitted>, ClientError> {

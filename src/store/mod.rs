@@ -14,6 +14,7 @@
 
 pub mod actions;
 pub mod audit_chain;
+pub mod charts;
 mod check_schedule;
 mod closing;
 pub mod dashboard;
@@ -100,6 +101,9 @@ pub struct Store {
     vault: std::sync::Arc<crate::vault::Vault>,
     /// `[[retention.copies]]`: named in the events of settled requests.
     copies: std::sync::Arc<[crate::config::ExpiringCopy]>,
+    /// `database.direct_url` (PostgreSQL itself, not a pooler): the migrations' advisory lock
+    /// needs one session. `None`: a pooled connection, which is then a real session.
+    direct: Option<(SecretString, PostgresTls)>,
     /// `[verification] enabled`: a request that completes with no check due closes at once.
     verification: bool,
 }
@@ -115,7 +119,13 @@ impl Store {
             .max_size(pool_size)
             .build()
             .map_err(|e| StoreError::Corrupt(format!("cannot build the database pool: {e}")))?;
-        Ok(Store { pool, vault: Default::default(), copies: std::sync::Arc::new([]), verification: false })
+        Ok(Store {
+            pool,
+            vault: Default::default(),
+            copies: std::sync::Arc::new([]),
+            direct: None,
+            verification: false,
+        })
     }
 
     /// The data keys that seal and open identifiers.
@@ -130,6 +140,12 @@ impl Store {
         self
     }
 
+    /// Take the migrations' connection from `url` (`database.direct_url`) instead of the pool.
+    pub fn with_direct_url(mut self, url: SecretString, tls: &PostgresTls) -> Store {
+        self.direct = Some((url, tls.clone()));
+        self
+    }
+
     /// Verification on (`[verification] enabled`): requests close once no check is left, also
     /// those that complete with none due (every system kept, or none that can be looked up).
     pub fn with_verification(mut self, enabled: bool) -> Store {
@@ -137,10 +153,20 @@ impl Store {
         self
     }
 
-    /// Apply pending migrations (safe to call from many processes at once).
+    /// Apply pending migrations (safe to call from many processes at once): over the direct
+    /// connection when there is one, since a session advisory lock means nothing through a pooler
+    /// in transaction mode.
     pub async fn migrate(&self) -> Result<usize, StoreError> {
-        let mut client = self.pool.get().await?;
-        migrate::run(&mut client).await
+        let Some((url, tls)) = &self.direct else {
+            let mut client = self.pool.get().await?;
+            return migrate::run(&mut client).await;
+        };
+        let (mut client, connection) = tokio_postgres::connect(url.expose_secret(), tls.connector()).await?;
+        let connection = tokio::spawn(connection);
+        let result = migrate::run(&mut client).await;
+        drop(client);
+        let _ = connection.await;
+        result
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {

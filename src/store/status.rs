@@ -71,9 +71,24 @@ pub struct ListFilter {
     pub overdue: Option<bool>,
     pub due_before: Option<DateTime<Utc>>,
     pub identifier_hashes: Vec<String>,
-    /// Continue after this (received_at, id).
+    /// The order of the list, and the key `after` continues from.
+    pub order: ListOrder,
+    /// Continue after this request: its (received_at, id) in `Received` order, its
+    /// (deadline_at, id) in `Urgent` order (with `after_settled`).
     pub after: Option<(DateTime<Utc>, Uuid)>,
+    /// In `Urgent` order, whether the request `after` names was settled.
+    pub after_settled: bool,
     pub limit: i64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ListOrder {
+    /// Oldest received first (the API's order).
+    #[default]
+    Received,
+    /// Most urgent first: unsettled requests by deadline, then settled ones by deadline (V17's
+    /// `requests_urgency` index, read in order).
+    Urgent,
 }
 
 const REQUEST_COLUMNS: &str = "r.id, r.state, r.generation, r.subject_hash, r.requested_at, r.received_at, \
@@ -161,7 +176,7 @@ impl Store {
         Ok(Some(RequestDetail { request, tasks, checks, timeline }))
     }
 
-    /// Requests matching `filter`, oldest received first, at most `filter.limit`.
+    /// Requests matching `filter`, in `filter.order`, at most `filter.limit`.
     pub async fn list_requests(&self, filter: &ListFilter, now: DateTime<Utc>) -> Result<Vec<RequestView>, StoreError> {
         let client = self.client().await?;
         let (after_at, after_id) = match filter.after {
@@ -169,6 +184,27 @@ impl Store {
             None => (None, None),
         };
         let hashes = (!filter.identifier_hashes.is_empty()).then_some(&filter.identifier_hashes);
+        let (after, order) = match filter.order {
+            ListOrder::Received => ("(r.received_at, r.id) > ($7, $8::uuid)", "r.received_at, r.id"),
+            ListOrder::Urgent => (
+                "((r.finished_at IS NOT NULL), r.deadline_at, r.id) > ($10::bool, $7, $8::uuid)",
+                "(r.finished_at IS NOT NULL), r.deadline_at, r.id",
+            ),
+        };
+        let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![
+            &filter.state,
+            &filter.connector,
+            &filter.overdue,
+            &now,
+            &filter.due_before,
+            &hashes,
+            &after_at,
+            &after_id,
+            &filter.limit,
+        ];
+        if filter.order == ListOrder::Urgent {
+            params.push(&filter.after_settled);
+        }
         let rows = client
             .query(
                 &format!(
@@ -178,21 +214,11 @@ impl Store {
                        AND ($3::bool IS NULL OR $3 = (COALESCE(r.finished_at, $4) > r.deadline_at))
                        AND ($5::timestamptz IS NULL OR (r.deadline_at < $5 AND r.finished_at IS NULL))
                        AND ($6::text[] IS NULL OR r.identifier_hashes && $6)
-                       AND ($7::timestamptz IS NULL OR (r.received_at, r.id) > ($7, $8::uuid))
-                     ORDER BY r.received_at, r.id
+                       AND ($7::timestamptz IS NULL OR {after})
+                     ORDER BY {order}
                      LIMIT $9"
                 ),
-                &[
-                    &filter.state,
-                    &filter.connector,
-                    &filter.overdue,
-                    &now,
-                    &filter.due_before,
-                    &hashes,
-                    &after_at,
-                    &after_id,
-                    &filter.limit,
-                ],
+                &params,
             )
             .await?;
         Ok(rows.iter().map(|r| request_view(r, now)).collect())

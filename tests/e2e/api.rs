@@ -443,7 +443,7 @@ async fn every_operation_in_the_openapi_document_is_served() {
             served += 1;
         }
     }
-    assert_eq!(served, 22, "the document lists every operation of `api::router` (update both together)");
+    assert_eq!(served, 23, "the document lists every operation of `api::router` (update both together)");
     worker.stop().await;
 }
 

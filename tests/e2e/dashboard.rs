@@ -348,6 +348,8 @@ async fn dashboard_in_a_headless_chromium_signs_in_and_shows_the_completed_reque
     assert!(row(failed).contains("<span class=\"badge s-failed\">failed</span>"), "{}", row(failed));
     assert!(dom.contains("<a href=\"/dashboard?connector=billing\">billing</a>"), "billing is a failing connector");
     assert!(!dom.to_lowercase().contains("uma@") && !dom.to_lowercase().contains("vic@"));
+    assert_eq!(dom.matches("<svg class=\"chart\"").count(), 3, "the three pictures render in the browser");
+    assert!(dom.contains("Requests received (2) and settled (2) per day"), "{dom}");
 
     let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
     std::fs::create_dir_all(&artifacts).unwrap();
@@ -397,7 +399,8 @@ async fn chromium(profile: &Path, args: &[&str]) -> String {
             "--disable-component-update",
             "--disable-sync",
             "--no-first-run",
-            "--window-size=1280,900",
+            // Tall enough that the overview's screenshot shows its pictures as well as the list.
+            "--window-size=1280,1800",
             "--virtual-time-budget=5000",
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
@@ -418,4 +421,78 @@ async fn screenshot(profile: &Path, url: &str, path: &Path) -> PathBuf {
     let png = std::fs::read(path).expect("chromium wrote the screenshot");
     assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "a real screenshot, {} bytes", png.len());
     path.to_path_buf()
+}
+
+/// The section of `html` from `from` to the next `<h2`.
+fn section<'a>(html: &'a str, from: &str) -> &'a str {
+    let start = html.find(from).unwrap_or_else(|| panic!("{from} is on the page"));
+    let rest = &html[start..];
+    let end = rest[from.len()..].find("<h2").map_or(rest.len(), |i| i + from.len());
+    &rest[..end]
+}
+
+#[tokio::test]
+async fn dashboard_pictures_show_each_days_counts_and_the_list_is_most_urgent_first() {
+    let stack = Stack::new().await;
+    let start_at = chrono::Utc::now() - chrono::Duration::days(3);
+    let clock = Arc::new(ManualClock::new(start_at));
+    let (worker, dashboard) = start(&stack, clock.clone(), &[Instance { name: "accounts", extra: "" }]).await;
+    let day = |at: chrono::DateTime<chrono::Utc>| at.format("%m-%d").to_string();
+
+    // Three days ago: one received and settled; two days ago: the same.
+    let (first, second) = (Uuid::new_v4(), Uuid::new_v4());
+    dashboard.submit(first, "ann@example.com", clock.now()).await;
+    stack.wait_for_state(first, "completed", Duration::from_secs(20)).await;
+    clock.advance(chrono::Duration::days(1));
+    dashboard.submit(second, "bo@example.com", clock.now()).await;
+    stack.wait_for_state(second, "completed", Duration::from_secs(20)).await;
+
+    // Today: two received that stay open (the vendor answers 503, the next attempt is later than
+    // the test's clock ever goes): one already past its deadline, one due in 10 days.
+    clock.advance(chrono::Duration::days(2));
+    let now = clock.now();
+    stack.sim.push_faults("accounts", (0..4).map(|_| Fault::Status { status: 503, retry_after: None }));
+    let (due_soon, overdue) = (Uuid::new_v4(), Uuid::new_v4());
+    dashboard.submit(due_soon, "cy@example.com", now - chrono::Duration::days(20)).await;
+    dashboard.submit(overdue, "di@example.com", now - chrono::Duration::days(40)).await;
+    for id in [due_soon, overdue] {
+        poll(Duration::from_secs(20), "the task to be retrying", || async {
+            stack.tasks(id).await.first().filter(|t| t.state == "retrying").map(|_| ())
+        })
+        .await;
+    }
+
+    let session = dashboard.sign_in().await;
+    let page = dashboard.get("/dashboard", Some(&session)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let trends = section(&page.html, "<h2 id=\"trends\">");
+    assert_eq!(trends.matches("<svg class=\"chart\"").count(), 3, "{trends}");
+    assert!(!trends.contains("<script") && !trends.contains("style="), "{trends}");
+    // Received and settled per day.
+    assert!(trends.contains(&format!("<title>{}: 1 received</title>", day(start_at))), "{trends}");
+    assert!(trends.contains(&format!("<title>{}: 1 settled</title>", day(start_at))), "{trends}");
+    assert!(trends.contains(&format!("<title>{}: 1 settled</title>", day(start_at + chrono::Duration::days(1)))));
+    assert!(trends.contains(&format!("<title>{}: 2 received</title>", day(now))), "{trends}");
+    assert!(trends.contains(&format!("<title>{}: 0 settled</title>", day(now))), "{trends}");
+    assert!(trends.contains("Requests received (4) and settled (2) per day"), "{trends}");
+    // The open backlog: accounts has the two retrying tasks at the end of today.
+    assert!(trends.contains(&format!("<title>{}: 2 accounts</title>", day(now))), "{trends}");
+    // The burn-down: one overdue now, one due within 30 days; at the end of the 30th day both are
+    // past their deadline.
+    assert!(trends.contains("1 overdue now, 1 due within 30 days, 0 later"), "{trends}");
+    let last_day = day(now + chrono::Duration::days(29));
+    assert!(trends.contains(&format!("<title>{last_day}: 2 overdue unless settled</title>")), "{trends}");
+    assert!(trends.contains(&format!("<title>{last_day}: 0 still within their deadline</title>")), "{trends}");
+
+    // The list: unsettled by deadline first, then the settled ones.
+    let list = section(&page.html, "<h2 id=\"requests\">");
+    assert!(list.contains("most urgent first"), "{list}");
+    let at = |id: Uuid| list.find(&format!("/dashboard/requests/{id}\"")).unwrap_or_else(|| panic!("{id} listed"));
+    assert!(at(overdue) < at(due_soon) && at(due_soon) < at(first) && at(first) < at(second), "{list}");
+    let received = dashboard.get("/dashboard?order=received", Some(&session)).await;
+    let list = section(&received.html, "<h2 id=\"requests\">");
+    assert!(list.contains("oldest first"), "{list}");
+    let at = |id: Uuid| list.find(&format!("/dashboard/requests/{id}\"")).unwrap_or_else(|| panic!("{id} listed"));
+    assert!(at(first) < at(second) && at(second) < at(due_soon).min(at(overdue)), "{list}");
+    worker.stop().await;
 }

@@ -200,6 +200,17 @@ async fn a_closed_request_leaves_no_identifier_in_any_table_in_clear_or_encrypte
     let (status, answer) = lookup(PRODUCT, "nobody@example.com").await;
     assert_eq!((status, answer["suppressed"].as_bool()), (StatusCode::OK, Some(false)));
     assert_eq!(lookup(OPS, "zoe.forget@example.com").await.0, StatusCode::FORBIDDEN, "operate is not suppression");
+    // The same lookup with the identifier in the body, out of URLs and access logs.
+    let posted = http
+        .post(format!("{base}/v1/suppressions"))
+        .bearer_auth(PRODUCT)
+        .json(&serde_json::json!({ "email": "Zoe.Forget@example.com" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), StatusCode::OK);
+    let answer: Value = posted.json().await.unwrap();
+    assert_eq!(answer["requests"][0]["request_id"], id.to_string(), "{answer}");
     let audited: Vec<(String, Value)> = db
         .query("SELECT actor, detail FROM audit_log WHERE event = 'suppression.checked' ORDER BY id", &[])
         .await
@@ -207,7 +218,7 @@ async fn a_closed_request_leaves_no_identifier_in_any_table_in_clear_or_encrypte
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
-    assert_eq!(audited.len(), 2, "each lookup is audited (the forbidden one was refused before)");
+    assert_eq!(audited.len(), 3, "each lookup is audited (the forbidden one was refused before)");
     assert_eq!(audited[0].0, "api:shop");
     assert_eq!(audited[0].1["found"], 1);
     // The same from the shell: `erasure suppressed`, a client of the API.

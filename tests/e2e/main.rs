@@ -9,6 +9,7 @@ mod cli;
 mod compose;
 mod container;
 mod dashboard;
+mod deploying;
 mod forgetting;
 mod gauges;
 mod grace;

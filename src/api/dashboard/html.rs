@@ -152,6 +152,12 @@ a:hover{text-decoration:underline}
 .card.warn b{color:#9a6700}
 .card.zero b{color:#8c959f}
 div.scroll{overflow-x:auto}
+div.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:12px}
+figure{margin:0;padding:8px 10px;background:#fff;border:1px solid var(--line);border-radius:6px}
+figure h3{margin:0 0 4px;font-size:14px}
+figcaption{color:var(--muted);font-size:13px}
+svg.chart{display:block;width:100%;height:auto}
+a.small{font-size:13px;font-weight:normal;margin-left:8px}
 table{width:100%;border-collapse:separate;border-spacing:0;background:#fff;border:1px solid var(--line);border-radius:6px;overflow:hidden}
 th,td{text-align:left;padding:7px 9px;border-bottom:1px solid #eaeef2;vertical-align:top}
 th{background:#f6f8fa;font-weight:600;font-size:12px;color:var(--muted)}

@@ -4,12 +4,13 @@
 //! a browser history or an access log).
 
 use super::session::Session;
+use super::trends::Trends;
 use super::{form, html, PageError};
 use crate::api::ApiState;
 use crate::model::RequestState;
 use crate::store::dashboard::{AtRisk, ConnectorHealth};
 use crate::store::gauges::Gauges;
-use crate::store::status::{ListFilter, RequestView};
+use crate::store::status::{ListFilter, ListOrder, RequestView};
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -32,6 +33,8 @@ pub struct Filters {
     state: Option<String>,
     connector: Option<String>,
     overdue: Option<String>,
+    /// `received`: oldest received first; anything else: most urgent first.
+    order: Option<String>,
     cursor: Option<String>,
 }
 
@@ -45,9 +48,16 @@ impl Filters {
         if state.is_some_and(|s| RequestState::parse(s).is_none()) {
             return Err(PageError::BadFilter("There is no such request state."));
         }
+        let order = self.order();
         let after = Filters::get(&self.cursor)
-            .map(|c| parse_cursor(c).ok_or(PageError::BadFilter("The page link is not one this dashboard made.")))
+            .map(|c| {
+                parse_cursor(c, order).ok_or(PageError::BadFilter("The page link is not one this dashboard made."))
+            })
             .transpose()?;
+        let (after, after_settled) = match after {
+            Some((settled, at, id)) => (Some((at, id)), settled),
+            None => (None, false),
+        };
         Ok(ListFilter {
             state: state.map(str::to_string),
             connector: Filters::get(&self.connector).map(str::to_string),
@@ -58,9 +68,18 @@ impl Filters {
             },
             due_before: None,
             identifier_hashes: Vec::new(),
+            order,
             after,
+            after_settled,
             limit: PAGE,
         })
+    }
+
+    fn order(&self) -> ListOrder {
+        match Filters::get(&self.order) {
+            Some("received") => ListOrder::Received,
+            _ => ListOrder::Urgent,
+        }
     }
 
     /// The query string of these filters, on another page of the list.
@@ -69,18 +88,38 @@ impl Filters {
             ("state", Filters::get(&self.state)),
             ("connector", Filters::get(&self.connector)),
             ("overdue", Filters::get(&self.overdue)),
+            ("order", Filters::get(&self.order)),
             ("cursor", cursor),
         ])
     }
 }
 
-fn cursor(request: &RequestView) -> String {
-    format!("{}_{}", request.received_at.timestamp_micros(), request.id)
+/// The next page's key: `received-at_id`, or in urgency order `settled_deadline_id` (settled `0`
+/// or `1`, times in microseconds).
+fn cursor(request: &RequestView, order: ListOrder) -> String {
+    match order {
+        ListOrder::Received => format!("{}_{}", request.received_at.timestamp_micros(), request.id),
+        ListOrder::Urgent => format!(
+            "{}_{}_{}",
+            u8::from(request.finished_at.is_some()),
+            request.deadline_at.timestamp_micros(),
+            request.id
+        ),
+    }
 }
 
-fn parse_cursor(cursor: &str) -> Option<(DateTime<Utc>, Uuid)> {
-    let (micros, id) = cursor.split_once('_')?;
-    Some((DateTime::from_timestamp_micros(micros.parse().ok()?)?, Uuid::parse_str(id).ok()?))
+/// `(settled, time, id)` from a cursor of `order`.
+fn parse_cursor(cursor: &str, order: ListOrder) -> Option<(bool, DateTime<Utc>, Uuid)> {
+    let (settled, rest) = match order {
+        ListOrder::Received => (false, cursor),
+        ListOrder::Urgent => match cursor.split_once('_')? {
+            ("0", rest) => (false, rest),
+            ("1", rest) => (true, rest),
+            _ => return None,
+        },
+    };
+    let (micros, id) = rest.split_once('_')?;
+    Some((settled, DateTime::from_timestamp_micros(micros.parse().ok()?)?, Uuid::parse_str(id).ok()?))
 }
 
 /// Everything above the list: the gauges `/metrics` shows, the most urgent requests, and the
@@ -89,6 +128,7 @@ struct Summary {
     gauges: Gauges,
     at_risk: Vec<AtRisk>,
     connectors: Vec<ConnectorHealth>,
+    trends: Trends,
 }
 
 impl Summary {
@@ -97,6 +137,7 @@ impl Summary {
             gauges: s.app.store.gauges(now).await?,
             at_risk: s.app.store.at_risk(now + SOON, AT_RISK_LIMIT).await?,
             connectors: s.app.store.failing_connectors().await?,
+            trends: Trends::load(&s.app.store, now).await?,
         })
     }
 }
@@ -111,7 +152,8 @@ pub async fn overview(
     let summary = Summary::load(&s, now).await?;
     let requests = s.app.store.list_requests(&list_filter, now).await?;
     let mut list = table(&requests, now);
-    let next = (requests.len() as i64 == PAGE).then(|| requests.last().map(cursor)).flatten();
+    let order = filters.order();
+    let next = (requests.len() as i64 == PAGE).then(|| requests.last().map(|r| cursor(r, order))).flatten();
     list.push_str("<div class=\"pager\"><span>");
     if filters.cursor.is_some() {
         let _ = write!(list, "<a href=\"/dashboard?{}\">First page</a>", html::escape(&filters.query(None)));
@@ -176,8 +218,9 @@ fn page(
     let mut body = String::from("<h1>Erasure requests</h1>");
     body.push_str(&cards(&summary.gauges));
     body.push_str(&at_risk(summary, now));
+    body.push_str(&summary.trends.html());
     body.push_str(&connectors(&summary.connectors));
-    body.push_str("<h2>Requests <span class=\"muted\">(oldest first)</span></h2>");
+    body.push_str(&list_heading(filters));
     body.push_str(&tools(s, filters));
     body.push_str(list);
     html::respond(status, html::document("Dashboard", Some(&session.name), &body))
@@ -266,6 +309,25 @@ fn connectors(connectors: &[ConnectorHealth]) -> String {
     out
 }
 
+/// The list's title, its order, and a link to the other order (with the same filters).
+fn list_heading(filters: &Filters) -> String {
+    let (current, other, other_value) = match filters.order() {
+        ListOrder::Urgent => ("most urgent first: unsettled by deadline, then settled", "oldest first", "received"),
+        ListOrder::Received => ("oldest first", "most urgent first", "urgent"),
+    };
+    let query = form::query(&[
+        ("state", Filters::get(&filters.state)),
+        ("connector", Filters::get(&filters.connector)),
+        ("overdue", Filters::get(&filters.overdue)),
+        ("order", Some(other_value)),
+    ]);
+    format!(
+        "<h2 id=\"requests\">Requests <span class=\"muted\">({current})</span> \
+         <a class=\"small\" href=\"/dashboard?{}#requests\">show {other}</a></h2>",
+        html::escape(&query)
+    )
+}
+
 /// The filter form (GET) and the search form (POST). The search field is never filled back in.
 fn tools(s: &ApiState, filters: &Filters) -> String {
     let option = |value: &str, label: &str, current: Option<&str>| {
@@ -285,6 +347,9 @@ fn tools(s: &ApiState, filters: &Filters) -> String {
     out.push_str(&option("yes", "overdue", Filters::get(&filters.overdue)));
     out.push_str(&option("no", "on time", Filters::get(&filters.overdue)));
     out.push_str("</select></label>");
+    if let Some(order) = Filters::get(&filters.order) {
+        let _ = write!(out, "<input type=\"hidden\" name=\"order\" value=\"{}\">", html::escape(order));
+    }
     out.push_str(
         "<button type=\"submit\">Filter</button></form>\
          <form method=\"post\" action=\"/dashboard/search\">\
