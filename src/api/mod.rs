@@ -116,7 +116,13 @@ pub async fn run(app: Arc<App>, tokens: Arc<Tokens>, shutdown: Shutdown) {
     let main = match &settings.metrics_listen {
         None => router(state),
         Some(listen) => {
-            if let Some(listener) = bind(listen, "metrics").await {
+            // The same address as `probes.listen` (the image's 9090): the probes serve /metrics there.
+            let probes_serve_it = state.app.settings.probes.listen.as_deref() == Some(listen.as_str());
+            let listener = match probes_serve_it {
+                true => None,
+                false => bind(listen, "metrics").await,
+            };
+            if let Some(listener) = listener {
                 let metrics = server::harden(probes::metrics_routes(state.app.clone()), &settings);
                 servers.spawn(serve(listener, metrics, &settings, shutdown.clone()));
             }
