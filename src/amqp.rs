@@ -154,6 +154,12 @@ pub fn header_text(headers: &FieldTable, name: &str) -> Option<String> {
     }
 }
 
+/// The port a broker URL names, else its scheme's (AMQP 0-9-1 URI spec: 5672, and 5671 for
+/// `amqps`); the `url` crate knows no default for these schemes.
+pub fn port_of(url: &url::Url) -> u16 {
+    url.port().unwrap_or(if url.scheme() == "amqps" { 5671 } else { 5672 })
+}
+
 /// Broker errors can quote the URL; never print its password.
 pub fn redact(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -177,5 +183,13 @@ mod tests {
     fn credentials_in_urls_are_redacted() {
         assert_eq!(super::redact("cannot reach amqp://u:pw@h:5672/%2f now"), "cannot reach amqp://***@h:5672/%2f now");
         assert_eq!(super::redact("plain"), "plain");
+    }
+
+    #[test]
+    fn a_url_without_a_port_gets_its_schemes() {
+        let port = |u: &str| super::port_of(&url::Url::parse(u).unwrap());
+        assert_eq!(port("amqps://mq.internal/%2f"), 5671);
+        assert_eq!(port("amqp://mq.internal/%2f"), 5672);
+        assert_eq!(port("amqps://mq.internal:5700/%2f"), 5700);
     }
 }

@@ -26,6 +26,8 @@ pub struct App {
     pub verifier: crate::intake::signature::Verifier,
     /// Signs receipts, and the public keys `/.well-known/erasure-keys` publishes.
     pub receipt_keys: crate::receipt::keys::ReceiptKeys,
+    /// Whether this process's loops are running (`/readyz`).
+    pub liveness: crate::liveness::Liveness,
 }
 
 impl App {
@@ -56,6 +58,7 @@ impl App {
             known_systems,
             verifier,
             receipt_keys,
+            liveness: crate::liveness::Liveness::default(),
         })
     }
 }

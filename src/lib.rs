@@ -11,6 +11,7 @@
 //! - `poll`: the one claim/wait/stop loop of the runner, the relay and the mail sender; `retry`:
 //!   the one retry policy (durable delays, and `backon` for in-process retries).
 //! - `rehash`: `erasure rehash`, identifier hashes recomputed after the normalisation changed.
+//! - `liveness`: the loops' heartbeats that `/readyz` reads.
 //! - `config`, `app`, `clock`, `identity` (keyed hashes), `amqp`, `listen`, `shutdown`: plumbing.
 
 pub mod amqp;
@@ -25,6 +26,7 @@ pub mod identity;
 pub mod intake;
 pub mod keys;
 pub mod listen;
+pub mod liveness;
 pub mod mail;
 pub mod metrics;
 pub mod model;
@@ -99,6 +101,34 @@ pub async fn run(
         true => Some(mail::Sender::from_settings(&app.settings)?),
         false => None,
     };
+    let app = Arc::new(app);
+    let instances = Arc::new(instances);
+    let mut loops = tokio::task::JoinSet::new();
+    // Not ready until every loop of this process runs; the probes answer from the start (a long
+    // migration is not a dead process).
+    for (runs, name) in [
+        (components.intake, "intake"),
+        (components.runner, "runner"),
+        (components.outbox, "outbox"),
+        (mail.is_some(), "mail"),
+    ] {
+        if runs {
+            app.liveness.expect(name);
+        }
+    }
+    metrics::install();
+    metrics::register_known(&app.settings);
+    match app.settings.probes.listen.clone() {
+        Some(listen) => {
+            loops.spawn(api::probes::run(app.clone(), listen, shutdown.clone()));
+        }
+        None if !components.api => {
+            tracing::warn!(
+                "This process serves no /readyz or /metrics: set probes.listen (README, \"Probes and metrics\")."
+            )
+        }
+        None => {}
+    }
     let migrated = connect_and_migrate(&app, &shutdown).await.context("could not migrate the database")?;
     tracing::info!(migrations = migrated, "Database schema is up to date.");
     if app.hasher.key_ids().len() == 1 {
@@ -112,12 +142,7 @@ pub async fn run(
         }
     }
     app.store.set_mail_enabled(app.settings.mail.enabled).await.context("could not record the mail setting")?;
-    metrics::install();
-    metrics::register_known(&app.settings);
-    let app = Arc::new(app);
-    let instances = Arc::new(instances);
 
-    let mut loops = tokio::task::JoinSet::new();
     if components.intake {
         loops.spawn(intake::run(app.clone(), shutdown.clone()));
     }

@@ -21,7 +21,7 @@ use std::time::Duration;
 const CLAIM_LEASE: Duration = Duration::from_secs(30);
 
 pub async fn run(app: Arc<App>, shutdown: Shutdown) {
-    let poller = Poller::listen(&app, OUTBOX_CHANNEL, app.settings.outbox.poll_interval.0, &shutdown);
+    let poller = Poller::listen(&app, "outbox", OUTBOX_CHANNEL, app.settings.outbox.poll_interval.0, &shutdown);
     while !shutdown.is_triggered() {
         let Some(connection) = app.broker.connect("outbox", &shutdown).await else {
             break;

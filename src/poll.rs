@@ -5,6 +5,7 @@
 //! caller's to drain.
 
 use crate::app::App;
+use crate::liveness::Heartbeat;
 use crate::shutdown::Shutdown;
 use crate::store::StoreError;
 use std::sync::Arc;
@@ -28,14 +29,24 @@ pub struct Poller {
     interval: Duration,
     shutdown: Shutdown,
     listener: JoinHandle<()>,
+    /// Beaten at every pass: `/readyz` sees a loop that stopped passing.
+    heartbeat: Heartbeat,
 }
 
 impl Poller {
-    /// Listen on `channel`; poll every `interval` when no notification comes.
-    pub fn listen(app: &Arc<App>, channel: &'static str, interval: Duration, shutdown: &Shutdown) -> Poller {
+    /// Listen on `channel`; poll every `interval` when no notification comes. `name` is the
+    /// loop's in `/readyz` (`runner`, `outbox`, `mail`).
+    pub fn listen(
+        app: &Arc<App>,
+        name: &'static str,
+        channel: &'static str,
+        interval: Duration,
+        shutdown: &Shutdown,
+    ) -> Poller {
         let wake = Arc::new(Notify::new());
         let listener = tokio::spawn(crate::listen::listen(app.clone(), channel, wake.clone(), shutdown.clone()));
-        Poller { wake, interval, shutdown: shutdown.clone(), listener }
+        let heartbeat = app.liveness.register(name, app.settings.probes.stale_after.0 + interval);
+        Poller { wake, interval, shutdown: shutdown.clone(), listener, heartbeat }
     }
 
     /// Wakes the loop from elsewhere (a finished task frees a slot).
@@ -47,6 +58,7 @@ impl Poller {
     /// or shutdown; never once shutdown was triggered. The loop of a caller is
     /// `let mut last = Pass::Busy; while poller.again(last).await { last = pass().await }`.
     pub async fn again(&self, last: Pass) -> bool {
+        self.heartbeat.beat();
         if last == Pass::Idle {
             self.wait().await;
         }

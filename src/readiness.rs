@@ -2,19 +2,26 @@
 //! exports, so an alert on the metric means what the probe means.
 
 use crate::app::App;
+use std::time::Duration;
 
-/// Ready when the database answers and a broker node accepts a connection; else why not.
-pub async fn check(app: &App) -> Result<(), &'static str> {
+/// Ready when every loop of this process shows life (intake consuming, runner, outbox and mail
+/// polling), the database answers and a broker node accepts a connection; else what is not (loops
+/// and dependencies only, never a URL).
+pub async fn check(app: &App) -> Result<(), String> {
+    let stale = app.liveness.stale();
+    if !stale.is_empty() {
+        return Err(format!("not running: {}", stale.join(", ")));
+    }
     if app.store.ping().await.is_err() {
-        return Err("database unreachable");
+        return Err("database unreachable".into());
     }
     for url in &app.settings.amqp.urls {
         let Ok(parsed) = url::Url::parse(url) else { continue };
-        let (Some(host), port) = (parsed.host_str(), parsed.port().unwrap_or(5672)) else { continue };
-        let connect = tokio::net::TcpStream::connect((host, port));
-        if let Ok(Ok(_)) = tokio::time::timeout(std::time::Duration::from_secs(2), connect).await {
+        let Some(host) = parsed.host_str() else { continue };
+        let connect = tokio::net::TcpStream::connect((host, crate::amqp::port_of(&parsed)));
+        if let Ok(Ok(_)) = tokio::time::timeout(Duration::from_secs(2), connect).await {
             return Ok(());
         }
     }
-    Err("broker unreachable")
+    Err("broker unreachable".into())
 }

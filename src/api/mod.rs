@@ -10,6 +10,7 @@ mod dead_letters;
 mod error;
 mod legal_holds;
 mod limit;
+pub mod probes;
 mod receipts;
 mod requests;
 mod server;
@@ -21,8 +22,6 @@ pub use error::ApiError;
 use crate::app::App;
 use crate::shutdown::Shutdown;
 use auth::Requirement;
-use axum::extract::State;
-use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use axum::Router;
@@ -64,7 +63,8 @@ impl ApiState {
 /// Every route, `/metrics` included, with the limits and problem+json errors.
 pub fn router(state: ApiState) -> Router {
     let settings = state.app.settings.api.clone();
-    server::harden(routes(state.clone()).merge(metrics_routes(state)), &settings)
+    let metrics = probes::metrics_routes(state.app.clone());
+    server::harden(routes(state).merge(metrics), &settings)
 }
 
 /// Every route but `/metrics`.
@@ -95,20 +95,16 @@ fn routes(state: ApiState) -> Router {
     let suppression = Router::new()
         .route("/v1/suppressions", get(suppressions::check).post(suppressions::check_body))
         .route_layer(scope(Scope::Suppression));
+    let health = probes::health_routes(state.app.clone());
     let open = Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
         .route("/.well-known/erasure-keys", get(receipts::keys))
         .route("/dashboard", get(dashboard::overview))
         .route("/dashboard/search", post(dashboard::search))
         .route("/dashboard/requests/{id}", get(dashboard::request))
         .route("/dashboard/login", get(dashboard::login_form).post(dashboard::login))
         .route("/dashboard/logout", post(dashboard::logout));
-    open.merge(read).merge(submit).merge(operate).merge(legal).merge(suppression).with_state(state)
-}
-
-fn metrics_routes(state: ApiState) -> Router {
-    Router::new().route("/metrics", get(metrics)).with_state(state)
+    let api = open.merge(read).merge(submit).merge(operate).merge(legal).merge(suppression).with_state(state);
+    api.merge(health)
 }
 
 /// Serve until shutdown: the API on `api.listen`, with `/metrics` there too unless
@@ -120,8 +116,14 @@ pub async fn run(app: Arc<App>, tokens: Arc<Tokens>, shutdown: Shutdown) {
     let main = match &settings.metrics_listen {
         None => router(state),
         Some(listen) => {
-            if let Some(listener) = bind(listen, "metrics").await {
-                let metrics = server::harden(metrics_routes(state.clone()), &settings);
+            // The same address as `probes.listen` (the image's 9090): the probes serve /metrics there.
+            let probes_serve_it = state.app.settings.probes.listen.as_deref() == Some(listen.as_str());
+            let listener = match probes_serve_it {
+                true => None,
+                false => bind(listen, "metrics").await,
+            };
+            if let Some(listener) = listener {
+                let metrics = server::harden(probes::metrics_routes(state.app.clone()), &settings);
                 servers.spawn(serve(listener, metrics, &settings, shutdown.clone()));
             }
             server::harden(routes(state), &settings)
@@ -155,20 +157,4 @@ fn serve(
 ) -> impl std::future::Future<Output = ()> + Send + 'static {
     let (header_timeout, grace) = (settings.header_read_timeout.0, settings.request_timeout.0);
     server::serve(listener, router, header_timeout, grace, shutdown)
-}
-
-/// Ready as `readiness::check` says (the same answer `erasure_ready` exports).
-async fn readyz(State(state): State<ApiState>) -> (StatusCode, &'static str) {
-    match crate::readiness::check(&state.app).await {
-        Ok(()) => (StatusCode::OK, "ready"),
-        Err(why) => (StatusCode::SERVICE_UNAVAILABLE, why),
-    }
-}
-
-/// Prometheus text format; no token (expose the port to the scraper only).
-async fn metrics(
-    State(state): State<ApiState>,
-) -> Result<([(axum::http::HeaderName, &'static str); 1], String), ApiError> {
-    let text = crate::metrics::render(&state.app).await;
-    Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
 }

@@ -279,6 +279,30 @@ mod tests {
         assert_eq!(settings.connectors["support"].requests_per_second, Some(10.0));
     }
 
+    /// The image runs `config/container.toml` with the variables its Dockerfile sets, plus the
+    /// ones a user gives: it must load with no other file.
+    #[test]
+    fn the_image_config_loads_with_the_dockerfiles_variables() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let dockerfile = std::fs::read_to_string(root.join("Dockerfile")).unwrap();
+        let image_value = |name: &str| -> String {
+            let start = dockerfile.find(&format!("{name}=")).unwrap_or_else(|| panic!("the Dockerfile sets {name}"));
+            dockerfile[start + name.len() + 1..].split_whitespace().next().unwrap().to_string()
+        };
+        let mut env: BTreeMap<String, String> = ["ERASURE__API__LISTEN", "ERASURE__PROBES__LISTEN"]
+            .into_iter()
+            .map(|name| (name.to_string(), image_value(name)))
+            .collect();
+        env.insert("ERASURE__DATABASE__URL".into(), "postgres://erasure:pw@db:5432/erasure".into());
+        env.insert("ERASURE__AMQP__URLS".into(), "amqps://erasure:pw@mq1/%2f,amqps://erasure:pw@mq2/%2f".into());
+        let settings = Settings::load_with_env(Some(&root.join("config/container.toml")), env).unwrap();
+        assert_eq!(settings.api.listen, "0.0.0.0:8080");
+        assert_eq!(settings.probes.listen.as_deref(), Some("0.0.0.0:9090"));
+        assert_eq!(settings.amqp.urls.len(), 2);
+        assert!(settings.intake.require_signature);
+        assert_eq!(settings.intake.signing_keys[0].secret_env, "ERASURE_SIGNING_KEY");
+    }
+
     /// deploy/kubernetes/configmap.yaml's `production.toml`, and the migration Job's overrides
     /// over it, are configurations this version loads.
     #[test]

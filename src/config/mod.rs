@@ -46,6 +46,10 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
     /// The HTTP API, the dashboard and `/metrics`.
     pub api: ApiSettings,
+    /// The small listener of `/healthz`, `/readyz` and `/metrics` that every process serves,
+    /// whatever its `--only` set.
+    #[serde(default)]
+    pub probes: ProbesSettings,
     /// Messages to the person (e-mail over SMTP).
     #[serde(default)]
     pub mail: MailSettings,
@@ -334,6 +338,29 @@ pub struct EncryptionSettings {
     /// Environment variable holding the data keys, `id:base64key[,id:base64key...]` (32-byte
     /// AES-256 keys): the first seals new values, every one listed opens old ones.
     pub keys_env: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbesSettings {
+    /// Address of the probes and metrics listener (`0.0.0.0:9090` in a container); absent: none
+    /// (a process running the API still serves all three on `api.listen`).
+    #[serde(default)]
+    pub listen: Option<String>,
+    /// `/readyz` answers 503 when one of this process's loops (intake consuming, runner, outbox
+    /// and mail polling) has not shown life for this long (polling loops: plus their interval).
+    #[serde(default = "probes_stale_after")]
+    pub stale_after: Dur,
+}
+
+fn probes_stale_after() -> Dur {
+    Dur(Duration::from_secs(30))
+}
+
+impl Default for ProbesSettings {
+    fn default() -> Self {
+        ProbesSettings { listen: None, stale_after: probes_stale_after() }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

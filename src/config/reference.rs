@@ -123,6 +123,7 @@ fn default_of_function(name: &str) -> Option<String> {
         "api_max_concurrent" => format!("`{}`", super::api_max_concurrent()),
         "api_login_failures" => format!("`{}`", super::api_login_failures()),
         "api_searches" => format!("`{}`", super::api_searches()),
+        "probes_stale_after" => duration(super::probes_stale_after()),
         _ => return None,
     })
 }
@@ -415,6 +416,7 @@ mod tests {
             ("EncryptionSettings", serde_fields::<EncryptionSettings>()),
             ("ApiSettings", serde_fields::<ApiSettings>()),
             ("ApiToken", serde_fields::<ApiToken>()),
+            ("ProbesSettings", serde_fields::<ProbesSettings>()),
             ("ReceiptSettings", serde_fields::<ReceiptSettings>()),
             ("RetiredKey", serde_fields::<RetiredKey>()),
             ("LogSettings", serde_fields::<LogSettings>()),

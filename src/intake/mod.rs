@@ -20,6 +20,7 @@ pub use dead_letter::reason as dead_letter_reason;
 
 use crate::amqp;
 use crate::app::App;
+use crate::liveness::Heartbeat;
 use crate::retry;
 use crate::shutdown::Shutdown;
 use crate::store::StoreError;
@@ -41,11 +42,14 @@ use uuid::Uuid;
 
 /// Consume until shutdown, reconnecting after any broker failure.
 pub async fn run(app: Arc<App>, shutdown: Shutdown) {
+    let heartbeat = app.liveness.register("intake", app.settings.probes.stale_after.0);
     while !shutdown.is_triggered() {
         let Some(connection) = app.broker.connect("intake", &shutdown).await else {
             break;
         };
-        match consume(&app, &connection, &shutdown).await {
+        let consumed = consume(&app, &connection, &heartbeat, &shutdown).await;
+        heartbeat.stopped();
+        match consumed {
             Ok(()) => {}
             Err(error) => {
                 tracing::warn!(error = %amqp::redact(&error.to_string()), "Intake lost its broker connection; reconnecting.")
@@ -57,7 +61,13 @@ pub async fn run(app: Arc<App>, shutdown: Shutdown) {
     tracing::info!("Intake stopped.");
 }
 
-async fn consume(app: &Arc<App>, connection: &lapin::Connection, shutdown: &Shutdown) -> lapin::Result<()> {
+/// Alive (`heartbeat`) while the consumer is attached and this loop takes deliveries.
+async fn consume(
+    app: &Arc<App>,
+    connection: &lapin::Connection,
+    heartbeat: &Heartbeat,
+    shutdown: &Shutdown,
+) -> lapin::Result<()> {
     let settings = app.broker.settings();
     let channel = connection.create_channel().await?;
     app.broker.declare_topology(&channel).await?;
@@ -76,9 +86,11 @@ async fn consume(app: &Arc<App>, connection: &lapin::Connection, shutdown: &Shut
 
     let slots = Arc::new(Semaphore::new(app.settings.intake.concurrency));
     let mut in_flight = JoinSet::new();
+    let mut beats = tokio::time::interval((app.settings.probes.stale_after.0 / 3).max(Duration::from_millis(100)));
     let result = loop {
         tokio::select! {
             _ = shutdown.wait() => break Ok(()),
+            _ = beats.tick() => heartbeat.beat(),
             Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
             delivery = consumer.next() => match delivery {
                 Some(Ok(delivery)) => {

@@ -39,7 +39,7 @@ impl Sender {
 }
 
 pub async fn run(app: Arc<App>, sender: Sender, shutdown: Shutdown) {
-    let poller = Poller::listen(&app, MAIL_CHANNEL, app.settings.mail.poll_interval.0, &shutdown);
+    let poller = Poller::listen(&app, "mail", MAIL_CHANNEL, app.settings.mail.poll_interval.0, &shutdown);
     let mut last = Pass::Busy;
     while poller.again(last).await {
         last = pass(&app, &sender).await;

@@ -58,7 +58,11 @@ async fn no_token_is_401_a_token_without_the_scope_is_403() {
     let id = Uuid::new_v4();
 
     assert_eq!(api.get("/healthz", None).await.0, StatusCode::OK);
-    assert_eq!(api.get("/readyz", None).await.0, StatusCode::OK);
+    // Ready once the intake consumes (it may still be connecting when the API answers).
+    poll(Duration::from_secs(15), "the worker to be ready", || async {
+        (api.get("/readyz", None).await.0 == StatusCode::OK).then_some(())
+    })
+    .await;
     let (status, body) = api.get(&format!("/v1/requests/{id}"), None).await;
     assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthenticated")));
     assert_eq!(api.get("/v1/requests", Some("not-a-token")).await.0, StatusCode::UNAUTHORIZED);

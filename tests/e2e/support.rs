@@ -458,9 +458,19 @@ impl Process {
 
     /// Start with more environment variables (the secrets the config's `*_env` keys name).
     pub fn start_with_env(config: &std::path::Path, log: &std::path::Path, env: &[(&str, &str)]) -> Process {
+        Process::spawn(config, log, &[], env)
+    }
+
+    /// Start with `--only` these loops (`intake,runner,...`).
+    pub fn start_only(config: &std::path::Path, log: &std::path::Path, only: &str) -> Process {
+        Process::spawn(config, log, &["--only", only], &[])
+    }
+
+    fn spawn(config: &std::path::Path, log: &std::path::Path, run_args: &[&str], env: &[(&str, &str)]) -> Process {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
         let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_erasure"))
             .args(["--config", config.to_str().unwrap(), "run"])
+            .args(run_args)
             .env(HASH_KEY_ENV, "test-hash-key-0123456789abcdef")
             .env(WEBHOOK_SECRET_ENV, WEBHOOK_SECRET)
             .envs(env.iter().copied())
