@@ -136,10 +136,12 @@ async fn metrics_are_there_from_the_start_and_every_dashboard_and_alert_query_fi
     let http = reqwest::Client::new();
     let scrape = || async { http.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap() };
 
-    let before = poll(Duration::from_secs(15), "both broker connections", || async {
+    // Ready once every loop runs (intake consuming, runner and outbox polling): the same answer as /readyz.
+    let before = poll(Duration::from_secs(15), "both broker connections and every loop running", || async {
         let text = scrape().await;
         let both = text.contains(r#"erasure_amqp_connected{component="intake"} 1"#)
-            && text.contains(r#"erasure_amqp_connected{component="outbox"} 1"#);
+            && text.contains(r#"erasure_amqp_connected{component="outbox"} 1"#)
+            && text.lines().any(|l| l == "erasure_ready 1");
         both.then_some(text)
     })
     .await;
