@@ -6,7 +6,8 @@
 //!
 //! Vendors, each under its own prefix with the vendor's own paths (`Sim::vendor_url`), or alone at
 //! the root of a port of its own (`Sim::serve_vendor_at_root`, for a spec-validating proxy):
-//! `/zendesk` (`zendesk/`), `/intercom`, `/twilio`, `/elasticsearch`, `/loki`. Faults are
+//! `/zendesk` (`zendesk/`), `/intercom`, `/twilio`, `/elasticsearch`, `/loki`, `/mailchimp`,
+//! `/hubspot`. Faults are
 //! queued per vendor name with `push_faults("zendesk", ...)`, or aimed at the next call of one
 //! action with `aim_fault` (a `SlowAnswer` there is "do the work, then lose the answer"); calls
 //! are recorded the same way.
@@ -31,6 +32,7 @@ mod fault;
 mod harness;
 mod intercom;
 mod loki;
+mod mailchimp;
 mod otlp;
 mod state;
 mod text;
@@ -43,6 +45,7 @@ pub use fault::Fault;
 pub use harness::{Call, ReceivedSpan, SimOptions};
 pub use intercom::Intercom;
 pub use loki::{DeletionMode as LokiDeletionMode, Loki};
+pub use mailchimp::{subscriber_hash as mailchimp_subscriber_hash, Mailchimp};
 pub use twilio::{Holdings as TwilioHoldings, Twilio};
 pub use zendesk::Zendesk;
 
@@ -78,6 +81,10 @@ impl Sim {
     /// The Basic auth user and password the simulated Loki accepts.
     pub const LOKI_USER: &'static str = loki::USER;
     pub const LOKI_PASSWORD: &'static str = loki::PASSWORD;
+    /// The Mailchimp API key (the password of HTTP Basic, any user name).
+    pub const MAILCHIMP_API_KEY: &'static str = mailchimp::API_KEY;
+    /// A Mailchimp OAuth access token (Bearer).
+    pub const MAILCHIMP_OAUTH_TOKEN: &'static str = mailchimp::OAUTH_TOKEN;
 
     /// Bind `addr` (port 0 for any) and serve in the background.
     pub async fn start(addr: SocketAddr, options: SimOptions) -> std::io::Result<Sim> {
@@ -118,6 +125,11 @@ impl Sim {
     /// The simulated Loki.
     pub fn loki(&self) -> Loki<'_> {
         Loki(&self.state.loki)
+    }
+
+    /// The simulated Mailchimp account.
+    pub fn mailchimp(&self) -> Mailchimp<'_> {
+        Mailchimp(&self.state.mailchimp)
     }
 
     /// `http://127.0.0.1:PORT/webhook/{system}`.

@@ -1,13 +1,13 @@
 //! What the simulator holds: the harness (calls, faults, webhook systems) and each vendor's data.
 
 use crate::harness::{Harness, SimOptions, Vendor};
-use crate::{elasticsearch, intercom, loki, twilio, zendesk};
+use crate::{elasticsearch, intercom, loki, mailchimp, twilio, zendesk};
 use axum::Router;
 use serde_json::Value;
 use std::sync::Arc;
 
 /// The vendors, by the name of their prefix and seed section.
-pub(crate) const VENDORS: &[&str] = &["zendesk", "intercom", "twilio", "elasticsearch", "loki"];
+pub(crate) const VENDORS: &[&str] = &["zendesk", "intercom", "twilio", "elasticsearch", "loki", "mailchimp"];
 
 pub(crate) struct State {
     pub harness: Arc<Harness>,
@@ -16,6 +16,7 @@ pub(crate) struct State {
     pub twilio: Arc<Vendor<twilio::Data>>,
     pub elasticsearch: Arc<Vendor<elasticsearch::Data>>,
     pub loki: Arc<Vendor<loki::Data>>,
+    pub mailchimp: Arc<Vendor<mailchimp::Data>>,
 }
 
 impl State {
@@ -27,6 +28,7 @@ impl State {
             twilio: Arc::new(Vendor::new(harness.clone())),
             elasticsearch: Arc::new(Vendor::new(harness.clone())),
             loki: Arc::new(Vendor::new(harness.clone())),
+            mailchimp: Arc::new(Vendor::new(harness.clone())),
             harness,
         }
     }
@@ -39,6 +41,7 @@ impl State {
             "twilio" => twilio::router(self.twilio.clone()),
             "elasticsearch" => elasticsearch::router(self.elasticsearch.clone()),
             "loki" => loki::router(self.loki.clone()),
+            "mailchimp" => mailchimp::router(self.mailchimp.clone()),
             _ => return None,
         })
     }
@@ -51,6 +54,7 @@ impl State {
             "twilio" => twilio::seed_json(&mut self.twilio.data(), seed),
             "elasticsearch" => elasticsearch::seed_json(&mut self.elasticsearch.data(), seed),
             "loki" => loki::seed_json(&mut self.loki.data(), seed),
+            "mailchimp" => mailchimp::seed_json(&mut self.mailchimp.data(), seed),
             _ => return None,
         })
     }

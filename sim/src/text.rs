@@ -21,6 +21,28 @@ pub(crate) fn percent_encode(value: &str) -> String {
     out
 }
 
+/// Undo percent-encoding in a path segment (`%40` becomes `@`); a `%` not followed by two hex
+/// digits stays as it is.
+pub(crate) fn percent_decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(high), Some(low)) => {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (byte, _, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// `*` matches any run of characters; nothing else is special.
 pub(crate) fn glob(pattern: &str, text: &str) -> bool {
     match pattern.split_once('*') {
@@ -46,6 +68,14 @@ mod tests {
         assert_eq!(encoded("AC1:sim-token"), "QUMxOnNpbS10b2tlbg==");
         assert_eq!(encoded("elastic:sim-password"), "ZWxhc3RpYzpzaW0tcGFzc3dvcmQ=");
         assert_eq!(encoded("sim-user:sim-password"), "c2ltLXVzZXI6c2ltLXBhc3N3b3Jk");
+    }
+
+    #[test]
+    fn percent_decoding_undoes_percent_encoding_and_leaves_stray_percents() {
+        assert_eq!(percent_decode("ana%40example.com"), "ana@example.com");
+        assert_eq!(percent_decode(&percent_encode("a b/c%d")), "a b/c%d");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz"), "%zz");
     }
 
     #[test]
