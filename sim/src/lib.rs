@@ -30,6 +30,7 @@ mod control;
 mod elasticsearch;
 mod fault;
 mod harness;
+mod hubspot;
 mod intercom;
 mod loki;
 mod mailchimp;
@@ -43,6 +44,7 @@ mod zendesk;
 pub use elasticsearch::Elasticsearch;
 pub use fault::Fault;
 pub use harness::{Call, ReceivedSpan, SimOptions};
+pub use hubspot::Hubspot;
 pub use intercom::Intercom;
 pub use loki::{DeletionMode as LokiDeletionMode, Loki};
 pub use mailchimp::{subscriber_hash as mailchimp_subscriber_hash, Mailchimp};
@@ -85,6 +87,8 @@ impl Sim {
     pub const MAILCHIMP_API_KEY: &'static str = mailchimp::API_KEY;
     /// A Mailchimp OAuth access token (Bearer).
     pub const MAILCHIMP_OAUTH_TOKEN: &'static str = mailchimp::OAUTH_TOKEN;
+    /// The HubSpot private app access token (Bearer).
+    pub const HUBSPOT_TOKEN: &'static str = hubspot::TOKEN;
 
     /// Bind `addr` (port 0 for any) and serve in the background.
     pub async fn start(addr: SocketAddr, options: SimOptions) -> std::io::Result<Sim> {
@@ -130,6 +134,11 @@ impl Sim {
     /// The simulated Mailchimp account.
     pub fn mailchimp(&self) -> Mailchimp<'_> {
         Mailchimp(&self.state.mailchimp)
+    }
+
+    /// The simulated HubSpot account.
+    pub fn hubspot(&self) -> Hubspot<'_> {
+        Hubspot(&self.state.hubspot)
     }
 
     /// `http://127.0.0.1:PORT/webhook/{system}`.

@@ -1,13 +1,13 @@
 //! What the simulator holds: the harness (calls, faults, webhook systems) and each vendor's data.
 
 use crate::harness::{Harness, SimOptions, Vendor};
-use crate::{elasticsearch, intercom, loki, mailchimp, twilio, zendesk};
+use crate::{elasticsearch, hubspot, intercom, loki, mailchimp, twilio, zendesk};
 use axum::Router;
 use serde_json::Value;
 use std::sync::Arc;
 
 /// The vendors, by the name of their prefix and seed section.
-pub(crate) const VENDORS: &[&str] = &["zendesk", "intercom", "twilio", "elasticsearch", "loki", "mailchimp"];
+pub(crate) const VENDORS: &[&str] = &["zendesk", "intercom", "twilio", "elasticsearch", "loki", "mailchimp", "hubspot"];
 
 pub(crate) struct State {
     pub harness: Arc<Harness>,
@@ -17,6 +17,7 @@ pub(crate) struct State {
     pub elasticsearch: Arc<Vendor<elasticsearch::Data>>,
     pub loki: Arc<Vendor<loki::Data>>,
     pub mailchimp: Arc<Vendor<mailchimp::Data>>,
+    pub hubspot: Arc<Vendor<hubspot::Data>>,
 }
 
 impl State {
@@ -29,6 +30,7 @@ impl State {
             elasticsearch: Arc::new(Vendor::new(harness.clone())),
             loki: Arc::new(Vendor::new(harness.clone())),
             mailchimp: Arc::new(Vendor::new(harness.clone())),
+            hubspot: Arc::new(Vendor::new(harness.clone())),
             harness,
         }
     }
@@ -42,6 +44,7 @@ impl State {
             "elasticsearch" => elasticsearch::router(self.elasticsearch.clone()),
             "loki" => loki::router(self.loki.clone()),
             "mailchimp" => mailchimp::router(self.mailchimp.clone()),
+            "hubspot" => hubspot::router(self.hubspot.clone()),
             _ => return None,
         })
     }
@@ -55,6 +58,7 @@ impl State {
             "elasticsearch" => elasticsearch::seed_json(&mut self.elasticsearch.data(), seed),
             "loki" => loki::seed_json(&mut self.loki.data(), seed),
             "mailchimp" => mailchimp::seed_json(&mut self.mailchimp.data(), seed),
+            "hubspot" => hubspot::seed_json(&mut self.hubspot.data(), seed),
             _ => return None,
         })
     }

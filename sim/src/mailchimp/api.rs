@@ -27,7 +27,7 @@ impl Data {
         let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
         let m = method.as_str();
         match segments.as_slice() {
-            ["ping"] => only(m, "GET", || ping()),
+            ["ping"] => only(m, "GET", ping),
             ["lists"] => only(m, "GET", || self.get_lists(query)),
             ["lists", list, "members"] => only(m, "POST", || self.add_member_request(list, body)),
             ["lists", list, "members", key] => only(m, "GET", || self.get_member(list, key)),

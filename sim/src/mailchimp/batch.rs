@@ -53,7 +53,7 @@ impl Data {
                 Err(detail) => return Answer::bad_request(detail),
             }
         }
-        let id = format!("{:010x}", 0xb0_0000_0000u64 + self.next_id());
+        let id = format!("{:010x}", 0x00b0_0000_0000_u64 + self.next_id());
         let batch = Batch {
             id: id.clone(),
             operations: parsed,

@@ -57,7 +57,7 @@ impl Data {
     }
 
     pub(super) fn add_list(&mut self, name: &str) -> String {
-        let id = format!("{:010x}", 0xa1b2_0000_00u64 + self.next_id());
+        let id = format!("{:010x}", 0x00a1_b200_0000_u64 + self.next_id());
         let list =
             List { id: id.clone(), name: name.to_string(), members: BTreeMap::new(), forgotten: BTreeSet::new() };
         self.lists.insert(id.clone(), list);
