@@ -39,6 +39,8 @@ mod state;
 mod text;
 mod twilio;
 mod webhook;
+#[cfg(test)]
+mod wire;
 mod zendesk;
 
 pub use elasticsearch::Elasticsearch;

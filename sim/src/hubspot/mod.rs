@@ -33,6 +33,8 @@
 mod answer;
 mod api;
 mod data;
+#[cfg(test)]
+mod http_tests;
 mod routes;
 mod seed;
 #[cfg(test)]

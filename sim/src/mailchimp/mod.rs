@@ -36,6 +36,8 @@ mod answer;
 mod api;
 mod batch;
 mod data;
+#[cfg(test)]
+mod http_tests;
 mod routes;
 mod seed;
 #[cfg(test)]
