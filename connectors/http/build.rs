@@ -12,11 +12,18 @@ fn main() {
         .unwrap_or_default();
     files.retain(|p| p.extension().is_some_and(|e| e == "toml"));
     files.sort();
-    let mut table = String::from("/// (name, file, text) of every built-in definition.\npub const BUILTIN: &[(&str, &str, &str)] = &[\n");
+    let mut table = String::from(
+        "/// (name, file, text) of every built-in definition.\npub const BUILTIN: &[(&str, &str, &str)] = &[\n",
+    );
     for path in files {
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         let absolute = path.canonicalize().unwrap();
-        writeln!(table, "    ({name:?}, \"connectors/definitions/{name}.toml\", include_str!({:?})),", absolute.display().to_string()).unwrap();
+        writeln!(
+            table,
+            "    ({name:?}, \"connectors/definitions/{name}.toml\", include_str!({:?})),",
+            absolute.display().to_string()
+        )
+        .unwrap();
     }
     table.push_str("];\n");
     std::fs::write(PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("builtin.rs"), table).unwrap();

@@ -33,8 +33,9 @@ impl Auth {
                 Auth::Basic { username, password: secret(password)? }
             }
             Some(AuthSpec::ApiKey { key, header: Some(header), prefix, .. }) => {
-                let name = HeaderName::from_bytes(header.as_bytes())
-                    .map_err(|_| ConfigError::key("definition", format!("auth.header: `{header}` is not a header name")))?;
+                let name = HeaderName::from_bytes(header.as_bytes()).map_err(|_| {
+                    ConfigError::key("definition", format!("auth.header: `{header}` is not a header name"))
+                })?;
                 Auth::Header { name, prefix: prefix.clone().unwrap_or_default(), key: secret(key)? }
             }
             Some(AuthSpec::ApiKey { key, query, .. }) => {

@@ -36,16 +36,22 @@ pub struct Built {
 
 /// A classified answer.
 pub enum Answer {
-    Ok { body: Value, headers: HeaderMap },
+    Ok {
+        body: Value,
+        headers: HeaderMap,
+    },
     /// A `gone` status, or an error mapped to `gone` (with the evidence count it adds to).
-    Gone { count: Option<String> },
+    Gone {
+        count: Option<String>,
+    },
 }
 
 impl Caller {
     /// Render `request` in `scope`; `batch` fills a body's `"{batch}"`.
     pub fn build(&self, request: &Request, scope: &Scope, batch: Option<&Value>) -> Result<Built, RenderError> {
         let method = Method::from_bytes(request.method.to_ascii_uppercase().as_bytes()).unwrap_or(Method::GET);
-        let path = Template::parse(&request.path).map_err(|_| RenderError::Unaddressable)?.render(scope, path_segment)?;
+        let path =
+            Template::parse(&request.path).map_err(|_| RenderError::Unaddressable)?.render(scope, path_segment)?;
         let mut url = self.url(&path)?;
         for (name, value) in &request.query {
             let value = render_text(value, scope)?;
@@ -77,7 +83,8 @@ impl Caller {
             if let Some((name, key)) = self.auth.query_pair() {
                 url.query_pairs_mut().append_pair(name, key);
             }
-            let mut request = self.http.request(built.method.clone(), url.as_str()).header("Accept", "application/json");
+            let mut request =
+                self.http.request(built.method.clone(), url.as_str()).header("Accept", "application/json");
             for (name, value) in &built.headers {
                 request = request.header(name.as_str(), value.as_str());
             }
@@ -109,7 +116,8 @@ impl Caller {
             if !mapping.status.contains(&status.as_u16()) || !mapping_holds(mapping, body) {
                 continue;
             }
-            let reason = format!("{} answered HTTP {} (errors[{i}]: {:?})", self.system, status.as_u16(), mapping.class);
+            let reason =
+                format!("{} answered HTTP {} (errors[{i}]: {:?})", self.system, status.as_u16(), mapping.class);
             return match mapping.class {
                 ErrorClass::Gone => Ok(Answer::Gone { count: mapping.count.clone() }),
                 ErrorClass::Retry => Err(Failure::transient(reason)),
@@ -166,9 +174,13 @@ pub fn render_body(value: &Value, scope: &Scope, batch: Option<&Value>) -> Resul
                 _ => Value::String(template.render_raw(scope)?),
             }
         }
-        Value::Array(items) => Value::Array(items.iter().map(|v| render_body(v, scope, batch)).collect::<Result<_, _>>()?),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|v| render_body(v, scope, batch)).collect::<Result<_, _>>()?)
+        }
         Value::Object(map) => Value::Object(
-            map.iter().map(|(k, v)| Ok((k.clone(), render_body(v, scope, batch)?))).collect::<Result<_, RenderError>>()?,
+            map.iter()
+                .map(|(k, v)| Ok((k.clone(), render_body(v, scope, batch)?)))
+                .collect::<Result<_, RenderError>>()?,
         ),
         other => other.clone(),
     })

@@ -73,8 +73,10 @@ mod tests {
 
     #[test]
     fn an_email_matches_only_when_it_normalises_to_the_subject_s() {
-        let rule = condition(r#"field = "/email"
-equals = "{email}""#);
+        let rule = condition(
+            r#"field = "/email"
+equals = "{email}""#,
+        );
         let scope = Scope { identifier: Some((Kind::Email, "ann@example.com")), ..Scope::default() };
         assert!(holds(&rule, &json!({"email": " Ann@EXAMPLE.com"}), &scope));
         assert!(!holds(&rule, &json!({"email": "ann+x@example.com"}), &scope));
@@ -86,20 +88,28 @@ equals = "{email}""#);
     fn wildcards_lists_and_presence() {
         let ancestors = vec![("contacts".to_string(), json!({"id": "c1"}))];
         let scope = Scope { ancestors: &ancestors, ..Scope::default() };
-        let by = condition(r#"field = "/contacts/*/id"
-equals = "{contacts.id}""#);
+        let by = condition(
+            r#"field = "/contacts/*/id"
+equals = "{contacts.id}""#,
+        );
         assert!(holds(&by, &json!({"contacts": [{"id": "c0"}, {"id": "c1"}]}), &scope));
         assert!(!holds(&by, &json!({"contacts": [{"id": "c0"}]}), &scope));
-        let kind = condition(r#"field = "/author/type"
-in = ["user", "lead"]"#);
+        let kind = condition(
+            r#"field = "/author/type"
+in = ["user", "lead"]"#,
+        );
         assert!(holds(&kind, &json!({"author": {"type": "lead"}}), &scope));
         assert!(!holds(&kind, &json!({"author": {"type": "admin"}}), &scope));
-        let unredacted = condition(r#"field = "/redacted"
-not_in = [true]"#);
+        let unredacted = condition(
+            r#"field = "/redacted"
+not_in = [true]"#,
+        );
         assert!(holds(&unredacted, &json!({}), &scope));
         assert!(!holds(&unredacted, &json!({"redacted": true}), &scope));
-        let body = condition(r#"field = "/body"
-present = true"#);
+        let body = condition(
+            r#"field = "/body"
+present = true"#,
+        );
         assert!(holds(&body, &json!({"body": "hi"}), &scope));
         assert!(!holds(&body, &json!({"body": "  "}), &scope));
         assert!(!holds(&body, &json!({"body": null}), &scope));

@@ -36,7 +36,8 @@ impl TryFrom<BTreeMap<String, Value>> for Config {
             Some(Value::Object(map)) => map
                 .into_iter()
                 .map(|(k, v)| {
-                    let value = crate::pointer::scalar_text(&v).ok_or_else(|| format!("`vars.{k}` must be a string"))?;
+                    let value =
+                        crate::pointer::scalar_text(&v).ok_or_else(|| format!("`vars.{k}` must be a string"))?;
                     Ok((k, value))
                 })
                 .collect::<Result<_, String>>()?,
@@ -81,9 +82,8 @@ impl Config {
             }
             (Some(_), None) => Err(ConfigError::key("definition", "`definition` must be a built-in name or a table")),
             (None, Some(path)) => {
-                let text = std::fs::read_to_string(path).map_err(|e| {
-                    ConfigError::key("definition_file", format!("cannot read `{path}`: {}", e.kind()))
-                })?;
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| ConfigError::key("definition_file", format!("cannot read `{path}`: {}", e.kind())))?;
                 parse_toml(&text, path, "definition_file")
             }
         }

@@ -131,7 +131,8 @@ async fn erase_chunk(
 
 /// The request for `chunk`; `None` when a record cannot be addressed (an id that is `.` or `..`).
 fn build(caller: &Caller, j: usize, step: &Erase, set: &str, chunk: &[Record]) -> Result<Option<Built>, Failure> {
-    let missing = |p: String| Failure::permanent(format!("{}: erase[{j}]: {{{p}}} has no value for a record", caller.system));
+    let missing =
+        |p: String| Failure::permanent(format!("{}: erase[{j}]: {{{p}}} has no value for a record", caller.system));
     let result = match step.bulk.is_some() {
         true => {
             let mut batch = Vec::with_capacity(chunk.len());

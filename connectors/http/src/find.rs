@@ -150,12 +150,7 @@ async fn run_for(caller: &Caller, i: usize, step: &Find, input: &Input) -> Resul
         for value in listed {
             let Some(id) = id_at.text(&value) else { continue };
             if conditions::all_hold(&step.matches, &value, &scope) {
-                kept.push(Record {
-                    id,
-                    value,
-                    identifier: input.identifier.clone(),
-                    ancestors: input.lineage.clone(),
-                });
+                kept.push(Record { id, value, identifier: input.identifier.clone(), ancestors: input.lineage.clone() });
             }
         }
     }
@@ -175,7 +170,10 @@ async fn fetch_all(
         Ok(built) => built,
         Err(RenderError::Unaddressable) => return Ok(None),
         Err(RenderError::Missing(p)) => {
-            return Err(Failure::permanent(format!("{}: find[{i}] ({}): {{{p}}} has no value", caller.system, step.name)))
+            return Err(Failure::permanent(format!(
+                "{}: find[{i}] ({}): {{{p}}} has no value",
+                caller.system, step.name
+            )))
         }
     };
     let mut pages = Pages::new(step.pagination.as_ref(), built);

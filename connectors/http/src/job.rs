@@ -53,7 +53,12 @@ pub fn jobs_of(pending: &Pending) -> Vec<PendingJob> {
 }
 
 /// Ask every job's status: `Erased` once all are done, `Failed` if one failed, else `Pending`.
-pub async fn check(caller: &Caller, def: &Definition, pending: &Pending, jobs: Vec<PendingJob>) -> Result<Outcome, Failure> {
+pub async fn check(
+    caller: &Caller,
+    def: &Definition,
+    pending: &Pending,
+    jobs: Vec<PendingJob>,
+) -> Result<Outcome, Failure> {
     let mut running = Vec::new();
     for job in jobs {
         let Some(spec) = def.erase.get(job.step).and_then(|s| s.job.as_ref()) else {

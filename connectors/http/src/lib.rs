@@ -50,10 +50,11 @@ impl Http {
             .or_else(|| loaded.definition.base_url.clone())
             .ok_or_else(|| ConfigError::key("base_url", "set `base_url` (the definition has none)"))?;
         let base = base_url(&base)?;
-        let auth = auth::Auth::new(loaded.definition.auth.as_ref(), secrets, &http).map_err(|e| match e.key.as_deref() {
-            Some("definition") => refuse(e.message),
-            _ => e,
-        })?;
+        let auth =
+            auth::Auth::new(loaded.definition.auth.as_ref(), secrets, &http).map_err(|e| match e.key.as_deref() {
+                Some("definition") => refuse(e.message),
+                _ => e,
+            })?;
         let caller = Caller {
             system: loaded.origin.clone(),
             http,
@@ -74,9 +75,13 @@ impl Http {
 }
 
 fn base_url(text: &str) -> Result<url::Url, ConfigError> {
-    let url = url::Url::parse(text).map_err(|e| ConfigError::key("base_url", format!("`base_url` is not a URL: {e}")))?;
+    let url =
+        url::Url::parse(text).map_err(|e| ConfigError::key("base_url", format!("`base_url` is not a URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.query().is_some() || url.fragment().is_some() {
-        return Err(ConfigError::key("base_url", "`base_url` must be an http or https URL without a query or a fragment"));
+        return Err(ConfigError::key(
+            "base_url",
+            "`base_url` must be an http or https URL without a query or a fragment",
+        ));
     }
     Ok(url)
 }

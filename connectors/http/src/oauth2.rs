@@ -96,17 +96,23 @@ impl OAuth2 {
             let mut failure = self.http.failure(status, class);
             let code = response.json::<ErrorAnswer>().await.map(|e| e.error).unwrap_or_default();
             // Only RFC 6749's own codes are repeated: the field is the server's text.
-            let known = ["invalid_request", "invalid_client", "invalid_grant", "unauthorized_client", "unsupported_grant_type", "invalid_scope"];
+            let known = [
+                "invalid_request",
+                "invalid_client",
+                "invalid_grant",
+                "unauthorized_client",
+                "unsupported_grant_type",
+                "invalid_scope",
+            ];
             failure.reason = match known.contains(&code.as_str()) {
                 true => format!("the OAuth2 token endpoint refused: {} ({code})", failure.reason),
                 false => format!("the OAuth2 token endpoint refused: {}", failure.reason),
             };
             return Err(failure);
         }
-        let answer: TokenAnswer = response
-            .json()
-            .await
-            .map_err(|_| Failure::permanent("the OAuth2 token endpoint answered without an access token (RFC 6749 §5.1)"))?;
+        let answer: TokenAnswer = response.json().await.map_err(|_| {
+            Failure::permanent("the OAuth2 token endpoint answered without an access token (RFC 6749 §5.1)")
+        })?;
         if !answer.token_type.eq_ignore_ascii_case("bearer") {
             return Err(Failure::permanent("the OAuth2 token endpoint gave a token that is not a bearer token"));
         }

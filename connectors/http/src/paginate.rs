@@ -129,7 +129,9 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(
             LINK,
-            HeaderValue::from_static("<https://api.example.com/x?page=1>; rel=\"prev\", <https://api.example.com/x?page=3>; rel=\"next\""),
+            HeaderValue::from_static(
+                "<https://api.example.com/x?page=1>; rel=\"prev\", <https://api.example.com/x?page=3>; rel=\"next\"",
+            ),
         );
         assert_eq!(next_link(&headers), Some("https://api.example.com/x?page=3".into()));
         assert_eq!(next_link(&HeaderMap::new()), None);

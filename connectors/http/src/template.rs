@@ -245,7 +245,12 @@ mod tests {
     use serde_json::json;
 
     fn scope_with<'a>(record: &'a Value, vars: &'a BTreeMap<String, String>) -> Scope<'a> {
-        Scope { identifier: Some((Kind::Email, "Ann@Example.com")), record: Some(record), vars: Some(vars), ..Scope::default() }
+        Scope {
+            identifier: Some((Kind::Email, "Ann@Example.com")),
+            record: Some(record),
+            vars: Some(vars),
+            ..Scope::default()
+        }
     }
 
     #[test]
@@ -253,13 +258,17 @@ mod tests {
         let record = json!({"id": 7, "source": {"id": "s1"}});
         let vars = BTreeMap::from([("list".to_string(), "L1".to_string())]);
         let scope = scope_with(&record, &vars);
-        let t = Template::parse("/lists/{vars.list}/members/{email|lower|md5}?r={record.id}&s={record./source/id}").unwrap();
+        let t = Template::parse("/lists/{vars.list}/members/{email|lower|md5}?r={record.id}&s={record./source/id}")
+            .unwrap();
         let hash = hex::encode(Md5::digest(b"ann@example.com"));
         assert_eq!(t.render_raw(&scope).unwrap(), format!("/lists/L1/members/{hash}?r=7&s=s1"));
         assert!(Template::parse("{emial}").unwrap_err().contains("unknown placeholder {emial}"));
         assert!(Template::parse("{email|upper}").unwrap_err().contains("unknown transform `upper`"));
         assert!(Template::parse("/x/{email").is_err());
-        assert_eq!(Template::parse("{record./missing}").unwrap().render_raw(&scope), Err(RenderError::Missing("record./missing".into())));
+        assert_eq!(
+            Template::parse("{record./missing}").unwrap().render_raw(&scope),
+            Err(RenderError::Missing("record./missing".into()))
+        );
     }
 
     #[test]

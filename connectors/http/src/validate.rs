@@ -81,7 +81,11 @@ pub fn check(def: &Definition, vars: &BTreeMap<String, String>) -> Result<(), St
 fn find_step(i: usize, step: &Find, sets: &BTreeMap<String, SetInfo>) -> Result<SetInfo, String> {
     let key = |k: &str| format!("find[{i}].{k}");
     if step.name.is_empty() || RESERVED.contains(&step.name.as_str()) || step.name.contains(['.', '|', '{', '}']) {
-        return Err(format!("{}: `{}` cannot name a set (reserved, empty, or holds . | {{ }})", key("name"), step.name));
+        return Err(format!(
+            "{}: `{}` cannot name a set (reserved, empty, or holds . | {{ }})",
+            key("name"),
+            step.name
+        ));
     }
     let (allowed, info) = scope_of(&step.for_each, sets).ok_or_else(|| {
         format!(
@@ -109,9 +113,10 @@ fn find_step(i: usize, step: &Find, sets: &BTreeMap<String, SetInfo>) -> Result<
     conditions(&key("match"), &step.matches, &allowed)?;
     if let Some(kind) = Kind::parse(&step.for_each) {
         let exact = step.matches.iter().any(|c| {
-            c.equals.as_deref().and_then(|e| Template::parse(e).ok()).is_some_and(|t| {
-                t.alone().is_some_and(|p| p.source == Source::Identifier(kind))
-            })
+            c.equals
+                .as_deref()
+                .and_then(|e| Template::parse(e).ok())
+                .is_some_and(|t| t.alone().is_some_and(|p| p.source == Source::Identifier(kind)))
         });
         if !exact {
             return Err(format!(
@@ -150,14 +155,20 @@ fn erase_step(j: usize, step: &Erase, sets: &BTreeMap<String, SetInfo>) -> Resul
         _ => return Err(format!("{}: set exactly one of `for_each` (a call per record) and `bulk`", key("for_each"))),
     };
     let Some((per_record, _)) = scope_of(set, sets).filter(|_| Kind::parse(set).is_none()) else {
-        return Err(format!("{}: no find step makes a set named `{set}`", key(if step.bulk.is_some() { "bulk" } else { "for_each" })));
+        return Err(format!(
+            "{}: no find step makes a set named `{set}`",
+            key(if step.bulk.is_some() { "bulk" } else { "for_each" })
+        ));
     };
     match &step.bulk {
         Some(_) => {
             let whole = Allowed { batch: true, ..Allowed::default() };
             request(&format!("erase[{j}]"), &step.request(), &whole, true)?;
             if !step.body.as_ref().is_some_and(holds_batch) {
-                return Err(format!("{}: a bulk step's body holds the string \"{{batch}}\" where the records go", key("body")));
+                return Err(format!(
+                    "{}: a bulk step's body holds the string \"{{batch}}\" where the records go",
+                    key("body")
+                ));
             }
             if let Some(each) = &step.each {
                 body(&key("each"), each, &per_record)?;
@@ -337,7 +348,9 @@ fn auth_keys(auth: &crate::definition::Auth) -> Result<(), String> {
             }
             vec![("key", key)]
         }
-        Auth::OAuth2 { client_id, client_secret, .. } => vec![("client_id", client_id), ("client_secret", client_secret)],
+        Auth::OAuth2 { client_id, client_secret, .. } => {
+            vec![("client_id", client_id), ("client_secret", client_secret)]
+        }
     };
     for (name, value) in keys {
         if !value.ends_with("_env") {

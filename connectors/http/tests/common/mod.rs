@@ -12,7 +12,8 @@ use serde_json::{json, Value};
 
 /// An instance of `kind = "http"` from its `[connectors.NAME]` keys.
 pub fn instance(keys: Value, secrets: Secrets, http: HttpClient) -> Result<Http, erasure_connector::ConfigError> {
-    let config: Config = serde_json::from_value(keys).map_err(|e| erasure_connector::ConfigError::new(e.to_string()))?;
+    let config: Config =
+        serde_json::from_value(keys).map_err(|e| erasure_connector::ConfigError::new(e.to_string()))?;
     Http::new(config, &secrets, http)
 }
 
