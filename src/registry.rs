@@ -39,6 +39,7 @@ const CONSTRUCTORS: &[(&str, Constructor)] = &[
     }),
     ("loki", |s, name, secrets, http| build_kind(s, name, secrets, http, erasure_connector_loki::Loki::new)),
     ("sql", |s, name, secrets, http| build_kind(s, name, secrets, http, erasure_connector_sql::Sql::new)),
+    ("http", |s, name, secrets, http| build_kind(s, name, secrets, http, erasure_connector_http::Http::new)),
 ];
 
 /// The kinds this build knows, in the order of [`CONSTRUCTORS`].

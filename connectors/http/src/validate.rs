@@ -1,0 +1,397 @@
+//! What serde cannot check in a definition, checked at start-up: set names, placeholders
+//! against what is known where they are used, JSON pointers, the exact-match rule of every step
+//! run for an identifier. An error is `key: message` (`erase[0].path: unknown placeholder {emial}`).
+
+use crate::definition::{Condition, Definition, Erase, Find, Pagination, Request};
+use crate::pointer::Pointer;
+use crate::template::{Kind, Source, Template};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+const RESERVED: &[&str] = &["email", "phone", "user_id", "id", "record", "vars", "job", "saved", "batch"];
+
+/// What placeholders may refer to at one place of the definition.
+#[derive(Default, Clone)]
+struct Allowed {
+    identifiers: BTreeSet<Kind>,
+    record: bool,
+    sets: BTreeSet<String>,
+    job: bool,
+    saved: bool,
+    batch: bool,
+}
+
+/// What is known of a set: the sets its records were found from, and the identifier kinds its
+/// records come from.
+#[derive(Default, Clone)]
+struct SetInfo {
+    ancestors: BTreeSet<String>,
+    kinds: BTreeSet<Kind>,
+}
+
+pub fn check(def: &Definition, vars: &BTreeMap<String, String>) -> Result<(), String> {
+    if def.find.is_empty() {
+        return Err("find: a definition needs at least one find step".into());
+    }
+    let mut sets: BTreeMap<String, SetInfo> = BTreeMap::new();
+    for (i, step) in def.find.iter().enumerate() {
+        let info = find_step(i, step, &sets)?;
+        match sets.get_mut(&step.name) {
+            None => {
+                sets.insert(step.name.clone(), info);
+            }
+            Some(known) => {
+                known.ancestors = known.ancestors.intersection(&info.ancestors).cloned().collect();
+                known.kinds.extend(info.kinds);
+            }
+        }
+    }
+    for (j, step) in def.erase.iter().enumerate() {
+        erase_step(j, step, &sets)?;
+    }
+    let vars_only = Allowed::default();
+    for (name, value) in &def.headers {
+        template(&format!("headers.{name}"), value, &vars_only)?;
+    }
+    if let Some(health) = &def.healthcheck {
+        request("healthcheck", health, &vars_only, false)?;
+    }
+    for (k, mapping) in def.errors.iter().enumerate() {
+        if mapping.status.iter().any(|s| !(100..=599).contains(s)) {
+            return Err(format!("errors[{k}].status: a status is 100 to 599"));
+        }
+        if let Some(field) = &mapping.field {
+            pointer(&format!("errors[{k}].field"), field)?;
+        }
+        if let Some(equals) = &mapping.equals {
+            template(&format!("errors[{k}].equals"), equals, &vars_only)?;
+        }
+    }
+    if let Some(lookup) = &def.lookup {
+        if !sets.contains_key(lookup) {
+            return Err(format!("lookup: no find step makes a set named `{lookup}`"));
+        }
+    }
+    if let Some(auth) = &def.auth {
+        auth_keys(auth)?;
+    }
+    used_vars(def, vars)
+}
+
+fn find_step(i: usize, step: &Find, sets: &BTreeMap<String, SetInfo>) -> Result<SetInfo, String> {
+    let key = |k: &str| format!("find[{i}].{k}");
+    if step.name.is_empty() || RESERVED.contains(&step.name.as_str()) || step.name.contains(['.', '|', '{', '}']) {
+        return Err(format!(
+            "{}: `{}` cannot name a set (reserved, empty, or holds . | {{ }})",
+            key("name"),
+            step.name
+        ));
+    }
+    let (allowed, info) = scope_of(&step.for_each, sets).ok_or_else(|| {
+        format!(
+            "{}: `{}` is neither an identifier kind (email, phone, user_id, id) nor the name of an earlier find step",
+            key("for_each"),
+            step.for_each
+        )
+    })?;
+    match step.request() {
+        Some(req) => request(&format!("find[{i}]"), &req, &allowed, false)?,
+        None => {
+            if Kind::parse(&step.for_each).is_some() {
+                return Err(format!("{}: a step run for an identifier needs a request", key("path")));
+            }
+            if step.method.is_some() || !step.query.is_empty() || step.body.is_some() || step.pagination.is_some() {
+                return Err(format!("{}: a step without `path` reads records out of an earlier set's records: it has no method, query, body or pagination", key("path")));
+            }
+        }
+    }
+    pointer(&key("records"), &step.records)?;
+    let id = pointer(&key("id"), &step.id)?;
+    if id.has_wildcard() {
+        return Err(format!("{}: a record's id is one value, not `*`", key("id")));
+    }
+    conditions(&key("match"), &step.matches, &allowed)?;
+    if let Some(kind) = Kind::parse(&step.for_each) {
+        let exact = step.matches.iter().any(|c| {
+            c.equals
+                .as_deref()
+                .and_then(|e| Template::parse(e).ok())
+                .is_some_and(|t| t.alone().is_some_and(|p| p.source == Source::Identifier(kind)))
+        });
+        if !exact {
+            return Err(format!(
+                "{}: a step run for `{}` needs an exact-match rule, e.g. {{ field = \"/{}\", equals = \"{{{}}}\" }}: vendor search is often fuzzy",
+                key("match"),
+                kind.name(),
+                kind.name(),
+                kind.name()
+            ));
+        }
+    }
+    if let Some(pagination) = &step.pagination {
+        paginate(&key("pagination"), pagination)?;
+    }
+    Ok(info)
+}
+
+/// What a step running for `for_each` may use, and what its records will know.
+fn scope_of(for_each: &str, sets: &BTreeMap<String, SetInfo>) -> Option<(Allowed, SetInfo)> {
+    if let Some(kind) = Kind::parse(for_each) {
+        let allowed = Allowed { identifiers: [kind].into(), ..Allowed::default() };
+        return Some((allowed, SetInfo { ancestors: BTreeSet::new(), kinds: [kind].into() }));
+    }
+    let parent = sets.get(for_each)?;
+    let mut ancestors = parent.ancestors.clone();
+    ancestors.insert(for_each.to_string());
+    let identifiers = if parent.kinds.len() == 1 { parent.kinds.clone() } else { BTreeSet::new() };
+    let allowed = Allowed { identifiers, record: true, sets: ancestors.clone(), ..Allowed::default() };
+    Some((allowed, SetInfo { ancestors, kinds: parent.kinds.clone() }))
+}
+
+fn erase_step(j: usize, step: &Erase, sets: &BTreeMap<String, SetInfo>) -> Result<(), String> {
+    let key = |k: &str| format!("erase[{j}].{k}");
+    let set = match (&step.for_each, &step.bulk) {
+        (Some(set), None) | (None, Some(set)) => set,
+        _ => return Err(format!("{}: set exactly one of `for_each` (a call per record) and `bulk`", key("for_each"))),
+    };
+    let Some((per_record, _)) = scope_of(set, sets).filter(|_| Kind::parse(set).is_none()) else {
+        return Err(format!(
+            "{}: no find step makes a set named `{set}`",
+            key(if step.bulk.is_some() { "bulk" } else { "for_each" })
+        ));
+    };
+    match &step.bulk {
+        Some(_) => {
+            let whole = Allowed { batch: true, ..Allowed::default() };
+            request(&format!("erase[{j}]"), &step.request(), &whole, true)?;
+            if !step.body.as_ref().is_some_and(holds_batch) {
+                return Err(format!(
+                    "{}: a bulk step's body holds the string \"{{batch}}\" where the records go",
+                    key("body")
+                ));
+            }
+            if let Some(each) = &step.each {
+                body(&key("each"), each, &per_record)?;
+            }
+            if step.max_batch == Some(0) {
+                return Err(format!("{}: at least 1", key("max_batch")));
+            }
+        }
+        None => {
+            if step.each.is_some() || step.max_batch.is_some() {
+                return Err(format!("{}: `each` and `max_batch` are for bulk steps", key("each")));
+            }
+            request(&format!("erase[{j}]"), &step.request(), &per_record, false)?;
+        }
+    }
+    if let Some(recheck) = &step.recheck {
+        if !step.save_before {
+            return Err(format!("{}: a recheck is for `save_before` steps", key("recheck")));
+        }
+        let saved = Allowed { saved: true, ..Allowed::default() };
+        let req = Request { method: recheck.method.clone(), path: recheck.path.clone(), ..Request::default() };
+        request(&key("recheck"), &req, &saved, false)?;
+    }
+    if let Some(count) = &step.count {
+        if count.trim().is_empty() {
+            return Err(format!("{}: name what is counted", key("count")));
+        }
+    }
+    if let Some(vendor_ref) = &step.vendor_ref {
+        pointer(&key("vendor_ref"), vendor_ref)?;
+    }
+    if let Some(job) = &step.job {
+        pointer(&key("job.id"), &job.id)?;
+        let allowed = Allowed { job: true, ..Allowed::default() };
+        let req = Request { method: job.method.clone(), path: job.path.clone(), ..Request::default() };
+        request(&key("job"), &req, &allowed, false)?;
+        if job.done.is_empty() {
+            return Err(format!("{}: a job needs the conditions that say it is done", key("job.done")));
+        }
+        conditions(&key("job.done"), &job.done, &Allowed::default())?;
+        conditions(&key("job.failed"), &job.failed, &Allowed::default())?;
+    }
+    Ok(())
+}
+
+fn request(key: &str, req: &Request, allowed: &Allowed, bulk: bool) -> Result<(), String> {
+    let method = req.method.to_ascii_uppercase();
+    if !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&method.as_str()) {
+        return Err(format!("{key}.method: `{}` is not one of GET, POST, PUT, PATCH, DELETE", req.method));
+    }
+    if !req.path.starts_with('/') {
+        return Err(format!("{key}.path: a path starts with `/` (it follows the base URL)"));
+    }
+    let no_batch = Allowed { batch: false, ..allowed.clone() };
+    template(&format!("{key}.path"), &req.path, &no_batch)?;
+    for (name, value) in &req.query {
+        template(&format!("{key}.query.{name}"), value, &no_batch)?;
+    }
+    for (name, value) in &req.headers {
+        template(&format!("{key}.headers.{name}"), value, &no_batch)?;
+    }
+    if let Some(b) = &req.body {
+        body(&format!("{key}.body"), b, if bulk { allowed } else { &no_batch })?;
+    }
+    Ok(())
+}
+
+fn body(key: &str, value: &Value, allowed: &Allowed) -> Result<(), String> {
+    match value {
+        Value::String(text) => {
+            let parsed = template(key, text, &Allowed { batch: false, ..allowed.clone() });
+            match (parsed, allowed.batch && text == "{batch}") {
+                (_, true) => Ok(()),
+                (result, false) => result.map(|_| ()),
+            }
+        }
+        Value::Array(items) => items.iter().enumerate().try_for_each(|(n, v)| body(&format!("{key}[{n}]"), v, allowed)),
+        Value::Object(map) => map.iter().try_for_each(|(k, v)| body(&format!("{key}.{k}"), v, allowed)),
+        _ => Ok(()),
+    }
+}
+
+fn holds_batch(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text == "{batch}",
+        Value::Array(items) => items.iter().any(holds_batch),
+        Value::Object(map) => map.values().any(holds_batch),
+        _ => false,
+    }
+}
+
+/// Parse `text` and check each placeholder is known where it is used.
+fn template(key: &str, text: &str, allowed: &Allowed) -> Result<Template, String> {
+    let parsed = Template::parse(text).map_err(|e| format!("{key}: {e}"))?;
+    for p in parsed.placeholders() {
+        let ok = match &p.source {
+            Source::Identifier(kind) => allowed.identifiers.contains(kind),
+            Source::Record(_) => allowed.record,
+            Source::Set(set, _) => allowed.sets.contains(set),
+            Source::Var(_) => true,
+            Source::Job => allowed.job,
+            Source::Saved => allowed.saved,
+            Source::Batch => false,
+        };
+        if !ok {
+            return Err(format!("{key}: placeholder {{{}}} is not known here{}", p.text, hint(&p.source)));
+        }
+    }
+    Ok(parsed)
+}
+
+fn hint(source: &Source) -> &'static str {
+    match source {
+        Source::Identifier(_) => " (a step has the identifier it runs for, or its records were all found from)",
+        Source::Record(_) => " ({record.…} is a record of the set the step runs for)",
+        Source::Set(..) => " (the set is not one this step's records were found from)",
+        Source::Job => " ({job.id} is for [erase.job] requests)",
+        Source::Saved => " ({saved.id} is for a recheck)",
+        Source::Batch => " (\"{batch}\" is a whole string in a bulk step's body)",
+        Source::Var(_) => "",
+    }
+}
+
+fn conditions(key: &str, list: &[Condition], allowed: &Allowed) -> Result<(), String> {
+    for (n, c) in list.iter().enumerate() {
+        let at = format!("{key}[{n}]");
+        pointer(&format!("{at}.field"), &c.field)?;
+        if let Some(equals) = &c.equals {
+            template(&format!("{at}.equals"), equals, allowed)?;
+        }
+        if c.equals.is_none() && c.one_of.is_none() && c.not_in.is_none() && c.present.is_none() {
+            return Err(format!("{at}: say what must hold: equals, in, not_in or present"));
+        }
+    }
+    Ok(())
+}
+
+fn paginate(key: &str, pagination: &Pagination) -> Result<(), String> {
+    let place = |query: &Option<String>, body: &Option<String>| match (query, body) {
+        (Some(_), None) => Ok(()),
+        (None, Some(b)) => pointer(&format!("{key}.body"), b).map(|_| ()),
+        _ => Err(format!("{key}: set exactly one of `query` (a parameter name) and `body` (a JSON pointer)")),
+    };
+    match pagination {
+        Pagination::Cursor { next, query, body } => {
+            pointer(&format!("{key}.next"), next)?;
+            place(query, body)
+        }
+        Pagination::Link => Ok(()),
+        Pagination::Page { query, body, .. } => place(query, body),
+        Pagination::Offset { query, body, size } => {
+            if *size == 0 {
+                return Err(format!("{key}.size: at least 1"));
+            }
+            place(query, body)
+        }
+    }
+}
+
+fn pointer(key: &str, text: &str) -> Result<Pointer, String> {
+    Pointer::parse(text).map_err(|e| format!("{key}: {e}"))
+}
+
+/// Every key that names a secret must be an instance `*_env` key.
+fn auth_keys(auth: &crate::definition::Auth) -> Result<(), String> {
+    use crate::definition::Auth;
+    let keys: Vec<(&str, &str)> = match auth {
+        Auth::Bearer { token } => vec![("token", token)],
+        Auth::Basic { username_secret, password, .. } => {
+            let mut keys = vec![("password", password.as_str())];
+            keys.extend(username_secret.as_deref().map(|k| ("username_secret", k)));
+            keys
+        }
+        Auth::ApiKey { key, header, query, .. } => {
+            if header.is_some() == query.is_some() {
+                return Err("auth: an API key goes in exactly one of `header` and `query`".into());
+            }
+            vec![("key", key)]
+        }
+        Auth::OAuth2 { client_id, client_secret, .. } => {
+            vec![("client_id", client_id), ("client_secret", client_secret)]
+        }
+    };
+    for (name, value) in keys {
+        if !value.ends_with("_env") {
+            return Err(format!(
+                "auth.{name}: `{value}` must name an instance key ending in `_env` (secrets come only from the environment)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Every `{vars.x}` the definition uses must be set in the instance's `[vars]`.
+fn used_vars(def: &Definition, vars: &BTreeMap<String, String>) -> Result<(), String> {
+    let text = serde_json::to_string(&definition_strings(def)).unwrap_or_default();
+    let mut rest = text.as_str();
+    while let Some(start) = rest.find("{vars.") {
+        let after = &rest[start + 6..];
+        let end = after.find(['}', '|']).unwrap_or(after.len());
+        let name = &after[..end];
+        if !vars.contains_key(name) {
+            return Err(format!("the definition uses {{vars.{name}}}: set `vars.{name}` in the instance's block"));
+        }
+        rest = &after[end..];
+    }
+    Ok(())
+}
+
+fn definition_strings(def: &Definition) -> Vec<String> {
+    let mut all: Vec<String> = def.headers.values().cloned().collect();
+    let mut request = |r: &Request| {
+        all.push(r.path.clone());
+        all.extend(r.query.values().cloned());
+        all.extend(r.headers.values().cloned());
+        all.extend(r.body.iter().map(|b| b.to_string()));
+    };
+    def.find.iter().filter_map(Find::request).for_each(|r| request(&r));
+    def.erase.iter().for_each(|e| request(&e.request()));
+    def.healthcheck.iter().for_each(&mut request);
+    for e in &def.erase {
+        all.extend(e.each.iter().map(|b| b.to_string()));
+        all.extend(e.job.iter().map(|j| j.path.clone()));
+    }
+    all
+}
