@@ -12,32 +12,13 @@
 //! kept in the results, the batch itself still finishes (as the guide says: check the results).
 
 use super::answer::Answer;
-use super::data::Data;
+use super::data::{Batch, Data, Operation};
 use axum::http::Method;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
 pub(super) const STATUSES: [&str; 5] = ["pending", "preprocessing", "started", "finalizing", "finished"];
 const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
-
-pub(super) struct Batch {
-    pub(super) id: String,
-    pub(super) operations: Vec<Operation>,
-    /// Index in `STATUSES`.
-    pub(super) stage: usize,
-    /// One per operation once run: `(status_code, operation_id, response body as text)`.
-    pub(super) results: Option<Vec<(u16, Option<String>, String)>>,
-    pub(super) submitted_at: String,
-    pub(super) completed_at: Option<String>,
-}
-
-pub(super) struct Operation {
-    method: Method,
-    path: String,
-    params: HashMap<String, String>,
-    body: Option<Value>,
-    operation_id: Option<String>,
-}
 
 impl Data {
     /// `POST /batches`. A body that is no object with an `operations` array, or an operation

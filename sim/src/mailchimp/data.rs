@@ -1,11 +1,11 @@
 //! What the simulated Mailchimp account holds: audiences (lists), their members, the members
 //! permanently deleted from each list, and batch operations.
 
-use super::batch::Batch;
 use super::DEFAULT_PAGE_SIZE;
+use axum::http::Method;
 use md5::{Digest, Md5};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
@@ -38,6 +38,27 @@ pub(super) struct Member {
     /// Notes about the member (`/lists/{id}/members/{hash}/notes`), part of what a permanent
     /// deletion removes.
     pub(super) notes: u64,
+}
+
+/// A batch of operations (`batch.rs` runs it).
+pub(super) struct Batch {
+    pub(super) id: String,
+    pub(super) operations: Vec<Operation>,
+    /// Index in `STATUSES`.
+    pub(super) stage: usize,
+    /// One per operation once run: `(status_code, operation_id, response body as text)`.
+    pub(super) results: Option<Vec<(u16, Option<String>, String)>>,
+    pub(super) submitted_at: String,
+    pub(super) completed_at: Option<String>,
+}
+
+/// One operation of a batch, as `batch.rs` parsed it.
+pub(super) struct Operation {
+    pub(super) method: Method,
+    pub(super) path: String,
+    pub(super) params: HashMap<String, String>,
+    pub(super) body: Option<Value>,
+    pub(super) operation_id: Option<String>,
 }
 
 /// Mailchimp's subscriber hash: "the MD5 hash of the lowercase version of the list member's email
