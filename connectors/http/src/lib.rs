@@ -39,6 +39,15 @@ pub struct Http {
     caller: Caller,
 }
 
+/// Check built-in definition `name` (its structure: the `{vars.…}` it uses are the instance's).
+pub fn check_builtin(name: &str) -> Result<(), ConfigError> {
+    let config =
+        Config { definition: Some(name.into()), definition_file: None, base_url: None, vars: Default::default() };
+    let loaded = config.load()?;
+    validate::check_structure(&loaded.definition)
+        .map_err(|message| ConfigError::key(loaded.key, format!("{}: {message}", loaded.origin)))
+}
+
 impl Http {
     pub fn new(config: Config, secrets: &Secrets, http: HttpClient) -> Result<Self, ConfigError> {
         let loaded = config.load()?;

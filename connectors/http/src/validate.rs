@@ -30,6 +30,12 @@ struct SetInfo {
 }
 
 pub fn check(def: &Definition, vars: &BTreeMap<String, String>) -> Result<(), String> {
+    check_structure(def)?;
+    used_vars(def, vars)
+}
+
+/// Everything but the instance's `vars`.
+pub fn check_structure(def: &Definition) -> Result<(), String> {
     if def.find.is_empty() {
         return Err("find: a definition needs at least one find step".into());
     }
@@ -75,7 +81,7 @@ pub fn check(def: &Definition, vars: &BTreeMap<String, String>) -> Result<(), St
     if let Some(auth) = &def.auth {
         auth_keys(auth)?;
     }
-    used_vars(def, vars)
+    Ok(())
 }
 
 fn find_step(i: usize, step: &Find, sets: &BTreeMap<String, SetInfo>) -> Result<SetInfo, String> {
