@@ -44,7 +44,7 @@ fn from_file(text: &str, extra: Value) -> Result<(), (ConfigError, String)> {
 }
 
 fn refused(text: &str) -> (ConfigError, String) {
-    from_file(text, json!({})).err().expect("the definition must be refused")
+    from_file(text, json!({})).expect_err("the definition must be refused")
 }
 
 #[test]

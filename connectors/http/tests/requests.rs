@@ -83,7 +83,8 @@ async fn every_pagination_kind_erases_every_exact_match_and_nothing_else() {
 #[tokio::test]
 async fn each_kind_of_credentials_goes_where_the_definition_says() {
     let none = "pagination = { type = \"page\", query = \"page\", size = 2 }";
-    let cases: [(&str, &dyn Fn(&common::vendor::Seen) -> bool); 4] = [
+    type Carries<'a> = &'a dyn Fn(&common::vendor::Seen) -> bool;
+    let cases: [(&str, Carries); 4] = [
         (BEARER, &|s| s.authorization.as_deref() == Some("Bearer t0k")),
         // base64("u5er:t0k")
         ("type = \"basic\"\nusername_secret = \"user_env\"\npassword = \"token_env\"", &|s| {
