@@ -107,6 +107,34 @@ fn sets_pointers_and_methods_are_checked() {
     assert!(error.message.contains("find[0].for_each"), "{}", error.message);
 }
 
+/// A scope-only step (the audiences that hold an address) needs no exact-match rule, but the
+/// step run per its records does, and its own set is never erased or looked up.
+#[test]
+fn a_scope_only_set_passes_the_exact_match_rule_on_to_the_next_step() {
+    let scoped = GOOD
+        .replace("name = \"people\"\nfor_each = \"email\"", "name = \"lists\"\nfor_each = \"email\"\nscope_only = true")
+        .replace("records = \"/people\"\nmatch = { field = \"/email\", equals = \"{email}\" }", "records = \"/lists\"")
+        .replace(
+            "[[erase]]",
+            "[[find]]\nname = \"people\"\nfor_each = \"lists\"\npath = \"/lists/{record.id}/people/{email|lower|md5}\"\n\
+             records = \"\"\ngone = [404]\nmatch = { field = \"/email\", equals = \"{email}\" }\n\n[[erase]]",
+        );
+    from_file(&scoped, json!({})).map_err(|(e, _)| e).unwrap();
+    let (error, _) = refused(
+        &scoped.replace("\nmatch = { field = \"/email\", equals = \"{email}\" }\n\n[[erase]]", "\n\n[[erase]]"),
+    );
+    assert!(
+        error.message.contains("find[1].match: a step run for `lists` needs an exact-match rule"),
+        "{}",
+        error.message
+    );
+    let (error, _) =
+        refused(&scoped.replace("for_each = \"people\"\npath = \"/people/", "for_each = \"lists\"\npath = \"/people/"));
+    assert!(error.message.contains("erase[0].for_each: `lists` is a scope-only set"), "{}", error.message);
+    let (error, _) = refused(&scoped.replace("base_url =", "lookup = \"lists\"\nbase_url ="));
+    assert!(error.message.contains("lookup: `lists` is a scope-only set"), "{}", error.message);
+}
+
 #[test]
 fn vars_must_be_set_by_the_instance() {
     let text = GOOD.replace("path = \"/people\"\n", "path = \"/lists/{vars.list_id}/people\"\n");
