@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -31,6 +31,10 @@ pub struct Data {
     pub people: Vec<(String, String)>,
     pub seen: Vec<Seen>,
     pub gate: Option<Gate>,
+    /// Batches: (id, the people ids it deletes, status reads left before it finishes).
+    pub batches: Vec<(String, Vec<String>, u32)>,
+    /// People whose deletion the vendor refuses with 400 `{"title": "Member In Compliance State"}`.
+    pub in_compliance_state: Vec<String>,
     /// Requests refused by the gate.
     pub refused: u64,
     next_id: u64,
@@ -45,6 +49,8 @@ impl Vendor {
         let app = Router::new()
             .route("/{mode}/people", get(list))
             .route("/people/{id}", delete(remove))
+            .route("/batches", post(batch))
+            .route("/batches/{id}", get(batch_status))
             .fallback(other)
             .with_state(vendor.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -131,18 +137,53 @@ async fn list(
     response
 }
 
-async fn remove(State(vendor): State<Vendor>, Path(id): Path<String>, uri: Uri, headers: HeaderMap) -> StatusCode {
+async fn remove(State(vendor): State<Vendor>, Path(id): Path<String>, uri: Uri, headers: HeaderMap) -> Response {
     if !record(&vendor, "DELETE", &uri, &headers, &[]) {
-        return StatusCode::UNAUTHORIZED;
+        return StatusCode::UNAUTHORIZED.into_response();
     }
     let mut data = vendor.0.lock().unwrap();
     let before = data.people.len();
-    data.people.retain(|(known, _)| *known != id);
-    if data.people.len() < before {
-        StatusCode::NO_CONTENT
-    } else {
-        StatusCode::NOT_FOUND
+    if data.in_compliance_state.contains(&id) {
+        return (StatusCode::BAD_REQUEST, Json(json!({ "title": "Member In Compliance State" }))).into_response();
     }
+    data.people.retain(|(known, _)| *known != id);
+    match data.people.len() < before {
+        true => StatusCode::NO_CONTENT.into_response(),
+        false => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// `POST /batches` `{"operations": [{"delete": ID}, ...]}`: accepted, done after two status reads.
+async fn batch(State(vendor): State<Vendor>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    record(&vendor, "POST", &uri, &headers, &body);
+    let request: Value = serde_json::from_slice(&body).unwrap_or_default();
+    let Some(operations) = request["operations"].as_array() else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    let ids: Vec<String> = operations.iter().filter_map(|o| o["delete"].as_str().map(str::to_string)).collect();
+    let mut data = vendor.0.lock().unwrap();
+    let id = format!("b{}", data.batches.len() + 1);
+    data.batches.push((id.clone(), ids, 2));
+    Json(json!({ "id": id, "status": "pending" })).into_response()
+}
+
+/// `GET /batches/{id}`: `started` until its reads run out, then the people go and it is
+/// `finished` (a person in compliance state stays, counted in `errored_operations`).
+async fn batch_status(State(vendor): State<Vendor>, Path(id): Path<String>, uri: Uri, headers: HeaderMap) -> Response {
+    record(&vendor, "GET", &uri, &headers, &[]);
+    let mut data = vendor.0.lock().unwrap();
+    let Some(index) = data.batches.iter().position(|(known, _, _)| *known == id) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    if data.batches[index].2 > 0 {
+        data.batches[index].2 -= 1;
+        return Json(json!({ "id": id, "status": "started" })).into_response();
+    }
+    let ids = data.batches[index].1.clone();
+    let locked = data.in_compliance_state.clone();
+    let errored = ids.iter().filter(|i| locked.contains(i)).count();
+    data.people.retain(|(known, _)| !ids.contains(known) || locked.contains(known));
+    Json(json!({ "id": id, "status": "finished", "errored_operations": errored })).into_response()
 }
 
 async fn other(
@@ -166,4 +207,32 @@ fn urlencode(text: &str) -> String {
             }
         })
         .collect()
+}
+
+/// The kit's view of this vendor: a record is a person with the subject's first e-mail.
+pub struct KitMock(pub Vendor);
+
+#[erasure_connector::async_trait]
+impl erasure_connector::testkit::Mock for KitMock {
+    async fn seed(&self, subject: &erasure_connector::Subject, records: u64) {
+        for _ in 0..records {
+            self.0.add(&subject.emails()[0]);
+        }
+    }
+
+    async fn remaining(&self, subject: &erasure_connector::Subject) -> u64 {
+        self.0.emails().iter().filter(|e| subject.emails().contains(e)).count() as u64
+    }
+
+    async fn inject(&self, _fault: erasure_connector::testkit::MockFault) {
+        unimplemented!("the jobs test runs the kit's checks without faults")
+    }
+
+    fn is_async(&self) -> bool {
+        true
+    }
+
+    fn more_than_a_page(&self) -> u64 {
+        PAGE as u64 * 2 + 1
+    }
 }
