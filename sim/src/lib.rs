@@ -22,6 +22,9 @@
 //! every call until `{"fault": null}`), `POST /_sim/async`,
 //! `GET /_sim/calls?system=NAME`, `GET /_sim/spans`, `GET /_sim/health`.
 //!
+//! An RFC 6749 authorization server (client credentials grant) at `POST /oauth2/token`
+//! (`oauth2.rs`), for the `http` connector's OAuth2 tests; no simulated vendor accepts its tokens.
+//!
 //! OpenTelemetry: an OTLP/HTTP trace receiver (JSON encoding) at `POST /v1/traces` (`otlp.rs`);
 //! `Sim::otlp_endpoint` is the base URL a worker's `[telemetry] otlp_endpoint` takes, and
 //! `Sim::spans` what it received.
@@ -34,6 +37,7 @@ mod hubspot;
 mod intercom;
 mod loki;
 mod mailchimp;
+mod oauth2;
 mod otlp;
 mod state;
 mod text;
@@ -50,6 +54,7 @@ pub use hubspot::Hubspot;
 pub use intercom::Intercom;
 pub use loki::{DeletionMode as LokiDeletionMode, Loki};
 pub use mailchimp::{subscriber_hash as mailchimp_subscriber_hash, Mailchimp};
+pub use oauth2::AuthorizationServer;
 pub use twilio::{Holdings as TwilioHoldings, Twilio};
 pub use zendesk::Zendesk;
 
@@ -63,6 +68,7 @@ use std::time::Duration;
 pub struct Sim {
     state: Arc<state::State>,
     addr: SocketAddr,
+    oauth2: AuthorizationServer,
 }
 
 impl Sim {
@@ -97,15 +103,31 @@ impl Sim {
         let state = Arc::new(state::State::new(options));
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let app = router(&state);
+        let oauth2 = AuthorizationServer::default();
+        let app = router(&state).merge(oauth2::router(oauth2.clone()));
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Ok(Sim { state, addr })
+        Ok(Sim { state, addr, oauth2 })
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// An RFC 6749 authorization server (client credentials only) at `/oauth2/token`: not a
+    /// vendor; see `oauth2.rs`.
+    pub fn oauth2(&self) -> &AuthorizationServer {
+        &self.oauth2
+    }
+
+    /// The client id and secret the authorization server knows.
+    pub const OAUTH2_CLIENT_ID: &'static str = oauth2::CLIENT_ID;
+    pub const OAUTH2_CLIENT_SECRET: &'static str = oauth2::CLIENT_SECRET;
+
+    /// `http://127.0.0.1:PORT/oauth2/token`.
+    pub fn oauth2_token_url(&self) -> String {
+        format!("http://{}/oauth2/token", self.addr)
     }
 
     /// The simulated Zendesk account.

@@ -74,6 +74,38 @@ async fn check_config_refuses_a_plain_http_webhook_unless_allowed() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 }
 
+/// A broken `http` definition stops `check-config`, naming the definition's file and the key at
+/// fault in it; the built-in Intercom definition passes.
+#[tokio::test]
+async fn check_config_names_a_broken_http_definition_s_file_and_key() {
+    let stack = Stack::new().await;
+    let definition = stack.dir.join("acme-definition.toml");
+    let text = "[[find]]\nname = \"people\"\nfor_each = \"email\"\npath = \"/people/{emial}\"\n\
+                match = { field = \"/email\", equals = \"{email}\" }\n";
+    std::fs::write(&definition, text).unwrap();
+    let broken = format!(
+        "[connectors.acme]\nkind = \"http\"\ndefinition_file = \"{}\"\nbase_url = \"{}\"\n",
+        definition.display(),
+        stack.sim.vendor_url("acme")
+    );
+    let output = erasure(&stack, &stack.config_file(&[], &broken), &["check-config"]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("`connectors.acme.definition_file`"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}: find[0].path:", definition.display())) && stderr.contains("{emial}"),
+        "{stderr}"
+    );
+
+    let intercom = format!(
+        "[connectors.support]\nkind = \"http\"\ndefinition = \"intercom\"\nbase_url = \"{}\"\n\
+         access_token_env = \"{WEBHOOK_SECRET_ENV}\"\n",
+        stack.sim.vendor_url("intercom")
+    );
+    let output = erasure(&stack, &stack.config_file(&[], &intercom), &["check-config"]).await;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
 #[tokio::test]
 async fn check_config_warns_about_weak_settings_and_still_exits_0() {
     let stack = Stack::new().await;

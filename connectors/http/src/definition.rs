@@ -146,6 +146,10 @@ pub struct Find {
     /// Statuses that mean "no records" (e.g. 404 on a GET by id).
     #[serde(default)]
     pub gone: Vec<u16>,
+    /// The set only scopes later steps (e.g. the audiences that hold an address): it is never
+    /// erased or looked up, so it needs no exact-match rule; the steps run per its records do.
+    #[serde(default)]
+    pub scope_only: bool,
 }
 
 fn slash_id() -> String {

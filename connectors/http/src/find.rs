@@ -65,7 +65,9 @@ pub async fn run(
         let mut records = found.sets.remove(&step.name).unwrap_or_default();
         for input in inputs(step, &found.sets, subject, instance) {
             for record in run_for(caller, i, step, &input).await? {
-                if !records.iter().any(|r| r.id == record.id) {
+                // Once per id; for a set found from another, once per id and lineage (a
+                // conversation of two of the person's contacts is read for each of them).
+                if !records.iter().any(|r| r.id == record.id && r.ancestors == record.ancestors) {
                     records.push(record);
                 }
             }

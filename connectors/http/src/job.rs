@@ -80,7 +80,8 @@ pub async fn check(
         if !spec.failed.is_empty() && conditions::all_hold(&spec.failed, &body, &empty) {
             return Ok(Outcome::failed(format!("{}: the vendor's job of erase[{}] failed", caller.system, job.step)));
         }
-        if !(!spec.done.is_empty() && conditions::all_hold(&spec.done, &body, &empty)) {
+        let done = !spec.done.is_empty() && conditions::all_hold(&spec.done, &body, &empty);
+        if !done {
             running.push(job);
         }
     }

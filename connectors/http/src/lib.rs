@@ -39,6 +39,15 @@ pub struct Http {
     caller: Caller,
 }
 
+/// Check built-in definition `name` (its structure: the `{vars.…}` it uses are the instance's).
+pub fn check_builtin(name: &str) -> Result<(), ConfigError> {
+    let config =
+        Config { definition: Some(name.into()), definition_file: None, base_url: None, vars: Default::default() };
+    let loaded = config.load()?;
+    validate::check_structure(&loaded.definition)
+        .map_err(|message| ConfigError::key(loaded.key, format!("{}: {message}", loaded.origin)))
+}
+
 impl Http {
     pub fn new(config: Config, secrets: &Secrets, http: HttpClient) -> Result<Self, ConfigError> {
         let loaded = config.load()?;
@@ -67,11 +76,12 @@ impl Http {
         };
         Ok(Http { definition: loaded.definition, caller })
     }
+}
 
-    /// The set `lookup` reports on.
-    fn lookup_set(&self) -> String {
-        self.definition.lookup.clone().unwrap_or_else(|| self.definition.find[0].name.clone())
-    }
+/// The set `lookup` reports on: the definition's `lookup`, else the first set not scope-only.
+fn lookup_set(def: &Definition) -> String {
+    let first = def.find.iter().find(|f| !f.scope_only).unwrap_or(&def.find[0]);
+    def.lookup.clone().unwrap_or_else(|| first.name.clone())
 }
 
 fn base_url(text: &str) -> Result<url::Url, ConfigError> {
@@ -106,7 +116,7 @@ impl Connector for Http {
     }
 
     async fn lookup(&self, ctx: &Ctx, subject: &Subject) -> Result<Found, Failure> {
-        let set = self.lookup_set();
+        let set = lookup_set(&self.definition);
         let only = BTreeSet::from([set.clone()]);
         let found = find::run(&self.caller, &self.definition.find, subject, &ctx.instance, Some(&only), &[]).await?;
         let count = found.sets.get(&set).map_or(0, Vec::len) as u64;

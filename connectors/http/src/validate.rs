@@ -27,9 +27,17 @@ struct Allowed {
 struct SetInfo {
     ancestors: BTreeSet<String>,
     kinds: BTreeSet<Kind>,
+    /// Some of its records were not matched to the person (a `scope_only` step made them).
+    unmatched: bool,
 }
 
 pub fn check(def: &Definition, vars: &BTreeMap<String, String>) -> Result<(), String> {
+    check_structure(def)?;
+    used_vars(def, vars)
+}
+
+/// Everything but the instance's `vars`.
+pub fn check_structure(def: &Definition) -> Result<(), String> {
     if def.find.is_empty() {
         return Err("find: a definition needs at least one find step".into());
     }
@@ -43,6 +51,7 @@ pub fn check(def: &Definition, vars: &BTreeMap<String, String>) -> Result<(), St
             Some(known) => {
                 known.ancestors = known.ancestors.intersection(&info.ancestors).cloned().collect();
                 known.kinds.extend(info.kinds);
+                known.unmatched |= info.unmatched;
             }
         }
     }
@@ -67,15 +76,19 @@ pub fn check(def: &Definition, vars: &BTreeMap<String, String>) -> Result<(), St
             template(&format!("errors[{k}].equals"), equals, &vars_only)?;
         }
     }
-    if let Some(lookup) = &def.lookup {
-        if !sets.contains_key(lookup) {
-            return Err(format!("lookup: no find step makes a set named `{lookup}`"));
+    let lookup = crate::lookup_set(def);
+    let lookup = &lookup;
+    match sets.get(lookup) {
+        None => return Err(format!("lookup: no find step makes a set named `{lookup}`")),
+        Some(info) if info.unmatched => {
+            return Err(format!("lookup: `{lookup}` is a scope-only set: look up a set matched to the person"))
         }
+        Some(_) => {}
     }
     if let Some(auth) = &def.auth {
         auth_keys(auth)?;
     }
-    used_vars(def, vars)
+    Ok(())
 }
 
 fn find_step(i: usize, step: &Find, sets: &BTreeMap<String, SetInfo>) -> Result<SetInfo, String> {
@@ -111,41 +124,49 @@ fn find_step(i: usize, step: &Find, sets: &BTreeMap<String, SetInfo>) -> Result<
         return Err(format!("{}: a record's id is one value, not `*`", key("id")));
     }
     conditions(&key("match"), &step.matches, &allowed)?;
-    if let Some(kind) = Kind::parse(&step.for_each) {
-        let exact = step.matches.iter().any(|c| {
-            c.equals
-                .as_deref()
-                .and_then(|e| Template::parse(e).ok())
-                .is_some_and(|t| t.alone().is_some_and(|p| p.source == Source::Identifier(kind)))
-        });
-        if !exact {
-            return Err(format!(
-                "{}: a step run for `{}` needs an exact-match rule, e.g. {{ field = \"/{}\", equals = \"{{{}}}\" }}: vendor search is often fuzzy",
-                key("match"),
-                kind.name(),
-                kind.name(),
-                kind.name()
-            ));
-        }
+    // Records matched to the person come from a step run for an identifier with the exact-match
+    // rule, or from a step run for a set whose records are all matched; a step after a
+    // scope-only set carries the rule itself.
+    let parent_unmatched = sets.get(&step.for_each).is_some_and(|s| s.unmatched);
+    let needs_rule = (Kind::parse(&step.for_each).is_some() || parent_unmatched) && !step.scope_only;
+    let kinds: Vec<Kind> = info.kinds.iter().copied().collect();
+    if needs_rule && !exact_rule(&step.matches, &kinds) {
+        let kind = kinds.first().map_or("email", |k| k.name());
+        return Err(format!(
+            "{}: a step run for `{}` needs an exact-match rule, e.g. {{ field = \"/{kind}\", equals = \"{{{kind}}}\" }}: vendor search is often fuzzy",
+            key("match"),
+            step.for_each,
+        ));
     }
+    let info = SetInfo { unmatched: step.scope_only || (parent_unmatched && !needs_rule), ..info };
     if let Some(pagination) = &step.pagination {
         paginate(&key("pagination"), pagination)?;
     }
     Ok(info)
 }
 
+/// A condition `equals = "{KIND}"` (alone) for one of `kinds`.
+fn exact_rule(matches: &[Condition], kinds: &[Kind]) -> bool {
+    matches.iter().any(|c| {
+        c.equals
+            .as_deref()
+            .and_then(|e| Template::parse(e).ok())
+            .is_some_and(|t| t.alone().is_some_and(|p| matches!(p.source, Source::Identifier(k) if kinds.contains(&k))))
+    })
+}
+
 /// What a step running for `for_each` may use, and what its records will know.
 fn scope_of(for_each: &str, sets: &BTreeMap<String, SetInfo>) -> Option<(Allowed, SetInfo)> {
     if let Some(kind) = Kind::parse(for_each) {
         let allowed = Allowed { identifiers: [kind].into(), ..Allowed::default() };
-        return Some((allowed, SetInfo { ancestors: BTreeSet::new(), kinds: [kind].into() }));
+        return Some((allowed, SetInfo { ancestors: BTreeSet::new(), kinds: [kind].into(), unmatched: false }));
     }
     let parent = sets.get(for_each)?;
     let mut ancestors = parent.ancestors.clone();
     ancestors.insert(for_each.to_string());
     let identifiers = if parent.kinds.len() == 1 { parent.kinds.clone() } else { BTreeSet::new() };
     let allowed = Allowed { identifiers, record: true, sets: ancestors.clone(), ..Allowed::default() };
-    Some((allowed, SetInfo { ancestors, kinds: parent.kinds.clone() }))
+    Some((allowed, SetInfo { ancestors, kinds: parent.kinds.clone(), unmatched: false }))
 }
 
 fn erase_step(j: usize, step: &Erase, sets: &BTreeMap<String, SetInfo>) -> Result<(), String> {
@@ -154,12 +175,15 @@ fn erase_step(j: usize, step: &Erase, sets: &BTreeMap<String, SetInfo>) -> Resul
         (Some(set), None) | (None, Some(set)) => set,
         _ => return Err(format!("{}: set exactly one of `for_each` (a call per record) and `bulk`", key("for_each"))),
     };
+    let set_key = key(if step.bulk.is_some() { "bulk" } else { "for_each" });
     let Some((per_record, _)) = scope_of(set, sets).filter(|_| Kind::parse(set).is_none()) else {
-        return Err(format!(
-            "{}: no find step makes a set named `{set}`",
-            key(if step.bulk.is_some() { "bulk" } else { "for_each" })
-        ));
+        return Err(format!("{set_key}: no find step makes a set named `{set}`"));
     };
+    if sets.get(set).is_some_and(|s| s.unmatched) {
+        return Err(format!(
+            "{set_key}: `{set}` is a scope-only set (its records are not matched to the person): erase the records found from it"
+        ));
+    }
     match &step.bulk {
         Some(_) => {
             let whole = Allowed { batch: true, ..Allowed::default() };

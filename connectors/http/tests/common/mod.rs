@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod vendor;
+
 #[path = "../../../intercom/tests/common/mod.rs"]
 pub mod intercom;
 
