@@ -47,8 +47,10 @@ impl Mock for SimMock {
         true
     }
 
+    /// More audiences than one page of `GET /lists` holds (1000): the lists step pages, and the
+    /// memberships take two batches (500 operations each at most).
     fn more_than_a_page(&self) -> u64 {
-        self.0.mailchimp().page_size() as u64 * 2 + 1
+        self.0.mailchimp().max_page() as u64 + 1
     }
 }
 
@@ -77,9 +79,9 @@ async fn erase_to_the_end(connector: &Http, ctx: &Ctx, subject: &Subject) -> (Ou
     (outcome, checks)
 }
 
-/// Only the person's exact address is erased: the fuzzy search's other hits (an address that
-/// contains it, another case of it is the same person) are not; the whole erasure is one batch,
-/// Pending until Mailchimp reports it finished, and the address cannot be re-imported after.
+/// Only the person's address (in any case) is erased, in every audience that holds it, never an
+/// address that merely contains it; the whole erasure is one batch, Pending until Mailchimp
+/// reports it finished, and the address cannot be re-imported after.
 #[tokio::test]
 async fn only_exact_memberships_go_in_one_batch_and_stay_gone() {
     let sim = sim().await;
@@ -103,6 +105,25 @@ async fn only_exact_memberships_go_in_one_batch_and_stay_gone() {
     let batches: Vec<_> = sim.calls("mailchimp").into_iter().filter(|c| c.action == "POST /batches").collect();
     assert_eq!(batches.len(), 1, "one batch for both audiences");
     assert!(!connector.lookup(&ctx, &ana).await.unwrap().present);
+}
+
+/// More than a page of audiences (1000): the lists step pages by offset, and the 1001
+/// memberships go in three batches of at most 500 operations, all followed to the end.
+#[tokio::test]
+async fn a_thousand_and_one_audiences_take_two_pages_and_three_batches() {
+    let sim = sim().await;
+    let http = HttpClient::unlimited("mailchimp", KIT_HTTP_TIMEOUT);
+    let connector = connector(&sim.vendor_url("mailchimp"), Sim::MAILCHIMP_API_KEY, http.clone());
+    let ana = subject("ana@example.com");
+    SimMock(sim.clone()).seed(&ana, 1001).await;
+    let ctx = Ctx::standalone("mailchimp", http);
+    let (outcome, _) = erase_to_the_end(&connector, &ctx, &ana).await;
+    let Outcome::Erased(evidence) = outcome else { panic!("erased: {outcome:?}") };
+    assert_eq!(evidence.counts.get("audience_members"), Some(&1001));
+    assert_eq!(sim.mailchimp().remaining(&["ana@example.com"]), 0);
+    let calls = sim.calls("mailchimp");
+    let count = |action: &str| calls.iter().filter(|c| c.action == action).count();
+    assert_eq!((count("GET /lists"), count("POST /batches")), (2, 3));
 }
 
 /// A batch in which an operation errored is not an erasure: the check fails, naming no address.

@@ -1,7 +1,6 @@
 //! What the simulated Mailchimp account holds: audiences (lists), their members, the members
 //! permanently deleted from each list, and batch operations.
 
-use super::DEFAULT_PAGE_SIZE;
 use axum::http::Method;
 use md5::{Digest, Md5};
 use serde_json::{json, Value};
@@ -15,8 +14,6 @@ pub(crate) struct Data {
     pub(super) lists: BTreeMap<String, List>,
     pub(super) batches: BTreeMap<String, Batch>,
     pub(super) next_id: u64,
-    /// The most records one page of a collection holds (`count` is capped by it).
-    pub(super) page_size: Option<usize>,
     /// Requests in progress: Mailchimp's simultaneous connections.
     pub(super) connections: Arc<AtomicUsize>,
 }
@@ -71,10 +68,6 @@ impl Data {
     pub(super) fn next_id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
-    }
-
-    pub(super) fn page_size(&self) -> usize {
-        self.page_size.unwrap_or(DEFAULT_PAGE_SIZE)
     }
 
     pub(super) fn add_list(&mut self, name: &str) -> String {

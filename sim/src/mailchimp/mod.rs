@@ -20,16 +20,15 @@
 //!   Resource Not Found, 405 Method Not Allowed, 429 Too Many Requests past 10 requests in
 //!   progress at once, 500 for an injected fault. No `Retry-After` on a 429, unless an injected
 //!   `Fault::Throttle` has one.
-//! - `GET /lists` pages by `count` (default 10) and `offset`, a page capped at the simulator's page
-//!   size (3 unless `Sim::mailchimp().set_page_size` says otherwise), so paging is exercised.
+//! - `GET /lists` pages by `count` (default 10, at most 1000) and `offset`; `email=` keeps the
+//!   audiences that hold the address.
 //! - A batch moves one status per `GET /batches/{id}` (`batch.rs`).
 //!
 //! Seed (the `"mailchimp"` section of a seed file); each member is added to every list named in
 //! its `lists` (list names, created as needed), with `notes` notes:
 //!
 //! ```json
-//! { "page_size": 3,
-//!   "members": [ { "email": "ana@example.com", "lists": ["Newsletter", "Customers"], "notes": 1 } ] }
+//! { "members": [ { "email": "ana@example.com", "lists": ["Newsletter", "Customers"], "notes": 1 } ] }
 //! ```
 
 mod answer;
@@ -55,7 +54,9 @@ pub(crate) const SYSTEM: &str = "mailchimp";
 /// An API key in Mailchimp's form: 32 hex digits, a dash, the data center.
 pub(crate) const API_KEY: &str = "0123456789abcdef0123456789abcdef-us21";
 pub(crate) const OAUTH_TOKEN: &str = "sim-mailchimp-oauth-token";
-const DEFAULT_PAGE_SIZE: usize = 3;
+/// The most audiences one page of `GET /lists` holds: `count` "Default is 10. Maximum is 1000"
+/// (<https://mailchimp.com/developer/marketing/api/lists/get-lists-info/>).
+const MAX_PAGE: usize = 1000;
 /// "The Marketing API has a limit of 10 concurrent connections for your API key"
 /// (<https://mailchimp.com/developer/marketing/guides/run-async-requests-batch-endpoint/>).
 const MAX_CONNECTIONS: usize = 10;
@@ -104,13 +105,9 @@ impl Mailchimp<'_> {
         self.data().batches.get(batch_id).map(|b| batch::STATUSES[b.stage])
     }
 
-    /// The most records one page of `GET /lists` holds (3 unless set).
-    pub fn set_page_size(&self, size: usize) {
-        self.data().page_size = Some(size.max(1));
-    }
-
-    pub fn page_size(&self) -> usize {
-        self.data().page_size()
+    /// The most audiences one page of `GET /lists` holds (1000).
+    pub fn max_page(&self) -> usize {
+        MAX_PAGE
     }
 
     fn data(&self) -> MutexGuard<'_, Data> {

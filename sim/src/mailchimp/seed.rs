@@ -8,8 +8,6 @@ use serde_json::Value;
 #[serde(deny_unknown_fields)]
 struct Seed {
     #[serde(default)]
-    page_size: Option<usize>,
-    #[serde(default)]
     members: Vec<SeedMember>,
 }
 
@@ -25,9 +23,6 @@ struct SeedMember {
 /// Seed from the `"mailchimp"` section of a seed file.
 pub(crate) fn seed_json(data: &mut Data, seed: &Value) -> Result<(), String> {
     let seed: Seed = serde_json::from_value(seed.clone()).map_err(|e| format!("mailchimp: {e}"))?;
-    if let Some(size) = seed.page_size {
-        data.page_size = Some(size.max(1));
-    }
     for member in seed.members {
         for name in &member.lists {
             let existing = data.lists.values().find(|l| l.name == *name).map(|l| l.id.clone());

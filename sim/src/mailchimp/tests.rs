@@ -139,19 +139,33 @@ fn search_members_separates_exact_matches_from_the_fuzzy_full_search() {
     assert_eq!(get(&mut data, "/search-members", &[("query", "ana"), ("list_id", "nolist")]).status, 404);
 }
 
-/// `GET /lists` pages by `count` and `offset` with `total_items`
-/// (<https://mailchimp.com/developer/marketing/api/lists/get-lists-info/>); the simulator caps a
-/// page at its page size.
+/// `GET /lists` pages by `count` (default 10, at most 1000) and `offset` with `total_items`, and
+/// `email` keeps the audiences holding that address, in any case
+/// (<https://mailchimp.com/developer/marketing/api/lists/get-lists-info/>).
 #[test]
-fn lists_page_by_count_and_offset_within_the_page_size() {
+fn lists_page_by_count_and_offset_and_filter_by_member_address() {
     let mut data = Data::default();
-    let ids: Vec<String> = (0..5).map(|i| data.add_list(&format!("List {i}"))).collect();
+    let ids: Vec<String> = (0..12).map(|i| data.add_list(&format!("List {i}"))).collect();
     let first = get(&mut data, "/lists", &[]).body.unwrap();
-    assert_eq!((first["lists"].as_array().unwrap().len(), first["total_items"].as_u64()), (3, Some(5)));
-    let rest = get(&mut data, "/lists", &[("count", "2"), ("offset", "3")]).body.unwrap();
+    assert_eq!((first["lists"].as_array().unwrap().len(), first["total_items"].as_u64()), (10, Some(12)));
+    let rest = get(&mut data, "/lists", &[("count", "5"), ("offset", "10")]).body.unwrap();
     let rest: Vec<&str> = rest["lists"].as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap()).collect();
-    assert_eq!(rest, vec![ids[3].as_str(), ids[4].as_str()]);
+    assert_eq!(rest, vec![ids[10].as_str(), ids[11].as_str()]);
+    for list in [&ids[1], &ids[4], &ids[7]] {
+        data.add_member(list, "ana@example.com", 0).unwrap();
+    }
+    let page = |data: &mut Data, offset: &str| {
+        let answer =
+            get(data, "/lists", &[("email", "ANA@example.com"), ("count", "2"), ("offset", offset)]).body.unwrap();
+        let ids: Vec<String> =
+            answer["lists"].as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap().to_string()).collect();
+        (ids, answer["total_items"].as_u64())
+    };
+    assert_eq!(page(&mut data, "0"), (vec![ids[1].clone(), ids[4].clone()], Some(3)));
+    assert_eq!(page(&mut data, "2"), (vec![ids[7].clone()], Some(3)));
     assert_eq!(get(&mut data, "/lists", &[("count", "ten")]).status, 400);
+    assert_eq!(get(&mut data, "/lists", &[("count", "1001")]).status, 400, "at most 1000");
+    assert_eq!(get(&mut data, "/lists", &[("count", "1000")]).status, 200);
 }
 
 fn batch_of(data: &mut Data, operations: Value) -> String {
@@ -243,11 +257,11 @@ fn a_wrong_method_is_405_and_an_unknown_path_404() {
 #[test]
 fn the_seed_builds_lists_and_members() {
     let mut data = Data::default();
-    let seed = json!({ "page_size": 2, "members": [
+    let seed = json!({ "members": [
         { "email": "ana@example.com", "lists": ["Newsletter", "Customers"], "notes": 1 },
         { "email": "bob@example.com", "lists": ["Newsletter"] } ] });
     seed_json(&mut data, &seed).unwrap();
-    assert_eq!((data.lists.len(), data.page_size()), (2, 2));
+    assert_eq!(data.lists.len(), 2);
     let members: usize = data.lists.values().map(|l| l.members.len()).sum();
     assert_eq!(members, 3);
     assert!(
