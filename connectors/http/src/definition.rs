@@ -378,20 +378,20 @@ pub struct FoundNote {
     pub note: String,
 }
 
-/// One table or a list of them (or one status or a list).
+/// One table or a list of them (or one status or a list). Read through a JSON value, so an error
+/// inside (an unknown key of a condition) keeps serde's own message.
 fn one_or_many<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
 where
     D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
+    T: serde::de::DeserializeOwned,
 {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany<T> {
-        Many(Vec<T>),
-        One(T),
+    use serde::de::Error;
+    match Value::deserialize(deserializer)? {
+        Value::Array(items) => items
+            .into_iter()
+            .enumerate()
+            .map(|(n, item)| serde_json::from_value(item).map_err(|e| D::Error::custom(format!("[{n}]: {e}"))))
+            .collect(),
+        one => serde_json::from_value(one).map(|item| vec![item]).map_err(D::Error::custom),
     }
-    Ok(match OneOrMany::<T>::deserialize(deserializer)? {
-        OneOrMany::Many(many) => many,
-        OneOrMany::One(one) => vec![one],
-    })
 }
