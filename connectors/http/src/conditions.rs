@@ -37,6 +37,8 @@ pub fn holds(condition: &Condition, value: &Value, scope: &Scope) -> bool {
         let is_present = found.iter().any(|v| match v {
             Value::Null => false,
             Value::String(s) => !s.trim().is_empty(),
+            Value::Array(items) => !items.is_empty(),
+            Value::Object(map) => !map.is_empty(),
             _ => true,
         });
         if is_present != present {
@@ -113,5 +115,7 @@ present = true"#,
         assert!(holds(&body, &json!({"body": "hi"}), &scope));
         assert!(!holds(&body, &json!({"body": "  "}), &scope));
         assert!(!holds(&body, &json!({"body": null}), &scope));
+        assert!(!holds(&body, &json!({"body": []}), &scope));
+        assert!(holds(&body, &json!({"body": [{"text": "hi"}]}), &scope));
     }
 }

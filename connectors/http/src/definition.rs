@@ -40,6 +40,14 @@ pub struct Definition {
     pub healthcheck: Option<Request>,
 }
 
+impl Definition {
+    /// The set `lookup` reports on: `lookup`, else the first find step's set that is not scope-only.
+    pub fn lookup_set(&self) -> String {
+        let first = self.find.iter().find(|f| !f.scope_only).or(self.find.first());
+        self.lookup.clone().or_else(|| first.map(|f| f.name.clone())).unwrap_or_default()
+    }
+}
+
 /// How requests authenticate. Each secret is named by an instance key ending in `_env`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -357,22 +365,33 @@ pub struct EvidenceSpec {
     /// What the vendor keeps after the erasure, with the documentation that says so.
     #[serde(default)]
     pub note: Option<String>,
+    /// Records found but not erased (the vendor offers no call that erases them), reported.
+    #[serde(default)]
+    pub found: Vec<FoundNote>,
 }
 
-/// One table or a list of them (or one status or a list).
+/// A sentence added to the note when a set holds records: `{count}` is how many (distinct ids).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FoundNote {
+    pub set: String,
+    pub note: String,
+}
+
+/// One table or a list of them (or one status or a list). Read through a JSON value, so an error
+/// inside (an unknown key of a condition) keeps serde's own message.
 fn one_or_many<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
 where
     D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
+    T: serde::de::DeserializeOwned,
 {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany<T> {
-        Many(Vec<T>),
-        One(T),
+    use serde::de::Error;
+    match Value::deserialize(deserializer)? {
+        Value::Array(items) => items
+            .into_iter()
+            .enumerate()
+            .map(|(n, item)| serde_json::from_value(item).map_err(|e| D::Error::custom(format!("[{n}]: {e}"))))
+            .collect(),
+        one => serde_json::from_value(one).map(|item| vec![item]).map_err(D::Error::custom),
     }
-    Ok(match OneOrMany::<T>::deserialize(deserializer)? {
-        OneOrMany::Many(many) => many,
-        OneOrMany::One(one) => vec![one],
-    })
 }

@@ -68,7 +68,7 @@ pub async fn erase(caller: &Caller, def: &Definition, ctx: &Ctx, subject: &Subje
             }
         }
     }
-    Ok(outcome(def, tally))
+    Ok(outcome(def, tally, &found.sets))
 }
 
 fn set_name(step: &Erase) -> &str {
@@ -175,7 +175,7 @@ fn record_scope<'a>(caller: &'a Caller, record: &'a Record, lineage: &'a [(Strin
     }
 }
 
-fn outcome(def: &Definition, tally: Tally) -> Outcome {
+fn outcome(def: &Definition, tally: Tally, sets: &find::Sets) -> Outcome {
     if !tally.acted && tally.jobs.is_empty() {
         return Outcome::NothingToErase;
     }
@@ -189,8 +189,16 @@ fn outcome(def: &Definition, tally: Tally) -> Outcome {
         }
     }
     evidence.vendor_refs = tally.vendor_refs;
-    if let Some(note) = &def.evidence.note {
-        evidence = evidence.note(note.clone());
+    let mut notes: Vec<String> = def.evidence.note.iter().cloned().collect();
+    for found in &def.evidence.found {
+        let ids: std::collections::BTreeSet<&str> =
+            sets.get(&found.set).into_iter().flatten().map(|r| r.id.as_str()).collect();
+        if !ids.is_empty() {
+            notes.push(found.note.replace("{count}", &ids.len().to_string()));
+        }
+    }
+    if !notes.is_empty() {
+        evidence = evidence.note(notes.join("; "));
     }
     if tally.jobs.is_empty() {
         return Outcome::Erased(evidence);

@@ -78,12 +78,6 @@ impl Http {
     }
 }
 
-/// The set `lookup` reports on: the definition's `lookup`, else the first set not scope-only.
-fn lookup_set(def: &Definition) -> String {
-    let first = def.find.iter().find(|f| !f.scope_only).unwrap_or(&def.find[0]);
-    def.lookup.clone().unwrap_or_else(|| first.name.clone())
-}
-
 fn base_url(text: &str) -> Result<url::Url, ConfigError> {
     let url =
         url::Url::parse(text).map_err(|e| ConfigError::key("base_url", format!("`base_url` is not a URL: {e}")))?;
@@ -116,7 +110,7 @@ impl Connector for Http {
     }
 
     async fn lookup(&self, ctx: &Ctx, subject: &Subject) -> Result<Found, Failure> {
-        let set = lookup_set(&self.definition);
+        let set = self.definition.lookup_set();
         let only = BTreeSet::from([set.clone()]);
         let found = find::run(&self.caller, &self.definition.find, subject, &ctx.instance, Some(&only), &[]).await?;
         let count = found.sets.get(&set).map_or(0, Vec::len) as u64;

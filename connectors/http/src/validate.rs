@@ -76,7 +76,15 @@ pub fn check_structure(def: &Definition) -> Result<(), String> {
             template(&format!("errors[{k}].equals"), equals, &vars_only)?;
         }
     }
-    let lookup = crate::lookup_set(def);
+    for (n, found) in def.evidence.found.iter().enumerate() {
+        if !sets.contains_key(&found.set) {
+            return Err(format!("evidence.found[{n}].set: no find step makes a set named `{}`", found.set));
+        }
+        if !found.note.contains("{count}") {
+            return Err(format!("evidence.found[{n}].note: say how many with {{count}}"));
+        }
+    }
+    let lookup = def.lookup_set();
     let lookup = &lookup;
     match sets.get(lookup) {
         None => return Err(format!("lookup: no find step makes a set named `{lookup}`")),

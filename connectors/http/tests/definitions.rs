@@ -67,6 +67,12 @@ fn an_unknown_key_is_refused_with_its_path() {
 }
 
 #[test]
+fn an_unknown_key_in_a_condition_is_named() {
+    let (error, file) = refused(&GOOD.replace("match = { field = \"/email\",", "match = { feild = \"/email\","));
+    assert!(error.message.starts_with(&format!("{file}: find[0].match: unknown field `feild`")), "{}", error.message);
+}
+
+#[test]
 fn a_step_run_for_an_identifier_needs_the_exact_match_rule() {
     let (error, _) = refused(&GOOD.replace("match = { field = \"/email\", equals = \"{email}\" }", ""));
     assert!(

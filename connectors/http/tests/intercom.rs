@@ -98,9 +98,17 @@ async fn an_interrupted_redaction_resumes_without_redacting_anything_twice() {
     let (sim, intercom, ctx) = setup().await;
     let id = sim.intercom().add_contact("user", Some("gus@example.com"), None);
     sim.intercom().add_conversation(&[&id], 2);
-    // search contacts, search conversations, retrieve it, redact the source; the next redaction fails.
+    // search contacts, search conversations, search their calls, retrieve the conversation, redact
+    // the source; the next redaction fails.
     let none = Fault::Hang { millis: 0 };
-    let faults = [none.clone(), none.clone(), none.clone(), none, Fault::Status { status: 503, retry_after: None }];
+    let faults = [
+        none.clone(),
+        none.clone(),
+        none.clone(),
+        none.clone(),
+        none,
+        Fault::Status { status: 503, retry_after: None },
+    ];
     sim.push_faults("intercom", faults);
     let gus = subject(&["gus@example.com"], None);
     assert!(matches!(intercom.erase(&ctx, &gus).await, Outcome::Retry { throttled: false, .. }));
@@ -186,4 +194,28 @@ async fn lookup_counts_contacts_and_healthcheck_needs_a_good_token() {
     assert_eq!((failure.kind, failure.reason.as_str()), (FailureKind::Permanent, "intercom answered HTTP 401"));
     let outcome = wrong.erase(&ctx, &subject(&["hal@example.com"], None)).await;
     assert_eq!(outcome, Outcome::failed("intercom answered HTTP 401"));
+}
+
+/// Intercom Phone: API 2.14 lists a conversation's calls with their recording and transcript but
+/// has no call to delete either: the evidence says how many, and that Intercom keeps CSAT ratings,
+/// instead of letting "erased" cover them.
+#[tokio::test]
+async fn call_recordings_it_cannot_delete_and_csat_ratings_are_reported_not_claimed() {
+    let (sim, intercom, ctx) = setup().await;
+    let eve = sim.intercom().add_contact("user", Some("eve@example.com"), None);
+    let mut conversations = Vec::new();
+    for _ in 0..23 {
+        conversations.push(sim.intercom().add_conversation(&[&eve], 0));
+    }
+    sim.intercom().add_call(&conversations[0], true, true).unwrap();
+    sim.intercom().add_call(&conversations[22], false, true).unwrap();
+    sim.intercom().add_call(&conversations[5], false, false).unwrap();
+    let Outcome::Erased(evidence) = intercom.erase(&ctx, &subject(&["eve@example.com"], None)).await else {
+        panic!("erased")
+    };
+    let note = evidence.note.as_deref().unwrap();
+    assert!(note.contains("2 Intercom Phone calls"), "{note}");
+    assert!(note.contains("cannot delete"), "{note}");
+    assert!(note.contains("CSAT ratings and comments"), "{note}");
+    assert!(!evidence.counts.contains_key("calls_with_voice"), "never counted as erased");
 }
