@@ -97,7 +97,8 @@ enum KeysCommand {
 
 #[derive(Subcommand)]
 enum ConnectorCommand {
-    /// Call the instance's healthcheck (credentials, reachability).
+    /// Call the instance's healthcheck (credentials, reachability); a kind without one says
+    /// `not checked` and exits 1.
     Check { instance: String },
     /// Erase one subject from one instance and print the outcome and its evidence.
     Erase {

@@ -14,7 +14,7 @@
 //! Each check uses its own subject, so the order does not matter; a failing check panics with
 //! its name.
 
-use crate::{Connector, Ctx, HttpClient, Outcome, Subject};
+use crate::{Connector, Ctx, Failure, FailureKind, HttpClient, Outcome, Subject};
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
@@ -194,13 +194,30 @@ impl Kit {
         assert_eq!(self.mock.remaining(&subject).await, 1);
     }
 
+    /// `lookup` finds seeded data and none after the erasure; and it agrees with `verify_after`:
+    /// a connector that schedules no check must answer not verifiable (the default `lookup`),
+    /// and one that schedules checks must answer them.
     pub async fn lookup_sees_data_then_none(&self) {
         let subject = self.subject("looked-up");
         self.mock.seed(&subject, 2).await;
-        let found = self.connector.lookup(&self.ctx(), &subject).await.expect("lookup works");
+        let answer = self.connector.lookup(&self.ctx(), &subject).await;
+        let schedules_checks = !self.connector.verify_after().is_empty();
+        let found = match answer {
+            Err(Failure { kind: FailureKind::NotVerifiable, .. }) if !schedules_checks => return,
+            Err(Failure { kind: FailureKind::NotVerifiable, reason }) => panic!(
+                "lookup_sees_data_then_none: verify_after() schedules checks but lookup is not verifiable ({reason}): \
+                 write lookup, or keep the default verify_after (no check)"
+            ),
+            Ok(_) if !schedules_checks => panic!(
+                "lookup_sees_data_then_none: lookup answers but verify_after() is empty, so no check is ever \
+                 scheduled: override verify_after (at least vec![Duration::ZERO])"
+            ),
+            Ok(found) => found,
+            Err(failure) => panic!("lookup_sees_data_then_none: lookup failed: {failure:?}"),
+        };
         assert!(found.present, "lookup finds seeded data");
         let (outcome, _) = self.drive(&self.ctx(), &subject).await;
-        assert!(matches!(outcome, Outcome::Erased(_)));
+        assert!(matches!(outcome, Outcome::Erased(_)), "lookup_sees_data_then_none (erase): {outcome:?}");
         let found = self.connector.lookup(&self.ctx(), &subject).await.expect("lookup works");
         assert!(!found.present, "lookup after erasure: {found:?}");
     }
