@@ -180,3 +180,10 @@ async fn connect_and_migrate(app: &App, shutdown: &Shutdown) -> Result<usize, st
         .notify(|error, _| tracing::warn!(%error, "Database not ready; retrying."))
         .await
 }
+
+/// The connector guide's Rust samples (`connectors/README.md`), compiled by `cargo test --doc
+/// -p erasure-worker`: this crate has every dependency they use (the SDK, the connectors, the
+/// simulator).
+#[cfg(doctest)]
+#[doc = include_str!("../connectors/README.md")]
+pub struct ConnectorGuide;
