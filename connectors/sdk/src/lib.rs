@@ -19,6 +19,8 @@
 
 pub mod config_error;
 pub mod ctx;
+#[cfg(test)]
+mod defaults_tests;
 pub mod duration;
 pub mod http;
 pub mod outcome;

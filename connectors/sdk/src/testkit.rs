@@ -338,3 +338,80 @@ impl Drop for SpecProxy {
         let _ = self.child.wait();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Evidence, Found, Pending};
+
+    /// Erases nothing it holds; `lookup` and `verify_after` as each test sets them.
+    struct Fake {
+        looks_up: bool,
+        checks: Vec<Duration>,
+    }
+
+    #[async_trait]
+    impl Connector for Fake {
+        fn kind(&self) -> &'static str {
+            "fake"
+        }
+
+        async fn erase(&self, _: &Ctx, _: &Subject) -> Outcome {
+            Outcome::Erased(Evidence::default())
+        }
+
+        async fn check(&self, _: &Ctx, _: &Subject, _: &Pending) -> Outcome {
+            Outcome::Erased(Evidence::default())
+        }
+
+        async fn lookup(&self, _: &Ctx, _: &Subject) -> Result<Found, Failure> {
+            match self.looks_up {
+                true => Ok(Found { present: true, count: Some(1) }),
+                false => Err(Failure::not_verifiable("fake: no lookup")),
+            }
+        }
+
+        fn verify_after(&self) -> Vec<Duration> {
+            self.checks.clone()
+        }
+    }
+
+    struct Nothing;
+
+    #[async_trait]
+    impl Mock for Nothing {
+        async fn seed(&self, _: &Subject, _: u64) {}
+        async fn remaining(&self, _: &Subject) -> u64 {
+            0
+        }
+        async fn inject(&self, _: MockFault) {}
+        fn is_async(&self) -> bool {
+            false
+        }
+        fn more_than_a_page(&self) -> u64 {
+            2
+        }
+    }
+
+    fn kit(looks_up: bool, checks: Vec<Duration>) -> Kit {
+        let http = HttpClient::unlimited("fake", KIT_HTTP_TIMEOUT);
+        Kit::new(Arc::new(Fake { looks_up, checks }), Arc::new(Nothing), http)
+    }
+
+    #[tokio::test]
+    async fn a_connector_that_cannot_look_up_and_schedules_no_check_passes() {
+        kit(false, vec![]).lookup_sees_data_then_none().await;
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "verify_after() schedules checks but lookup is not verifiable")]
+    async fn checks_scheduled_for_a_connector_that_cannot_look_up_fail() {
+        kit(false, vec![Duration::ZERO]).lookup_sees_data_then_none().await;
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "lookup answers but verify_after() is empty")]
+    async fn a_lookup_no_check_ever_uses_fails() {
+        kit(true, vec![]).lookup_sees_data_then_none().await;
+    }
+}
