@@ -159,10 +159,6 @@ async fn attempt(app: &Arc<App>, instance: &Instance, task: &ClaimedTask, owner:
     match recorded {
         Some(Recorded::Applied(settled)) => {
             log_outcome(task, &transition, settled, elapsed_ms);
-            if let Some(state) = settled {
-                let latency = (app.clock.now() - task.received_at).to_std().unwrap_or_default();
-                crate::metrics::record_settled(state.as_str(), latency.as_secs_f64());
-            }
         }
         Some(Recorded::Stale) => tracing::warn!(
             connector = %task.connector, task_id = task.id, request_id = %task.request_id,

@@ -218,8 +218,9 @@ impl Store {
             tx.execute("UPDATE requests SET state = 'in_progress', generation = generation + 1 WHERE id = $1", &[&id])
                 .await?;
         }
-        settle(&tx, self, id, actor, now).await?;
+        let settled = settle(&tx, self, id, actor, now).await?;
         tx.commit().await?;
+        settled.map(|s| s.observed(now));
         Ok(Ok(()))
     }
 }

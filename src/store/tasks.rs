@@ -264,7 +264,7 @@ impl Store {
         let settled =
             if transition.state.is_terminal() { settle(&tx, self, request_id, actor, now).await? } else { None };
         tx.commit().await?;
-        Ok(Recorded::Applied(settled))
+        Ok(Recorded::Applied(settled.map(|s| s.observed(now))))
     }
 
     /// Give a claimed task back without consuming its attempt (shutdown drain).
@@ -362,7 +362,7 @@ pub(crate) async fn settle(
     request_id: Uuid,
     actor: &str,
     now: DateTime<Utc>,
-) -> Result<Option<RequestState>, StoreError> {
+) -> Result<Option<Settlement>, StoreError> {
     let (vault, copies) = (store.vault(), &store.copies);
     let tasks = tx
         .query(
@@ -389,7 +389,7 @@ pub(crate) async fn settle(
             &format!(
                 "UPDATE requests r SET state = $2, finished_at = $3, updated_at = $3
                  WHERE id = $1 AND state IN ('received', 'in_progress')
-                 RETURNING generation, requested_at, deadline_at, {IDENTIFIER_COLUMNS}"
+                 RETURNING generation, requested_at, deadline_at, received_at, {IDENTIFIER_COLUMNS}"
             ),
             &[&request_id, &state.as_str(), &now],
         )
@@ -406,7 +406,7 @@ pub(crate) async fn settle(
         })
         .collect();
     let settled = Settled::new(state, request.get(0), request.get(1), request.get(2), now, systems, copies);
-    let reply_to = identifiers_from(vault, request_id, &request, 3)?.and_then(|i| i.reply_to);
+    let reply_to = identifiers_from(vault, request_id, &request, 4)?.and_then(|i| i.reply_to);
     let event = events::build(request_id, &settled, reply_to);
     let id = event.message_id;
     enqueue(tx, vault, &event, now).await?;
@@ -414,5 +414,22 @@ pub(crate) async fn settle(
     if state == RequestState::Completed && store.verification {
         super::closing::close_if_verified(tx, vault, request_id, actor, now).await?;
     }
-    Ok(Some(state))
+    Ok(Some(Settlement { state, received_at: request.get(3) }))
+}
+
+/// A request that `settle` settled: call [`Settlement::observed`] once its transaction committed.
+#[must_use]
+pub(crate) struct Settlement {
+    state: RequestState,
+    received_at: DateTime<Utc>,
+}
+
+impl Settlement {
+    /// Record intake-to-settled latency (the service's main SLI) whoever settled the request: a
+    /// connector's outcome, a rescue, an operator's exemption.
+    pub(crate) fn observed(self, now: DateTime<Utc>) -> RequestState {
+        let latency = (now - self.received_at).to_std().unwrap_or_default();
+        crate::metrics::record_settled(self.state.as_str(), latency.as_secs_f64());
+        self.state
+    }
 }

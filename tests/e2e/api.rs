@@ -270,6 +270,12 @@ async fn an_exemption_with_a_legal_reason_completes_the_request_and_says_what_wa
     assert_eq!(completed.routing_key, "erasure.completed");
     assert_eq!(completed.body["generation"], 2);
     assert_eq!(completed.body["kept"], json!([{ "system": "billing", "reason": reason }]));
+    // The settle histogram counts both settlements: the runner's failure and the operator's completion.
+    let metrics = api.http.get(format!("{}/metrics", api.base)).send().await.unwrap().text().await.unwrap();
+    for state in ["failed", "completed"] {
+        let line = format!(r#"erasure_request_settle_seconds_count{{state="{state}"}} 1"#);
+        assert!(metrics.lines().any(|l| l == line), "no `{line}`:\n{metrics}");
+    }
     assert_eq!(api.post(&path, OPS, json!({ "reason": reason })).await.0, StatusCode::CONFLICT);
     assert_eq!(
         api.post(&format!("/v1/requests/{id}/tasks/nope/exempt"), OPS, json!({ "reason": "x" })).await.0,
