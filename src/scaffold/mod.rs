@@ -86,3 +86,58 @@ impl Scaffolded {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A repository with just what the scaffold reads, in a fresh temporary folder.
+    fn repository() -> PathBuf {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+        let root = std::env::temp_dir().join(format!("scaffold-{}-{nanos}", std::process::id()));
+        for dir in ["src", "sim/src", "connectors/sdk", "connectors/zendesk/src"] {
+            std::fs::create_dir_all(root.join(dir)).unwrap();
+        }
+        let write = |file: &str, text: &str| std::fs::write(root.join(file), text).unwrap();
+        write("Cargo.toml", "[dependencies]\nerasure-connector-zendesk = { path = \"connectors/zendesk\" }\n");
+        write("src/registry.rs", "const CONSTRUCTORS: &[(&str, Constructor)] = &[\n    (\"zendesk\", z),\n];\n");
+        write("sim/src/lib.rs", "mod harness;\nmod zendesk;\n");
+        root
+    }
+
+    #[test]
+    fn a_connector_is_written_and_registered_once_from_anywhere_in_the_repository() {
+        let root = repository();
+        let found = find_repository(&root.join("connectors/zendesk/src")).unwrap();
+        assert_eq!(found, root.canonicalize().unwrap());
+
+        let done = new_connector(&found, "acme", &["zendesk"]).unwrap();
+        assert_eq!(done.package, "erasure-connector-acme");
+        for path in &done.created {
+            assert!(found.join(path).is_file(), "{path}");
+        }
+        let read = |file: &str| std::fs::read_to_string(found.join(file)).unwrap();
+        assert!(read("Cargo.toml").contains("erasure-connector-acme = { path = \"connectors/acme\" }"));
+        assert!(read("src/registry.rs").contains("erasure_connector_acme::Acme::new"));
+        assert_eq!(read("sim/src/lib.rs"), "pub mod acme;\nmod harness;\nmod zendesk;\n");
+
+        let again = new_connector(&found, "acme", &["zendesk"]).err().unwrap().to_string();
+        assert!(again.contains("connectors/acme already exists"), "{again}");
+        assert_eq!(read("sim/src/lib.rs").matches("pub mod acme;").count(), 1, "registered once");
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn nothing_is_written_when_a_registration_cannot_be_made() {
+        let root = repository();
+        std::fs::write(root.join("src/registry.rs"), "// no table\n").unwrap();
+        let refused = new_connector(&root, "acme", &[]).err().unwrap().to_string();
+        assert!(refused.contains("no CONSTRUCTORS table"), "{refused}");
+        assert!(!root.join("connectors/acme").exists() && !root.join("sim/src/acme").exists());
+        assert!(!std::fs::read_to_string(root.join("Cargo.toml")).unwrap().contains("acme"));
+        std::fs::remove_dir_all(&root).unwrap();
+
+        let outside = std::env::temp_dir();
+        assert!(find_repository(&outside).is_err(), "the temporary folder is no repository");
+    }
+}
