@@ -5,7 +5,7 @@ use crate::config::Settings;
 use crate::registry;
 use anyhow::{bail, Context};
 use erasure_connector::subject::RawSubject;
-use erasure_connector::{Ctx, Outcome, Subject};
+use erasure_connector::{Ctx, FailureKind, Outcome, Subject};
 use std::time::{Duration, Instant};
 
 /// How `erase` ended, as an exit status: 0 erased or nothing to erase, 1 failed, 2 retry later,
@@ -19,6 +19,9 @@ pub async fn check(settings: &Settings, instance: &str) -> anyhow::Result<()> {
         Ok(()) => {
             println!("{}: healthy ({} ms)", instance.name, started.elapsed().as_millis());
             Ok(())
+        }
+        Err(failure) if failure.kind == FailureKind::NotVerifiable => {
+            bail!("{}: not checked: {}", instance.name, failure.reason)
         }
         Err(failure) => bail!("{}: unhealthy: {}", instance.name, failure.reason),
     }

@@ -12,6 +12,7 @@
 //!   the one retry policy (durable delays, and `backon` for in-process retries).
 //! - `rehash`: `erasure rehash`, identifier hashes recomputed after the normalisation changed.
 //! - `liveness`: the loops' heartbeats that `/readyz` reads.
+//! - `scaffold`: `erasure connector new NAME`, a new connector crate from `connectors/template/`.
 //! - `config`, `app`, `clock`, `identity` (keyed hashes), `amqp`, `listen`, `shutdown`: plumbing.
 
 pub mod amqp;
@@ -39,6 +40,7 @@ pub mod registry;
 pub mod rehash;
 pub mod retry;
 pub mod runner;
+pub mod scaffold;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;
@@ -178,3 +180,10 @@ async fn connect_and_migrate(app: &App, shutdown: &Shutdown) -> Result<usize, st
         .notify(|error, _| tracing::warn!(%error, "Database not ready; retrying."))
         .await
 }
+
+/// The connector guide's Rust samples (`connectors/README.md`), compiled by `cargo test --doc
+/// -p erasure-worker`: this crate has every dependency they use (the SDK, the connectors, the
+/// simulator).
+#[cfg(doctest)]
+#[doc = include_str!("../connectors/README.md")]
+pub struct ConnectorGuide;

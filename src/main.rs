@@ -97,7 +97,11 @@ enum KeysCommand {
 
 #[derive(Subcommand)]
 enum ConnectorCommand {
-    /// Call the instance's healthcheck (credentials, reachability).
+    /// Create a Rust connector crate for a new kind NAME in this repository (connectors/NAME, its
+    /// simulator stub sim/src/NAME) and register it. Reads no configuration.
+    New { name: String },
+    /// Call the instance's healthcheck (credentials, reachability); a kind without one says
+    /// `not checked` and exits 1.
     Check { instance: String },
     /// Erase one subject from one instance and print the outcome and its evidence.
     Erase {
@@ -126,6 +130,12 @@ async fn main() -> anyhow::Result<()> {
     let command = match cli.command {
         // The operators' commands talk to the API: no config, no database.
         Command::Ops(ops) => std::process::exit(erasure_worker::ops_cli::run(ops).await),
+        Command::Connector { action: ConnectorCommand::New { name } } => {
+            let root = erasure_worker::scaffold::find_repository(&std::env::current_dir()?)?;
+            let done = erasure_worker::scaffold::new_connector(&root, &name, registry::KINDS)?;
+            print!("{}", done.report(&name));
+            return Ok(());
+        }
         Command::Config { action: ConfigCommand::Reference } => {
             print!("{}", erasure_worker::config::reference::markdown());
             return Ok(());
@@ -224,7 +234,9 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Ops(_) | Command::Config { .. } => unreachable!("these commands return above"),
+        Command::Ops(_) | Command::Config { .. } | Command::Connector { action: ConnectorCommand::New { .. } } => {
+            unreachable!("these commands return above")
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! One line per connector kind: the kind's name in config -> its constructor. Explicit, no macros.
-//! To add a kind: write its crate under `connectors/`, add it to Cargo.toml and a line to
-//! `CONSTRUCTORS` (`KINDS` is derived from it).
+//! To add a kind: `erasure connector new NAME` writes its crate under `connectors/`, its
+//! dependency line in the root Cargo.toml and its line in `CONSTRUCTORS` (`KINDS` is derived
+//! from it).
 
 use crate::config::{secret_from_env, ConfigError, Settings};
 use crate::runner::limiter::SharedRateLimiter;

@@ -23,7 +23,7 @@ pub(crate) async fn schedule(
             "INSERT INTO verification_checks (request_id, task_id, connector, generation, after_seconds, due_at,
                                               done_at, result, last_error, created_at, updated_at)
              SELECT t.request_id, t.id, t.connector, r.generation, 0, $2, $2, 'not_verifiable',
-                    'not looked up: verify_after is empty for this instance (a webhook without lookup_url has none)', $2, $2
+                    'not looked up: verify_after is empty for this instance (its kind cannot look up, or its config says so)', $2, $2
              FROM tasks t JOIN requests r ON r.id = t.request_id WHERE t.id = $1",
             &[&task_id, &now],
         )

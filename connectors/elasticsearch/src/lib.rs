@@ -81,6 +81,12 @@ impl Connector for Elasticsearch {
         }
     }
 
+    /// At once: the task ends when its delete-by-query tasks finished, and they refresh the
+    /// index (`refresh=true`), so what they deleted is gone from searches.
+    fn verify_after(&self) -> Vec<Duration> {
+        vec![Duration::ZERO]
+    }
+
     async fn check(&self, ctx: &Ctx, subject: &Subject, pending: &Pending) -> Outcome {
         if let Err(failure) = self.check_mapping().await {
             return failure.into();

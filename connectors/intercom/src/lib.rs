@@ -23,7 +23,7 @@ pub use api::VERSION;
 pub use config::{Config, Region};
 
 use erasure_connector::{
-    async_trait, ConfigError, Connector, Ctx, Failure, Found, HttpClient, Outcome, Pending, Secrets, Subject,
+    async_trait, ConfigError, Connector, Ctx, Failure, Found, HttpClient, Outcome, Secrets, Subject,
 };
 
 pub struct Intercom {
@@ -52,12 +52,6 @@ impl Connector for Intercom {
     /// <https://www.intercom.com/help/en/articles/1815435-how-do-i-delete-users-and-leads-in-intercom>).
     fn verify_after(&self) -> Vec<std::time::Duration> {
         vec![std::time::Duration::ZERO, std::time::Duration::from_secs(7 * 86_400)]
-    }
-
-    /// Intercom erases synchronously, so `erase` never answers `Pending`; a check that comes
-    /// anyway erases again, which is harmless.
-    async fn check(&self, ctx: &Ctx, subject: &Subject, _pending: &Pending) -> Outcome {
-        self.erase(ctx, subject).await
     }
 
     async fn lookup(&self, ctx: &Ctx, subject: &Subject) -> Result<Found, Failure> {

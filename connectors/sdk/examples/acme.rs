@@ -127,7 +127,7 @@ mod erasure {
 // `lib.rs`: the module list, the connector's state, its constructor and the `Connector` impl.
 use config::Config;
 use erasure_connector::{
-    async_trait, ConfigError, Connector, Ctx, Failure, Found, HttpClient, Outcome, Pending, Secrets, Subject,
+    async_trait, ConfigError, Connector, Ctx, Failure, Found, HttpClient, Outcome, Secrets, Subject,
 };
 use std::time::Duration;
 
@@ -154,9 +154,11 @@ impl Connector for Acme {
         self.erase_people(ctx, subject).await.unwrap_or_else(Outcome::from)
     }
 
-    /// Acme erases at once, so `erase` never answers `Pending`; a check erases again, harmlessly.
-    async fn check(&self, ctx: &Ctx, subject: &Subject, _pending: &Pending) -> Outcome {
-        self.erase(ctx, subject).await
+    // `check` keeps the default (erase again): Acme erases at once, `erase` never answers `Pending`.
+
+    /// Acme deletes for good when it answers: verified once, at once.
+    fn verify_after(&self) -> Vec<Duration> {
+        vec![Duration::ZERO]
     }
 
     async fn lookup(&self, _ctx: &Ctx, subject: &Subject) -> Result<Found, Failure> {

@@ -107,9 +107,10 @@ pub enum FailureKind {
         after: Option<Duration>,
     },
     Permanent,
-    /// `lookup` only: this system cannot say whether it still holds data about a subject (a
-    /// webhook service without a lookup endpoint). Verification records the system as not
-    /// verified instead of retrying; nothing is wrong with the system.
+    /// `lookup` (and `healthcheck`) only: this system cannot say whether it still holds data
+    /// about a subject (a webhook service without a lookup endpoint, a connector keeping the
+    /// default `lookup`). Verification records the system as not verified instead of retrying;
+    /// nothing is wrong with the system.
     NotVerifiable,
 }
 

@@ -14,7 +14,7 @@
 //! Each check uses its own subject, so the order does not matter; a failing check panics with
 //! its name.
 
-use crate::{Connector, Ctx, HttpClient, Outcome, Subject};
+use crate::{Connector, Ctx, Failure, FailureKind, HttpClient, Outcome, Subject};
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
@@ -194,13 +194,30 @@ impl Kit {
         assert_eq!(self.mock.remaining(&subject).await, 1);
     }
 
+    /// `lookup` finds seeded data and none after the erasure; and it agrees with `verify_after`:
+    /// a connector that schedules no check must answer not verifiable (the default `lookup`),
+    /// and one that schedules checks must answer them.
     pub async fn lookup_sees_data_then_none(&self) {
         let subject = self.subject("looked-up");
         self.mock.seed(&subject, 2).await;
-        let found = self.connector.lookup(&self.ctx(), &subject).await.expect("lookup works");
+        let answer = self.connector.lookup(&self.ctx(), &subject).await;
+        let schedules_checks = !self.connector.verify_after().is_empty();
+        let found = match answer {
+            Err(Failure { kind: FailureKind::NotVerifiable, .. }) if !schedules_checks => return,
+            Err(Failure { kind: FailureKind::NotVerifiable, reason }) => panic!(
+                "lookup_sees_data_then_none: verify_after() schedules checks but lookup is not verifiable ({reason}): \
+                 write lookup, or keep the default verify_after (no check)"
+            ),
+            Ok(_) if !schedules_checks => panic!(
+                "lookup_sees_data_then_none: lookup answers but verify_after() is empty, so no check is ever \
+                 scheduled: override verify_after (at least vec![Duration::ZERO])"
+            ),
+            Ok(found) => found,
+            Err(failure) => panic!("lookup_sees_data_then_none: lookup failed: {failure:?}"),
+        };
         assert!(found.present, "lookup finds seeded data");
         let (outcome, _) = self.drive(&self.ctx(), &subject).await;
-        assert!(matches!(outcome, Outcome::Erased(_)));
+        assert!(matches!(outcome, Outcome::Erased(_)), "lookup_sees_data_then_none (erase): {outcome:?}");
         let found = self.connector.lookup(&self.ctx(), &subject).await.expect("lookup works");
         assert!(!found.present, "lookup after erasure: {found:?}");
     }
@@ -319,5 +336,82 @@ impl Drop for SpecProxy {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Evidence, Found, Pending};
+
+    /// Erases nothing it holds; `lookup` and `verify_after` as each test sets them.
+    struct Fake {
+        looks_up: bool,
+        checks: Vec<Duration>,
+    }
+
+    #[async_trait]
+    impl Connector for Fake {
+        fn kind(&self) -> &'static str {
+            "fake"
+        }
+
+        async fn erase(&self, _: &Ctx, _: &Subject) -> Outcome {
+            Outcome::Erased(Evidence::default())
+        }
+
+        async fn check(&self, _: &Ctx, _: &Subject, _: &Pending) -> Outcome {
+            Outcome::Erased(Evidence::default())
+        }
+
+        async fn lookup(&self, _: &Ctx, _: &Subject) -> Result<Found, Failure> {
+            match self.looks_up {
+                true => Ok(Found { present: true, count: Some(1) }),
+                false => Err(Failure::not_verifiable("fake: no lookup")),
+            }
+        }
+
+        fn verify_after(&self) -> Vec<Duration> {
+            self.checks.clone()
+        }
+    }
+
+    struct Nothing;
+
+    #[async_trait]
+    impl Mock for Nothing {
+        async fn seed(&self, _: &Subject, _: u64) {}
+        async fn remaining(&self, _: &Subject) -> u64 {
+            0
+        }
+        async fn inject(&self, _: MockFault) {}
+        fn is_async(&self) -> bool {
+            false
+        }
+        fn more_than_a_page(&self) -> u64 {
+            2
+        }
+    }
+
+    fn kit(looks_up: bool, checks: Vec<Duration>) -> Kit {
+        let http = HttpClient::unlimited("fake", KIT_HTTP_TIMEOUT);
+        Kit::new(Arc::new(Fake { looks_up, checks }), Arc::new(Nothing), http)
+    }
+
+    #[tokio::test]
+    async fn a_connector_that_cannot_look_up_and_schedules_no_check_passes() {
+        kit(false, vec![]).lookup_sees_data_then_none().await;
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "verify_after() schedules checks but lookup is not verifiable")]
+    async fn checks_scheduled_for_a_connector_that_cannot_look_up_fail() {
+        kit(false, vec![Duration::ZERO]).lookup_sees_data_then_none().await;
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "lookup answers but verify_after() is empty")]
+    async fn a_lookup_no_check_ever_uses_fails() {
+        kit(true, vec![]).lookup_sees_data_then_none().await;
     }
 }

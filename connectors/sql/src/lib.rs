@@ -26,7 +26,7 @@ pub use config::Config;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use erasure_connector::{
-    async_trait, ConfigError, Connector, Ctx, Failure, Found, HttpClient, Outcome, Pending, Secrets, Subject,
+    async_trait, ConfigError, Connector, Ctx, Failure, Found, HttpClient, Outcome, Secrets, Subject,
 };
 
 pub struct Sql {
@@ -60,8 +60,9 @@ impl Connector for Sql {
         self.erase_rows(ctx, subject).await
     }
 
-    async fn check(&self, ctx: &Ctx, subject: &Subject, _pending: &Pending) -> Outcome {
-        self.erase(ctx, subject).await
+    /// At once: the rows are gone when the transaction commits.
+    fn verify_after(&self) -> Vec<std::time::Duration> {
+        vec![std::time::Duration::ZERO]
     }
 
     async fn lookup(&self, ctx: &Ctx, subject: &Subject) -> Result<Found, Failure> {

@@ -1,0 +1,100 @@
+//! Registering a new kind: the lines the scaffold adds to files of the repository. Each function
+//! takes a file's text and returns it with the line added, or says why it cannot.
+
+use super::name::Names;
+
+/// The root `Cargo.toml`: the kind's crate, after the last connector dependency.
+pub fn cargo_dependency(manifest: &str, names: &Names) -> Result<String, String> {
+    let line = format!("{} = {{ path = \"connectors/{}\" }}", names.package, names.kind);
+    let is_connector = |l: &str| l.starts_with("erasure-connector-") && l.contains("path = \"connectors/");
+    insert_after_last(manifest, is_connector, &line)
+        .ok_or_else(|| "Cargo.toml: no `erasure-connector-... = { path = \"connectors/...\" }` line to add to".into())
+}
+
+/// `src/registry.rs`: the kind's row, last in `CONSTRUCTORS`.
+pub fn registry_row(registry: &str, names: &Names) -> Result<String, String> {
+    let start = registry.find("const CONSTRUCTORS").ok_or("src/registry.rs: no CONSTRUCTORS table")?;
+    let end = start + registry[start..].find("\n];").ok_or("src/registry.rs: CONSTRUCTORS does not end with `];`")?;
+    let build = format!("build_kind(s, name, secrets, http, {}::{}::new)", names.crate_name, names.type_name);
+    let one_line = format!("\n    (\"{}\", |s, name, secrets, http| {build}),", names.kind);
+    // rustfmt's form when the row is wider than `max_width` (rustfmt.toml).
+    let row = match one_line.len() - 1 <= 120 {
+        true => one_line,
+        false => format!("\n    (\"{}\", |s, name, secrets, http| {{\n        {build}\n    }}),", names.kind),
+    };
+    Ok(format!("{}{row}{}", &registry[..end], &registry[end..]))
+}
+
+/// `sim/src/lib.rs`: `pub mod NAME;` among the module declarations, in rustfmt's order (by name).
+pub fn sim_module(lib: &str, names: &Names) -> Result<String, String> {
+    let module_of = |l: &str| {
+        l.strip_prefix("pub mod ")
+            .or_else(|| l.strip_prefix("mod "))
+            .and_then(|m| m.strip_suffix(';'))
+            .map(str::to_string)
+    };
+    let lines: Vec<&str> = lib.lines().collect();
+    let first = lines.iter().position(|l| module_of(l).is_some()).ok_or("sim/src/lib.rs: no module declarations")?;
+    let block = lines[first..].iter().take_while(|l| module_of(l).is_some()).count();
+    let at = first + lines[first..first + block].iter().take_while(|l| module_of(l).unwrap() < names.kind).count();
+    let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    out.insert(at, format!("pub mod {};", names.kind));
+    Ok(out.join("\n") + if lib.ends_with('\n') { "\n" } else { "" })
+}
+
+fn insert_after_last(text: &str, matches: impl Fn(&str) -> bool, line: &str) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let last = lines.iter().rposition(|l| matches(l))?;
+    let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    out.insert(last + 1, line.to_string());
+    Some(out.join("\n") + if text.ends_with('\n') { "\n" } else { "" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scaffold::name;
+
+    fn acme() -> Names {
+        name::check("acme", &[]).unwrap()
+    }
+
+    #[test]
+    fn the_dependency_follows_the_last_connector() {
+        let manifest = "[dependencies]\nerasure-connector.workspace = true\nerasure-connector-zendesk = { path = \"connectors/zendesk\" }\nanyhow = \"1\"\n";
+        assert_eq!(
+            cargo_dependency(manifest, &acme()).unwrap(),
+            "[dependencies]\nerasure-connector.workspace = true\nerasure-connector-zendesk = { path = \"connectors/zendesk\" }\nerasure-connector-acme = { path = \"connectors/acme\" }\nanyhow = \"1\"\n"
+        );
+        assert!(cargo_dependency("[dependencies]\nanyhow = \"1\"\n", &acme()).is_err());
+    }
+
+    #[test]
+    fn the_row_ends_the_constructors_table() {
+        let registry = "const CONSTRUCTORS: &[(&str, Constructor)] = &[\n    (\"webhook\", w),\n];\n\nconst OTHER: &[u8] = &[\n];\n";
+        assert_eq!(
+            registry_row(registry, &acme()).unwrap(),
+            "const CONSTRUCTORS: &[(&str, Constructor)] = &[\n    (\"webhook\", w),\n    (\"acme\", |s, name, secrets, http| build_kind(s, name, secrets, http, erasure_connector_acme::Acme::new)),\n];\n\nconst OTHER: &[u8] = &[\n];\n"
+        );
+    }
+
+    #[test]
+    fn the_simulator_module_takes_its_place_by_name() {
+        let lib = "//! Sim.\n\nmod control;\nmod loki;\nmod zendesk;\n\npub use loki::Loki;\n";
+        assert_eq!(
+            sim_module(lib, &acme()).unwrap(),
+            "//! Sim.\n\npub mod acme;\nmod control;\nmod loki;\nmod zendesk;\n\npub use loki::Loki;\n"
+        );
+        let last = name::check("zz", &[]).unwrap();
+        assert!(sim_module(lib, &last).unwrap().contains("mod zendesk;\npub mod zz;\n\npub use"));
+    }
+
+    #[test]
+    fn a_long_row_takes_rustfmts_block_form() {
+        let registry = "const CONSTRUCTORS: &[(&str, Constructor)] = &[\n];\n";
+        let long = name::check("elasticsearch_managed", &[]).unwrap();
+        let row = registry_row(registry, &long).unwrap();
+        assert!(row.contains("(\"elasticsearch_managed\", |s, name, secrets, http| {\n        build_kind("), "{row}");
+        assert!(row.lines().all(|l| l.len() <= 120));
+    }
+}
