@@ -104,6 +104,26 @@ async fn check_config_names_a_broken_http_definition_s_file_and_key() {
     );
     let output = erasure(&stack, &stack.config_file(&[], &intercom), &["check-config"]).await;
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+
+    // An inline definition goes through the config layers as written (mixed-case keys too).
+    let inline = format!(
+        "[connectors.crm]\nkind = \"http\"\nbase_url = \"{}\"\n[connectors.crm.vars]\nlistId = \"L1\"\n\
+         [connectors.crm.definition.headers]\nX-Api-Version = \"2\"\n\
+         [[connectors.crm.definition.find]]\nname = \"people\"\nfor_each = \"email\"\n\
+         path = \"/lists/{{vars.listId}}/people\"\nquery = {{ email = \"{{email}}\" }}\nrecords = \"/people\"\n\
+         match = {{ field = \"/email\", equals = \"{{email}}\" }}\n",
+        stack.sim.vendor_url("crm")
+    );
+    let output = erasure(&stack, &stack.config_file(&[], &inline), &["check-config"]).await;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let broken = inline.replace("{email}\" }\nrecords", "{emial}\" }\nrecords");
+    let output = erasure(&stack, &stack.config_file(&[], &broken), &["check-config"]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("`connectors.crm.definition`") && stderr.contains("the inline definition: find[0].query.email"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]
