@@ -274,7 +274,7 @@ mod tests {
         assert_eq!(settings.api.tokens.len(), 1);
         assert_eq!(
             settings.enabled_instances(),
-            ["accounts", "billing", "chat", "helpdesk", "logs", "shop_db", "support", "voice"]
+            ["accounts", "billing", "chat", "crm", "helpdesk", "logs", "shop_db", "support", "voice"]
         );
         assert_eq!(settings.connectors["support"].requests_per_second, Some(10.0));
     }

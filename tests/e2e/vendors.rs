@@ -11,7 +11,10 @@ use uuid::Uuid;
 async fn one_request_erases_the_subject_from_every_vendor_with_evidence() {
     let stack = Stack::new().await;
     // SAFETY: set before the worker starts; each test runs in its own process.
-    unsafe { std::env::set_var("E2E_SIM_TOKEN", "sim-token") };
+    unsafe {
+        std::env::set_var("E2E_SIM_TOKEN", "sim-token");
+        std::env::set_var("E2E_HUBSPOT_TOKEN", erasure_sim::Sim::HUBSPOT_TOKEN);
+    }
     let seed: serde_json::Value =
         serde_json::from_str(include_str!("../../config/demo-seed.json")).expect("the demo seed is JSON");
     stack.sim.seed_json(&seed).expect("the demo seed loads");
@@ -42,11 +45,17 @@ token_env = "E2E_SIM_TOKEN"
 check_interval = "1s"
 min_identifier_length = 5
 delete_request_cancel_period = "0s"
+[connectors.crm]
+kind = "http"
+definition = "hubspot"
+base_url = "{hubspot}"
+access_token_env = "E2E_HUBSPOT_TOKEN"
 "#,
         zendesk = stack.sim.vendor_url("zendesk"),
         intercom = stack.sim.vendor_url("intercom"),
         twilio = stack.sim.vendor_url("twilio"),
         loki = stack.sim.vendor_url("loki"),
+        hubspot = stack.sim.vendor_url("hubspot"),
     );
     // Loki's cancellation period (24h by default) is over at once here.
     stack.sim.loki().set_cancel_period(Duration::ZERO);
@@ -65,7 +74,7 @@ delete_request_cancel_period = "0s"
     assert_eq!(event.routing_key, "erasure.completed", "{:#}", event.body);
     let systems = event.body["systems"].as_array().unwrap();
     let evidence = |name: &str| systems.iter().find(|s| s["system"] == name).unwrap()["evidence"].clone();
-    for name in ["accounts", "helpdesk", "chat", "voice", "logs"] {
+    for name in ["accounts", "helpdesk", "chat", "voice", "logs", "crm"] {
         let system = systems.iter().find(|s| s["system"] == name).unwrap();
         assert_eq!(system["outcome"], "erased", "{name}: {system:#}");
     }
@@ -75,6 +84,14 @@ delete_request_cancel_period = "0s"
     assert_eq!(evidence("chat")["counts"]["contacts"], 1);
     assert_eq!(evidence("voice")["counts"]["recordings"], 3);
     assert_eq!(evidence("logs")["counts"]["log_lines"], 3, "u_1234's line is not u_123's");
+    // The declarative HubSpot: Ana's one contact (found by e-mail and by phone), not ana.other's.
+    assert_eq!(evidence("crm")["counts"]["contacts"], 1, "{:#}", evidence("crm"));
+    assert_eq!(stack.sim.hubspot().remaining(&["ana@example.com", "+33612345678"]), 0);
+    assert_eq!(
+        stack.sim.hubspot().remaining(&["ana.other@example.com"]),
+        2,
+        "a near miss (a contact and its engagement) is never erased"
+    );
     let text = event.body.to_string();
     for identifier in ["ana@example.com", "+33612345678", "u_123\""] {
         assert!(!text.contains(identifier), "the confirmation never carries an identifier");
