@@ -3,7 +3,8 @@
 //! repository it is run in; nothing else.
 //!
 //! `name.rs`: the kind's names and which are refused. `template.rs`: the embedded template.
-//! `register.rs`: the lines added to the root `Cargo.toml`, `src/registry.rs` and `sim/src/lib.rs`.
+//! `register.rs`: the lines added to the root `Cargo.toml` (the kind's one registration line) and
+//! `sim/src/lib.rs` (its simulator module).
 
 mod name;
 mod register;
@@ -44,7 +45,6 @@ pub fn new_connector(root: &Path, name: &str, known_kinds: &[&str]) -> anyhow::R
     }
     let edits = [
         ("Cargo.toml", register::cargo_dependency as fn(&str, &name::Names) -> Result<String, String>),
-        ("src/registry.rs", register::registry_row),
         ("sim/src/lib.rs", register::sim_module),
     ];
     let mut edited = Vec::new();
@@ -100,7 +100,7 @@ mod tests {
         }
         let write = |file: &str, text: &str| std::fs::write(root.join(file), text).unwrap();
         write("Cargo.toml", "[dependencies]\nerasure-connector-zendesk = { path = \"connectors/zendesk\" }\n");
-        write("src/registry.rs", "const CONSTRUCTORS: &[(&str, Constructor)] = &[\n    (\"zendesk\", z),\n];\n");
+        write("src/registry.rs", "include!(concat!(env!(\"OUT_DIR\"), \"/connector_kinds.rs\"));\n");
         write("sim/src/lib.rs", "mod harness;\nmod zendesk;\n");
         root
     }
@@ -118,7 +118,8 @@ mod tests {
         }
         let read = |file: &str| std::fs::read_to_string(found.join(file)).unwrap();
         assert!(read("Cargo.toml").contains("erasure-connector-acme = { path = \"connectors/acme\" }"));
-        assert!(read("src/registry.rs").contains("erasure_connector_acme::Acme::new"));
+        assert!(read("connectors/acme/Cargo.toml")
+            .contains("[package.metadata.erasure]\nkind = \"acme\"\nconnector = \"Acme\""));
         assert_eq!(read("sim/src/lib.rs"), "pub mod acme;\nmod harness;\nmod zendesk;\n");
 
         let again = new_connector(&found, "acme", &["zendesk"]).err().unwrap().to_string();
@@ -130,9 +131,9 @@ mod tests {
     #[test]
     fn nothing_is_written_when_a_registration_cannot_be_made() {
         let root = repository();
-        std::fs::write(root.join("src/registry.rs"), "// no table\n").unwrap();
+        std::fs::write(root.join("sim/src/lib.rs"), "// no modules\n").unwrap();
         let refused = new_connector(&root, "acme", &[]).err().unwrap().to_string();
-        assert!(refused.contains("no CONSTRUCTORS table"), "{refused}");
+        assert!(refused.contains("no module declarations"), "{refused}");
         assert!(!root.join("connectors/acme").exists() && !root.join("sim/src/acme").exists());
         assert!(!std::fs::read_to_string(root.join("Cargo.toml")).unwrap().contains("acme"));
         std::fs::remove_dir_all(&root).unwrap();

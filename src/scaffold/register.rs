@@ -11,20 +11,6 @@ pub fn cargo_dependency(manifest: &str, names: &Names) -> Result<String, String>
         .ok_or_else(|| "Cargo.toml: no `erasure-connector-... = { path = \"connectors/...\" }` line to add to".into())
 }
 
-/// `src/registry.rs`: the kind's row, last in `CONSTRUCTORS`.
-pub fn registry_row(registry: &str, names: &Names) -> Result<String, String> {
-    let start = registry.find("const CONSTRUCTORS").ok_or("src/registry.rs: no CONSTRUCTORS table")?;
-    let end = start + registry[start..].find("\n];").ok_or("src/registry.rs: CONSTRUCTORS does not end with `];`")?;
-    let build = format!("build_kind(s, name, secrets, http, {}::{}::new)", names.crate_name, names.type_name);
-    let one_line = format!("\n    (\"{}\", |s, name, secrets, http| {build}),", names.kind);
-    // rustfmt's form when the row is wider than `max_width` (rustfmt.toml).
-    let row = match one_line.len() - 1 <= 120 {
-        true => one_line,
-        false => format!("\n    (\"{}\", |s, name, secrets, http| {{\n        {build}\n    }}),", names.kind),
-    };
-    Ok(format!("{}{row}{}", &registry[..end], &registry[end..]))
-}
-
 /// `sim/src/lib.rs`: `pub mod NAME;` among the module declarations, in rustfmt's order (by name).
 pub fn sim_module(lib: &str, names: &Names) -> Result<String, String> {
     let module_of = |l: &str| {
@@ -70,15 +56,6 @@ mod tests {
     }
 
     #[test]
-    fn the_row_ends_the_constructors_table() {
-        let registry = "const CONSTRUCTORS: &[(&str, Constructor)] = &[\n    (\"webhook\", w),\n];\n\nconst OTHER: &[u8] = &[\n];\n";
-        assert_eq!(
-            registry_row(registry, &acme()).unwrap(),
-            "const CONSTRUCTORS: &[(&str, Constructor)] = &[\n    (\"webhook\", w),\n    (\"acme\", |s, name, secrets, http| build_kind(s, name, secrets, http, erasure_connector_acme::Acme::new)),\n];\n\nconst OTHER: &[u8] = &[\n];\n"
-        );
-    }
-
-    #[test]
     fn the_simulator_module_takes_its_place_by_name() {
         let lib = "//! Sim.\n\nmod control;\nmod loki;\nmod zendesk;\n\npub use loki::Loki;\n";
         assert_eq!(
@@ -87,14 +64,5 @@ mod tests {
         );
         let last = name::check("zz", &[]).unwrap();
         assert!(sim_module(lib, &last).unwrap().contains("mod zendesk;\npub mod zz;\n\npub use"));
-    }
-
-    #[test]
-    fn a_long_row_takes_rustfmts_block_form() {
-        let registry = "const CONSTRUCTORS: &[(&str, Constructor)] = &[\n];\n";
-        let long = name::check("elasticsearch_managed", &[]).unwrap();
-        let row = registry_row(registry, &long).unwrap();
-        assert!(row.contains("(\"elasticsearch_managed\", |s, name, secrets, http| {\n        build_kind("), "{row}");
-        assert!(row.lines().all(|l| l.len() <= 120));
     }
 }
