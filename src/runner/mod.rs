@@ -59,9 +59,9 @@ pub async fn run(app: Arc<App>, instances: Arc<Vec<Instance>>, shutdown: Shutdow
             }
             // A lost check needs no release: its lease expires and it is due again.
             for (check, permit) in verify::claim(&app, instance, &owner, now).await {
-                let (app, instance, wake, owner) = (app.clone(), instance.clone(), wake.clone(), owner.clone());
+                let (app, instance, wake, recorder) = (app.clone(), instance.clone(), wake.clone(), recorder.clone());
                 workers.spawn(async move {
-                    verify::execute(&app, &instance, &check, &owner).await;
+                    verify::execute(&app, &instance, &check, &recorder).await;
                     drop(permit);
                     wake.notify_one();
                 });

@@ -1,5 +1,6 @@
 //! Outcomes written in batches: attempts that finish at about the same time share one
-//! transaction (`Store::record_all`), so a busy runner commits once per batch, not once per task.
+//! transaction (`Store::record_all`), and so do verification checks (`Store::record_checks`), so
+//! a busy runner commits once per batch, not once per task or check.
 //!
 //! An attempt hands its transition over and waits for the answer, so nothing is acknowledged
 //! before its commit. A batch takes whatever is waiting when the writer is free (never waiting to
@@ -9,6 +10,7 @@
 use super::record;
 use crate::app::App;
 use crate::store::tasks::{ClaimedTask, Guard, Recorded, Recording, Transition};
+use crate::store::verification::{CheckOutcome, CheckRecorded, ClaimedCheck};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
@@ -20,10 +22,21 @@ const BATCH: usize = 64;
 /// writer 167 requests/s).
 const WRITERS: usize = 1;
 
-struct Job {
+enum Job {
+    Task(TaskJob),
+    Check(CheckJob),
+}
+
+struct TaskJob {
     task: ClaimedTask,
     transition: Transition,
     answer: oneshot::Sender<Option<Recorded>>,
+}
+
+struct CheckJob {
+    check: ClaimedCheck,
+    outcome: CheckOutcome,
+    answer: oneshot::Sender<Option<CheckRecorded>>,
 }
 
 /// Where attempts hand their outcomes; the writers stop once every handle is dropped and the
@@ -48,7 +61,15 @@ impl Recorder {
     /// lease then expires and the task runs again).
     pub(crate) async fn record(&self, task: &ClaimedTask, transition: Transition) -> Option<Recorded> {
         let (answer, answered) = oneshot::channel();
-        self.jobs.send(Job { task: task.clone(), transition, answer }).ok()?;
+        self.jobs.send(Job::Task(TaskJob { task: task.clone(), transition, answer })).ok()?;
+        answered.await.ok().flatten()
+    }
+
+    /// Record a verification check's result under its lease; `None` when it could not be
+    /// written (the lease then expires and the check runs again).
+    pub(crate) async fn record_check(&self, check: &ClaimedCheck, outcome: CheckOutcome) -> Option<CheckRecorded> {
+        let (answer, answered) = oneshot::channel();
+        self.jobs.send(Job::Check(CheckJob { check: check.clone(), outcome, answer })).ok()?;
         answered.await.ok().flatten()
     }
 }
@@ -62,11 +83,23 @@ async fn write_batches(app: Arc<App>, queue: Arc<Mutex<mpsc::UnboundedReceiver<J
                 return;
             }
         }
-        write(&app, batch, &actor).await;
+        let (mut tasks, mut checks) = (Vec::new(), Vec::new());
+        for job in batch {
+            match job {
+                Job::Task(job) => tasks.push(job),
+                Job::Check(job) => checks.push(job),
+            }
+        }
+        if !tasks.is_empty() {
+            write_tasks(&app, tasks, &actor).await;
+        }
+        if !checks.is_empty() {
+            write_checks(&app, checks, &actor).await;
+        }
     }
 }
 
-async fn write(app: &App, batch: Vec<Job>, actor: &str) {
+async fn write_tasks(app: &App, batch: Vec<TaskJob>, actor: &str) {
     use backon::Retryable;
     let recordings: Vec<Recording<'_>> = batch
         .iter()
@@ -94,6 +127,30 @@ async fn write(app: &App, batch: Vec<Job>, actor: &str) {
         Err(error) => {
             let task = &batch[0].task;
             tracing::error!(connector = %task.connector, task_id = task.id, %error, "Could not record an outcome; the lease will expire and the task run again.");
+        }
+    }
+}
+
+async fn write_checks(app: &App, batch: Vec<CheckJob>, actor: &str) {
+    use backon::Retryable;
+    let checks: Vec<(&ClaimedCheck, &CheckOutcome)> = batch.iter().map(|job| (&job.check, &job.outcome)).collect();
+    let attempt = || app.store.record_checks(&checks, actor, app.clock.now());
+    match attempt.retry(crate::retry::in_process()).await {
+        Ok(answers) => {
+            for (job, answer) in batch.into_iter().zip(answers) {
+                let _ = job.answer.send(Some(answer));
+            }
+        }
+        Err(error) if batch.len() > 1 => {
+            tracing::warn!(checks = batch.len(), %error, "Could not record a batch of verification checks; recording them one by one.");
+            for job in batch {
+                let attempt = || app.store.record_check(&job.check, &job.outcome, actor, app.clock.now());
+                let _ = job.answer.send(attempt.retry(crate::retry::in_process()).await.ok());
+            }
+        }
+        Err(error) => {
+            let check = &batch[0].check;
+            tracing::error!(connector = %check.task.connector, check_id = check.id, %error, "Could not record a verification check; its lease will expire and it runs again.");
         }
     }
 }
