@@ -477,7 +477,7 @@ pub(crate) async fn settle(
                     (SELECT CASE WHEN bool_or(c.result = 'not_verifiable') THEN 'not_verifiable'
                                  WHEN bool_or(c.done_at IS NULL) THEN 'scheduled' END
                      FROM verification_checks c
-                     WHERE c.task_id = t.id AND c.result IS DISTINCT FROM 'superseded'
+                     WHERE c.request_id = t.request_id AND c.task_id = t.id AND c.result IS DISTINCT FROM 'superseded'
                        AND c.result IS DISTINCT FROM 'found')
              FROM tasks t WHERE request_id = $1 ORDER BY connector",
             )
