@@ -7,7 +7,9 @@
 use crate::config::{secret_from_env, ConfigError, Settings};
 use crate::runner::limiter::SharedRateLimiter;
 use crate::store::Store;
-use erasure_connector::{ConfigError as KindConfigError, Connector, HttpClient, NoLimit, RateLimiter, Secrets};
+use erasure_connector::{
+    ConfigError as KindConfigError, Connector, HttpClient, KindLabel, NoLimit, RateLimiter, Secrets,
+};
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
@@ -23,6 +25,14 @@ pub struct Instance {
     pub slots: Arc<Semaphore>,
     /// When to verify an erasure: the instance's `verify_after`, else the kind's default.
     pub verify_after: Vec<std::time::Duration>,
+    /// The kind of system in the person's words: the instance's `label_en`/`label_fr`, else the
+    /// connector's (`Connector::label`); `None`: the e-mail words the kind itself.
+    pub label: Option<KindLabel>,
+}
+
+/// The labels of the instances that have one, by instance name (`Store::with_system_labels`).
+pub fn labels(instances: &[Instance]) -> std::collections::BTreeMap<String, KindLabel> {
+    instances.iter().filter_map(|i| Some((i.name.clone(), i.label.clone()?))).collect()
 }
 
 /// Builds one instance of a kind from its `[connectors.NAME]` block.
@@ -106,8 +116,10 @@ pub fn build_one(settings: &Settings, name: &str, store: Option<&Store>) -> Resu
         Some(delays) => delays.iter().map(|d| d.0).collect(),
         None => connector.verify_after(),
     };
+    let label = c.label().or_else(|| connector.label());
     Ok(Instance {
         verify_after,
+        label,
         name: name.to_string(),
         kind: c.kind.clone(),
         connector,
