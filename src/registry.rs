@@ -127,3 +127,38 @@ pub fn build_one(settings: &Settings, name: &str, store: Option<&Store>) -> Resu
         slots: Arc::new(Semaphore::new(c.concurrency)),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A declarative definition without auth, labelled as a CRM.
+    const CRM: &str = "kind = \"http\"\nbase_url = \"https://crm.example\"\n\
+        definition = { label = { en = \"CRM\", fr = \"Gestion de la relation client\" }, find = [\
+        { name = \"people\", for_each = \"email\", path = \"/people\", query = { email = \"{email}\" }, \
+          records = \"/people\", match = { field = \"/email\", equals = \"{email}\" } }] }\n";
+
+    /// An instance is labelled by its own `label_en`/`label_fr`, else by its connector (the
+    /// definition's `[label]`), else not at all (the e-mail words the kind).
+    #[test]
+    fn the_instance_label_wins_over_the_definition_s_and_a_rust_kind_has_none() {
+        let config = format!(
+            "[connectors.crm]\n{CRM}[connectors.sales]\n{CRM}label_en = \"Sales pipeline\"\nlabel_fr = \"Suivi commercial\"\n\
+             [connectors.search]\nkind = \"elasticsearch\"\nbase_url = \"https://search.example\"\n\
+             index = \"people\"\nfields = [\"email\"]\napi_key_env = \"ERASURE_TEST_REGISTRY_SEARCH_KEY\"\n"
+        );
+        // SAFETY: a variable no other test reads.
+        unsafe { std::env::set_var("ERASURE_TEST_REGISTRY_SEARCH_KEY", "key") };
+        let settings = crate::config::load_for_tests(&config, &[]).unwrap();
+        let label = |name: &str| build_one(&settings, name, None).map_err(|e| e.to_string()).unwrap().label;
+        let crm = KindLabel { en: "CRM".into(), fr: "Gestion de la relation client".into() };
+        assert_eq!(label("crm"), Some(crm.clone()));
+        assert_eq!(label("sales"), Some(KindLabel { en: "Sales pipeline".into(), fr: "Suivi commercial".into() }));
+        assert_eq!(label("search"), None);
+        let instances: Vec<Instance> = ["crm", "search"]
+            .iter()
+            .map(|n| build_one(&settings, n, None).map_err(|e| e.to_string()).unwrap())
+            .collect();
+        assert_eq!(labels(&instances), std::collections::BTreeMap::from([("crm".to_string(), crm)]));
+    }
+}
