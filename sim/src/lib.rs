@@ -29,6 +29,7 @@
 //! `Sim::otlp_endpoint` is the base URL a worker's `[telemetry] otlp_endpoint` takes, and
 //! `Sim::spans` what it received.
 
+mod answer;
 mod control;
 mod elasticsearch;
 mod fault;
