@@ -40,6 +40,7 @@ mod loki;
 mod mailchimp;
 mod oauth2;
 mod otlp;
+mod seed;
 mod state;
 mod text;
 mod twilio;
