@@ -209,6 +209,26 @@ pub(crate) fn secs(d: std::time::Duration) -> f64 {
     d.as_secs_f64()
 }
 
+/// Statements parsed and planned once per pooled connection (deadpool's statement cache), then
+/// executed in one round trip each: the hot path's statements are fixed strings, so the cache
+/// stays as small as the number of call sites. A PgBouncer in transaction mode must keep prepared
+/// statements (1.21 or later, `max_prepared_statements` > 0; README, "Deploying").
+pub(crate) trait Prepared {
+    async fn prepared(&self, sql: &str) -> Result<tokio_postgres::Statement, StoreError>;
+}
+
+impl Prepared for deadpool_postgres::Transaction<'_> {
+    async fn prepared(&self, sql: &str) -> Result<tokio_postgres::Statement, StoreError> {
+        Ok(self.prepare_cached(sql).await?)
+    }
+}
+
+impl Prepared for deadpool_postgres::Object {
+    async fn prepared(&self, sql: &str) -> Result<tokio_postgres::Statement, StoreError> {
+        Ok(self.prepare_cached(sql).await?)
+    }
+}
+
 /// Append one row to the audit log, inside the caller's transaction.
 pub(crate) async fn audit(
     tx: &deadpool_postgres::Transaction<'_>,
@@ -219,10 +239,7 @@ pub(crate) async fn audit(
     event: &str,
     detail: serde_json::Value,
 ) -> Result<(), StoreError> {
-    tx.execute(
-        "INSERT INTO audit_log (request_id, task_id, at, actor, event, detail) VALUES ($1, $2, $3, $4, $5, $6)",
-        &[&request_id, &task_id, &at, &actor, &event, &detail],
-    )
-    .await?;
+    let sql = "INSERT INTO audit_log (request_id, task_id, at, actor, event, detail) VALUES ($1, $2, $3, $4, $5, $6)";
+    tx.execute(&tx.prepared(sql).await?, &[&request_id, &task_id, &at, &actor, &event, &detail]).await?;
     Ok(())
 }

@@ -6,7 +6,7 @@
 use super::outbox::enqueue;
 use super::sealed::{identifiers_from, IDENTIFIER_COLUMNS};
 use super::tasks::{claimed_task, ClaimedTask, CLAIMED_TASK_COLUMNS};
-use super::{audit, secs, Store, StoreError, TASKS_CHANNEL};
+use super::{audit, secs, Prepared, Store, StoreError, TASKS_CHANNEL};
 use crate::events::{self, Reopened};
 use crate::model::CheckResult;
 use crate::vault::Vault;
@@ -62,7 +62,8 @@ impl Store {
         let tx = client.transaction().await?;
         let claimed = tx
             .query(
-                "WITH due AS (
+                &tx.prepared(
+                    "WITH due AS (
                      SELECT c.id FROM verification_checks c JOIN requests r ON r.id = c.request_id
                      WHERE c.connector = $1 AND c.done_at IS NULL AND c.due_at <= $2
                        AND (c.lease_expires_at IS NULL OR c.lease_expires_at <= $2)
@@ -74,6 +75,8 @@ impl Store {
                         updated_at = $2
                  FROM due WHERE c.id = due.id
                  RETURNING c.id, c.lease_token, c.attempt, c.after_seconds, c.generation, c.task_id",
+                )
+                .await?,
                 &[&connector, &now, &limit, &owner, &secs(lease)],
             )
             .await?;
@@ -84,10 +87,11 @@ impl Store {
         let task_ids: Vec<i64> = claimed.iter().map(|r| r.get(5)).collect();
         let tasks = tx
             .query(
-                &format!(
+                &tx.prepared(&format!(
                     "SELECT {CLAIMED_TASK_COLUMNS} FROM tasks t JOIN requests r ON r.id = t.request_id
                      WHERE t.id = ANY($1)"
-                ),
+                ))
+                .await?,
                 &[&task_ids],
             )
             .await?;
@@ -124,14 +128,14 @@ impl Store {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         // Lock order: the request, then its task, then its checks.
-        tx.query_one("SELECT 1 FROM requests WHERE id = $1 FOR UPDATE", &[&request_id]).await?;
+        tx.query_one(&tx.prepared("SELECT 1 FROM requests WHERE id = $1 FOR UPDATE").await?, &[&request_id]).await?;
         let done = outcome.result != CheckResult::Error;
         let updated = tx
             .execute(
-                "UPDATE verification_checks SET result = $3, count = $4, last_error = $5,
+                &tx.prepared("UPDATE verification_checks SET result = $3, count = $4, last_error = $5,
                         done_at = CASE WHEN $6::bool THEN $7::timestamptz END, due_at = COALESCE($8::timestamptz, due_at),
                         lease_owner = NULL, lease_expires_at = NULL, lease_token = lease_token + 1, updated_at = $7
-                 WHERE id = $1 AND lease_token = $2 AND done_at IS NULL",
+                 WHERE id = $1 AND lease_token = $2 AND done_at IS NULL").await?,
                 &[
                     &check.id,
                     &check.lease_token,
@@ -184,8 +188,8 @@ impl Store {
         let client = self.client().await?;
         let rows = client
             .query(
-                "SELECT connector, generation, after_seconds, due_at, done_at, result, count, attempt, last_error
-                 FROM verification_checks WHERE request_id = $1 ORDER BY task_id, id",
+                &client.prepared("SELECT connector, generation, after_seconds, due_at, done_at, result, count, attempt, last_error
+                 FROM verification_checks WHERE request_id = $1 ORDER BY task_id, id").await?,
                 &[&request_id],
             )
             .await?;
@@ -235,16 +239,22 @@ async fn reopen(
 ) -> Result<(), StoreError> {
     let (request_id, task_id) = (check.task.request_id, check.task.id);
     tx.execute(
-        "UPDATE tasks SET state = 'pending', attempt = 0, next_attempt_at = $2, pending = NULL, last_error = NULL,
+        &tx.prepared(
+            "UPDATE tasks SET state = 'pending', attempt = 0, next_attempt_at = $2, pending = NULL, last_error = NULL,
                 finished_at = NULL, lease_token = lease_token + 1, updated_at = $2
          WHERE id = $1 AND state IN ('erased', 'nothing_to_erase')",
+        )
+        .await?,
         &[&task_id, &now],
     )
     .await?;
     tx.execute(
-        "UPDATE verification_checks SET result = 'superseded', done_at = $2, lease_owner = NULL,
+        &tx.prepared(
+            "UPDATE verification_checks SET result = 'superseded', done_at = $2, lease_owner = NULL,
                 lease_expires_at = NULL, lease_token = lease_token + 1, updated_at = $2
          WHERE task_id = $1 AND done_at IS NULL",
+        )
+        .await?,
         &[&task_id, &now],
     )
     .await?;
@@ -252,11 +262,12 @@ async fn reopen(
         .await?;
     let reopened = tx
         .query_opt(
-            &format!(
+            &tx.prepared(&format!(
                 "UPDATE requests r SET state = 'in_progress', generation = generation + 1, finished_at = NULL,
                         updated_at = $2
                  WHERE id = $1 AND state = 'completed' RETURNING generation, {IDENTIFIER_COLUMNS}"
-            ),
+            ))
+            .await?,
             &[&request_id, &now],
         )
         .await?;
@@ -284,6 +295,6 @@ async fn reopen(
         )
         .await?;
     }
-    tx.execute(&format!("NOTIFY {TASKS_CHANNEL}"), &[]).await?;
+    tx.execute(&tx.prepared(&format!("NOTIFY {TASKS_CHANNEL}")).await?, &[]).await?;
     Ok(())
 }
