@@ -101,6 +101,8 @@ pub struct Store {
     vault: std::sync::Arc<crate::vault::Vault>,
     /// `[[retention.copies]]`: named in the events of settled requests.
     copies: std::sync::Arc<[crate::config::ExpiringCopy]>,
+    /// Each connector instance's label, by instance name: named in the events of settled requests.
+    labels: std::sync::Arc<std::collections::BTreeMap<String, erasure_connector::KindLabel>>,
     /// `database.direct_url` (PostgreSQL itself, not a pooler): the migrations' advisory lock
     /// needs one session. `None`: a pooled connection, which is then a real session.
     direct: Option<(SecretString, PostgresTls)>,
@@ -123,6 +125,7 @@ impl Store {
             pool,
             vault: Default::default(),
             copies: std::sync::Arc::new([]),
+            labels: Default::default(),
             direct: None,
             verification: false,
         })
@@ -137,6 +140,16 @@ impl Store {
     /// The copies no API reaches (`[[retention.copies]]`) that settled requests' events name.
     pub fn with_expiring_copies(mut self, copies: &[crate::config::ExpiringCopy]) -> Store {
         self.copies = copies.into();
+        self
+    }
+
+    /// The labels of the connector instances that have one (`registry::labels`), which settled
+    /// requests' events give their systems.
+    pub fn with_system_labels(
+        mut self,
+        labels: std::collections::BTreeMap<String, erasure_connector::KindLabel>,
+    ) -> Store {
+        self.labels = labels.into();
         self
     }
 

@@ -513,6 +513,7 @@ pub(crate) async fn settle(
         .map(|(r, state)| {
             SystemOutcome::new(r.get(0), r.get(1), *state, r.get(3), r.get(4), r.get(5), r.get(6))
                 .with_verification(r.get(7))
+                .with_label(store.labels.get(r.get::<_, &str>(0)).cloned())
         })
         .collect();
     let settled = Settled::new(state, request.get(0), request.get(1), request.get(2), now, systems, copies);

@@ -1,6 +1,7 @@
 //! The `"zendesk"` section of a seed file (shape in the module doc).
 
 use super::{Data, AGENT_ID};
+use crate::seed::section;
 use serde::Deserialize;
 use serde_json::Value;
 use std::time::Duration;
@@ -41,7 +42,7 @@ struct SeedUser {
 
 /// Seed from the `"zendesk"` section of a seed file (shape in the module doc).
 pub(crate) fn seed_json(data: &mut Data, seed: &Value) -> Result<(), String> {
-    let seed: Seed = serde_json::from_value(seed.clone()).map_err(|e| format!("zendesk: {e}"))?;
+    let seed: Seed = section("zendesk", seed)?;
     if let Some(n) = seed.page_size {
         data.page_size = n.max(1);
     }
