@@ -522,8 +522,13 @@ pub(crate) async fn settle(
     let id = event.message_id;
     enqueue(tx, vault, &event, now).await?;
     audit(tx, request_id, None, now, actor, &format!("request.{state}"), json!({ "event_message_id": id })).await?;
-    if state == RequestState::Completed && store.verification {
-        super::closing::close_if_verified(tx, vault, request_id, actor, now).await?;
+    if state == RequestState::Completed {
+        // Its checks become claimable (V18).
+        let ready = "UPDATE verification_checks SET ready = true WHERE request_id = $1 AND done_at IS NULL";
+        tx.execute(&tx.prepared(ready).await?, &[&request_id]).await?;
+        if store.verification {
+            super::closing::close_if_verified(tx, vault, request_id, actor, now).await?;
+        }
     }
     Ok(Some(Settlement { state, received_at: request.get(3) }))
 }

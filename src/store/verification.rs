@@ -65,7 +65,7 @@ impl Store {
                 &tx.prepared(
                     "WITH due AS (
                      SELECT c.id FROM verification_checks c JOIN requests r ON r.id = c.request_id
-                     WHERE c.connector = $1 AND c.done_at IS NULL AND c.due_at <= $2
+                     WHERE c.connector = $1 AND c.done_at IS NULL AND c.ready AND c.due_at <= $2
                        AND (c.lease_expires_at IS NULL OR c.lease_expires_at <= $2)
                        AND r.state = 'completed'
                      ORDER BY c.due_at LIMIT $3
