@@ -148,9 +148,25 @@ impl Store {
         let mut order: Vec<usize> = (0..checks.len()).collect();
         order.sort_by_key(|&i| (checks[i].0.task.request_id, checks[i].0.id));
         let mut answers = vec![CheckRecorded::Stale; checks.len()];
+        // A passed check may close its request: tried once per request, after all of its checks,
+        // and reported on the last of them.
+        let mut closable: Vec<(Uuid, usize)> = Vec::new();
         for i in order {
             let (check, outcome) = checks[i];
             answers[i] = record_check_in(&tx, self.vault(), check, outcome, actor, now).await?;
+            let passed = matches!(outcome.result, CheckResult::Absent | CheckResult::NotVerifiable);
+            if passed && answers[i] != CheckRecorded::Stale {
+                let request_id = check.task.request_id;
+                match closable.last_mut() {
+                    Some(last) if last.0 == request_id => last.1 = i,
+                    _ => closable.push((request_id, i)),
+                }
+            }
+        }
+        for (request_id, i) in closable {
+            if super::closing::close_if_verified(&tx, self.vault(), request_id, actor, now).await? {
+                answers[i] = CheckRecorded::Applied { reopened: false, closed: true };
+            }
         }
         tx.commit().await?;
         Ok(answers)
@@ -329,11 +345,10 @@ async fn record_check_in(
             reopen(tx, vault, check, outcome.count, actor, now).await?;
             CheckRecorded::Applied { reopened: true, closed: false }
         }
-        CheckResult::Absent | CheckResult::NotVerifiable => CheckRecorded::Applied {
-            reopened: false,
-            closed: super::closing::close_if_verified(tx, vault, request_id, actor, now).await?,
-        },
-        CheckResult::Error | CheckResult::Superseded => CheckRecorded::Applied { reopened: false, closed: false },
+        // A pass may close the request: the caller tries once per request of the batch.
+        CheckResult::Absent | CheckResult::NotVerifiable | CheckResult::Error | CheckResult::Superseded => {
+            CheckRecorded::Applied { reopened: false, closed: false }
+        }
     };
     Ok(recorded)
 }
