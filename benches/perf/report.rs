@@ -45,7 +45,7 @@ impl Report {
             format!(
                 "Zendesk documents {ZENDESK_DOCUMENTED_DELETIONS} permanent user deletions per 10 minutes: the simulator enforces it, raised above each scenario's size (twice its people); against a real account that limit alone bounds erasures to about 1.2 people/s"
             ),
-            "vendors' requests_per_second set to 100000 (the shared limiter runs, never binds)".into(),
+            "the four vendors have no requests_per_second (the shared limiter runs in the rate-limit scenario only)".into(),
         ];
         if options.scenarios.iter().any(|s| s == "scaleout") {
             notes.push(format!(

@@ -274,8 +274,8 @@ async fn wait_health(url: &str) {
 
 /// The worker's config: production settings where they matter (quorum queues, publisher confirms,
 /// signed intake, data keys, verification on: all defaults), the four vendors on the simulator
-/// with a high `requests_per_second` of their own, and, in the rate-limit scenario, the webhook
-/// system limited to `limited` calls per second.
+/// without a `requests_per_second` (the simulator does not limit them), and, in the rate-limit
+/// scenario, the webhook system limited to `limited` calls per second (the shared limiter).
 fn config_text(env: &Env, db_url: &str, prefix: &str, sim: &str, limited: Option<u32>) -> String {
     let mut text = format!(
         r#"# scripts/bench: the worker's config (everything else is config/default.toml).
@@ -320,14 +320,12 @@ email = "erasure-bot@sim.invalid"
 api_token_env = "{SIM_TOKEN_ENV}"
 check_after = "100ms"
 concurrency = 32
-requests_per_second = 100000
 
 [connectors.intercom]
 kind = "intercom"
 base_url = "{sim}/intercom"
 access_token_env = "{SIM_TOKEN_ENV}"
 concurrency = 32
-requests_per_second = 100000
 
 [connectors.twilio]
 kind = "twilio"
@@ -335,7 +333,6 @@ base_url = "{sim}/twilio"
 account_sid = "AC0123456789abcdef0123456789abcdef"
 auth_token_env = "{SIM_TOKEN_ENV}"
 concurrency = 32
-requests_per_second = 100000
 
 [connectors.elasticsearch]
 kind = "elasticsearch"
@@ -346,7 +343,6 @@ username = "elastic"
 password_env = "{ES_PASSWORD_ENV}"
 check_after = "100ms"
 concurrency = 32
-requests_per_second = 100000
 "#,
         ca = env.tls_ca,
         amqp = env.amqp_url,
