@@ -40,12 +40,12 @@ impl Options {
             Options {
                 short,
                 scenarios: Vec::new(),
-                burst: 2_000,
+                burst: 1_000,
                 latency: Duration::from_secs(10),
-                backlog: 3_000,
+                backlog: 1_000,
                 ratelimit_requests: 400,
                 ratelimit: 50,
-                scaleout: 1_000,
+                scaleout: 500,
             }
         } else {
             Options {
@@ -63,7 +63,9 @@ impl Options {
         let usage = "scripts/bench [--short] [--scenario burst|latency|backlog|ratelimit|scaleout|all] \
                      [--backlog B] [--latency-seconds S] [N]";
         let number = |i: usize| -> usize {
-            args.get(i + 1).and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{} needs a number: {usage}", args[i]))
+            args.get(i + 1)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("{} needs a number: {usage}", args[i]))
         };
         while i < args.len() {
             match args[i].as_str() {
@@ -131,7 +133,10 @@ async fn main() {
         report.print_backlog();
     }
     if options.runs("ratelimit") {
-        println!("ratelimit: {} requests, one webhook system limited to {}/s...", options.ratelimit_requests, options.ratelimit);
+        println!(
+            "ratelimit: {} requests, one webhook system limited to {}/s...",
+            options.ratelimit_requests, options.ratelimit
+        );
         report.ratelimit =
             Some(scenarios::ratelimit(&env, options.ratelimit_requests, options.ratelimit, &mut failures).await);
         report.print_ratelimit();

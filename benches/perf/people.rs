@@ -44,8 +44,7 @@ pub fn seed(people: &[Person], webhook: Option<&str>, user_deletions: u32) -> Va
         .collect();
     let calls: Vec<Value> =
         people.iter().map(|p| json!({ "from": p.phone, "to": OWN_NUMBER, "recordings": 1 })).collect();
-    let documents: Vec<Value> =
-        people.iter().map(|p| json!({ ES_FIELD: p.email, "message": "signed in" })).collect();
+    let documents: Vec<Value> = people.iter().map(|p| json!({ ES_FIELD: p.email, "message": "signed in" })).collect();
     let mut seed = json!({
         "zendesk": {
             "job_delay_ms": 0,

@@ -68,7 +68,10 @@ impl Report {
     }
 
     pub fn print_header(&self) {
-        println!("erasure-worker benchmark, {} ({}), {} cores, commit {}", self.date, self.command, self.cores, self.git_commit);
+        println!(
+            "erasure-worker benchmark, {} ({}), {} cores, commit {}",
+            self.date, self.command, self.cores, self.git_commit
+        );
         for note in &self.notes {
             println!("  - {note}");
         }
@@ -77,7 +80,10 @@ impl Report {
     pub fn print_burst(&self) {
         let Some(b) = &self.burst else { return };
         println!("  {:<28} {}", "burst", format!("{} requests x {VENDORS} systems", b.requests));
-        row("throughput", format!("{:.0} requests/s, {:.0} erasure tasks/s", b.requests_per_second, b.tasks_per_second));
+        row(
+            "throughput",
+            format!("{:.0} requests/s, {:.0} erasure tasks/s", b.requests_per_second, b.tasks_per_second),
+        );
         row("first publish -> last outcome", format!("{:.1} s (published in {:.1} s)", b.seconds, b.publish_seconds));
         cpu_rows(&b.cpu);
         row("worker peak RSS", format!("{:.0} MB", b.worker_peak_rss_mb));
@@ -94,7 +100,10 @@ impl Report {
 
     pub fn print_latency(&self) {
         let Some(l) = &self.latency else { return };
-        println!("  {:<28} {:.0} requests/s offered for {:.0} s ({} requests)", "latency", l.offered_per_second, l.seconds, l.requests);
+        println!(
+            "  {:<28} {:.0} requests/s offered for {:.0} s ({} requests)",
+            "latency", l.offered_per_second, l.seconds, l.requests
+        );
         row(
             "publish -> outcome",
             format!("p50 {:.0} ms, p90 {:.0} ms, p99 {:.0} ms, max {:.0} ms", l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms),
@@ -111,18 +120,26 @@ impl Report {
 
     pub fn print_ratelimit(&self) {
         let Some(r) = &self.ratelimit else { return };
-        println!("  {:<28} {} requests, one webhook system limited to {}/s", "rate limit", r.requests, r.limit_per_second);
+        println!(
+            "  {:<28} {} requests, one webhook system limited to {}/s",
+            "rate limit", r.requests, r.limit_per_second
+        );
         row("most calls in one second", format!("{} (limit {})", r.max_per_second, r.limit_per_second));
         row(
             "seconds at >= 95% of limit",
             format!("{:.0}% of {} backlogged seconds", r.share_at_95_percent * 100.0, r.backlogged_seconds),
         );
-        let burst = self.burst.as_ref().map_or(String::new(), |b| format!(" (burst: {:.0})", b.tasks_per_second));
+        let burst =
+            self.backlog.as_ref().map_or(String::new(), |b| format!(" (backlog drain: {:.0})", b.tasks_per_second));
         row("other systems' tasks/s", format!("{:.0}{burst}", r.other_tasks_per_second));
     }
 
     pub fn print_scaleout(&self) {
-        println!("  {:<28} {} requests queued each time", "scale-out", self.scaleout.first().map_or(0, |(_, b)| b.requests));
+        println!(
+            "  {:<28} {} requests queued each time",
+            "scale-out",
+            self.scaleout.first().map_or(0, |(_, b)| b.requests)
+        );
         let one = self.scaleout.first().map_or(1.0, |(_, b)| b.requests_per_second);
         for (workers, b) in &self.scaleout {
             row(
@@ -172,7 +189,13 @@ fn cpu_rows(cpu: &Cpu) {
 }
 
 fn drain_rows(b: &Backlog) {
-    row("drain", format!("{:.0} requests/s, {:.0} erasure tasks/s ({:.1} s)", b.requests_per_second, b.tasks_per_second, b.drain_seconds));
+    row(
+        "drain",
+        format!(
+            "{:.0} requests/s, {:.0} erasure tasks/s ({:.1} s)",
+            b.requests_per_second, b.tasks_per_second, b.drain_seconds
+        ),
+    );
     cpu_rows(&b.cpu);
     row("worker peak RSS", format!("{:.0} MB", b.worker_peak_rss_mb));
 }

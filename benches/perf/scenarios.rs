@@ -48,7 +48,8 @@ async fn settle(world: &World, people: &[Person], failures: &mut Vec<String>) ->
 
 async fn check(world: &World, requests: usize, tasks_per_request: u64, failures: &mut Vec<String>) -> Audit {
     let audit = database::audit(&world.db().await).await;
-    failures.extend(audit.failures(requests as u64, tasks_per_request).into_iter().map(|f| format!("{}: {f}", world.name)));
+    failures
+        .extend(audit.failures(requests as u64, tasks_per_request).into_iter().map(|f| format!("{}: {f}", world.name)));
     audit
 }
 
@@ -195,7 +196,8 @@ pub async fn backlog(env: &Env, name: &str, b: usize, workers: usize, failures: 
     let _ = stop.send(());
     let rss_mb = sampler.await.expect("the memory sampler");
     let after = usage::snapshot(&world.pids());
-    let worker_peak_rss_mb = world.pids().workers.iter().filter_map(|p| usage::status_mb(*p, "VmHWM")).fold(0.0, f64::max);
+    let worker_peak_rss_mb =
+        world.pids().workers.iter().filter_map(|p| usage::status_mb(*p, "VmHWM")).fold(0.0, f64::max);
     world.stop_workers().await;
     let audit = check(&world, b, VENDORS, failures).await;
     let drain_seconds = last.duration_since(started).as_secs_f64();
@@ -223,8 +225,7 @@ pub struct RateLimit {
     pub backlogged_seconds: usize,
     /// Share of those seconds with at least 95% of the limit.
     pub share_at_95_percent: f64,
-    /// The four vendors' erasure tasks per second meanwhile (first publication to their last
-    /// task's end).
+    /// The four vendors' erasure tasks per second meanwhile (first task's end to the last's).
     pub other_tasks_per_second: f64,
     pub audit: Audit,
 }
@@ -234,10 +235,25 @@ pub struct RateLimit {
 pub async fn ratelimit(env: &Env, n: usize, limit: u32, failures: &mut Vec<String>) -> RateLimit {
     let people = people("ratelimit", n);
     let mut world = World::new(env, "ratelimit", &people, &setup(n, Some(limit))).await;
-    world.start_workers(1).await;
+    // Every request admitted first (a worker running intake only), so that the limited system is
+    // backlogged from the first second of the drain to its last.
+    world.start_workers_only(1, Some("intake")).await;
     let publisher = Publisher::new(&env.amqp_url, &world.requests_queue()).await;
     let sent = Sent::default();
     publisher.burst(&people, &sent).await;
+    let db = world.db().await;
+    let deadline = Instant::now() + QUIET;
+    while db.query_one("SELECT count(*) FROM requests", &[]).await.expect("count requests").get::<_, i64>(0) < n as i64
+    {
+        assert!(
+            Instant::now() < deadline,
+            "ratelimit: the requests were not all admitted within {} s",
+            QUIET.as_secs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    world.stop_workers().await;
+    world.start_workers(1).await;
     settle(&world, &people, failures).await;
     world.stop_workers().await;
     let audit = check(&world, n, VENDORS + 1, failures).await;
@@ -252,8 +268,8 @@ pub async fn ratelimit(env: &Env, n: usize, limit: u32, failures: &mut Vec<Strin
         .db()
         .await
         .query_one(
-            "SELECT count(*)::float8 / greatest(extract(epoch FROM max(t.updated_at) - min(r.received_at))::float8, 0.001)
-             FROM tasks t JOIN requests r ON r.id = t.request_id WHERE t.connector <> $1",
+            "SELECT count(*)::float8 / greatest(extract(epoch FROM max(updated_at) - min(updated_at))::float8, 0.001)
+             FROM tasks WHERE connector <> $1",
             &[&LIMITED],
         )
         .await

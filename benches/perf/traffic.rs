@@ -138,12 +138,22 @@ impl Outcomes {
         let connection = connect(url).await;
         let channel = connection.create_channel().await.expect("a channel");
         let queue = channel
-            .queue_declare("".into(), QueueDeclareOptions { exclusive: true, ..Default::default() }, FieldTable::default())
+            .queue_declare(
+                "".into(),
+                QueueDeclareOptions { exclusive: true, ..Default::default() },
+                FieldTable::default(),
+            )
             .await
             .expect("declare the outcomes queue");
         for key in ["erasure.completed", "erasure.failed", "erasure.rejected"] {
             channel
-                .queue_bind(queue.name().clone(), exchange.into(), key.into(), QueueBindOptions::default(), FieldTable::default())
+                .queue_bind(
+                    queue.name().clone(),
+                    exchange.into(),
+                    key.into(),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
                 .await
                 .expect("bind the outcomes queue");
         }

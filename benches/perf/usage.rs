@@ -19,7 +19,11 @@ fn stat(pid: u32) -> Option<Stat> {
     let fields: Vec<u64> = text.rsplit_once(") ")?.1.split(' ').skip(1).map(|f| f.parse().unwrap_or(0)).collect();
     // Field n of proc(5) is index n - 4 here: ppid (4), utime (14), stime (15), cutime (16),
     // cstime (17).
-    Some(Stat { ppid: *fields.first()? as u32, own: fields.get(10)? + fields.get(11)?, children: fields.get(12)? + fields.get(13)? })
+    Some(Stat {
+        ppid: *fields.first()? as u32,
+        own: fields.get(10)? + fields.get(11)?,
+        children: fields.get(12)? + fields.get(13)?,
+    })
 }
 
 /// Clock ticks per second (`getconf CLK_TCK`, 100 on Linux).

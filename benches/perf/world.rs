@@ -45,7 +45,8 @@ pub struct Env {
 impl Env {
     pub fn from_stack() -> Env {
         let var = |name: &str| {
-            std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run scripts/bench, which starts the stack"))
+            std::env::var(name)
+                .unwrap_or_else(|_| panic!("{name} is not set: run scripts/bench, which starts the stack"))
         };
         let pid = |name: &str| var(name).parse::<u32>().unwrap_or_else(|_| panic!("{name} is not a pid"));
         for (name, value) in SECRETS {
@@ -71,7 +72,8 @@ impl Env {
 }
 
 pub async fn connect(url: &str) -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("connect to PostgreSQL");
+    let (client, connection) =
+        tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("connect to PostgreSQL");
     tokio::spawn(connection);
     client
 }
@@ -182,10 +184,17 @@ impl World {
 
     /// Start `n` more worker processes and wait until each consumes the intake queue.
     pub async fn start_workers(&mut self, n: usize) {
+        self.start_workers_only(n, None).await
+    }
+
+    /// The same, running only these loops (`--only intake`) when given.
+    pub async fn start_workers_only(&mut self, n: usize, only: Option<&str>) {
         for _ in 0..n {
             let i = self.workers.len();
+            let only: Vec<&str> = only.map(|o| vec!["--only", o]).unwrap_or_default();
             let child = Command::new(&self.erasure_bin)
                 .args(["--config", self.config.to_str().unwrap(), "run"])
+                .args(&only)
                 .stdout(log_file(&self.dir.join(format!("worker-{i}.log"))))
                 .stderr(log_file(&self.dir.join(format!("worker-{i}.log"))))
                 .spawn()
