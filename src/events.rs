@@ -6,6 +6,7 @@
 use crate::intake::message::Reason;
 use crate::model::{RequestState, TaskState};
 use chrono::{DateTime, Utc};
+use erasure_connector::KindLabel;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -156,6 +157,10 @@ pub struct SystemOutcome {
     /// looked up again, see `erasure.closed`) or `not_verifiable` (it cannot be, and is not).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verification: Option<String>,
+    /// The kind of system in the person's words (`en`, `fr`), when the instance or its
+    /// definition names one; absent, `kind` is worded by whoever shows it (the e-mail does).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<KindLabel>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -176,7 +181,23 @@ impl SystemOutcome {
     ) -> SystemOutcome {
         let reason = matches!(outcome, TaskState::Failed | TaskState::Exempt).then_some(last_error);
         let evidence = evidence.unwrap_or_else(|| serde_json::json!({}));
-        SystemOutcome { system, kind, outcome, evidence, finished_at, attempts, reason, verification: None }
+        SystemOutcome {
+            system,
+            kind,
+            outcome,
+            evidence,
+            finished_at,
+            attempts,
+            reason,
+            verification: None,
+            label: None,
+        }
+    }
+
+    /// The instance's label (`[connectors.NAME] label_en/label_fr` or its definition's `[label]`).
+    pub fn with_label(mut self, label: Option<KindLabel>) -> SystemOutcome {
+        self.label = label;
+        self
     }
 
     /// What verification this system gets (`scheduled` or `not_verifiable`).

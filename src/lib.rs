@@ -96,8 +96,9 @@ pub async fn run(
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     use anyhow::Context;
-    let app = App::new(settings, clock)?;
+    let mut app = App::new(settings, clock)?;
     let instances = registry::build(&app.settings, &app.store)?;
+    app.store = app.store.with_system_labels(registry::labels(&instances));
     let tokens = std::sync::Arc::new(api::Tokens::from_settings(&app.settings.api)?);
     let mail = match components.mail && app.settings.mail.enabled {
         true => Some(mail::Sender::from_settings(&app.settings)?),

@@ -223,10 +223,16 @@ async fn main() -> anyhow::Result<()> {
             let app = erasure_worker::app::App::new(settings, Arc::new(SystemClock))?;
             let instances = registry::build(&app.settings, &app.store)?;
             println!("configuration is valid: {} connector instance(s)", instances.len());
+            let labels = registry::labels(&instances);
             for (name, c) in &app.settings.connectors {
                 let rate = c.requests_per_second.map(|r| format!("{r}/s")).unwrap_or_else(|| "unlimited".into());
                 let state = if c.enabled { "enabled" } else { "disabled" };
-                println!("  {name:<20} kind={:<10} {state:<8} rate={rate} concurrency={}", c.kind, c.concurrency);
+                // What the e-mail to the person calls the system, when the instance names it.
+                let label = labels.get(name).map(|l| format!(" label=\"{}\" / \"{}\"", l.en, l.fr)).unwrap_or_default();
+                println!(
+                    "  {name:<20} kind={:<10} {state:<8} rate={rate} concurrency={}{label}",
+                    c.kind, c.concurrency
+                );
             }
             // Valid but weaker than production needs: said, never fatal.
             for warning in app.settings.warnings() {

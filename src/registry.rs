@@ -7,7 +7,9 @@
 use crate::config::{secret_from_env, ConfigError, Settings};
 use crate::runner::limiter::SharedRateLimiter;
 use crate::store::Store;
-use erasure_connector::{ConfigError as KindConfigError, Connector, HttpClient, NoLimit, RateLimiter, Secrets};
+use erasure_connector::{
+    ConfigError as KindConfigError, Connector, HttpClient, KindLabel, NoLimit, RateLimiter, Secrets,
+};
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
@@ -23,6 +25,14 @@ pub struct Instance {
     pub slots: Arc<Semaphore>,
     /// When to verify an erasure: the instance's `verify_after`, else the kind's default.
     pub verify_after: Vec<std::time::Duration>,
+    /// The kind of system in the person's words: the instance's `label_en`/`label_fr`, else the
+    /// connector's (`Connector::label`); `None`: the e-mail words the kind itself.
+    pub label: Option<KindLabel>,
+}
+
+/// The labels of the instances that have one, by instance name (`Store::with_system_labels`).
+pub fn labels(instances: &[Instance]) -> std::collections::BTreeMap<String, KindLabel> {
+    instances.iter().filter_map(|i| Some((i.name.clone(), i.label.clone()?))).collect()
 }
 
 /// Builds one instance of a kind from its `[connectors.NAME]` block.
@@ -106,12 +116,49 @@ pub fn build_one(settings: &Settings, name: &str, store: Option<&Store>) -> Resu
         Some(delays) => delays.iter().map(|d| d.0).collect(),
         None => connector.verify_after(),
     };
+    let label = c.label().or_else(|| connector.label());
     Ok(Instance {
         verify_after,
+        label,
         name: name.to_string(),
         kind: c.kind.clone(),
         connector,
         http,
         slots: Arc::new(Semaphore::new(c.concurrency)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A declarative definition without auth, labelled as a CRM.
+    const CRM: &str = "kind = \"http\"\nbase_url = \"https://crm.example\"\n\
+        definition = { label = { en = \"CRM\", fr = \"Gestion de la relation client\" }, find = [\
+        { name = \"people\", for_each = \"email\", path = \"/people\", query = { email = \"{email}\" }, \
+          records = \"/people\", match = { field = \"/email\", equals = \"{email}\" } }] }\n";
+
+    /// An instance is labelled by its own `label_en`/`label_fr`, else by its connector (the
+    /// definition's `[label]`), else not at all (the e-mail words the kind).
+    #[test]
+    fn the_instance_label_wins_over_the_definition_s_and_a_rust_kind_has_none() {
+        let config = format!(
+            "[connectors.crm]\n{CRM}[connectors.sales]\n{CRM}label_en = \"Sales pipeline\"\nlabel_fr = \"Suivi commercial\"\n\
+             [connectors.search]\nkind = \"elasticsearch\"\nbase_url = \"https://search.example\"\n\
+             index = \"people\"\nfields = [\"email\"]\napi_key_env = \"ERASURE_TEST_REGISTRY_SEARCH_KEY\"\n"
+        );
+        // SAFETY: a variable no other test reads.
+        unsafe { std::env::set_var("ERASURE_TEST_REGISTRY_SEARCH_KEY", "key") };
+        let settings = crate::config::load_for_tests(&config, &[]).unwrap();
+        let label = |name: &str| build_one(&settings, name, None).map_err(|e| e.to_string()).unwrap().label;
+        let crm = KindLabel { en: "CRM".into(), fr: "Gestion de la relation client".into() };
+        assert_eq!(label("crm"), Some(crm.clone()));
+        assert_eq!(label("sales"), Some(KindLabel { en: "Sales pipeline".into(), fr: "Suivi commercial".into() }));
+        assert_eq!(label("search"), None);
+        let instances: Vec<Instance> = ["crm", "search"]
+            .iter()
+            .map(|n| build_one(&settings, n, None).map_err(|e| e.to_string()).unwrap())
+            .collect();
+        assert_eq!(labels(&instances), std::collections::BTreeMap::from([("crm".to_string(), crm)]));
+    }
 }

@@ -2,11 +2,9 @@
 //! outages), rate windows, and the webhook systems' data. A vendor supplies its error shape.
 
 use crate::fault::Fault;
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::http::HeaderValue;
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -322,19 +320,6 @@ impl RateWindow {
         let end = self.started.map_or(now, |started| started + self.length);
         end.saturating_duration_since(now).as_secs_f64().ceil() as u64
     }
-}
-
-/// A JSON answer with `status` (500 if not a valid status) and extra headers (any whose value is
-/// not a valid header value is left out).
-pub(crate) fn json_response(status: u16, body: Value, headers: Vec<(&'static str, String)>) -> Response {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = (status, Json(body)).into_response();
-    for (name, value) in headers {
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            response.headers_mut().insert(name, value);
-        }
-    }
-    response
 }
 
 /// Add `Retry-After: seconds` when there is a hint.

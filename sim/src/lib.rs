@@ -29,6 +29,7 @@
 //! `Sim::otlp_endpoint` is the base URL a worker's `[telemetry] otlp_endpoint` takes, and
 //! `Sim::spans` what it received.
 
+mod answer;
 mod control;
 mod elasticsearch;
 mod fault;
@@ -39,6 +40,7 @@ mod loki;
 mod mailchimp;
 mod oauth2;
 mod otlp;
+mod seed;
 mod state;
 mod text;
 mod twilio;

@@ -130,6 +130,17 @@ impl Settings {
             if c.concurrency == 0 {
                 return fail(&format!("connectors.{name}.concurrency"), "must be at least 1".into());
             }
+            match (&c.label_en, &c.label_fr) {
+                (None, None) => {}
+                (Some(en), Some(fr)) => {
+                    let label = erasure_connector::KindLabel { en: en.clone(), fr: fr.clone() };
+                    if let Err((language, why)) = label.check() {
+                        return fail(&format!("connectors.{name}.label_{language}"), why);
+                    }
+                }
+                (Some(_), None) => return fail(&format!("connectors.{name}.label_fr"), "set it with label_en".into()),
+                (None, Some(_)) => return fail(&format!("connectors.{name}.label_en"), "set it with label_fr".into()),
+            }
         }
         Ok(())
     }
@@ -338,6 +349,20 @@ mod tests {
         assert!(m.contains("`runner.max_attempts`") && m.contains("ERASURE__RUNNER__MAX_ATTEMPTS"), "{m}");
         let m = message(load("[connectors.a]\nkind = \"webhook\"\nconcurrency = 0\n", &[]));
         assert!(m.contains("`connectors.a.concurrency`") && m.contains("prod.toml"), "{m}");
+    }
+
+    /// An instance's label is both languages or none, each a few words; the error names the key.
+    #[test]
+    fn an_instance_label_is_read_and_checked() {
+        let block = "[connectors.news]\nkind = \"webhook\"\n";
+        let s = load(&format!("{block}label_en = \"Newsletter\"\nlabel_fr = \"Lettre d'information\"\n"), &[]).unwrap();
+        let label = s.connectors["news"].label().unwrap();
+        assert_eq!((label.en.as_str(), label.fr.as_str()), ("Newsletter", "Lettre d'information"));
+        assert!(load(block, &[]).unwrap().connectors["news"].label().is_none());
+        let m = message(load(&format!("{block}label_en = \"Newsletter\"\n"), &[]));
+        assert!(m.contains("`connectors.news.label_fr`") && m.contains("prod.toml"), "{m}");
+        let m = message(load(&format!("{block}label_en = \"\"\nlabel_fr = \"Lettre\"\n"), &[]));
+        assert!(m.contains("`connectors.news.label_en`"), "{m}");
     }
 
     #[test]

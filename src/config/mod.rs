@@ -561,9 +561,27 @@ pub struct ConnectorSettings {
     /// verified.
     #[serde(default)]
     pub verify_after: Option<Vec<Dur>>,
+    /// The kind of system in English, as the e-mail to the person names it (e.g. `Newsletter`),
+    /// with `label_fr`: set both or neither. Absent: the kind's own wording (an `http`
+    /// definition's `[label]`, else the worker's word for the kind, else "Other system").
+    #[serde(default)]
+    pub label_en: Option<String>,
+    /// The same in French (e.g. `Lettre d'information`), with `label_en`.
+    #[serde(default)]
+    pub label_fr: Option<String>,
     /// Everything else belongs to the kind.
     #[serde(flatten)]
     pub options: BTreeMap<String, serde_json::Value>,
+}
+
+impl ConnectorSettings {
+    /// The instance's own `label_en`/`label_fr`, when set (both, as validated at load).
+    pub fn label(&self) -> Option<erasure_connector::KindLabel> {
+        match (&self.label_en, &self.label_fr) {
+            (Some(en), Some(fr)) => Some(erasure_connector::KindLabel { en: en.clone(), fr: fr.clone() }),
+            _ => None,
+        }
+    }
 }
 
 fn yes() -> bool {

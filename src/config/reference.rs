@@ -431,7 +431,7 @@ mod tests {
         // fields; its own keys are checked by loading each one.
         let connector = crate::config::load_for_tests(
             "[connectors.a]\nkind = \"webhook\"\nenabled = true\nrequests_per_second = 2.0\nconcurrency = 1\n\
-             timeout = \"1s\"\nmax_attempts = 2\nverify_after = [\"0s\"]\n",
+             timeout = \"1s\"\nmax_attempts = 2\nverify_after = [\"0s\"]\nlabel_en = \"CRM\"\nlabel_fr = \"GRC\"\n",
             &[],
         )
         .unwrap();
@@ -443,7 +443,17 @@ mod tests {
         own.sort();
         assert_eq!(
             own,
-            ["concurrency", "enabled", "kind", "max_attempts", "requests_per_second", "timeout", "verify_after"]
+            [
+                "concurrency",
+                "enabled",
+                "kind",
+                "label_en",
+                "label_fr",
+                "max_attempts",
+                "requests_per_second",
+                "timeout",
+                "verify_after"
+            ]
         );
         checked.push(("ConnectorSettings", own));
         // Every struct the reference reads is one of those checked.

@@ -27,6 +27,16 @@ fn settled(state: RequestState) -> Settled {
             3,
             Some("401 from the vendor".into()),
         ),
+        SystemOutcome::new(
+            "crm".into(),
+            "http".into(),
+            TaskState::Erased,
+            Some(json!({ "counts": { "contacts": 1 } })),
+            Some(at(4)),
+            1,
+            None,
+        )
+        .with_label(Some(KindLabel { en: "CRM".into(), fr: "Gestion de la relation client".into() })),
     ];
     let backups = crate::config::ExpiringCopy {
         name: "nightly backups".into(),
@@ -133,8 +143,9 @@ fn the_schema_check_refuses_what_the_schema_forbids() {
     event["version"] = json!(2);
     event.as_object_mut().unwrap().remove("receipt");
     event["extra"] = json!(true);
+    event["systems"][3]["label"] = json!({ "en": "CRM" });
     let errors = schema_check::errors(&schema, &event);
-    assert_eq!(errors.len(), 4, "{errors:#?}");
+    assert_eq!(errors.len(), 5, "{errors:#?}");
 }
 
 /// The payloads are the ones the store wrote by hand before events had types: the contract did
@@ -164,6 +175,10 @@ fn payloads_are_unchanged_from_the_hand_written_ones() {
                   "finished_at": at(3), "attempts": 0, "reason": null },
                 { "system": "chat", "kind": "intercom", "outcome": "nothing_to_erase", "evidence": {},
                   "finished_at": at(4), "attempts": 3 },
+                // Added with declarative systems: a label, only where the instance has one.
+                { "system": "crm", "kind": "http", "outcome": "erased", "evidence": { "counts": { "contacts": 1 } },
+                  "finished_at": at(4), "attempts": 1,
+                  "label": { "en": "CRM", "fr": "Gestion de la relation client" } },
             ],
             "kept": [{ "system": "billing", "reason": null }],
             // Added with [[retention.copies]]: a new field, nothing else moved.

@@ -67,12 +67,7 @@ enum Paragraph {
 fn completed(payload: &Value, lang: Lang) -> (&'static str, Vec<Paragraph>) {
     let systems = payload["systems"].as_array().cloned().unwrap_or_default();
     let kind_of = |system: &Value| -> String {
-        systems
-            .iter()
-            .find(|s| s["system"] == *system)
-            .and_then(|s| s["kind"].as_str())
-            .map(|k| kind_label(k, lang))
-            .unwrap_or_else(|| kind_label("other", lang))
+        systems.iter().find(|s| s["system"] == *system).map_or_else(|| kind_label("other", lang), |s| words(s, lang))
     };
     // Erased: per kind of system, with what the systems counted, key by key in words; what a
     // system counted as left in place is said apart, never as erased.
@@ -289,6 +284,19 @@ fn cancelled(payload: &Value, lang: Lang) -> (&'static str, Vec<Paragraph>) {
     (title, vec![Paragraph::Text(body)])
 }
 
+/// A system of the event in words the person understands: its `label` (the instance's or its
+/// definition's), else its kind's; never the instance name.
+fn words(system: &Value, lang: Lang) -> String {
+    let language = match lang {
+        Lang::Fr => "fr",
+        Lang::En => "en",
+    };
+    match system["label"][language].as_str() {
+        Some(label) => label.to_string(),
+        None => kind_label(system["kind"].as_str().unwrap_or("other"), lang),
+    }
+}
+
 /// The kind of system in words the person understands; never the instance name.
 fn kind_label(kind: &str, lang: Lang) -> String {
     let (fr, en) = match kind {
@@ -343,6 +351,38 @@ mod tests {
         assert!(m.text.contains("Base de données : Code de commerce L123-22"), "{}", m.text);
         assert!(!m.text.contains("helpdesk") && !m.text.contains("billing"));
         assert!(m.html.contains("<li>Support client (tickets)</li>"));
+    }
+
+    /// A declarative system is named by its label, in the person's language, wherever the
+    /// message names it (erased, nothing found, kept); a system without one by its kind.
+    #[test]
+    fn a_labelled_system_is_named_by_its_label_in_both_languages() {
+        let crm = json!({ "en": "CRM", "fr": "Gestion de la relation client" });
+        let mail = json!({ "en": "E-mail marketing", "fr": "E-mails marketing" });
+        let payload = json!({
+            "receipt": "ER-AAAA-BBBB-CCCC", "finished_at": "2026-12-01T10:00:00Z",
+            "systems": [
+                { "system": "crm", "kind": "http", "label": crm, "outcome": "erased",
+                  "evidence": { "counts": { "contacts": 1 } } },
+                { "system": "newsletter", "kind": "http", "label": mail, "outcome": "nothing_to_erase" },
+                { "system": "archive", "kind": "http", "outcome": "exempt", "reason": "Code de commerce L123-22" },
+                { "system": "helpdesk", "kind": "zendesk", "outcome": "nothing_to_erase" },
+            ],
+            "kept": [{ "system": "archive", "reason": "Code de commerce L123-22" }],
+        });
+        let en = render("erasure.completed", &payload, Lang::En).unwrap();
+        assert!(en.text.contains("kinds of system:\n\n  - CRM: 1 contact deleted\n"), "{}", en.text);
+        assert!(
+            en.text.contains("We found no data about you in these kinds of system:\n\n  - Customer support (tickets)\n  - E-mail marketing\n"),
+            "{}",
+            en.text
+        );
+        assert!(en.text.contains("  - Other system: Code de commerce L123-22"), "no label, no kind word: {}", en.text);
+        assert!(en.html.contains("<li>CRM: 1 contact deleted</li>"), "{}", en.html);
+        let fr = render("erasure.completed", &payload, Lang::Fr).unwrap();
+        assert!(fr.text.contains("  - Gestion de la relation client : 1 contact supprimé\n"), "{}", fr.text);
+        assert!(fr.text.contains("  - E-mails marketing\n"), "{}", fr.text);
+        assert!(!fr.text.contains("CRM") && !fr.text.contains("crm") && !fr.text.contains("newsletter"), "{}", fr.text);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 pub mod limiter;
 mod progress;
+mod recorder;
 mod sweep;
 pub mod transition;
 pub mod verify;
@@ -36,6 +37,7 @@ pub async fn run(app: Arc<App>, instances: Arc<Vec<Instance>>, shutdown: Shutdow
     let in_flight: Arc<Mutex<HashMap<i64, ClaimedTask>>> = Arc::default();
     let mut workers = JoinSet::new();
     let mut sweeper = sweep::Sweeper::new(app.settings.connectors.keys().cloned().collect(), poll);
+    let (recorder, mut writers) = recorder::Recorder::start(app.clone(), owner.clone());
     tracing::info!(instances = instances.len(), "Runner started.");
 
     // Every pass ends idle: finished work wakes the loop through `wake`.
@@ -46,10 +48,10 @@ pub async fn run(app: Arc<App>, instances: Arc<Vec<Instance>>, shutdown: Shutdow
         for instance in instances.iter() {
             for (task, permit) in claim(&app, instance, &owner, now).await {
                 in_flight.lock().expect("in-flight lock").insert(task.id, task.clone());
-                let (app, instance, in_flight, wake, owner) =
-                    (app.clone(), instance.clone(), in_flight.clone(), wake.clone(), owner.clone());
+                let (app, instance, in_flight, wake, recorder) =
+                    (app.clone(), instance.clone(), in_flight.clone(), wake.clone(), recorder.clone());
                 workers.spawn(async move {
-                    execute(&app, &instance, &task, &owner).await;
+                    execute(&app, &instance, &task, &recorder).await;
                     in_flight.lock().expect("in-flight lock").remove(&task.id);
                     drop(permit);
                     wake.notify_one();
@@ -57,9 +59,9 @@ pub async fn run(app: Arc<App>, instances: Arc<Vec<Instance>>, shutdown: Shutdow
             }
             // A lost check needs no release: its lease expires and it is due again.
             for (check, permit) in verify::claim(&app, instance, &owner, now).await {
-                let (app, instance, wake, owner) = (app.clone(), instance.clone(), wake.clone(), owner.clone());
+                let (app, instance, wake, recorder) = (app.clone(), instance.clone(), wake.clone(), recorder.clone());
                 workers.spawn(async move {
-                    verify::execute(&app, &instance, &check, &owner).await;
+                    verify::execute(&app, &instance, &check, &recorder).await;
                     drop(permit);
                     wake.notify_one();
                 });
@@ -70,6 +72,8 @@ pub async fn run(app: Arc<App>, instances: Arc<Vec<Instance>>, shutdown: Shutdow
     }
 
     drain(&app, workers, &in_flight).await;
+    drop(recorder);
+    while writers.join_next().await.is_some() {}
     drop(poller);
     tracing::info!("Runner stopped.");
 }
@@ -128,7 +132,7 @@ pub(crate) fn policy(app: &App) -> RetryPolicy {
 
 /// One attempt: call the connector under a heartbeat and a timeout, then record the outcome;
 /// under the `attempt` span, a child of the request's trace.
-async fn execute(app: &Arc<App>, instance: &Instance, task: &ClaimedTask, owner: &str) {
+async fn execute(app: &Arc<App>, instance: &Instance, task: &ClaimedTask, recorder: &recorder::Recorder) {
     let span = tracing::info_span!(
         "attempt",
         connector = %task.connector,
@@ -138,7 +142,7 @@ async fn execute(app: &Arc<App>, instance: &Instance, task: &ClaimedTask, owner:
         request_id = %task.request_id,
     );
     continue_request_trace(&span, task);
-    attempt(app, instance, task, owner).instrument(span).await
+    attempt(app, instance, task, recorder).instrument(span).await
 }
 
 /// Make `span` a child of the request's trace (`telemetry`). A task of a request stored before
@@ -148,13 +152,13 @@ pub(crate) fn continue_request_trace(span: &tracing::Span, task: &ClaimedTask) {
     crate::telemetry::continue_from(span, parent.as_ref());
 }
 
-async fn attempt(app: &Arc<App>, instance: &Instance, task: &ClaimedTask, owner: &str) {
+async fn attempt(app: &Arc<App>, instance: &Instance, task: &ClaimedTask, recorder: &recorder::Recorder) {
     let started = std::time::Instant::now();
     let outcome = call_connector(app, instance, task).await;
     let mut transition = decide(task, &outcome, policy(app), app.clock.now());
     transition.verify_after =
         verify::checks_for(transition.state, &instance.verify_after, app.settings.verification.enabled);
-    let recorded = record(app, task, Guard::Lease(task.lease_token), &transition, owner).await;
+    let recorded = recorder.record(task, transition.clone()).await;
     let elapsed_ms = started.elapsed().as_millis() as u64;
     match recorded {
         Some(Recorded::Applied(settled)) => {

@@ -2,6 +2,7 @@
 //! checks, claimed in the runner's pass into the same per-instance slots as tasks, under the same
 //! rate limiter, timeout and retry policy. `checks_for` and `judge` are pure.
 
+use super::recorder::Recorder;
 use super::{connector_ctx, policy};
 use crate::app::App;
 use crate::model::{CheckResult, TaskState};
@@ -86,7 +87,7 @@ pub(super) async fn claim(
 
 /// One check: look the subject up under the attempt timeout, judge, record; under the
 /// `verification_check` span, in the request's trace.
-pub(super) async fn execute(app: &Arc<App>, instance: &Instance, check: &ClaimedCheck, owner: &str) {
+pub(super) async fn execute(app: &Arc<App>, instance: &Instance, check: &ClaimedCheck, recorder: &Recorder) {
     let span = tracing::info_span!(
         "verification_check",
         connector = %check.task.connector,
@@ -94,22 +95,15 @@ pub(super) async fn execute(app: &Arc<App>, instance: &Instance, check: &Claimed
         request_id = %check.task.request_id,
     );
     super::continue_request_trace(&span, &check.task);
-    check_once(app, instance, check, owner).instrument(span).await
+    check_once(app, instance, check, recorder).instrument(span).await
 }
 
-async fn check_once(app: &Arc<App>, instance: &Instance, check: &ClaimedCheck, owner: &str) {
+async fn check_once(app: &Arc<App>, instance: &Instance, check: &ClaimedCheck, recorder: &Recorder) {
     let lookup = lookup(app, instance, check).await;
     let outcome = judge(check.id, check.attempt, lookup, policy(app), app.clock.now());
-    use backon::Retryable;
-    let attempt = || app.store.record_check(check, &outcome, owner, app.clock.now());
-    let recorded = match attempt.retry(crate::retry::in_process()).await {
-        Ok(recorded) => recorded,
-        Err(error) => {
-            tracing::error!(connector = %instance.name, check_id = check.id, %error, "Could not record a verification check; its lease will expire and it runs again.");
-            return;
-        }
-    };
-    log_check(check, &outcome, recorded);
+    if let Some(recorded) = recorder.record_check(check, outcome.clone()).await {
+        log_check(check, &outcome, recorded);
+    }
 }
 
 async fn lookup(app: &Arc<App>, instance: &Instance, check: &ClaimedCheck) -> Result<Found, Failure> {

@@ -4,7 +4,7 @@
 
 use super::outbox::enqueue;
 use super::sealed::{identifiers_from, IDENTIFIER_COLUMNS};
-use super::{audit, StoreError};
+use super::{audit, Prepared, StoreError};
 use crate::events::{self, CheckRecord, Closed, VerifiedSystem};
 use crate::model::TaskState;
 use crate::vault::Vault;
@@ -24,12 +24,13 @@ pub(crate) async fn close_if_verified(
 ) -> Result<bool, StoreError> {
     let Some(request) = tx
         .query_opt(
-            &format!(
+            &tx.prepared(&format!(
                 "UPDATE requests r SET state = 'closed', updated_at = $2
                  WHERE id = $1 AND state = 'completed'
                    AND NOT EXISTS (SELECT 1 FROM verification_checks c WHERE c.request_id = $1 AND c.done_at IS NULL)
                  RETURNING generation, requested_at, finished_at, {IDENTIFIER_COLUMNS}"
-            ),
+            ))
+            .await?,
             &[&request_id, &now],
         )
         .await?
@@ -37,12 +38,19 @@ pub(crate) async fn close_if_verified(
         return Ok(false);
     };
     let tasks = tx
-        .query("SELECT id, connector, kind, state FROM tasks WHERE request_id = $1 ORDER BY connector", &[&request_id])
+        .query(
+            &tx.prepared("SELECT id, connector, kind, state FROM tasks WHERE request_id = $1 ORDER BY connector")
+                .await?,
+            &[&request_id],
+        )
         .await?;
     let checks = tx
         .query(
-            "SELECT task_id, after_seconds, done_at, result, count FROM verification_checks
+            &tx.prepared(
+                "SELECT task_id, after_seconds, done_at, result, count FROM verification_checks
              WHERE request_id = $1 AND result <> 'superseded' ORDER BY task_id, id",
+            )
+            .await?,
             &[&request_id],
         )
         .await?;

@@ -4,7 +4,7 @@
 
 use super::queue::{Queue, Queued};
 use super::sealed::identifiers_from;
-use super::{Store, StoreError};
+use super::{Prepared, Store, StoreError};
 use crate::events::EventType;
 use crate::vault::Vault;
 use chrono::{DateTime, Utc};
@@ -46,14 +46,14 @@ pub(super) async fn enqueue(
     };
     let queued = tx
         .execute(
-            "INSERT INTO mail_outbox (request_id, message_id, event_type, payload, next_attempt_at, created_at, updated_at)
+            &tx.prepared("INSERT INTO mail_outbox (request_id, message_id, event_type, payload, next_attempt_at, created_at, updated_at)
              SELECT $1, $2, $3, $4, $5, $5, $5 FROM mail_switch WHERE enabled
-             ON CONFLICT (message_id) DO NOTHING",
+             ON CONFLICT (message_id) DO NOTHING").await?,
             &[&request_id, &message_id, &event.routing_key(), payload, &now],
         )
         .await?;
     if queued > 0 {
-        tx.execute(&format!("NOTIFY {MAIL_CHANNEL}"), &[]).await?;
+        tx.execute(&tx.prepared(&format!("NOTIFY {MAIL_CHANNEL}")).await?, &[]).await?;
     }
     Ok(())
 }
@@ -62,7 +62,7 @@ impl Store {
     /// Queue messages from now on, or not (`[mail] enabled`; the same on every worker).
     pub async fn set_mail_enabled(&self, enabled: bool) -> Result<(), StoreError> {
         let client = self.client().await?;
-        client.execute("UPDATE mail_switch SET enabled = $1", &[&enabled]).await?;
+        client.execute(&client.prepared("UPDATE mail_switch SET enabled = $1").await?, &[&enabled]).await?;
         Ok(())
     }
 
@@ -71,7 +71,7 @@ impl Store {
         let client = self.client().await?;
         client
             .execute(
-                "UPDATE mail_outbox SET refused_at = $3, last_error = $2, updated_at = $3 WHERE id = $1 AND sent_at IS NULL",
+                &client.prepared("UPDATE mail_outbox SET refused_at = $3, last_error = $2, updated_at = $3 WHERE id = $1 AND sent_at IS NULL").await?,
                 &[&id, &error, &now],
             )
             .await?;

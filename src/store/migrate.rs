@@ -22,6 +22,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (14, "hash_key_ids", include_str!("migrations/V14__hash_key_ids.sql")),
     (15, "traceparent", include_str!("migrations/V15__traceparent.sql")),
     (17, "dashboard_charts", include_str!("migrations/V17__dashboard_charts.sql")),
+    (18, "ready_checks", include_str!("migrations/V18__ready_checks.sql")),
 ];
 
 /// An arbitrary constant shared by every worker: "erasure" in ASCII.

@@ -101,6 +101,8 @@ pub struct Store {
     vault: std::sync::Arc<crate::vault::Vault>,
     /// `[[retention.copies]]`: named in the events of settled requests.
     copies: std::sync::Arc<[crate::config::ExpiringCopy]>,
+    /// Each connector instance's label, by instance name: named in the events of settled requests.
+    labels: std::sync::Arc<std::collections::BTreeMap<String, erasure_connector::KindLabel>>,
     /// `database.direct_url` (PostgreSQL itself, not a pooler): the migrations' advisory lock
     /// needs one session. `None`: a pooled connection, which is then a real session.
     direct: Option<(SecretString, PostgresTls)>,
@@ -123,6 +125,7 @@ impl Store {
             pool,
             vault: Default::default(),
             copies: std::sync::Arc::new([]),
+            labels: Default::default(),
             direct: None,
             verification: false,
         })
@@ -137,6 +140,16 @@ impl Store {
     /// The copies no API reaches (`[[retention.copies]]`) that settled requests' events name.
     pub fn with_expiring_copies(mut self, copies: &[crate::config::ExpiringCopy]) -> Store {
         self.copies = copies.into();
+        self
+    }
+
+    /// The labels of the connector instances that have one (`registry::labels`), which settled
+    /// requests' events give their systems.
+    pub fn with_system_labels(
+        mut self,
+        labels: std::collections::BTreeMap<String, erasure_connector::KindLabel>,
+    ) -> Store {
+        self.labels = labels.into();
         self
     }
 
@@ -196,6 +209,26 @@ pub(crate) fn secs(d: std::time::Duration) -> f64 {
     d.as_secs_f64()
 }
 
+/// Statements parsed and planned once per pooled connection (deadpool's statement cache), then
+/// executed in one round trip each: the hot path's statements are fixed strings, so the cache
+/// stays as small as the number of call sites. A PgBouncer in transaction mode must keep prepared
+/// statements (1.21 or later, `max_prepared_statements` > 0; README, "Deploying").
+pub(crate) trait Prepared {
+    async fn prepared(&self, sql: &str) -> Result<tokio_postgres::Statement, StoreError>;
+}
+
+impl Prepared for deadpool_postgres::Transaction<'_> {
+    async fn prepared(&self, sql: &str) -> Result<tokio_postgres::Statement, StoreError> {
+        Ok(self.prepare_cached(sql).await?)
+    }
+}
+
+impl Prepared for deadpool_postgres::Object {
+    async fn prepared(&self, sql: &str) -> Result<tokio_postgres::Statement, StoreError> {
+        Ok(self.prepare_cached(sql).await?)
+    }
+}
+
 /// Append one row to the audit log, inside the caller's transaction.
 pub(crate) async fn audit(
     tx: &deadpool_postgres::Transaction<'_>,
@@ -206,10 +239,7 @@ pub(crate) async fn audit(
     event: &str,
     detail: serde_json::Value,
 ) -> Result<(), StoreError> {
-    tx.execute(
-        "INSERT INTO audit_log (request_id, task_id, at, actor, event, detail) VALUES ($1, $2, $3, $4, $5, $6)",
-        &[&request_id, &task_id, &at, &actor, &event, &detail],
-    )
-    .await?;
+    let sql = "INSERT INTO audit_log (request_id, task_id, at, actor, event, detail) VALUES ($1, $2, $3, $4, $5, $6)";
+    tx.execute(&tx.prepared(sql).await?, &[&request_id, &task_id, &at, &actor, &event, &detail]).await?;
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use super::queue::{Queue, Queued};
 use super::sealed::OUTBOX_REPLY_TO;
-use super::{Store, StoreError, OUTBOX_CHANNEL};
+use super::{Prepared, Store, StoreError, OUTBOX_CHANNEL};
 pub use crate::events::NewEvent;
 use crate::vault::Vault;
 use chrono::{DateTime, Utc};
@@ -46,10 +46,13 @@ pub(crate) async fn enqueue(
     for (destination, routing_key, sealed) in rows {
         let (sealed, key_id) = sealed.map(|s| (s.bytes, s.key_id)).unzip();
         tx.execute(
-            "INSERT INTO outbox (request_id, message_id, event_type, destination, routing_key, payload,
+            &tx.prepared(
+                "INSERT INTO outbox (request_id, message_id, event_type, destination, routing_key, payload,
                                  next_attempt_at, created_at, updated_at, reply_to_sealed, reply_to_key_id)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7, $8, $9)
              ON CONFLICT (message_id, destination) DO NOTHING",
+            )
+            .await?,
             &[
                 &event.request_id,
                 &event.message_id,
@@ -64,7 +67,7 @@ pub(crate) async fn enqueue(
         )
         .await?;
     }
-    tx.execute(&format!("NOTIFY {OUTBOX_CHANNEL}"), &[]).await?;
+    tx.execute(&tx.prepared(&format!("NOTIFY {OUTBOX_CHANNEL}")).await?, &[]).await?;
     super::mail::enqueue(tx, event.request_id, event.message_id, event.event, &event.payload, now).await?;
     Ok(())
 }

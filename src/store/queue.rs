@@ -3,7 +3,7 @@
 //! sender's rows come back by themselves; it is then marked sent once, or postponed with the
 //! reason until its retry time.
 
-use super::{secs, Store, StoreError};
+use super::{secs, Prepared, Store, StoreError};
 use crate::vault::Vault;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
@@ -62,7 +62,7 @@ impl Store {
             R::SELECT
         );
         let client = self.client().await?;
-        let rows = client.query(&sql, &[&limit, &now, &secs(lease)]).await?;
+        let rows = client.query(&client.prepared(&sql).await?, &[&limit, &now, &secs(lease)]).await?;
         rows.iter().map(|row| R::from_row(row, self.vault())).collect()
     }
 
@@ -73,7 +73,7 @@ impl Store {
         let client = self.client().await?;
         let sql =
             format!("UPDATE {} SET sent_at = $2, last_error = NULL, updated_at = $2 WHERE id = ANY($1)", queue.table());
-        client.execute(&sql, &[&ids, &now]).await?;
+        client.execute(&client.prepared(&sql).await?, &[&ids, &now]).await?;
         Ok(())
     }
 

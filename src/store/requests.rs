@@ -1,7 +1,7 @@
 //! Intake's one transaction: the request, one task per connector instance, the audit event.
 
 use super::sealed::Identifiers;
-use super::{audit, Store, StoreError, TASKS_CHANNEL};
+use super::{audit, Prepared, Store, StoreError, TASKS_CHANNEL};
 use crate::model::HoldKind;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -70,11 +70,14 @@ impl Store {
         let tx = client.transaction().await?;
         let inserted = tx
             .execute(
-                "INSERT INTO requests (id, state, body_sha256, identifiers_sealed, subject_hash, identifier_hashes,
+                &tx.prepared(
+                    "INSERT INTO requests (id, state, body_sha256, identifiers_sealed, subject_hash, identifier_hashes,
                                        locale, identifiers_key_id, requested_at, received_at, deadline_at, created_at,
                                        updated_at, signing_key_id, hash_key_ids, traceparent)
                  VALUES ($1, $11, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9, $9, $12, $13, $14)
                  ON CONFLICT (id) DO NOTHING",
+                )
+                .await?,
                 &[
                     &new.id,
                     &new.body_sha256,
@@ -94,7 +97,8 @@ impl Store {
             )
             .await?;
         if inserted == 0 {
-            let row = tx.query_one("SELECT body_sha256 FROM requests WHERE id = $1", &[&new.id]).await?;
+            let row =
+                tx.query_one(&tx.prepared("SELECT body_sha256 FROM requests WHERE id = $1").await?, &[&new.id]).await?;
             let stored: Vec<u8> = row.get(0);
             return Ok(if stored == new.body_sha256 { Inserted::Duplicate } else { Inserted::Conflict });
         }
@@ -104,8 +108,8 @@ impl Store {
         let max_attempts: Vec<i32> = new.tasks.iter().map(|t| t.max_attempts).collect();
         let first_attempt_at = scheduled.unwrap_or(now);
         tx.execute(
-            "INSERT INTO tasks (request_id, connector, kind, state, max_attempts, next_attempt_at, created_at, updated_at)
-             SELECT $1, c, k, 'pending', m, $6, $5, $5 FROM unnest($2::text[], $3::text[], $4::int[]) AS t(c, k, m)",
+            &tx.prepared("INSERT INTO tasks (request_id, connector, kind, state, max_attempts, next_attempt_at, created_at, updated_at)
+             SELECT $1, c, k, 'pending', m, $6, $5, $5 FROM unnest($2::text[], $3::text[], $4::int[]) AS t(c, k, m)").await?,
             &[&new.id, &connectors, &kinds, &max_attempts, &now, &first_attempt_at],
         )
         .await?;
@@ -124,7 +128,7 @@ impl Store {
             let detail = serde_json::json!({ "starts_at": starts_at });
             audit(&tx, new.id, None, now, "intake", "request.scheduled", detail).await?;
         }
-        tx.execute(&format!("NOTIFY {TASKS_CHANNEL}"), &[]).await?;
+        tx.execute(&tx.prepared(&format!("NOTIFY {TASKS_CHANNEL}")).await?, &[]).await?;
         tx.commit().await?;
         Ok(if braked { Inserted::Braked } else { Inserted::Created })
     }
@@ -133,14 +137,16 @@ impl Store {
     /// `Some(None)` when it was admitted unsigned.
     pub async fn request_signer(&self, id: Uuid) -> Result<Option<Option<String>>, StoreError> {
         let client = self.client().await?;
-        let row = client.query_opt("SELECT signing_key_id FROM requests WHERE id = $1", &[&id]).await?;
+        let row = client
+            .query_opt(&client.prepared("SELECT signing_key_id FROM requests WHERE id = $1").await?, &[&id])
+            .await?;
         Ok(row.map(|r| r.get(0)))
     }
 
     /// The request's state, for tests and the CLI.
     pub async fn request_state(&self, id: Uuid) -> Result<Option<String>, StoreError> {
         let client = self.client().await?;
-        let row = client.query_opt("SELECT state FROM requests WHERE id = $1", &[&id]).await?;
+        let row = client.query_opt(&client.prepared("SELECT state FROM requests WHERE id = $1").await?, &[&id]).await?;
         Ok(row.map(|r| r.get(0)))
     }
 }
@@ -151,11 +157,13 @@ async fn apply_brake(
     brake: Brake,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
+    // Counting stops one past the limit: what matters is whether it is exceeded, and a full count
+    // read every request of the window again at each intake (20,000 in a burst of 20,000).
+    let sql = "SELECT count(*) FROM (SELECT 1 FROM requests
+                                     WHERE received_at > $1::timestamptz - make_interval(secs => $2::float8)
+                                     LIMIT $3) recent";
     let recent: i64 = tx
-        .query_one(
-            "SELECT count(*) FROM requests WHERE received_at > $1::timestamptz - make_interval(secs => $2::float8)",
-            &[&now, &super::secs(brake.window)],
-        )
+        .query_one(&tx.prepared(sql).await?, &[&now, &super::secs(brake.window), &(brake.max_requests + 1)])
         .await?
         .get(0);
     if recent <= brake.max_requests {
@@ -163,7 +171,7 @@ async fn apply_brake(
     }
     let reason = format!("more than {} requests within {:?}", brake.max_requests, brake.window);
     tx.execute(
-        "INSERT INTO request_holds (request_id, kind, reason, actor, created_at) VALUES ($1, 'brake', $2, 'intake', $3)",
+        &tx.prepared("INSERT INTO request_holds (request_id, kind, reason, actor, created_at) VALUES ($1, 'brake', $2, 'intake', $3)").await?,
         &[&id, &reason, &now],
     )
     .await?;

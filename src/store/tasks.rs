@@ -3,7 +3,7 @@
 
 use super::outbox::enqueue;
 use super::sealed::{identifiers_from, IDENTIFIER_COLUMNS};
-use super::{audit, secs, Store, StoreError};
+use super::{audit, secs, Prepared, Store, StoreError};
 use crate::events::{self, Settled, SystemOutcome};
 use crate::model::{settled_state, RequestState, TaskState};
 use crate::vault::Vault;
@@ -80,6 +80,15 @@ pub enum Recorded {
     Stale,
 }
 
+/// One task's transition to record, under `guard`.
+#[derive(Debug, Clone, Copy)]
+pub struct Recording<'a> {
+    pub task_id: i64,
+    pub request_id: Uuid,
+    pub guard: Guard,
+    pub transition: &'a Transition,
+}
+
 impl Store {
     /// Claim up to `limit` due tasks of one connector instance. A request matching an active
     /// entry of the legal hold list is skipped even without its `legal` hold row.
@@ -95,7 +104,7 @@ impl Store {
         let tx = client.transaction().await?;
         let rows = tx
             .query(
-                &format!(
+                &tx.prepared(&format!(
                     "WITH due AS (
                      SELECT t.id FROM tasks t JOIN requests r ON r.id = t.request_id
                      WHERE t.connector = $1 AND t.state IN ('pending', 'retrying', 'waiting')
@@ -117,7 +126,8 @@ impl Store {
                  FROM due, requests r
                  WHERE t.id = due.id AND r.id = t.request_id
                  RETURNING {CLAIMED_TASK_COLUMNS}"
-                ),
+                ))
+                .await?,
                 &[&connector, &now, &limit, &owner, &secs(lease)],
             )
             .await?;
@@ -133,34 +143,37 @@ impl Store {
         // Lock order: the requests this claim starts, then the audit chain heads (V11), both in
         // request id order. An action holds its request's row while it appends to the request's
         // chain; appending first and locking the request row after would wait on it in a cycle.
-        starting.sort();
-        let mut started = Vec::new();
-        for request_id in &starting {
-            let n = tx
-                .execute(
-                    "UPDATE requests SET state = 'in_progress', updated_at = $2 WHERE id = $1 AND state = 'received'",
-                    &[request_id, &now],
-                )
-                .await?;
-            if n > 0 {
-                started.push(*request_id);
-            }
-        }
+        let sql = "UPDATE requests r SET state = 'in_progress', updated_at = $2
+                   FROM (SELECT id FROM requests WHERE id = ANY($1) AND state = 'received' ORDER BY id FOR UPDATE) s
+                   WHERE r.id = s.id AND r.state = 'received'
+                   RETURNING r.id";
+        let mut started: Vec<Uuid> = if starting.is_empty() {
+            Vec::new()
+        } else {
+            tx.query(&tx.prepared(sql).await?, &[&starting, &now]).await?.iter().map(|r| r.get(0)).collect()
+        };
+        started.sort();
         if !claimed.is_empty() {
             let request_ids: Vec<Uuid> = claimed.iter().map(|t| t.request_id).collect();
             let task_ids: Vec<i64> = claimed.iter().map(|t| t.id).collect();
             let attempts: Vec<i32> = claimed.iter().map(|t| t.attempt).collect();
             tx.execute(
-                "INSERT INTO audit_log (request_id, task_id, at, actor, event, detail)
+                &tx.prepared(
+                    "INSERT INTO audit_log (request_id, task_id, at, actor, event, detail)
                  SELECT r, t, $4, $5, 'task.running', jsonb_build_object('attempt', a)
                  FROM unnest($1::uuid[], $2::bigint[], $3::int[]) AS x(r, t, a)
                  ORDER BY r, t",
+                )
+                .await?,
                 &[&request_ids, &task_ids, &attempts, &now, &owner],
             )
             .await?;
         }
-        for request_id in &started {
-            audit(&tx, *request_id, None, now, owner, "request.in_progress", json!({})).await?;
+        if !started.is_empty() {
+            let sql = "INSERT INTO audit_log (request_id, at, actor, event, detail)
+                       SELECT r, $2, $3, 'request.in_progress', '{}' FROM unnest($1::uuid[]) WITH ORDINALITY AS x(r, n)
+                       ORDER BY n";
+            tx.execute(&tx.prepared(sql).await?, &[&started, &now, &owner]).await?;
         }
         tx.commit().await?;
         Ok(claimed)
@@ -171,7 +184,7 @@ impl Store {
         let client = self.client().await?;
         let n = client
             .execute(
-                "UPDATE tasks SET lease_expires_at = $3 WHERE id = $1 AND lease_token = $2 AND state = 'running'",
+                &client.prepared("UPDATE tasks SET lease_expires_at = $3 WHERE id = $1 AND lease_token = $2 AND state = 'running'").await?,
                 &[&task_id, &token, &until],
             )
             .await?;
@@ -190,8 +203,12 @@ impl Store {
         let client = self.client().await?;
         let n = client
             .execute(
-                "UPDATE tasks SET progress = $3
+                &client
+                    .prepared(
+                        "UPDATE tasks SET progress = $3
                  WHERE id = $1 AND lease_token = $2 AND state = 'running' AND lease_expires_at > $4",
+                    )
+                    .await?,
                 &[&task_id, &token, document, &now],
             )
             .await?;
@@ -209,62 +226,61 @@ impl Store {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<Recorded, StoreError> {
+        let one = Recording { task_id, request_id, guard, transition };
+        let mut recorded = self.record_all(&[one], actor, now).await?;
+        Ok(recorded.pop().expect("one answer per recording"))
+    }
+
+    /// [`Store::record`] for several tasks in one transaction (the runner's outcomes finished at
+    /// about the same time): a handful of statements for the whole batch instead of a handful per
+    /// task, and one commit. Answers in the order of `recordings`; a request settled by the batch
+    /// is reported on the last of its recordings. A batch holds each task at most once.
+    pub async fn record_all(
+        &self,
+        recordings: &[Recording<'_>],
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Recorded>, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        // Lock order: the request, then its task. Every writer follows it.
-        tx.query_one("SELECT 1 FROM requests WHERE id = $1 FOR UPDATE", &[&request_id]).await?;
-        let (mode, token): (i32, i64) = match guard {
-            Guard::Lease(t) => (0, t),
-            Guard::ExpiredLease(t) => (1, t),
-            Guard::NotRunning => (2, 0),
-        };
-        let error_entry = transition.error.as_ref().map(|e| json!([{ "at": now, "error": e }]));
-        let updated = tx
-            .execute(
-                "UPDATE tasks SET state = $4, attempt = $5, next_attempt_at = $6, pending = $7,
-                        evidence = COALESCE($8, evidence), last_error = COALESCE($9, last_error),
-                        errors = CASE WHEN $10::jsonb IS NULL THEN errors ELSE errors || $10::jsonb END,
-                        lease_owner = NULL, lease_expires_at = NULL, lease_token = lease_token + 1,
-                        finished_at = CASE WHEN $4 IN ('erased', 'nothing_to_erase', 'failed', 'exempt') THEN $11 END,
-                        progress = CASE WHEN $4 IN ('erased', 'nothing_to_erase') THEN NULL ELSE progress END,
-                        updated_at = $11
-                 WHERE id = $1 AND CASE $2::int
-                         WHEN 0 THEN lease_token = $3 AND state = 'running'
-                         WHEN 1 THEN lease_token = $3 AND state = 'running' AND lease_expires_at <= $11
-                         ELSE state IN ('pending', 'retrying', 'waiting') END",
-                &[
-                    &task_id,
-                    &mode,
-                    &token,
-                    &transition.state.as_str(),
-                    &transition.attempt,
-                    &transition.next_attempt_at,
-                    &transition.pending,
-                    &transition.evidence,
-                    &transition.error,
-                    &error_entry,
-                    &now,
-                ],
-            )
-            .await?;
-        if updated == 0 {
-            return Ok(Recorded::Stale);
+        // Lock order: the requests, in id order, then their tasks. Every writer follows it.
+        let mut request_ids: Vec<Uuid> = recordings.iter().map(|r| r.request_id).collect();
+        request_ids.sort();
+        request_ids.dedup();
+        let lock = "SELECT id FROM requests WHERE id = ANY($1) ORDER BY id FOR UPDATE";
+        tx.query(&tx.prepared(lock).await?, &[&request_ids]).await?;
+
+        let applied = update_tasks(&tx, recordings, now).await?;
+        let mut done: Vec<&Recording<'_>> = recordings.iter().filter(|r| applied.contains(&r.task_id)).collect();
+        // Audit rows go in request id order, as the chain heads are locked (V11).
+        done.sort_by_key(|r| (r.request_id, r.task_id));
+        audit_transitions(&tx, &done, actor, now).await?;
+        let checks: Vec<(i64, Uuid, &[Duration])> = done
+            .iter()
+            .filter_map(|r| r.transition.verify_after.as_deref().map(|d| (r.task_id, r.request_id, d)))
+            .collect();
+        super::check_schedule::schedule(&tx, &checks, now).await?;
+        let mut settling: Vec<Uuid> =
+            done.iter().filter(|r| r.transition.state.is_terminal()).map(|r| r.request_id).collect();
+        settling.dedup();
+        let mut settlements = Vec::new();
+        for request_id in settling {
+            if let Some(settlement) = settle(&tx, self, request_id, actor, now).await? {
+                settlements.push((request_id, settlement));
+            }
         }
-        let mut detail = json!({ "attempt": transition.attempt });
-        if let Some(error) = &transition.error {
-            detail["error"] = json!(error);
-        }
-        if !transition.state.is_terminal() {
-            detail["next_attempt_at"] = json!(transition.next_attempt_at);
-        }
-        audit(&tx, request_id, Some(task_id), now, actor, &format!("task.{}", transition.state), detail).await?;
-        if let Some(delays) = &transition.verify_after {
-            super::check_schedule::schedule(&tx, task_id, request_id, delays, now).await?;
-        }
-        let settled =
-            if transition.state.is_terminal() { settle(&tx, self, request_id, actor, now).await? } else { None };
         tx.commit().await?;
-        Ok(Recorded::Applied(settled.map(|s| s.observed(now))))
+
+        let mut answers: Vec<Recorded> = recordings
+            .iter()
+            .map(|r| if applied.contains(&r.task_id) { Recorded::Applied(None) } else { Recorded::Stale })
+            .collect();
+        for (request_id, settlement) in settlements {
+            let last = recordings.iter().rposition(|r| r.request_id == request_id && applied.contains(&r.task_id));
+            answers[last.expect("a settled request had an applied recording")] =
+                Recorded::Applied(Some(settlement.observed(now)));
+        }
+        Ok(answers)
     }
 
     /// Give a claimed task back without consuming its attempt (shutdown drain).
@@ -273,11 +289,14 @@ impl Store {
         let tx = client.transaction().await?;
         let n = tx
             .execute(
-                "UPDATE tasks SET state = CASE WHEN pending IS NULL THEN 'retrying' ELSE 'waiting' END,
+                &tx.prepared(
+                    "UPDATE tasks SET state = CASE WHEN pending IS NULL THEN 'retrying' ELSE 'waiting' END,
                         attempt = CASE WHEN pending IS NULL THEN attempt - 1 ELSE attempt END,
                         next_attempt_at = $3, lease_owner = NULL, lease_expires_at = NULL,
                         lease_token = lease_token + 1, updated_at = $3
                  WHERE id = $1 AND lease_token = $2 AND state = 'running'",
+                )
+                .await?,
                 &[&task.id, &task.lease_token, &now],
             )
             .await?;
@@ -317,10 +336,14 @@ impl Store {
         let client = self.client().await?;
         let rows = client
             .query(
-                "SELECT id, request_id, connector, attempt FROM tasks
+                &client
+                    .prepared(
+                        "SELECT id, request_id, connector, attempt FROM tasks
                  WHERE state IN ('pending', 'retrying', 'waiting') AND NOT (connector = ANY($1))
                    AND next_attempt_at <= $2::timestamptz - make_interval(secs => $3::float8)
                  LIMIT 100",
+                    )
+                    .await?,
                 &[&configured, &now, &secs(grace)],
             )
             .await?;
@@ -353,6 +376,89 @@ pub(crate) fn claimed_task(row: &tokio_postgres::Row, vault: &Vault) -> Result<C
     })
 }
 
+/// The tasks' new states, each only if its guard still holds: the ids of those applied.
+async fn update_tasks<'a>(
+    tx: &Transaction<'_>,
+    recordings: &[Recording<'a>],
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, StoreError> {
+    let ids: Vec<i64> = recordings.iter().map(|r| r.task_id).collect();
+    let (modes, tokens): (Vec<i32>, Vec<i64>) = recordings
+        .iter()
+        .map(|r| match r.guard {
+            Guard::Lease(t) => (0, t),
+            Guard::ExpiredLease(t) => (1, t),
+            Guard::NotRunning => (2, 0),
+        })
+        .unzip();
+    let t = |r: &Recording<'a>| -> &'a Transition { r.transition };
+    let states: Vec<&str> = recordings.iter().map(|r| t(r).state.as_str()).collect();
+    let attempts: Vec<i32> = recordings.iter().map(|r| t(r).attempt).collect();
+    let next: Vec<DateTime<Utc>> = recordings.iter().map(|r| t(r).next_attempt_at).collect();
+    let pending: Vec<Option<&serde_json::Value>> = recordings.iter().map(|r| t(r).pending.as_ref()).collect();
+    let evidence: Vec<Option<&serde_json::Value>> = recordings.iter().map(|r| t(r).evidence.as_ref()).collect();
+    let errors: Vec<Option<&str>> = recordings.iter().map(|r| t(r).error.as_deref()).collect();
+    let entries: Vec<Option<serde_json::Value>> =
+        errors.iter().map(|e| e.map(|e| json!([{ "at": now, "error": e }]))).collect();
+    let sql = "UPDATE tasks t SET state = x.state, attempt = x.attempt, next_attempt_at = x.next, pending = x.pending,
+                      evidence = COALESCE(x.evidence, t.evidence), last_error = COALESCE(x.error, t.last_error),
+                      errors = CASE WHEN x.entry IS NULL THEN t.errors ELSE t.errors || x.entry END,
+                      lease_owner = NULL, lease_expires_at = NULL, lease_token = t.lease_token + 1,
+                      finished_at = CASE WHEN x.state IN ('erased', 'nothing_to_erase', 'failed', 'exempt') THEN $11 END,
+                      progress = CASE WHEN x.state IN ('erased', 'nothing_to_erase') THEN NULL ELSE t.progress END,
+                      updated_at = $11
+               FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::text[], $5::int[], $6::timestamptz[],
+                           $7::jsonb[], $8::jsonb[], $9::text[], $10::jsonb[])
+                    AS x(id, mode, token, state, attempt, next, pending, evidence, error, entry)
+               WHERE t.id = x.id AND CASE x.mode
+                       WHEN 0 THEN t.lease_token = x.token AND t.state = 'running'
+                       WHEN 1 THEN t.lease_token = x.token AND t.state = 'running' AND t.lease_expires_at <= $11
+                       ELSE t.state IN ('pending', 'retrying', 'waiting') END
+               RETURNING t.id";
+    let rows = tx
+        .query(
+            &tx.prepared(sql).await?,
+            &[&ids, &modes, &tokens, &states, &attempts, &next, &pending, &evidence, &errors, &entries, &now],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// One audit row per applied transition (`task.<state>`), in the order given.
+async fn audit_transitions(
+    tx: &Transaction<'_>,
+    done: &[&Recording<'_>],
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if done.is_empty() {
+        return Ok(());
+    }
+    let request_ids: Vec<Uuid> = done.iter().map(|r| r.request_id).collect();
+    let task_ids: Vec<i64> = done.iter().map(|r| r.task_id).collect();
+    let events: Vec<String> = done.iter().map(|r| format!("task.{}", r.transition.state)).collect();
+    let details: Vec<serde_json::Value> = done
+        .iter()
+        .map(|r| {
+            let t = r.transition;
+            let mut detail = json!({ "attempt": t.attempt });
+            if let Some(error) = &t.error {
+                detail["error"] = json!(error);
+            }
+            if !t.state.is_terminal() {
+                detail["next_attempt_at"] = json!(t.next_attempt_at);
+            }
+            detail
+        })
+        .collect();
+    let sql = "INSERT INTO audit_log (request_id, task_id, at, actor, event, detail)
+               SELECT r, t, $5, $6, e, d FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::jsonb[])
+                    WITH ORDINALITY AS x(r, t, e, d, n)
+               ORDER BY n";
+    tx.execute(&tx.prepared(sql).await?, &[&request_ids, &task_ids, &events, &details, &now, &actor]).await?;
+    Ok(())
+}
+
 /// If every task of the request is terminal, mark the request and queue its events. With
 /// verification on, a completed request with no check due closes at once (`erasure.closed`
 /// after `erasure.completed`): every system kept, or none that can be looked up.
@@ -366,13 +472,16 @@ pub(crate) async fn settle(
     let (vault, copies) = (store.vault(), &store.copies);
     let tasks = tx
         .query(
-            "SELECT connector, kind, state, evidence, finished_at, attempt, last_error,
+            &tx.prepared(
+                "SELECT connector, kind, state, evidence, finished_at, attempt, last_error,
                     (SELECT CASE WHEN bool_or(c.result = 'not_verifiable') THEN 'not_verifiable'
                                  WHEN bool_or(c.done_at IS NULL) THEN 'scheduled' END
                      FROM verification_checks c
-                     WHERE c.task_id = t.id AND c.result IS DISTINCT FROM 'superseded'
+                     WHERE c.request_id = t.request_id AND c.task_id = t.id AND c.result IS DISTINCT FROM 'superseded'
                        AND c.result IS DISTINCT FROM 'found')
              FROM tasks t WHERE request_id = $1 ORDER BY connector",
+            )
+            .await?,
             &[&request_id],
         )
         .await?;
@@ -386,11 +495,12 @@ pub(crate) async fn settle(
     // A cancelled request stays cancelled: its in-flight tasks still record, it does not settle.
     let Some(request) = tx
         .query_opt(
-            &format!(
+            &tx.prepared(&format!(
                 "UPDATE requests r SET state = $2, finished_at = $3, updated_at = $3
                  WHERE id = $1 AND state IN ('received', 'in_progress')
                  RETURNING generation, requested_at, deadline_at, received_at, {IDENTIFIER_COLUMNS}"
-            ),
+            ))
+            .await?,
             &[&request_id, &state.as_str(), &now],
         )
         .await?
@@ -403,6 +513,7 @@ pub(crate) async fn settle(
         .map(|(r, state)| {
             SystemOutcome::new(r.get(0), r.get(1), *state, r.get(3), r.get(4), r.get(5), r.get(6))
                 .with_verification(r.get(7))
+                .with_label(store.labels.get(r.get::<_, &str>(0)).cloned())
         })
         .collect();
     let settled = Settled::new(state, request.get(0), request.get(1), request.get(2), now, systems, copies);
@@ -411,8 +522,13 @@ pub(crate) async fn settle(
     let id = event.message_id;
     enqueue(tx, vault, &event, now).await?;
     audit(tx, request_id, None, now, actor, &format!("request.{state}"), json!({ "event_message_id": id })).await?;
-    if state == RequestState::Completed && store.verification {
-        super::closing::close_if_verified(tx, vault, request_id, actor, now).await?;
+    if state == RequestState::Completed {
+        // Its checks become claimable (V18).
+        let ready = "UPDATE verification_checks SET ready = true WHERE request_id = $1 AND done_at IS NULL";
+        tx.execute(&tx.prepared(ready).await?, &[&request_id]).await?;
+        if store.verification {
+            super::closing::close_if_verified(tx, vault, request_id, actor, now).await?;
+        }
     }
     Ok(Some(Settlement { state, received_at: request.get(3) }))
 }

@@ -6,7 +6,7 @@
 use super::outbox::enqueue;
 use super::sealed::{identifiers_from, IDENTIFIER_COLUMNS};
 use super::tasks::{claimed_task, ClaimedTask, CLAIMED_TASK_COLUMNS};
-use super::{audit, secs, Store, StoreError, TASKS_CHANNEL};
+use super::{audit, secs, Prepared, Store, StoreError, TASKS_CHANNEL};
 use crate::events::{self, Reopened};
 use crate::model::CheckResult;
 use crate::vault::Vault;
@@ -62,9 +62,10 @@ impl Store {
         let tx = client.transaction().await?;
         let claimed = tx
             .query(
-                "WITH due AS (
+                &tx.prepared(
+                    "WITH due AS (
                      SELECT c.id FROM verification_checks c JOIN requests r ON r.id = c.request_id
-                     WHERE c.connector = $1 AND c.done_at IS NULL AND c.due_at <= $2
+                     WHERE c.connector = $1 AND c.done_at IS NULL AND c.ready AND c.due_at <= $2
                        AND (c.lease_expires_at IS NULL OR c.lease_expires_at <= $2)
                        AND r.state = 'completed'
                      ORDER BY c.due_at LIMIT $3
@@ -74,6 +75,8 @@ impl Store {
                         updated_at = $2
                  FROM due WHERE c.id = due.id
                  RETURNING c.id, c.lease_token, c.attempt, c.after_seconds, c.generation, c.task_id",
+                )
+                .await?,
                 &[&connector, &now, &limit, &owner, &secs(lease)],
             )
             .await?;
@@ -84,10 +87,11 @@ impl Store {
         let task_ids: Vec<i64> = claimed.iter().map(|r| r.get(5)).collect();
         let tasks = tx
             .query(
-                &format!(
+                &tx.prepared(&format!(
                     "SELECT {CLAIMED_TASK_COLUMNS} FROM tasks t JOIN requests r ON r.id = t.request_id
                      WHERE t.id = ANY($1)"
-                ),
+                ))
+                .await?,
                 &[&task_ids],
             )
             .await?;
@@ -120,63 +124,36 @@ impl Store {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<CheckRecorded, StoreError> {
-        let request_id = check.task.request_id;
+        let mut recorded = self.record_checks(&[(check, outcome)], actor, now).await?;
+        Ok(recorded.pop().expect("one answer per check"))
+    }
+
+    /// [`Store::record_check`] for several checks in one transaction and one commit (the
+    /// runner's lookups that finished at about the same time); answers in the order given.
+    pub async fn record_checks(
+        &self,
+        checks: &[(&ClaimedCheck, &CheckOutcome)],
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<CheckRecorded>, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        // Lock order: the request, then its task, then its checks.
-        tx.query_one("SELECT 1 FROM requests WHERE id = $1 FOR UPDATE", &[&request_id]).await?;
-        let done = outcome.result != CheckResult::Error;
-        let updated = tx
-            .execute(
-                "UPDATE verification_checks SET result = $3, count = $4, last_error = $5,
-                        done_at = CASE WHEN $6::bool THEN $7::timestamptz END, due_at = COALESCE($8::timestamptz, due_at),
-                        lease_owner = NULL, lease_expires_at = NULL, lease_token = lease_token + 1, updated_at = $7
-                 WHERE id = $1 AND lease_token = $2 AND done_at IS NULL",
-                &[
-                    &check.id,
-                    &check.lease_token,
-                    &outcome.result.as_str(),
-                    &outcome.count,
-                    &outcome.error,
-                    &done,
-                    &now,
-                    &outcome.retry_at,
-                ],
-            )
-            .await?;
-        if updated == 0 {
-            return Ok(CheckRecorded::Stale);
+        // Lock order: the requests, in id order, then their tasks, then their checks.
+        let mut request_ids: Vec<Uuid> = checks.iter().map(|(c, _)| c.task.request_id).collect();
+        request_ids.sort();
+        request_ids.dedup();
+        let lock = "SELECT id FROM requests WHERE id = ANY($1) ORDER BY id FOR UPDATE";
+        tx.query(&tx.prepared(lock).await?, &[&request_ids]).await?;
+        // Audit rows in request id order, as the chain heads are locked (V11).
+        let mut order: Vec<usize> = (0..checks.len()).collect();
+        order.sort_by_key(|&i| (checks[i].0.task.request_id, checks[i].0.id));
+        let mut answers = vec![CheckRecorded::Stale; checks.len()];
+        for i in order {
+            let (check, outcome) = checks[i];
+            answers[i] = record_check_in(&tx, self.vault(), check, outcome, actor, now).await?;
         }
-        let mut detail = json!({
-            "check_id": check.id,
-            "after_seconds": check.after_seconds,
-            "attempt": check.attempt,
-            "generation": check.generation,
-        });
-        if let Some(count) = outcome.count {
-            detail["count"] = json!(count);
-        }
-        if let Some(error) = &outcome.error {
-            detail["error"] = json!(error);
-        }
-        if let Some(at) = outcome.retry_at {
-            detail["next_attempt_at"] = json!(at);
-        }
-        let event = format!("verification.{}", outcome.result);
-        audit(&tx, request_id, Some(check.task.id), now, actor, &event, detail).await?;
-        let recorded = match outcome.result {
-            CheckResult::Found => {
-                reopen(&tx, self.vault(), check, outcome.count, actor, now).await?;
-                CheckRecorded::Applied { reopened: true, closed: false }
-            }
-            CheckResult::Absent | CheckResult::NotVerifiable => CheckRecorded::Applied {
-                reopened: false,
-                closed: super::closing::close_if_verified(&tx, self.vault(), request_id, actor, now).await?,
-            },
-            CheckResult::Error | CheckResult::Superseded => CheckRecorded::Applied { reopened: false, closed: false },
-        };
         tx.commit().await?;
-        Ok(recorded)
+        Ok(answers)
     }
 
     /// Every check of a request, oldest first, for the request's detail.
@@ -184,8 +161,8 @@ impl Store {
         let client = self.client().await?;
         let rows = client
             .query(
-                "SELECT connector, generation, after_seconds, due_at, done_at, result, count, attempt, last_error
-                 FROM verification_checks WHERE request_id = $1 ORDER BY task_id, id",
+                &client.prepared("SELECT connector, generation, after_seconds, due_at, done_at, result, count, attempt, last_error
+                 FROM verification_checks WHERE request_id = $1 ORDER BY task_id, id").await?,
                 &[&request_id],
             )
             .await?;
@@ -235,16 +212,22 @@ async fn reopen(
 ) -> Result<(), StoreError> {
     let (request_id, task_id) = (check.task.request_id, check.task.id);
     tx.execute(
-        "UPDATE tasks SET state = 'pending', attempt = 0, next_attempt_at = $2, pending = NULL, last_error = NULL,
+        &tx.prepared(
+            "UPDATE tasks SET state = 'pending', attempt = 0, next_attempt_at = $2, pending = NULL, last_error = NULL,
                 finished_at = NULL, lease_token = lease_token + 1, updated_at = $2
          WHERE id = $1 AND state IN ('erased', 'nothing_to_erase')",
+        )
+        .await?,
         &[&task_id, &now],
     )
     .await?;
     tx.execute(
-        "UPDATE verification_checks SET result = 'superseded', done_at = $2, lease_owner = NULL,
+        &tx.prepared(
+            "UPDATE verification_checks SET result = 'superseded', done_at = $2, lease_owner = NULL,
                 lease_expires_at = NULL, lease_token = lease_token + 1, updated_at = $2
          WHERE task_id = $1 AND done_at IS NULL",
+        )
+        .await?,
         &[&task_id, &now],
     )
     .await?;
@@ -252,11 +235,12 @@ async fn reopen(
         .await?;
     let reopened = tx
         .query_opt(
-            &format!(
+            &tx.prepared(&format!(
                 "UPDATE requests r SET state = 'in_progress', generation = generation + 1, finished_at = NULL,
                         updated_at = $2
                  WHERE id = $1 AND state = 'completed' RETURNING generation, {IDENTIFIER_COLUMNS}"
-            ),
+            ))
+            .await?,
             &[&request_id, &now],
         )
         .await?;
@@ -284,6 +268,72 @@ async fn reopen(
         )
         .await?;
     }
-    tx.execute(&format!("NOTIFY {TASKS_CHANNEL}"), &[]).await?;
+    tx.execute(&tx.prepared(&format!("NOTIFY {TASKS_CHANNEL}")).await?, &[]).await?;
     Ok(())
+}
+
+/// One check's result, inside the caller's transaction, which holds its request's row.
+async fn record_check_in(
+    tx: &Transaction<'_>,
+    vault: &Vault,
+    check: &ClaimedCheck,
+    outcome: &CheckOutcome,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<CheckRecorded, StoreError> {
+    let request_id = check.task.request_id;
+    let done = outcome.result != CheckResult::Error;
+    let updated = tx
+        .execute(
+            &tx.prepared(
+                "UPDATE verification_checks SET result = $3, count = $4, last_error = $5,
+                    done_at = CASE WHEN $6::bool THEN $7::timestamptz END, due_at = COALESCE($8::timestamptz, due_at),
+                    lease_owner = NULL, lease_expires_at = NULL, lease_token = lease_token + 1, updated_at = $7
+             WHERE id = $1 AND lease_token = $2 AND done_at IS NULL",
+            )
+            .await?,
+            &[
+                &check.id,
+                &check.lease_token,
+                &outcome.result.as_str(),
+                &outcome.count,
+                &outcome.error,
+                &done,
+                &now,
+                &outcome.retry_at,
+            ],
+        )
+        .await?;
+    if updated == 0 {
+        return Ok(CheckRecorded::Stale);
+    }
+    let mut detail = json!({
+        "check_id": check.id,
+        "after_seconds": check.after_seconds,
+        "attempt": check.attempt,
+        "generation": check.generation,
+    });
+    if let Some(count) = outcome.count {
+        detail["count"] = json!(count);
+    }
+    if let Some(error) = &outcome.error {
+        detail["error"] = json!(error);
+    }
+    if let Some(at) = outcome.retry_at {
+        detail["next_attempt_at"] = json!(at);
+    }
+    let event = format!("verification.{}", outcome.result);
+    audit(tx, request_id, Some(check.task.id), now, actor, &event, detail).await?;
+    let recorded = match outcome.result {
+        CheckResult::Found => {
+            reopen(tx, vault, check, outcome.count, actor, now).await?;
+            CheckRecorded::Applied { reopened: true, closed: false }
+        }
+        CheckResult::Absent | CheckResult::NotVerifiable => CheckRecorded::Applied {
+            reopened: false,
+            closed: super::closing::close_if_verified(tx, vault, request_id, actor, now).await?,
+        },
+        CheckResult::Error | CheckResult::Superseded => CheckRecorded::Applied { reopened: false, closed: false },
+    };
+    Ok(recorded)
 }

@@ -92,6 +92,18 @@ access_token_env = "E2E_HUBSPOT_TOKEN"
         2,
         "a near miss (a contact and its engagement) is never erased"
     );
+    // The e-mail names the declarative CRM by its definition's label, as the Rust connectors by
+    // their kind, never "Other system".
+    let crm = systems.iter().find(|s| s["system"] == "crm").unwrap();
+    assert_eq!(crm["label"], serde_json::json!({ "en": "CRM", "fr": "Gestion de la relation client" }), "{crm:#}");
+    let helpdesk = systems.iter().find(|s| s["system"] == "helpdesk").unwrap();
+    assert!(helpdesk.get("label").is_none(), "a Rust connector is worded by its kind: {helpdesk:#}");
+    use erasure_worker::mail::templates::{render, Lang};
+    let en = render("erasure.completed", &event.body, Lang::En).unwrap();
+    assert!(en.text.contains("  - CRM: 1 contact deleted\n"), "{}", en.text);
+    let fr = render("erasure.completed", &event.body, Lang::Fr).unwrap();
+    assert!(fr.text.contains("  - Gestion de la relation client : 1 contact supprimé\n"), "{}", fr.text);
+    assert!(!fr.text.contains("Autre système") && !en.text.contains("Other system"), "{}", en.text);
     let text = event.body.to_string();
     for identifier in ["ana@example.com", "+33612345678", "u_123\""] {
         assert!(!text.contains(identifier), "the confirmation never carries an identifier");

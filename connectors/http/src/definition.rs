@@ -2,7 +2,7 @@
 //! Unknown keys are refused; the meaning of each key is in this crate's README.md. What serde
 //! cannot check (placeholders, pointers, set names) is checked by `validate`.
 
-use erasure_connector::ConfigDuration;
+use erasure_connector::{ConfigDuration, KindLabel};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -11,6 +11,10 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Definition {
+    /// What kind of system this is, in the person's words (`[label] en`, `fr`): the e-mail
+    /// names the system by it. Absent: "Other system" / "Autre système".
+    #[serde(default)]
+    pub label: Option<KindLabel>,
     /// The API's base URL; the instance's `base_url` overrides it.
     #[serde(default)]
     pub base_url: Option<String>,

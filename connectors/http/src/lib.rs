@@ -30,7 +30,7 @@ pub use config::Config;
 use call::{Answer, Caller};
 use definition::Definition;
 use erasure_connector::{
-    async_trait, ConfigError, Connector, Ctx, Failure, Found, HttpClient, Outcome, Pending, Secrets, Subject,
+    async_trait, ConfigError, Connector, Ctx, Failure, Found, HttpClient, KindLabel, Outcome, Pending, Secrets, Subject,
 };
 use std::collections::BTreeSet;
 
@@ -115,6 +115,11 @@ impl Connector for Http {
         let found = find::run(&self.caller, &self.definition.find, subject, &ctx.instance, Some(&only), &[]).await?;
         let count = found.sets.get(&set).map_or(0, Vec::len) as u64;
         Ok(Found { present: count > 0, count: Some(count) })
+    }
+
+    /// The definition's `[label]`.
+    fn label(&self) -> Option<KindLabel> {
+        self.definition.label.clone()
     }
 
     fn verify_after(&self) -> Vec<std::time::Duration> {

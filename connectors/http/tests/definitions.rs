@@ -3,7 +3,7 @@
 
 mod common;
 
-use erasure_connector::{ConfigError, HttpClient, Secrets};
+use erasure_connector::{ConfigError, Connector, HttpClient, KindLabel, Secrets};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -204,6 +204,44 @@ fn every_built_in_definition_is_valid() {
         erasure_connector_http::check_builtin(name).unwrap_or_else(|e| panic!("{name}: {}", e.message));
     }
     assert!(erasure_connector_http::builtin_names().contains(&"intercom"));
+}
+
+/// The `[label]` is what the person reads in the e-mail: read into the connector, or absent (the
+/// worker then says "Other system"); one that is not a few words in both languages is refused,
+/// naming the file and the key.
+#[test]
+fn a_label_names_the_kind_of_system_in_both_languages() {
+    let labelled = format!("{GOOD}\n[label]\nen = \"CRM\"\nfr = \"Gestion de la relation client\"\n");
+    let keys = |text: &str| json!({ "definition": toml::from_str::<toml::Table>(text).unwrap(), "token_env": "T" });
+    let build = |text: &str| common::instance(keys(text), Secrets::one("token_env", "t"), http());
+    let crm = KindLabel { en: "CRM".into(), fr: "Gestion de la relation client".into() };
+    assert_eq!(build(&labelled).map_err(|e| e.message).unwrap().label(), Some(crm));
+    assert_eq!(build(GOOD).map_err(|e| e.message).unwrap().label(), None, "a definition without one loads");
+
+    let (error, file) = refused(&labelled.replace("fr = \"Gestion de la relation client\"", "fr = \" \""));
+    assert!(error.message.starts_with(&format!("{file}: label.fr: ")), "{}", error.message);
+    let (error, file) = refused(&labelled.replace("fr = \"Gestion de la relation client\"\n", ""));
+    assert!(error.message.starts_with(&format!("{file}: label: missing field `fr`")), "{}", error.message);
+    let (error, file) = refused(&labelled.replace("en = \"CRM\"", "en = \"CRM\"\nde = \"CRM\""));
+    assert!(error.message.starts_with(&format!("{file}: label.de: unknown field `de`")), "{}", error.message);
+}
+
+/// Each built-in definition names its kind of system, so no e-mail says "Other system" for it.
+#[test]
+fn every_built_in_definition_has_a_label() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../definitions");
+    let mut labelled = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let definition: toml::Table = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let label: KindLabel = definition["label"].clone().try_into().unwrap_or_else(|e| panic!("{path:?}: {e}"));
+        assert_eq!(label.check(), Ok(()), "{path:?}");
+        labelled.push(path.file_stem().unwrap().to_string_lossy().into_owned());
+    }
+    labelled.sort();
+    let mut builtin = erasure_connector_http::builtin_names();
+    builtin.sort();
+    assert_eq!(labelled, builtin);
 }
 
 fn fnv(text: &str) -> u64 {

@@ -38,6 +38,7 @@ async fn check_erases_again_and_lookup_verify_after_and_healthcheck_claim_nothin
     assert_eq!(looked_up.kind, FailureKind::NotVerifiable);
     assert!(looked_up.reason.contains("minimal"), "{}", looked_up.reason);
     assert!(connector.verify_after().is_empty(), "the default lookup gets no check scheduled");
+    assert_eq!(connector.label(), None, "the worker words the kind");
 
     let health = connector.healthcheck().await.unwrap_err();
     assert_eq!(health.kind, FailureKind::NotVerifiable, "nothing was called, so nothing is claimed healthy");

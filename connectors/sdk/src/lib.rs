@@ -11,6 +11,7 @@
 //! - [`progress`]: the durable progress document a connector saves before a destructive call.
 //! - [`secrets`]: the secrets named by a connector's `*_env` config keys.
 //! - [`config_error`]: `ConfigError`, what a constructor returns when its options are wrong.
+//! - [`label`]: `KindLabel`, the kind of system in the person's words (English and French).
 //! - [`transport`]: loopback hosts and the PostgreSQL `sslmode` a URL resolves to.
 //! - [`tls`]: `PostgresTls`, the one rustls connector of every PostgreSQL connection (the
 //!   worker's and the `sql` connector's), and the checks of a CA bundle.
@@ -23,6 +24,7 @@ pub mod ctx;
 mod defaults_tests;
 pub mod duration;
 pub mod http;
+pub mod label;
 pub mod outcome;
 pub mod progress;
 pub mod secrets;
@@ -37,6 +39,7 @@ pub use config_error::ConfigError;
 pub use ctx::Ctx;
 pub use duration::ConfigDuration;
 pub use http::{classify, HttpClass, HttpClient, NoLimit, RateLimiter};
+pub use label::KindLabel;
 pub use outcome::{Evidence, Failure, FailureKind, Found, Outcome, Pending};
 pub use progress::{Progress, ProgressStore};
 pub use secrecy::{ExposeSecret, SecretString};
@@ -54,6 +57,7 @@ pub use subject::{Subject, SubjectError};
 /// | [`lookup`](Connector::lookup) | [`Failure::not_verifiable`] | the vendor can be asked whether it still holds the subject (then override `verify_after` too) |
 /// | [`verify_after`](Connector::verify_after) | `[]`, no check | `lookup` is written: when to ask it |
 /// | [`healthcheck`](Connector::healthcheck) | [`Failure::not_verifiable`], nothing called | a cheap authenticated call exists (a "me" or list endpoint) |
+/// | [`label`](Connector::label) | `None`: the worker's wording for the kind | one kind stands for many kinds of system (the `http` connector's definitions) |
 ///
 /// The conformance kit (`testkit`) holds `lookup` and `verify_after` to each other: a connector
 /// whose `verify_after` schedules checks must answer `lookup`, and one that cannot must schedule none.
@@ -112,5 +116,16 @@ pub trait Connector: Send + Sync {
     /// cheapest authenticated call.
     async fn healthcheck(&self) -> Result<(), Failure> {
         Err(Failure::not_verifiable(format!("the {} connector has no healthcheck: nothing was called", self.kind())))
+    }
+
+    /// The kind of system in the person's words, for the e-mail that confirms the erasure.
+    ///
+    /// The default, `None`, leaves it to the worker, which words each kind it ships ("Customer
+    /// support (tickets)" for `zendesk`) and says "Other system" for a kind it does not know. A
+    /// connector whose instances are different kinds of system (the declarative `http` one: a CRM,
+    /// an e-mail marketing platform) names each one. An instance's `label_en`/`label_fr` keys
+    /// override both.
+    fn label(&self) -> Option<KindLabel> {
+        None
     }
 }

@@ -3,19 +3,9 @@
 use super::data::Data;
 use super::WINDOW;
 use crate::harness::RateWindow;
+use crate::seed::{section, Contacts};
 use serde::Deserialize;
 use serde_json::Value;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Seed {
-    #[serde(default)]
-    page_size: Option<usize>,
-    #[serde(default)]
-    rate_limit_per_10s: Option<u32>,
-    #[serde(default)]
-    contacts: Vec<SeedContact>,
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,7 +20,7 @@ struct SeedContact {
 
 /// Seed from the `"hubspot"` section of a seed file.
 pub(crate) fn seed_json(data: &mut Data, seed: &Value) -> Result<(), String> {
-    let seed: Seed = serde_json::from_value(seed.clone()).map_err(|e| format!("hubspot: {e}"))?;
+    let seed: Contacts<SeedContact> = section("hubspot", seed)?;
     if let Some(size) = seed.page_size {
         data.page_size = Some(size.max(1));
     }

@@ -1,23 +1,29 @@
-//! Intercom's answers: a status with a JSON body, its error list shape, extra headers.
+//! Intercom's answers (the shared `Answer` in Intercom's dialect), its error list shape, extra
+//! headers.
 
-use crate::harness::json_response;
-use axum::response::Response;
-use serde_json::{json, Value};
+use crate::answer::Dialect;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
 
-pub(super) type Answer = (u16, Value);
+/// Bodies are `application/json`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct IntercomDialect;
+
+impl Dialect for IntercomDialect {}
+
+pub(super) type Answer = crate::answer::Answer<IntercomDialect>;
 /// Extra response headers.
 pub(super) type Headers = Vec<(&'static str, String)>;
 
-pub(super) fn respond((status, body): Answer, extra: Headers) -> Response {
-    json_response(status, body, extra)
+pub(super) fn respond(answer: Answer, extra: Headers) -> Response {
+    answer.with_headers(extra).into_response()
 }
 
 pub(super) fn error(status: u16, code: &str, message: &str) -> Answer {
     let request_id = uuid::Uuid::new_v4().to_string();
-    (
-        status,
-        json!({ "type": "error.list", "request_id": request_id, "errors": [{ "code": code, "message": message }] }),
-    )
+    let body =
+        json!({ "type": "error.list", "request_id": request_id, "errors": [{ "code": code, "message": message }] });
+    Answer::new(status, Some(body))
 }
 
 pub(super) fn bad_request(message: &str) -> Answer {

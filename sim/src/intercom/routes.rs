@@ -38,7 +38,7 @@ async fn me(AxumState(vendor): Shared, headers: HeaderMap) -> Response {
                           "timezone": "Europe/Paris", "region": "EU" });
         let admin = json!({ "type": "admin", "id": ADMIN_ID, "email": "admin@sim.example", "name": "Sim Admin",
                             "email_verified": true, "app": app, "has_inbox_seat": true });
-        (200, admin)
+        Answer::json(admin)
     })
     .await
 }
@@ -61,7 +61,7 @@ async fn search_contacts(AxumState(vendor): Shared, headers: HeaderMap, body: By
         }
         match paginate(found, &request["pagination"], 50, data.page_size()) {
             Ok((data, total_count, pages)) => {
-                (200, json!({ "type": "list", "data": data, "total_count": total_count, "pages": pages }))
+                Answer::json(json!({ "type": "list", "data": data, "total_count": total_count, "pages": pages }))
             }
             Err(answer) => answer,
         }
@@ -71,7 +71,7 @@ async fn search_contacts(AxumState(vendor): Shared, headers: HeaderMap, body: By
 
 async fn show_contact(AxumState(vendor): Shared, Path(id): Path<String>, headers: HeaderMap) -> Response {
     serve(&vendor, &headers, "GET /contacts/{id}", vec![id.clone()], move |data| match data.live(&id) {
-        Some(contact) => (200, contact.json()),
+        Some(contact) => Answer::json(contact.json()),
         None => not_found(),
     })
     .await
@@ -90,7 +90,7 @@ async fn find_by_external_id(
             .values()
             .find(|c| !c.deleted && c.role == "user" && c.external_id.as_deref() == Some(external_id.as_str()));
         match user {
-            Some(contact) => (200, contact.json()),
+            Some(contact) => Answer::json(contact.json()),
             None => not_found(),
         }
     })
@@ -102,8 +102,7 @@ async fn delete_contact(AxumState(vendor): Shared, Path(id): Path<String>, heade
         match data.contacts.get_mut(&id).filter(|c| !c.deleted) {
             Some(contact) => {
                 contact.deleted = true;
-                (
-                    200,
+                Answer::json(
                     json!({ "type": "contact", "id": contact.id, "external_id": contact.external_id, "deleted": true }),
                 )
             }
@@ -130,11 +129,10 @@ async fn search_conversations(AxumState(vendor): Shared, headers: HeaderMap, bod
             }
         }
         match paginate(found, &request["pagination"], 20, data.page_size()) {
-            Ok((conversations, total_count, pages)) => (
-                200,
-                json!({ "type": "conversation.list", "conversations": conversations,
-                        "total_count": total_count, "pages": pages }),
-            ),
+            Ok((conversations, total_count, pages)) => {
+                Answer::json(json!({ "type": "conversation.list", "conversations": conversations,
+                        "total_count": total_count, "pages": pages }))
+            }
             Err(answer) => answer,
         }
     })
@@ -144,7 +142,7 @@ async fn search_conversations(AxumState(vendor): Shared, headers: HeaderMap, bod
 async fn show_conversation(AxumState(vendor): Shared, Path(id): Path<String>, headers: HeaderMap) -> Response {
     serve(&vendor, &headers, "GET /conversations/{id}", Vec::new(), move |data| {
         match id.parse::<u64>().ok().and_then(|id| data.conversations.get(&id)) {
-            Some(conversation) => (200, conversation.full(data)),
+            Some(conversation) => Answer::json(conversation.full(data)),
             None => not_found(),
         }
     })
@@ -185,7 +183,7 @@ async fn redact(AxumState(vendor): Shared, headers: HeaderMap, body: Bytes) -> R
             return error(400, "conversation_part_not_redactable", "Conversation part is not redactable");
         }
         message.redact();
-        (200, data.conversations[&key].full(data))
+        Answer::json(data.conversations[&key].full(data))
     })
     .await
 }
@@ -213,7 +211,7 @@ async fn search_calls(AxumState(vendor): Shared, headers: HeaderMap, body: Bytes
             .filter(|(_, call)| ids.contains(&call.conversation_id.to_string()))
             .map(|(id, call)| call.json(*id))
             .collect();
-        (200, json!({ "type": "list", "data": calls }))
+        Answer::json(json!({ "type": "list", "data": calls }))
     })
     .await
 }

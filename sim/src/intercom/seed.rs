@@ -1,19 +1,9 @@
 //! The `"intercom"` section of a seed file (shape in the module doc).
 
 use super::data::{Data, Window};
+use crate::seed::{section, Contacts};
 use serde::Deserialize;
 use serde_json::Value;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Seed {
-    #[serde(default)]
-    page_size: Option<usize>,
-    #[serde(default)]
-    rate_limit_per_10s: Option<u32>,
-    #[serde(default)]
-    contacts: Vec<SeedContact>,
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -40,7 +30,7 @@ fn user() -> String {
 
 /// Seed from the `"intercom"` section of a seed file (shape in the module doc).
 pub(crate) fn seed_json(data: &mut Data, seed: &Value) -> Result<(), String> {
-    let seed: Seed = serde_json::from_value(seed.clone()).map_err(|e| format!("intercom: {e}"))?;
+    let seed: Contacts<SeedContact> = section("intercom", seed)?;
     if seed.page_size.is_some() {
         data.page_size = seed.page_size;
     }

@@ -1,6 +1,7 @@
 //! The `"loki"` section of a seed file (shape in the module doc).
 
 use super::{Data, DeletionMode, Labels, TENANT};
+use crate::seed::section;
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -38,7 +39,7 @@ enum SeedValue {
 
 /// Seed from the `"loki"` section of a seed file (shape in the module doc).
 pub(crate) fn seed_json(data: &mut Data, seed: &serde_json::Value) -> Result<(), String> {
-    let seed: Seed = serde_json::from_value(seed.clone()).map_err(|e| format!("loki: {e}"))?;
+    let seed: Seed = section("loki", seed)?;
     let tenant = seed.tenant.unwrap_or_else(|| TENANT.to_string());
     if let Some(ms) = seed.processing_delay_ms {
         data.processing_delay = Duration::from_millis(ms);

@@ -1,29 +1,29 @@
-//! Mailchimp's answers: a status with a JSON body (or none, for a 204), and its error shape.
+//! Mailchimp's answers (the shared `Answer` in Mailchimp's dialect) and its error shape.
 
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use serde_json::{json, Value};
+use crate::answer::Dialect;
+use serde_json::json;
 
 /// Where Mailchimp's error documents point (`type`).
 const ERRORS_DOC: &str = "https://mailchimp.com/developer/marketing/docs/errors/";
 
-/// An answer before it becomes a response.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) struct Answer {
-    pub(super) status: u16,
-    pub(super) body: Option<Value>,
-    pub(super) retry_after: Option<u64>,
+/// Errors are `application/problem+json` (<https://mailchimp.com/developer/marketing/docs/errors/>,
+/// "Error format"), other bodies plain JSON.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct MailchimpDialect;
+
+impl Dialect for MailchimpDialect {
+    fn content_type(status: u16) -> &'static str {
+        if status >= 400 {
+            "application/problem+json; charset=utf-8"
+        } else {
+            "application/json; charset=utf-8"
+        }
+    }
 }
 
+pub(super) type Answer = crate::answer::Answer<MailchimpDialect>;
+
 impl Answer {
-    pub(super) fn json(body: Value) -> Answer {
-        Answer { status: 200, body: Some(body), retry_after: None }
-    }
-
-    pub(super) fn no_content() -> Answer {
-        Answer { status: 204, body: None, retry_after: None }
-    }
-
     /// Mailchimp's problem document (`type`, `title`, `status`, `detail`, `instance`):
     /// <https://mailchimp.com/developer/marketing/docs/errors/>, "Error format". Details name no
     /// e-mail address.
@@ -35,7 +35,7 @@ impl Answer {
             "detail": detail,
             "instance": uuid::Uuid::new_v4().to_string(),
         });
-        Answer { status, body: Some(body), retry_after: None }
+        Answer::new(status, Some(body))
     }
 
     pub(super) fn bad_request(detail: &str) -> Answer {
@@ -74,9 +74,8 @@ impl Answer {
     /// Marketing API has a limit of 10 concurrent connections for your API key"). Mailchimp
     /// documents no `Retry-After`; one is sent only for an injected throttle that has a hint.
     pub(super) fn too_many_requests(retry_after: Option<u64>) -> Answer {
-        let answer =
-            Answer::error(429, "Too Many Requests", "You have exceeded the limit of 10 simultaneous connections.");
-        Answer { retry_after, ..answer }
+        Answer::error(429, "Too Many Requests", "You have exceeded the limit of 10 simultaneous connections.")
+            .with_retry_after(retry_after)
     }
 
     /// 500 InternalServerError (error glossary), or another status for an injected fault.
@@ -90,30 +89,6 @@ impl Answer {
             503 => Answer::error(503, "Service Unavailable", "The service is temporarily unavailable."),
             other => Answer::error(other, "Injected fault", "An injected fault."),
         };
-        Answer { retry_after, ..answer }
-    }
-}
-
-impl IntoResponse for Answer {
-    fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = match &self.body {
-            Some(body) => (status, body.to_string()).into_response(),
-            None => status.into_response(),
-        };
-        let headers = response.headers_mut();
-        if self.body.is_some() {
-            // Errors are `application/problem+json` ("Error format"), other bodies plain JSON.
-            let kind = if self.status >= 400 {
-                "application/problem+json; charset=utf-8"
-            } else {
-                "application/json; charset=utf-8"
-            };
-            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
-        }
-        if let Some(secs) = self.retry_after {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        }
-        response
+        answer.with_retry_after(retry_after)
     }
 }

@@ -156,8 +156,8 @@ mod tests {
     #[test]
     fn a_throttle_says_what_was_exceeded_and_carries_a_hint_only_when_injected_with_one() {
         let answer = Answer::too_many_requests(None);
-        assert_eq!((answer.status, answer.retry_after), (429, None));
+        assert_eq!((answer.status, answer.header("retry-after")), (429, None));
         assert_eq!(answer.body.unwrap()["title"], "Too Many Requests");
-        assert_eq!(Answer::too_many_requests(Some(42)).retry_after, Some(42));
+        assert_eq!(Answer::too_many_requests(Some(42)).header("retry-after"), Some("42"));
     }
 }

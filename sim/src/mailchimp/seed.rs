@@ -1,6 +1,7 @@
 //! The `"mailchimp"` section of a seed file (shape in the module doc).
 
 use super::data::Data;
+use crate::seed::section;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -22,7 +23,7 @@ struct SeedMember {
 
 /// Seed from the `"mailchimp"` section of a seed file.
 pub(crate) fn seed_json(data: &mut Data, seed: &Value) -> Result<(), String> {
-    let seed: Seed = serde_json::from_value(seed.clone()).map_err(|e| format!("mailchimp: {e}"))?;
+    let seed: Seed = section("mailchimp", seed)?;
     for member in seed.members {
         for name in &member.lists {
             let existing = data.lists.values().find(|l| l.name == *name).map(|l| l.id.clone());

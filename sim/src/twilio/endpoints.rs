@@ -1,7 +1,7 @@
 //! What each Twilio endpoint lists or deletes, and Twilio's paging.
 
+use super::answer::Answer;
 use super::data::{account_path, parse_sid, sid, Data};
-use super::routes::Answer;
 use crate::text::percent_encode;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -117,14 +117,14 @@ impl Data {
             return Answer::error(400, 20009, "Cannot delete a call that is in progress");
         }
         call.deleted = true;
-        Answer::deleted()
+        Answer::no_content()
     }
 
     pub(super) fn delete_recording(&mut self, recording: &str) -> Answer {
         match parse_sid("RE", recording).and_then(|seq| self.recordings.get_mut(&seq)).filter(|r| !r.deleted) {
             Some(recording) => {
                 recording.deleted = true;
-                Answer::deleted()
+                Answer::no_content()
             }
             None => Answer::not_found(),
         }
@@ -138,7 +138,7 @@ impl Data {
         match self.transcriptions.get(&seq) {
             Some(t) if under.is_none_or(|r| r == Some(t.recording)) => {
                 self.transcriptions.remove(&seq);
-                Answer::deleted()
+                Answer::no_content()
             }
             _ => Answer::not_found(),
         }

@@ -16,10 +16,10 @@
 //!   resource before it was completed").
 //! - `GET Messages/{Sid}/Media.json` (key `media_list`) and `DELETE Messages/{Sid}/Media/{ME}.json`.
 
+use super::answer::Answer;
 use super::data::{account_path, default_created, parse_message_sid, parse_sid, rfc2822, sid};
 use super::data::{Data, MediaRecord, MessageRecord};
 use super::endpoints::Listing;
-use super::routes::Answer;
 use super::ACCOUNT_SID;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -119,7 +119,7 @@ impl Data {
         }
         self.messages.remove(&seq);
         self.media.retain(|_, m| m.message != seq);
-        Answer::deleted()
+        Answer::no_content()
     }
 
     pub(super) fn list_media(&self, message: &str, query: &HashMap<String, String>, origin: &str) -> Answer {
@@ -155,7 +155,7 @@ impl Data {
         match parse_sid("ME", media).filter(|m| self.media.get(m).is_some_and(|m| Some(m.message) == message)) {
             Some(media) => {
                 self.media.remove(&media);
-                Answer::deleted()
+                Answer::no_content()
             }
             None => Answer::not_found(),
         }

@@ -31,6 +31,7 @@
 //!   "messages": [{ "from": "+33612345678", "to": "+14155550100", "body": "hello", "media": 1 }] }
 //! ```
 
+mod answer;
 mod data;
 mod endpoints;
 mod messages;

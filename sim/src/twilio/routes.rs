@@ -1,86 +1,20 @@
 //! Twilio's paths: every call is recorded, delayed, faulted, authenticated and rate-limited,
 //! then dispatched to its endpoint under the account.
 
+use super::answer::Answer;
 use super::data::Data;
 use super::{ACCOUNT_SID, API_KEY_SECRET, API_KEY_SID, AUTH_TOKEN, SYSTEM};
 use crate::harness::{ErrorShape, Vendor};
 use crate::text::basic_auth;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State as AxumState};
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::http::{header, HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use axum::{Json, Router};
-use serde_json::{json, Value};
+use axum::Router;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
-
-/// An answer before it becomes a response.
-pub(super) struct Answer {
-    pub(super) status: u16,
-    pub(super) body: Option<Value>,
-    pub(super) retry_after: Option<u64>,
-}
-
-impl Answer {
-    pub(super) fn json(body: Value) -> Answer {
-        Answer { status: 200, body: Some(body), retry_after: None }
-    }
-
-    pub(super) fn deleted() -> Answer {
-        Answer { status: 204, body: None, retry_after: None }
-    }
-
-    /// Twilio's error body. Messages name no identifier, as Twilio's generic ones do not.
-    pub(super) fn error(status: u16, code: u32, message: &str) -> Answer {
-        let body = json!({
-            "code": code,
-            "message": message,
-            "more_info": format!("https://www.twilio.com/docs/errors/{code}"),
-            "status": status,
-        });
-        Answer { status, body: Some(body), retry_after: None }
-    }
-
-    pub(super) fn not_found() -> Answer {
-        Answer::error(404, 20404, "The requested resource was not found")
-    }
-
-    fn throttled(retry_after: Option<u64>) -> Answer {
-        Answer { retry_after, ..Answer::error(429, 20429, "Too Many Requests") }
-    }
-
-    fn for_status(status: u16, retry_after: Option<u64>) -> Answer {
-        let answer = match status {
-            401 => Answer::error(401, 20003, "Authenticate"),
-            404 => Answer::not_found(),
-            429 => Answer::throttled(None),
-            500 => Answer::error(500, 20500, "Internal Server Error"),
-            503 => Answer::error(503, 20503, "Service Unavailable"),
-            other => Answer::error(other, u32::from(other), "Injected fault"),
-        };
-        Answer { retry_after, ..answer }
-    }
-}
-
-impl IntoResponse for Answer {
-    fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = match self.body {
-            Some(body) => (status, Json(body)).into_response(),
-            None => status.into_response(),
-        };
-        let headers = response.headers_mut();
-        if let Some(secs) = self.retry_after {
-            headers.insert(header::RETRY_AFTER, secs.to_string().parse().expect("digits are a header value"));
-        }
-        if self.status == 401 {
-            headers.insert(header::WWW_AUTHENTICATE, "Basic realm=\"Twilio API\"".parse().expect("a header value"));
-        }
-        response
-    }
-}
 
 impl ErrorShape for Data {
     const SYSTEM: &'static str = SYSTEM;

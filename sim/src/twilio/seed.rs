@@ -1,6 +1,7 @@
 //! The `"twilio"` section of a seed file (shape in the module doc).
 
 use super::data::Data;
+use crate::seed::section;
 use serde::Deserialize;
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -45,7 +46,7 @@ fn one() -> usize {
 
 /// Seed from the `"twilio"` section of a seed file (shape in the module doc).
 pub(crate) fn seed_json(data: &mut Data, seed: &Value) -> Result<(), String> {
-    let seed: Seed = serde_json::from_value(seed.clone()).map_err(|e| format!("twilio: {e}"))?;
+    let seed: Seed = section("twilio", seed)?;
     if let Some(size) = seed.page_size {
         data.page_size = size.max(1);
     }

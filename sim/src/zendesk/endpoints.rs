@@ -89,12 +89,11 @@ impl Data {
             Some(u) if u.life == Life::Active && id == AGENT_ID => {
                 error(403, "Forbidden", "You cannot delete yourself")
             }
-            Some(u) if u.life == Life::Active && open => Answer {
-                status: 422,
-                body: json!({ "error": "RecordInvalid", "description": "Record validation errors", "details": {
-                    "base": [{ "description": "The user is the requester of tickets that are not closed" }] } }),
-                headers: Vec::new(),
-            },
+            Some(u) if u.life == Life::Active && open => Answer::new(
+                422,
+                Some(json!({ "error": "RecordInvalid", "description": "Record validation errors", "details": {
+                    "base": [{ "description": "The user is the requester of tickets that are not closed" }] } })),
+            ),
             Some(u) if u.life == Life::Active => {
                 u.life = Life::SoftDeleted;
                 ok(json!({ "user": u.json(api) }))
@@ -186,12 +185,11 @@ impl Data {
         };
         let editable_when_closed = |key: &String| matches!(key.as_str(), "tags" | "subject" | "priority");
         if ticket.status == "closed" && !update.keys().all(editable_when_closed) {
-            return Answer {
-                status: 422,
-                body: json!({ "error": "RecordInvalid", "description": "Record validation errors", "details": {
-                    "status": [{ "description": "Status: closed prevents ticket update" }] } }),
-                headers: Vec::new(),
-            };
+            return Answer::new(
+                422,
+                Some(json!({ "error": "RecordInvalid", "description": "Record validation errors", "details": {
+                    "status": [{ "description": "Status: closed prevents ticket update" }] } })),
+            );
         }
         for (key, list) in [("email_ccs", &mut ticket.email_cc_ids), ("followers", &mut ticket.follower_ids)] {
             for change in update.get(key).and_then(Value::as_array).into_iter().flatten() {

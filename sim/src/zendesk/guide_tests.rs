@@ -30,8 +30,8 @@ fn with_content() -> (Data, u64) {
 fn article_comments_are_listed_per_user_and_deleted_under_their_article() {
     let (mut data, ana) = with_content();
     let listed = call(&mut data, "GET", &format!("/help_center/users/{ana}/comments"));
-    assert_eq!((listed.status, listed.body["comments"][0]["source_id"].as_u64()), (200, Some(7)));
-    assert_eq!(listed.body["comments"][0]["locale"], "en-us");
+    assert_eq!((listed.status, listed.document()["comments"][0]["source_id"].as_u64()), (200, Some(7)));
+    assert_eq!(listed.document()["comments"][0]["locale"], "en-us");
     assert_eq!(call(&mut data, "DELETE", "/help_center/en-us/articles/8/comments/10").status, 404, "not its article");
     assert_eq!(call(&mut data, "DELETE", "/help_center/en-us/articles/7/comments/10").status, 204);
     assert_eq!(call(&mut data, "DELETE", "/help_center/articles/7/comments/10").status, 404, "already deleted");
@@ -44,9 +44,9 @@ fn article_comments_are_listed_per_user_and_deleted_under_their_article() {
 fn community_posts_and_comments_are_listed_per_user_and_deleted() {
     let (mut data, ana) = with_content();
     let posts = call(&mut data, "GET", &format!("/community/users/{ana}/posts"));
-    assert_eq!(posts.body["posts"][0]["id"], 20);
+    assert_eq!(posts.document()["posts"][0]["id"], 20);
     let comments = call(&mut data, "GET", &format!("/community/users/{ana}/comments"));
-    assert_eq!(comments.body["comments"][0]["post_id"], 20);
+    assert_eq!(comments.document()["comments"][0]["post_id"], 20);
     assert_eq!(call(&mut data, "DELETE", "/community/posts/21/comments/30").status, 404);
     assert_eq!(call(&mut data, "DELETE", "/community/posts/20/comments/30").status, 204);
     assert_eq!(call(&mut data, "DELETE", "/community/posts/20").status, 204);

@@ -221,7 +221,7 @@ pub(super) fn forbidden() -> Answer {
 }
 
 pub(super) fn no_content() -> Answer {
-    Answer { status: 204, body: Value::Null, headers: Vec::new() }
+    Answer::no_content()
 }
 
 fn article_comment_json(id: u64, c: &ArticleComment, api: &str) -> Value {

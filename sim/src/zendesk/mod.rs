@@ -76,6 +76,7 @@
 //! posts by the user, each with a comment of theirs; `voice_calls`: tickets the user requested
 //! with a voice comment whose call has a recording and a voicemail.
 
+mod answer;
 mod data;
 mod endpoints;
 mod guide_data;

@@ -1,9 +1,10 @@
 //! Zendesk's paths: every call is recorded, delayed, faulted, authenticated and rate-limited,
 //! then dispatched to its endpoint.
 
+pub(super) use super::answer::Answer;
 use super::data::{Data, JobAction, Life};
 use super::{AGENT_ID, EMAIL, OAUTH_TOKEN, SYSTEM, TOKEN};
-use crate::harness::{json_response, ErrorShape, Vendor};
+use crate::harness::{ErrorShape, Vendor};
 use crate::text::{basic_auth, percent_encode};
 use axum::extract::{NestedPath, Query, Request, State as AxumState};
 use axum::http::{request::Parts, HeaderMap};
@@ -17,19 +18,12 @@ use std::time::Instant;
 
 type Shared = Arc<Vendor<Data>>;
 
-/// An answer before it becomes a response.
-pub(super) struct Answer {
-    pub(super) status: u16,
-    pub(super) body: Value,
-    pub(super) headers: Vec<(&'static str, String)>,
-}
-
 pub(super) fn ok(body: Value) -> Answer {
-    Answer { status: 200, body, headers: Vec::new() }
+    Answer::json(body)
 }
 
 pub(super) fn error(status: u16, error: &str, description: &str) -> Answer {
-    Answer { status, body: json!({ "error": error, "description": description }), headers: Vec::new() }
+    Answer::new(status, Some(json!({ "error": error, "description": description })))
 }
 
 pub(super) fn not_found() -> Answer {
@@ -37,9 +31,8 @@ pub(super) fn not_found() -> Answer {
 }
 
 pub(super) fn throttled(retry_after: Option<u64>) -> Answer {
-    let mut answer = error(429, "APIRateLimitExceeded", "Number of allowed API requests per minute exceeded");
-    answer.headers.extend(retry_after.map(|s| ("retry-after", s.to_string())));
-    answer
+    error(429, "APIRateLimitExceeded", "Number of allowed API requests per minute exceeded")
+        .with_retry_after(retry_after)
 }
 
 /// Where the call came in, to write `url` fields and `next_page` as full URLs.
@@ -85,22 +78,13 @@ impl Link {
     }
 }
 
-impl IntoResponse for Answer {
-    fn into_response(self) -> Response {
-        if self.status == 204 {
-            return axum::http::StatusCode::NO_CONTENT.into_response();
-        }
-        json_response(self.status, self.body, self.headers)
-    }
-}
-
 impl ErrorShape for Data {
     const SYSTEM: &'static str = SYSTEM;
 
     fn injected_status(status: u16, retry_after: Option<u64>) -> Response {
-        let mut answer = error(status, "InjectedFault", "The simulator was told to fail this call");
-        answer.headers.extend(retry_after.map(|s| ("retry-after", s.to_string())));
-        answer.into_response()
+        error(status, "InjectedFault", "The simulator was told to fail this call")
+            .with_retry_after(retry_after)
+            .into_response()
     }
 
     fn injected_throttle(retry_after: Option<u64>) -> Response {

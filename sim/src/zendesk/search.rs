@@ -55,10 +55,12 @@ impl Data {
         let results: Vec<Value> =
             self.tickets_matching(&parse_terms(query)).iter().map(|t| result(t, &link.api)).collect();
         let mut answer = self.page("results", results, link);
-        if let Some(page) = answer.body["results"].as_array_mut() {
-            page.truncate(MAX_RESULTS - (page_number - 1) * per_page);
+        if let Some(body) = answer.body.as_mut() {
+            if let Some(page) = body["results"].as_array_mut() {
+                page.truncate(MAX_RESULTS - (page_number - 1) * per_page);
+            }
+            body["facets"] = Value::Null;
         }
-        answer.body["facets"] = Value::Null;
         answer
     }
 

@@ -22,14 +22,14 @@ fn the_search_stops_at_a_thousand_results_and_counts_them_all() {
     let last = call(&mut data, "GET", &format!("/api/v2/search?{query}&page=200"), Value::Null);
     assert_eq!(last.status, 200);
     assert_eq!(ids(&last, "results").len(), 5, "results 996 to 1000");
-    assert_eq!(last.body["count"], 1003);
-    assert!(last.body["next_page"].is_string(), "the next page is offered, and refused");
+    assert_eq!(last.document()["count"], 1003);
+    assert!(last.document()["next_page"].is_string(), "the next page is offered, and refused");
     let past = call(&mut data, "GET", &format!("/api/v2/search?{query}&page=201"), Value::Null);
     assert_eq!(past.status, 422);
     let wide = call(&mut data, "GET", &format!("/api/v2/search?{query}&per_page=1000"), Value::Null);
     assert_eq!(ids(&wide, "results").len(), 5, "never more than the page size (100 at most)");
     let count = call(&mut data, "GET", &format!("/api/v2/search/count?{query}"), Value::Null);
-    assert_eq!(count.body["count"], 1003);
+    assert_eq!(count.document()["count"], 1003);
 }
 
 /// Export Search Results pages with a cursor past 1,000 results, archived tickets included, and
@@ -45,15 +45,15 @@ fn the_export_pages_with_a_cursor_past_a_thousand_results() {
     loop {
         let page = call(&mut data, "GET", &next, Value::Null);
         assert_eq!(page.status, 200, "{:?}", page.body);
-        assert!(page.body.get("count").is_none());
-        assert!(page.body["links"]["prev"].is_null());
+        assert!(page.document().get("count").is_none());
+        assert!(page.document()["links"]["prev"].is_null());
         found.extend(ids(&page, "results"));
         pages += 1;
-        if page.body["meta"]["has_more"] != true {
-            assert!(page.body["links"]["next"].is_null());
+        if page.document()["meta"]["has_more"] != true {
+            assert!(page.document()["links"]["next"].is_null());
             break;
         }
-        next = page.body["links"]["next"].as_str().unwrap().trim_start_matches("http://sim").to_string();
+        next = page.document()["links"]["next"].as_str().unwrap().trim_start_matches("http://sim").to_string();
         assert!(next.contains("page%5Bafter%5D="), "{next}");
     }
     assert_eq!(pages, 11);
@@ -85,6 +85,6 @@ fn the_export_allows_a_hundred_calls_a_minute() {
     }
     let throttled = call(&mut data, "GET", &export, Value::Null);
     assert_eq!(throttled.status, 429);
-    let retry_after: u64 = throttled.headers.iter().find(|(k, _)| *k == "retry-after").unwrap().1.parse().unwrap();
+    let retry_after: u64 = throttled.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry_after));
 }

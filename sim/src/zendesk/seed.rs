@@ -2,6 +2,7 @@
 
 use super::{Data, AGENT_ID};
 use crate::harness::RateWindow;
+use crate::seed::section;
 use serde::Deserialize;
 use serde_json::Value;
 use std::time::Duration;
@@ -55,7 +56,7 @@ struct SeedUser {
 
 /// Seed from the `"zendesk"` section of a seed file (shape in the module doc).
 pub(crate) fn seed_json(data: &mut Data, seed: &Value) -> Result<(), String> {
-    let seed: Seed = serde_json::from_value(seed.clone()).map_err(|e| format!("zendesk: {e}"))?;
+    let seed: Seed = section("zendesk", seed)?;
     if let Some(n) = seed.page_size {
         data.page_size = n.max(1);
     }

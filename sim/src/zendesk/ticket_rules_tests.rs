@@ -17,7 +17,7 @@ pub(super) fn call(data: &mut Data, method: &str, path_and_query: &str, body: Va
 }
 
 pub(super) fn ids(answer: &Answer, key: &str) -> Vec<u64> {
-    answer.body[key].as_array().unwrap().iter().map(|t| t["id"].as_u64().unwrap()).collect()
+    answer.document()[key].as_array().unwrap().iter().map(|t| t["id"].as_u64().unwrap()).collect()
 }
 
 /// A closed ticket refuses a change of its CCs and followers (422), keeps them, and still lets
@@ -35,7 +35,7 @@ fn a_closed_ticket_refuses_updates_but_not_comment_redaction() {
     let unwatch = json!({ "ticket": { "email_ccs": [{ "user_id": ana, "action": "delete" }] } });
     let refused = call(&mut data, "PUT", &format!("/api/v2/tickets/{ticket}"), unwatch.clone());
     assert_eq!(refused.status, 422);
-    assert_eq!(refused.body["error"], "RecordInvalid");
+    assert_eq!(refused.document()["error"], "RecordInvalid");
     assert_eq!(data.tickets[&ticket].email_cc_ids, [ana], "nothing changed");
     let tags = call(&mut data, "PUT", &format!("/api/v2/tickets/{ticket}"), json!({ "ticket": { "tags": ["x"] } }));
     assert_eq!(tags.status, 200, "tags, subject and priority stay editable");
@@ -72,7 +72,7 @@ fn archived_tickets_are_found_by_search_only() {
     );
     let requested = call(&mut data, "GET", &format!("/api/v2/search?query=type:ticket requester:{ana}"), Value::Null);
     assert_eq!(ids(&requested, "results"), [own]);
-    assert_eq!(requested.body["results"][0]["result_type"], "ticket");
+    assert_eq!(requested.document()["results"][0]["result_type"], "ticket");
     let ccd = call(&mut data, "GET", &format!("/api/v2/search?query=type:ticket cc:{ana}"), Value::Null);
     assert_eq!(ids(&ccd, "results"), [theirs]);
 }
@@ -86,9 +86,9 @@ fn a_secondary_email_is_an_identity_found_by_search() {
     data.users.get_mut(&ana).unwrap().secondary_emails.push("ana@home.example".into());
     let found = call(&mut data, "GET", "/api/v2/users/search?query=email:\"ana@home.example\"", Value::Null);
     assert_eq!(ids(&found, "users"), [ana]);
-    assert_eq!(found.body["users"][0]["email"], "ana@work.example", "the primary e-mail only");
+    assert_eq!(found.document()["users"][0]["email"], "ana@work.example", "the primary e-mail only");
     let identities = call(&mut data, "GET", &format!("/api/v2/users/{ana}/identities"), Value::Null);
-    let values: Vec<(&str, &str, bool)> = identities.body["identities"]
+    let values: Vec<(&str, &str, bool)> = identities.document()["identities"]
         .as_array()
         .unwrap()
         .iter()
@@ -112,11 +112,11 @@ fn a_purge_that_fails_for_one_ticket_says_only_that_not_all_succeeded() {
     data.failing_purges.insert(kept);
     let job =
         call(&mut data, "DELETE", &format!("/api/v2/deleted_tickets/destroy_many?ids={kept},{purged}"), Value::Null);
-    let job_id = job.body["job_status"]["id"].as_str().unwrap().to_string();
+    let job_id = job.document()["job_status"]["id"].as_str().unwrap().to_string();
     data.settle(Instant::now());
     let status = call(&mut data, "GET", &format!("/api/v2/job_statuses/{job_id}"), Value::Null);
-    assert_eq!(status.body["job_status"]["status"], "completed");
-    assert_eq!(status.body["job_status"]["results"], json!({ "success": false }));
+    assert_eq!(status.document()["job_status"]["status"], "completed");
+    assert_eq!(status.document()["job_status"]["results"], json!({ "success": false }));
     let deleted = call(&mut data, "GET", "/api/v2/deleted_tickets", Value::Null);
     assert_eq!(ids(&deleted, "deleted_tickets"), [kept]);
     assert_eq!(data.tickets[&purged].life, super::data::Life::Purged);

@@ -28,6 +28,9 @@ pub fn check(def: &Definition, vars: &BTreeMap<String, String>) -> Result<(), St
 
 /// Everything but the instance's `vars`.
 pub fn check_structure(def: &Definition) -> Result<(), String> {
+    if let Some(label) = &def.label {
+        label.check().map_err(|(language, message)| format!("label.{language}: {message}"))?;
+    }
     if def.find.is_empty() {
         return Err("find: a definition needs at least one find step".into());
     }
