@@ -79,7 +79,7 @@ impl Report {
 
     pub fn print_burst(&self) {
         let Some(b) = &self.burst else { return };
-        println!("  {:<28} {}", "burst", format!("{} requests x {VENDORS} systems", b.requests));
+        println!("  {:<28} {} requests x {VENDORS} systems", "burst", b.requests);
         row(
             "throughput",
             format!("{:.0} requests/s, {:.0} erasure tasks/s", b.requests_per_second, b.tasks_per_second),
