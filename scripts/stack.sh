@@ -40,7 +40,10 @@
 # shell died without stack_down (kill -9). Safe to source under `set -euo pipefail`.
 # Tunables: STACK_PG_SYNCHRONOUS_COMMIT (default off, for speed: a PostgreSQL
 # crash then loses the last commits; scripts/chaos, which crashes it, sets on, as
-# in production; fsync stays off: the OS keeps what was written), STACK_START_TIMEOUT
+# in production; fsync stays off: the OS keeps what was written), STACK_PG_DURABLE=1
+# (production durability, for scripts/bench: fsync, synchronous_commit and
+# full_page_writes on), STACK_PG_STAT_STATEMENTS=1 (pg_stat_statements preloaded,
+# track = all, the extension created in the database `postgres`), STACK_START_TIMEOUT
 # (seconds, default 60), STACK_TMPDIR (where the
 # stack dirs go; default /tmp when root, since the postgres and rabbitmq users
 # must reach them, else $TMPDIR or /tmp), STACK_PG_BIN, STACK_RABBIT_BIN.
@@ -388,6 +391,8 @@ stack_up() {
     if ! (cd "$pg" && "${_STACK_CMD[@]}" </dev/null >"$pg/initdb.log" 2>&1); then
         _stack_fail "initdb failed" "$pg/initdb.log"; return 1
     fi
+    local durable=off
+    [[ ${STACK_PG_DURABLE:-0} == 1 ]] && durable=on
     cat >>"$pg/data/postgresql.conf" <<CONF
 
 # erasure-worker test stack
@@ -395,14 +400,18 @@ port = $STACK_PG_PORT
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$pg/sock'
 max_connections = 300
-fsync = off
-synchronous_commit = ${STACK_PG_SYNCHRONOUS_COMMIT:-off}
-full_page_writes = off
+fsync = $durable
+synchronous_commit = ${STACK_PG_SYNCHRONOUS_COMMIT:-$durable}
+full_page_writes = $durable
 logging_collector = off
 ssl = on
 ssl_cert_file = '$STACK_DIR/tls/server.pem'
 ssl_key_file = '$STACK_DIR/tls/pg.key'
 CONF
+    if [[ ${STACK_PG_STAT_STATEMENTS:-0} == 1 ]]; then
+        printf '%s\n' "shared_preload_libraries = 'pg_stat_statements'" 'pg_stat_statements.track = all' \
+            'pg_stat_statements.max = 10000' >>"$pg/data/postgresql.conf"
+    fi
     # Members of erasure_tls_only connect over TLS or not at all (hostssl only): for tests of a
     # database that requires TLS. These lines come first, so they win over initdb's `trust` ones.
     local hba; hba=$(cat "$pg/data/pg_hba.conf") || { _stack_fail "cannot read pg_hba.conf"; return 1; }
@@ -413,6 +422,11 @@ CONF
     "$STACK_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "postgres://postgres@127.0.0.1:$STACK_PG_PORT/postgres?sslmode=disable" \
         -c "CREATE ROLE erasure_tls_only NOLOGIN" </dev/null >"$pg/roles.log" 2>&1 ||
         { _stack_fail "cannot create the role erasure_tls_only" "$pg/roles.log"; return 1; }
+    if [[ ${STACK_PG_STAT_STATEMENTS:-0} == 1 ]]; then
+        "$STACK_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "postgres://postgres@127.0.0.1:$STACK_PG_PORT/postgres?sslmode=disable" \
+            -c "CREATE EXTENSION pg_stat_statements" </dev/null >>"$pg/roles.log" 2>&1 ||
+            { _stack_fail "cannot create the extension pg_stat_statements" "$pg/roles.log"; return 1; }
+    fi
     export ERASURE_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$STACK_PG_PORT/postgres"
     _stack_log "PostgreSQL 15 on 127.0.0.1:$STACK_PG_PORT (pid $STACK_PG_PID)"
 

@@ -60,10 +60,16 @@
 //!
 //! ```json
 //! { "page_size": 5, "job_delay_ms": 200,
+//!   "user_deletion_limit": { "limit": 700, "window_seconds": 600 }, "cascade_ms": 400,
 //!   "users": [ { "email": "ana@example.com", "external_id": "u_123", "name": "Ana",
 //!                "role": "end-user", "tickets": 2, "ccd_tickets": 1,
 //!                "article_comments": 1, "community_posts": 1, "voice_calls": 1 } ] }
 //! ```
+//! `user_deletion_limit`: the permanent user deletions allowed per window (Zendesk documents
+//! 700 per 10 minutes for Permanently Delete User, the default; a benchmark of the worker raises it
+//! as `Sim::zendesk().set_user_deletion_limit` does, and the limit is still enforced with 429).
+//! `cascade_ms`: when every application of the cascade reports `complete` (default support 200 ms,
+//! chat 400 ms; real accounts take hours).
 //! `tickets`: tickets the user requested (their comment and an agent's reply); `ccd_tickets`:
 //! another customer's open tickets on which the user is CC'd and commented.
 //! `article_comments`: Help Center article comments by the user; `community_posts`: community

@@ -1,6 +1,7 @@
 //! The `"zendesk"` section of a seed file (shape in the module doc).
 
 use super::{Data, AGENT_ID};
+use crate::harness::RateWindow;
 use crate::seed::section;
 use serde::Deserialize;
 use serde_json::Value;
@@ -13,8 +14,21 @@ struct Seed {
     page_size: Option<usize>,
     #[serde(default)]
     job_delay_ms: Option<u64>,
+    /// Permanent user deletions allowed per window (Zendesk: 700 per 10 minutes).
+    #[serde(default)]
+    user_deletion_limit: Option<DeletionLimit>,
+    /// How long every application of the cascade takes to report `complete`.
+    #[serde(default)]
+    cascade_ms: Option<u64>,
     #[serde(default)]
     users: Vec<SeedUser>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeletionLimit {
+    limit: u32,
+    window_seconds: u64,
 }
 
 #[derive(Deserialize)]
@@ -49,6 +63,17 @@ pub(crate) fn seed_json(data: &mut Data, seed: &Value) -> Result<(), String> {
     if let Some(ms) = seed.job_delay_ms {
         data.job_delay = Duration::from_millis(ms);
     }
+    if let Some(DeletionLimit { limit, window_seconds }) = seed.user_deletion_limit {
+        if limit == 0 || window_seconds == 0 {
+            return Err("zendesk: user_deletion_limit needs a limit and a window of at least 1".into());
+        }
+        data.user_deletions = RateWindow::new(limit, Duration::from_secs(window_seconds));
+    }
+    if let Some(ms) = seed.cascade_ms {
+        for (_, takes) in &mut data.cascade {
+            *takes = Some(Duration::from_millis(ms));
+        }
+    }
     for u in seed.users {
         let name = u.name.as_deref().unwrap_or("A customer");
         let role = u.role.as_deref().unwrap_or("end-user");
@@ -71,4 +96,30 @@ pub(crate) fn seed_json(data: &mut Data, seed: &Value) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::time::Instant;
+
+    #[test]
+    fn a_seeded_user_deletion_limit_is_still_enforced() {
+        let mut data = Data::default();
+        assert_eq!(data.user_deletions.limit, 700, "Zendesk's documented limit by default");
+        seed_json(&mut data, &json!({ "user_deletion_limit": { "limit": 2, "window_seconds": 600 } })).unwrap();
+        let now = Instant::now();
+        assert!(data.user_deletions.take(now).is_ok() && data.user_deletions.take(now).is_ok());
+        assert!(data.user_deletions.take(now).is_err(), "the third deletion in the window is refused");
+        assert!(seed_json(&mut data, &json!({ "user_deletion_limit": { "limit": 0, "window_seconds": 600 } })).is_err());
+    }
+
+    #[test]
+    fn a_seeded_cascade_time_applies_to_every_application() {
+        let mut data = Data::default();
+        seed_json(&mut data, &json!({ "cascade_ms": 0 })).unwrap();
+        assert!(!data.cascade.is_empty());
+        assert!(data.cascade.iter().all(|(_, takes)| *takes == Some(Duration::ZERO)));
+    }
 }
