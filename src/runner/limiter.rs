@@ -1,10 +1,13 @@
 //! The engine's rate limiter: call slots shared by every worker process through PostgreSQL.
 //!
-//! The table holds each instance's next free slot; a process leases a small batch of
-//! consecutive slots (a tenth of a second's worth) in one statement and calls at each slot's
-//! time. Slots are never reused late: one that has passed by more than its spacing is dropped.
-//! So calls to one instance are at least `1/rate` apart on average and any one-second window
-//! holds at most `rate + 1` calls, whatever the number of processes. Slots use the wall clock,
+//! The table holds each instance's next free slot; a process leases a batch of consecutive slots
+//! (a tenth of a second's worth) in one statement and calls at each slot's time. Slots are
+//! `(1 + HEADROOM) / rate` apart, and one is used at most `HEADROOM / 2` seconds late (later, it
+//! is dropped). So `rate + 1` consecutive calls span at least `1 + HEADROOM / 2` seconds, and any
+//! one-second window, which is how vendors count, holds at most `rate` calls, whatever the number
+//! of processes and despite the timer's and the network's jitter up to that margin; backlogged, an
+//! instance calls at about 97% of its rate. (Exactly `1/rate` apart, with a slot usable until the
+//! next one, the benchmark saw 51 calls in one second at 50 per second.) Slots use the wall clock,
 //! not the injected one: they pace real calls to a real vendor.
 
 use crate::store::Store;
@@ -26,7 +29,7 @@ impl SharedRateLimiter {
         SharedRateLimiter {
             store,
             connector: connector.to_string(),
-            spacing_secs: 1.0 / requests_per_second,
+            spacing_secs: (1.0 + HEADROOM) / requests_per_second,
             batch: slots_per_lease(requests_per_second),
             slots: Mutex::new(VecDeque::new()),
         }
@@ -41,6 +44,9 @@ fn slots_per_lease(requests_per_second: f64) -> i32 {
     (requests_per_second / 10.0).floor().clamp(1.0, MAX_SLOTS_PER_LEASE) as i32
 }
 
+/// The share of a second kept free of calls: the pace is `1 / (1 + HEADROOM)` of the rate.
+const HEADROOM: f64 = 0.03;
+
 /// 0.1 s at a million calls per second: a bound on memory, far above any vendor's limit.
 const MAX_SLOTS_PER_LEASE: f64 = 100_000.0;
 
@@ -48,10 +54,11 @@ const MAX_SLOTS_PER_LEASE: f64 = 100_000.0;
 impl RateLimiter for SharedRateLimiter {
     async fn acquire(&self) -> Result<(), Failure> {
         let spacing = chrono::Duration::microseconds((self.spacing_secs * 1e6) as i64);
+        let lateness = chrono::Duration::microseconds((HEADROOM / 2.0 * 1e6) as i64);
         let mut slots = self.slots.lock().await;
         loop {
             let now = Utc::now();
-            while slots.front().is_some_and(|slot| *slot + spacing < now) {
+            while slots.front().is_some_and(|slot| *slot + lateness < now) {
                 slots.pop_front();
             }
             if let Some(slot) = slots.pop_front() {
