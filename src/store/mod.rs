@@ -108,6 +108,8 @@ pub struct Store {
     direct: Option<(SecretString, PostgresTls)>,
     /// `[verification] enabled`: a request that completes with no check due closes at once.
     verification: bool,
+    /// The mass-deletion brake's recent count (`requests::BrakeCount`), shared by this process.
+    brake_count: std::sync::Arc<requests::BrakeCount>,
 }
 
 impl Store {
@@ -128,6 +130,7 @@ impl Store {
             labels: Default::default(),
             direct: None,
             verification: false,
+            brake_count: Default::default(),
         })
     }
 
