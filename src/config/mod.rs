@@ -133,7 +133,8 @@ pub struct IntakeSettings {
     /// A `requested_at` further in the future than this is refused.
     pub max_clock_skew: Dur,
     /// The mass-deletion brake: more requests than this within `brake_window` are accepted but
-    /// held (hold `brake`) until an operator releases them; 0 turns the brake off.
+    /// held (hold `brake`) until an operator releases them; 0 turns the brake off. Each process
+    /// reads the window's count once a second and counts its own intakes in between.
     pub brake_max_requests: u32,
     /// The window of `brake_max_requests`.
     pub brake_window: Dur,
