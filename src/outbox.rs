@@ -11,7 +11,7 @@ use crate::retry::RetryPolicy;
 use crate::shutdown::Shutdown;
 use crate::store::outbox::{Destination, OutboxRow};
 use crate::store::queue::Queue;
-use crate::store::OUTBOX_CHANNEL;
+use crate::store::Channel;
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::BasicProperties;
 use std::sync::Arc;
@@ -21,7 +21,7 @@ use std::time::Duration;
 const CLAIM_LEASE: Duration = Duration::from_secs(30);
 
 pub async fn run(app: Arc<App>, shutdown: Shutdown) {
-    let poller = Poller::listen(&app, "outbox", OUTBOX_CHANNEL, app.settings.outbox.poll_interval.0, &shutdown);
+    let poller = Poller::listen(&app, "outbox", Channel::Outbox, app.settings.outbox.poll_interval.0, &shutdown);
     while !shutdown.is_triggered() {
         let Some(connection) = app.broker.connect("outbox", &shutdown).await else {
             break;

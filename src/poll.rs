@@ -7,7 +7,7 @@
 use crate::app::App;
 use crate::liveness::Heartbeat;
 use crate::shutdown::Shutdown;
-use crate::store::StoreError;
+use crate::store::{Channel, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -22,8 +22,8 @@ pub enum Pass {
     Idle,
 }
 
-/// A loop's wake-ups: notifications on one channel (polling stays the fallback), for as long as
-/// the poller lives.
+/// A loop's wake-ups: the commits of this process that queued work on its channel, the other
+/// processes' notifications on it (polling stays the fallback), for as long as the poller lives.
 pub struct Poller {
     wake: Arc<Notify>,
     interval: Duration,
@@ -39,11 +39,11 @@ impl Poller {
     pub fn listen(
         app: &Arc<App>,
         name: &'static str,
-        channel: &'static str,
+        channel: Channel,
         interval: Duration,
         shutdown: &Shutdown,
     ) -> Poller {
-        let wake = Arc::new(Notify::new());
+        let wake = app.store.wakes().subscribe(channel);
         let listener = tokio::spawn(crate::listen::listen(app.clone(), channel, wake.clone(), shutdown.clone()));
         let heartbeat = app.liveness.register(name, app.settings.probes.stale_after.0 + interval);
         Poller { wake, interval, shutdown: shutdown.clone(), listener, heartbeat }

@@ -14,8 +14,9 @@ use crate::config::{ConfigError, Recipients};
 use crate::poll::{self, Pass, Poller};
 use crate::retry::RetryPolicy;
 use crate::shutdown::Shutdown;
-use crate::store::mail::{MailRow, MAIL_CHANNEL};
+use crate::store::mail::MailRow;
 use crate::store::queue::Queue;
+use crate::store::Channel;
 use lang::Lang;
 use lettre::message::Mailbox;
 use smtp::{Outcome, Transport};
@@ -39,7 +40,7 @@ impl Sender {
 }
 
 pub async fn run(app: Arc<App>, sender: Sender, shutdown: Shutdown) {
-    let poller = Poller::listen(&app, "mail", MAIL_CHANNEL, app.settings.mail.poll_interval.0, &shutdown);
+    let poller = Poller::listen(&app, "mail", Channel::Mail, app.settings.mail.poll_interval.0, &shutdown);
     let mut last = Pass::Busy;
     while poller.again(last).await {
         last = pass(&app, &sender).await;

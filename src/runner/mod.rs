@@ -19,7 +19,7 @@ use crate::registry::Instance;
 use crate::retry::RetryPolicy;
 use crate::shutdown::Shutdown;
 use crate::store::tasks::{ClaimedTask, Guard, Recorded, Transition};
-use crate::store::TASKS_CHANNEL;
+use crate::store::Channel;
 use crate::telemetry::TraceParent;
 use erasure_connector::{Ctx, Outcome, Pending, Subject};
 use std::collections::HashMap;
@@ -32,7 +32,7 @@ use transition::decide;
 pub async fn run(app: Arc<App>, instances: Arc<Vec<Instance>>, shutdown: Shutdown) {
     let owner = format!("runner-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
     let poll = app.settings.runner.poll_interval.0;
-    let poller = Poller::listen(&app, "runner", TASKS_CHANNEL, poll, &shutdown);
+    let poller = Poller::listen(&app, "runner", Channel::Tasks, poll, &shutdown);
     let wake = poller.waker();
     let in_flight: Arc<Mutex<HashMap<i64, ClaimedTask>>> = Arc::default();
     let mut workers = JoinSet::new();

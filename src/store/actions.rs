@@ -4,11 +4,11 @@
 use super::outbox::enqueue;
 use super::sealed::{identifiers_from, IDENTIFIER_COLUMNS};
 use super::tasks::settle;
-use super::{audit, Store, StoreError, TASKS_CHANNEL};
+use super::Tx;
+use super::{audit, Channel, Store, StoreError};
 use crate::events::{self, Cancelled, DeadlineExtended};
 use crate::model::{HoldKind, RequestState, TaskState};
 use chrono::{DateTime, Utc};
-use deadpool_postgres::Transaction;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -19,14 +19,14 @@ fn request_state(text: &str) -> Result<RequestState, StoreError> {
 }
 
 /// Lock the request row (writers lock it before its tasks) and read its state.
-async fn lock_state(tx: &Transaction<'_>, id: Uuid) -> Result<Option<RequestState>, StoreError> {
+async fn lock_state(tx: &Tx<'_>, id: Uuid) -> Result<Option<RequestState>, StoreError> {
     let row = tx.query_opt("SELECT state FROM requests WHERE id = $1 FOR UPDATE", &[&id]).await?;
     row.map(|row| request_state(row.get(0))).transpose()
 }
 
 /// The hold-list entry that placed the request's hold of this kind, if it did: only the entry's
 /// release removes such a hold.
-async fn list_entry_of_hold(tx: &Transaction<'_>, id: Uuid, kind: HoldKind) -> Result<Option<i64>, StoreError> {
+async fn list_entry_of_hold(tx: &Tx<'_>, id: Uuid, kind: HoldKind) -> Result<Option<i64>, StoreError> {
     let row = tx
         .query_opt(
             "SELECT legal_hold_id FROM request_holds WHERE request_id = $1 AND kind = $2 AND legal_hold_id IS NOT NULL",
@@ -40,7 +40,7 @@ impl Store {
     /// Failed tasks back to pending (attempts reset); a failed request back to in progress.
     pub async fn retry_failed(&self, id: Uuid, actor: &str, reason: &str, now: DateTime<Utc>) -> ActionResult {
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = self.begin(&mut client).await?;
         let Some(state) = lock_state(&tx, id).await? else {
             return Ok(Err(Refused::NotFound));
         };
@@ -74,7 +74,7 @@ impl Store {
             .await?;
         }
         audit(&tx, id, None, now, actor, "request.retried", json!({ "reason": reason, "tasks": retried })).await?;
-        tx.execute(&format!("NOTIFY {TASKS_CHANNEL}"), &[]).await?;
+        tx.wake(Channel::Tasks);
         tx.commit().await?;
         Ok(Ok(()))
     }
@@ -82,7 +82,7 @@ impl Store {
     /// Stop a request that has not settled; its tasks are no longer claimed.
     pub async fn cancel(&self, id: Uuid, actor: &str, reason: &str, now: DateTime<Utc>) -> ActionResult {
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = self.begin(&mut client).await?;
         let Some(row) = tx
             .query_opt(
                 &format!("SELECT state, generation, {IDENTIFIER_COLUMNS} FROM requests r WHERE id = $1 FOR UPDATE"),
@@ -143,7 +143,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> ActionResult {
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = self.begin(&mut client).await?;
         if tx.query_opt("SELECT 1 FROM requests WHERE id = $1 FOR UPDATE", &[&id]).await?.is_none() {
             return Ok(Err(Refused::NotFound));
         }
@@ -179,7 +179,7 @@ impl Store {
             super::legal_holds::hold_matching(&tx, Some(id), now).await?;
         }
         if !add {
-            tx.execute(&format!("NOTIFY {TASKS_CHANNEL}"), &[]).await?;
+            tx.wake(Channel::Tasks);
         }
         tx.commit().await?;
         Ok(Ok(()))
@@ -188,7 +188,7 @@ impl Store {
     /// Record a legal reason (GDPR art. 17(3)) to keep a system's data: the task becomes exempt.
     pub async fn exempt(&self, id: Uuid, system: &str, actor: &str, reason: &str, now: DateTime<Utc>) -> ActionResult {
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = self.begin(&mut client).await?;
         let Some(state) = lock_state(&tx, id).await? else {
             return Ok(Err(Refused::NotFound));
         };
@@ -236,7 +236,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> ActionResult {
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = self.begin(&mut client).await?;
         let Some(row) = tx
             .query_opt(
                 &format!(

@@ -1,9 +1,9 @@
 //! Scheduling the verification checks of a task that just ended (migration V13), inside the
 //! transaction that records its outcome. Claiming and recording them is `store::verification`.
 
+use super::Tx;
 use super::{secs, Prepared, StoreError};
 use chrono::{DateTime, Utc};
-use deadpool_postgres::Transaction;
 use serde_json::json;
 use std::time::Duration;
 use uuid::Uuid;
@@ -12,7 +12,7 @@ use uuid::Uuid;
 /// none given (`verify_after = []`) records at once that the system is not verified. `ended`
 /// holds (task, request, delays) in request id order (the audit chains' lock order).
 pub(crate) async fn schedule(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     ended: &[(i64, Uuid, &[Duration])],
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {

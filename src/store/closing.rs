@@ -4,19 +4,19 @@
 
 use super::outbox::enqueue;
 use super::sealed::{identifiers_from, IDENTIFIER_COLUMNS};
+use super::Tx;
 use super::{audit, Prepared, StoreError};
 use crate::events::{self, CheckRecord, Closed, VerifiedSystem};
 use crate::model::TaskState;
 use crate::vault::Vault;
 use chrono::{DateTime, Utc};
-use deadpool_postgres::Transaction;
 use serde_json::json;
 use uuid::Uuid;
 
 /// A completed request with no check left is closed: its stored subject is forgotten and
 /// `erasure.closed` lists each system's checks. `true` if it closed now.
 pub(crate) async fn close_if_verified(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     vault: &Vault,
     request_id: Uuid,
     actor: &str,

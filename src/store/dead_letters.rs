@@ -60,7 +60,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = self.begin(&mut client).await?;
         // The id first: the body and reply_to are sealed for this row.
         let id: i64 = tx.query_one("SELECT nextval(pg_get_serial_sequence('dead_letters', 'id'))", &[]).await?.get(0);
         let clear = frame_dead_letter(letter.body, letter.reply_to);
@@ -123,7 +123,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = self.begin(&mut client).await?;
         let row = tx
             .query_opt(
                 "UPDATE dead_letters SET discarded_at = $2, discarded_by = $3, discard_reason = $4

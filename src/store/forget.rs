@@ -21,7 +21,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Vec<Uuid>, StoreError> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = self.begin(&mut client).await?;
         let forgotten: Vec<Uuid> = tx
             .query(
                 "WITH due AS (

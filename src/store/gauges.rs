@@ -133,7 +133,7 @@ impl Store {
     /// process that finds another folding skips. Returns how many changes were folded.
     pub async fn fold_settled_counts(&self) -> Result<u64, StoreError> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = self.begin(&mut client).await?;
         let locked: bool = tx.query_one("SELECT pg_try_advisory_xact_lock($1)", &[&FOLD_LOCK]).await?.get(0);
         if !locked {
             return Ok(0);

@@ -1,6 +1,6 @@
 //! The end of the grace period: `scheduled` requests whose tasks are all due start by themselves.
 
-use super::{Store, StoreError, TASKS_CHANNEL};
+use super::{Channel, Store, StoreError};
 use chrono::{DateTime, Utc};
 
 impl Store {
@@ -8,7 +8,7 @@ impl Store {
     /// row; returns how many started.
     pub async fn start_due_requests(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = self.begin(&mut client).await?;
         let started = tx
             .execute(
                 "WITH due AS (
@@ -22,7 +22,7 @@ impl Store {
             )
             .await?;
         if started > 0 {
-            tx.execute(&format!("NOTIFY {TASKS_CHANNEL}"), &[]).await?;
+            tx.wake(Channel::Tasks);
         }
         tx.commit().await?;
         Ok(started)

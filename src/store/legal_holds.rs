@@ -3,10 +3,10 @@
 //! The entry's reason stays with operators: no event mentions a legal hold.
 
 use super::refused::{ActionResult, Refused};
-use super::{Store, StoreError, TASKS_CHANNEL};
+use super::Tx;
+use super::{Channel, Store, StoreError};
 use crate::model::HoldKind;
 use chrono::{DateTime, Utc};
-use deadpool_postgres::Transaction;
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -47,7 +47,7 @@ const ACTOR: &str = "legal-hold-list";
 /// Put a `legal` hold on every open request (or only `request_id`) that matches an active entry
 /// and has none yet, with its audit rows; returns how many were held.
 pub(crate) async fn hold_matching(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     request_id: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
@@ -84,7 +84,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(i64, u64), StoreError> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = self.begin(&mut client).await?;
         let row = tx
             .query_one(
                 "INSERT INTO legal_holds (identifier_kind, identifier_hash, reason, owner, created_by, created_at,
@@ -133,7 +133,7 @@ impl Store {
     /// still matching another active entry is held by that one instead.
     pub async fn release_legal_hold(&self, id: i64, actor: &str, reason: &str, now: DateTime<Utc>) -> ActionResult {
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = self.begin(&mut client).await?;
         let Some(row) = tx.query_opt("SELECT released_at FROM legal_holds WHERE id = $1 FOR UPDATE", &[&id]).await?
         else {
             return Ok(Err(Refused::NotFound));
@@ -155,7 +155,7 @@ impl Store {
             super::audit(&tx, request_id, None, now, actor, "request.released", detail).await?;
         }
         hold_matching(&tx, None, now).await?;
-        tx.execute(&format!("NOTIFY {TASKS_CHANNEL}"), &[]).await?;
+        tx.wake(Channel::Tasks);
         tx.commit().await?;
         Ok(Ok(()))
     }

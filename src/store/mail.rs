@@ -4,14 +4,12 @@
 
 use super::queue::{Queue, Queued};
 use super::sealed::identifiers_from;
-use super::{Prepared, Store, StoreError};
+use super::Tx;
+use super::{Channel, Prepared, Store, StoreError};
 use crate::events::EventType;
 use crate::vault::Vault;
 use chrono::{DateTime, Utc};
-use deadpool_postgres::Transaction;
 use uuid::Uuid;
-
-pub const MAIL_CHANNEL: &str = "erasure_mail";
 
 /// A claimed message with what the sender needs from its request.
 #[derive(Debug, Clone)]
@@ -34,7 +32,7 @@ fn concerns_the_person(event: EventType) -> bool {
 /// Queue the message for `event` of request `request_id` inside the caller's transaction (once
 /// per message id), if the person hears about it and mail is switched on.
 pub(super) async fn enqueue(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     request_id: Option<Uuid>,
     message_id: Uuid,
     event: EventType,
@@ -53,7 +51,7 @@ pub(super) async fn enqueue(
         )
         .await?;
     if queued > 0 {
-        tx.execute(&tx.prepared(&format!("NOTIFY {MAIL_CHANNEL}")).await?, &[]).await?;
+        tx.wake(Channel::Mail);
     }
     Ok(())
 }

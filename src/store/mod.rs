@@ -39,14 +39,16 @@ pub mod sessions;
 pub mod status;
 pub mod suppressions;
 pub mod tasks;
+mod tx;
 pub mod verification;
+pub mod wake;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use erasure_connector::tls::PostgresTls;
 use secrecy::{ExposeSecret, SecretString};
 
-pub const TASKS_CHANNEL: &str = "erasure_tasks";
-pub const OUTBOX_CHANNEL: &str = "erasure_outbox";
+pub(crate) use tx::Tx;
+pub use wake::Channel;
 
 /// SQLSTATE classes of a value the database will refuse again: 22, 23, 54.
 const REFUSED_VALUE_CLASSES: [&str; 3] = ["22", "23", "54"];
@@ -110,6 +112,8 @@ pub struct Store {
     verification: bool,
     /// The mass-deletion brake's recent count (`requests::BrakeCount`), shared by this process.
     brake_count: std::sync::Arc<requests::BrakeCount>,
+    /// The loops to wake after a commit, here and in the other processes.
+    wakes: std::sync::Arc<wake::Wakes>,
 }
 
 impl Store {
@@ -124,6 +128,7 @@ impl Store {
             .build()
             .map_err(|e| StoreError::Corrupt(format!("cannot build the database pool: {e}")))?;
         Ok(Store {
+            wakes: wake::Wakes::new(pool.clone()),
             pool,
             vault: Default::default(),
             copies: std::sync::Arc::new([]),
@@ -192,6 +197,17 @@ impl Store {
 
     pub(crate) async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
         Ok(self.pool.get().await?)
+    }
+
+    /// A transaction on `client` that wakes the loops it marks once it committed.
+    pub(crate) async fn begin<'a>(&'a self, client: &'a mut deadpool_postgres::Object) -> Result<Tx<'a>, StoreError> {
+        Ok(Tx::new(client.transaction().await?, &self.wakes))
+    }
+
+    /// This process's wake-ups: a loop subscribes to its channel, a listener skips this process's
+    /// own notifications.
+    pub fn wakes(&self) -> &std::sync::Arc<wake::Wakes> {
+        &self.wakes
     }
 }
 

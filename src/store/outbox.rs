@@ -3,11 +3,11 @@
 
 use super::queue::{Queue, Queued};
 use super::sealed::OUTBOX_REPLY_TO;
-use super::{Prepared, Store, StoreError, OUTBOX_CHANNEL};
+use super::Tx;
+use super::{Channel, Prepared, Store, StoreError};
 pub use crate::events::NewEvent;
 use crate::vault::Vault;
 use chrono::{DateTime, Utc};
-use deadpool_postgres::Transaction;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +32,7 @@ pub struct OutboxRow {
 /// Queue an event inside the caller's transaction.
 /// The `reply_to` queue is stored sealed (bound to the message id), with an empty routing key.
 pub(crate) async fn enqueue(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     vault: &Vault,
     event: &NewEvent,
     now: DateTime<Utc>,
@@ -67,7 +67,7 @@ pub(crate) async fn enqueue(
         )
         .await?;
     }
-    tx.execute(&tx.prepared(&format!("NOTIFY {OUTBOX_CHANNEL}")).await?, &[]).await?;
+    tx.wake(Channel::Outbox);
     super::mail::enqueue(tx, event.request_id, event.message_id, event.event, &event.payload, now).await?;
     Ok(())
 }
@@ -76,7 +76,7 @@ impl Store {
     /// Queue an event on its own (a rejection, which has no request row).
     pub async fn enqueue_event(&self, event: &NewEvent, now: DateTime<Utc>) -> Result<(), StoreError> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = self.begin(&mut client).await?;
         enqueue(&tx, self.vault(), event, now).await?;
         tx.commit().await?;
         Ok(())

@@ -58,7 +58,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(u64, u64), StoreError> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = self.begin(&mut client).await?;
         let (mut updated, mut held) = (0, 0);
         for (id, old, new) in updates {
             let changed = tx

@@ -13,7 +13,7 @@ impl Store {
         let vault = self.vault();
         let current = current_key(vault)?;
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = self.begin(&mut client).await?;
         let rows = tx
             .query(
                 &format!(
@@ -45,7 +45,7 @@ impl Store {
         let vault = self.vault();
         let current = current_key(vault)?;
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = self.begin(&mut client).await?;
         let ids: Vec<i64> = tx
             .query(
                 "SELECT id FROM dead_letters
@@ -76,7 +76,7 @@ impl Store {
         let vault = self.vault();
         let current = current_key(vault)?;
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = self.begin(&mut client).await?;
         let rows = tx
             .query(
                 "SELECT id, message_id, routing_key, reply_to_sealed, reply_to_key_id FROM outbox

@@ -1,7 +1,7 @@
 //! Intake's one transaction: the request, one task per connector instance, the audit event.
 
 use super::sealed::Identifiers;
-use super::{audit, Prepared, Store, StoreError, TASKS_CHANNEL};
+use super::{audit, Channel, Prepared, Store, StoreError};
 use crate::model::HoldKind;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -67,7 +67,7 @@ impl Store {
         let identifiers = Identifiers { subject: new.subject.clone(), reply_to: new.reply_to.clone() };
         let sealed = identifiers.seal(self.vault(), new.id)?;
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = self.begin(&mut client).await?;
         let inserted = tx
             .execute(
                 &tx.prepared(
@@ -128,7 +128,7 @@ impl Store {
             let detail = serde_json::json!({ "starts_at": starts_at });
             audit(&tx, new.id, None, now, "intake", "request.scheduled", detail).await?;
         }
-        tx.execute(&tx.prepared(&format!("NOTIFY {TASKS_CHANNEL}")).await?, &[]).await?;
+        tx.wake(Channel::Tasks);
         tx.commit().await?;
         Ok(if braked { Inserted::Braked } else { Inserted::Created })
     }

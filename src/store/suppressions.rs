@@ -27,7 +27,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Vec<Match>, StoreError> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = self.begin(&mut client).await?;
         let matches: Vec<Match> = tx
             .query(
                 "SELECT id, state, received_at, finished_at FROM requests

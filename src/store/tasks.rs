@@ -3,12 +3,12 @@
 
 use super::outbox::enqueue;
 use super::sealed::{identifiers_from, IDENTIFIER_COLUMNS};
+use super::Tx;
 use super::{audit, secs, Prepared, Store, StoreError};
 use crate::events::{self, Settled, SystemOutcome};
 use crate::model::{settled_state, RequestState, TaskState};
 use crate::vault::Vault;
 use chrono::{DateTime, Utc};
-use deadpool_postgres::Transaction;
 use serde_json::json;
 use std::time::Duration;
 use uuid::Uuid;
@@ -101,7 +101,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Vec<ClaimedTask>, StoreError> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = self.begin(&mut client).await?;
         let rows = tx
             .query(
                 &tx.prepared(&format!(
@@ -242,7 +242,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Vec<Recorded>, StoreError> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = self.begin(&mut client).await?;
         // Lock order: the requests, in id order, then their tasks. Every writer follows it.
         let mut request_ids: Vec<Uuid> = recordings.iter().map(|r| r.request_id).collect();
         request_ids.sort();
@@ -286,7 +286,7 @@ impl Store {
     /// Give a claimed task back without consuming its attempt (shutdown drain).
     pub async fn release(&self, task: &ClaimedTask, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = self.begin(&mut client).await?;
         let n = tx
             .execute(
                 &tx.prepared(
@@ -378,7 +378,7 @@ pub(crate) fn claimed_task(row: &tokio_postgres::Row, vault: &Vault) -> Result<C
 
 /// The tasks' new states, each only if its guard still holds: the ids of those applied.
 async fn update_tasks<'a>(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     recordings: &[Recording<'a>],
     now: DateTime<Utc>,
 ) -> Result<Vec<i64>, StoreError> {
@@ -426,7 +426,7 @@ async fn update_tasks<'a>(
 
 /// One audit row per applied transition (`task.<state>`), in the order given.
 async fn audit_transitions(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     done: &[&Recording<'_>],
     actor: &str,
     now: DateTime<Utc>,
@@ -463,7 +463,7 @@ async fn audit_transitions(
 /// verification on, a completed request with no check due closes at once (`erasure.closed`
 /// after `erasure.completed`): every system kept, or none that can be looked up.
 pub(crate) async fn settle(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     store: &Store,
     request_id: Uuid,
     actor: &str,

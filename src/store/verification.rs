@@ -6,12 +6,12 @@
 use super::outbox::enqueue;
 use super::sealed::{identifiers_from, IDENTIFIER_COLUMNS};
 use super::tasks::{claimed_task, ClaimedTask, CLAIMED_TASK_COLUMNS};
-use super::{audit, secs, Prepared, Store, StoreError, TASKS_CHANNEL};
+use super::Tx;
+use super::{audit, secs, Channel, Prepared, Store, StoreError};
 use crate::events::{self, Reopened};
 use crate::model::CheckResult;
 use crate::vault::Vault;
 use chrono::{DateTime, Utc};
-use deadpool_postgres::Transaction;
 use serde_json::json;
 use std::time::Duration;
 use uuid::Uuid;
@@ -59,7 +59,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Vec<ClaimedCheck>, StoreError> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = self.begin(&mut client).await?;
         let claimed = tx
             .query(
                 &tx.prepared(
@@ -137,7 +137,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Vec<CheckRecorded>, StoreError> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = self.begin(&mut client).await?;
         // Lock order: the requests, in id order, then their tasks, then their checks.
         let mut request_ids: Vec<Uuid> = checks.iter().map(|(c, _)| c.task.request_id).collect();
         request_ids.sort();
@@ -219,7 +219,7 @@ fn check_row(r: &tokio_postgres::Row) -> CheckRow {
 /// undone checks superseded (the new erasure schedules its own), and a completed request back to
 /// in progress with a new generation and `erasure.reopened`.
 async fn reopen(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     vault: &Vault,
     check: &ClaimedCheck,
     count: Option<i64>,
@@ -284,13 +284,13 @@ async fn reopen(
         )
         .await?;
     }
-    tx.execute(&tx.prepared(&format!("NOTIFY {TASKS_CHANNEL}")).await?, &[]).await?;
+    tx.wake(Channel::Tasks);
     Ok(())
 }
 
 /// One check's result, inside the caller's transaction, which holds its request's row.
 async fn record_check_in(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     vault: &Vault,
     check: &ClaimedCheck,
     outcome: &CheckOutcome,

@@ -31,3 +31,4 @@ mod telemetry;
 mod tls;
 mod vendors;
 mod verification;
+mod wakes;
