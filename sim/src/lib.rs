@@ -35,6 +35,7 @@ mod elasticsearch;
 mod fault;
 mod harness;
 mod hubspot;
+mod index;
 mod intercom;
 mod loki;
 mod mailchimp;
