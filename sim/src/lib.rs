@@ -38,6 +38,8 @@ mod hubspot;
 mod index;
 mod intercom;
 mod loki;
+#[cfg(test)]
+mod lookup_cost_tests;
 mod mailchimp;
 mod oauth2;
 mod otlp;
