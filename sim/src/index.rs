@@ -11,9 +11,48 @@ use std::borrow::Borrow;
 use std::collections::{BTreeSet, HashMap};
 use std::hash::Hash;
 
+/// The records holding one key: most keys (an e-mail, an external id) belong to one record, which
+/// needs no set of its own (a `BTreeSet` allocates a node of eleven entries for one).
+enum Ids<Id> {
+    One(Id),
+    Many(BTreeSet<Id>),
+}
+
+impl<Id: Ord + Clone> Ids<Id> {
+    fn insert(&mut self, id: Id) {
+        match self {
+            Ids::One(one) if *one == id => {}
+            Ids::One(one) => *self = Ids::Many(BTreeSet::from([one.clone(), id])),
+            Ids::Many(ids) => {
+                ids.insert(id);
+            }
+        }
+    }
+
+    /// Take `id` out; `true` when none is left.
+    fn remove(&mut self, id: &Id) -> bool {
+        match self {
+            Ids::One(one) => one == id,
+            Ids::Many(ids) => {
+                ids.remove(id);
+                ids.is_empty()
+            }
+        }
+    }
+
+    /// In order.
+    fn iter(&self) -> impl Iterator<Item = &Id> {
+        let (one, many) = match self {
+            Ids::One(id) => (Some(id), None),
+            Ids::Many(ids) => (None, Some(ids)),
+        };
+        one.into_iter().chain(many.into_iter().flatten())
+    }
+}
+
 /// Records by exact key.
 pub(crate) struct Keys<K, Id> {
-    by_key: HashMap<K, BTreeSet<Id>>,
+    by_key: HashMap<K, Ids<Id>>,
     of: HashMap<Id, Vec<K>>,
 }
 
@@ -27,16 +66,18 @@ impl<K: Hash + Eq + Clone, Id: Hash + Ord + Clone> Keys<K, Id> {
     /// `id` now holds exactly `keys` (none: it is forgotten).
     pub(crate) fn set(&mut self, id: &Id, keys: impl IntoIterator<Item = K>) {
         for key in self.of.remove(id).unwrap_or_default() {
-            if let Some(ids) = self.by_key.get_mut(&key) {
-                ids.remove(id);
-                if ids.is_empty() {
-                    self.by_key.remove(&key);
-                }
+            if self.by_key.get_mut(&key).is_some_and(|ids| ids.remove(id)) {
+                self.by_key.remove(&key);
             }
         }
         let keys: Vec<K> = keys.into_iter().collect();
         for key in &keys {
-            self.by_key.entry(key.clone()).or_default().insert(id.clone());
+            match self.by_key.get_mut(key) {
+                Some(ids) => ids.insert(id.clone()),
+                None => {
+                    self.by_key.insert(key.clone(), Ids::One(id.clone()));
+                }
+            }
         }
         if !keys.is_empty() {
             self.of.insert(id.clone(), keys);
@@ -49,7 +90,7 @@ impl<K: Hash + Eq + Clone, Id: Hash + Ord + Clone> Keys<K, Id> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.by_key.get(key).into_iter().flatten()
+        self.by_key.get(key).into_iter().flat_map(Ids::iter)
     }
 
     /// The records holding any of `keys`, each once, in order.
