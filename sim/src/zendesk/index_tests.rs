@@ -153,3 +153,29 @@ fn indexed_user_searches_answer_as_a_scan_does() {
         assert_eq!(indexed, scanned, "{external_id}");
     }
 }
+
+/// A user's Help Center content, listed by author, follows what is added and deleted.
+#[test]
+fn help_center_listings_follow_additions_and_deletions() {
+    let vendor = vendor_with(Data::default());
+    let zendesk = Zendesk(&vendor);
+    let (ana, bo) = (zendesk.user(Some("ana@x.io"), None), zendesk.user(Some("bo@x.io"), None));
+    let (article, comment) = zendesk.article_comment(ana, "Thanks");
+    zendesk.article_comment(bo, "Me too");
+    let post = zendesk.community_post(ana, "Printer");
+    let post_comment = zendesk.post_comment(post, ana, "Still broken");
+    let listed =
+        |path: &str, key: &str| ids(&call(&mut vendor.data(), "GET", &format!("/api/v2/{path}"), Value::Null), key);
+    assert_eq!(listed(&format!("help_center/users/{ana}/comments"), "comments"), [comment]);
+    assert_eq!(listed(&format!("community/users/{ana}/posts"), "posts"), [post]);
+    assert_eq!(listed(&format!("community/users/{ana}/comments"), "comments"), [post_comment]);
+    assert_eq!(zendesk.help_center_content(ana), (1, 1, 1));
+    let path = format!("/api/v2/help_center/articles/{article}/comments/{comment}");
+    assert_eq!(call(&mut vendor.data(), "DELETE", &path, Value::Null).status, 204);
+    assert_eq!(call(&mut vendor.data(), "DELETE", &format!("/api/v2/community/posts/{post}"), Value::Null).status, 204);
+    assert!(listed(&format!("help_center/users/{ana}/comments"), "comments").is_empty());
+    assert!(listed(&format!("community/users/{ana}/posts"), "posts").is_empty());
+    assert!(listed(&format!("community/users/{ana}/comments"), "comments").is_empty(), "its post is gone");
+    assert_eq!(zendesk.help_center_content(ana), (0, 0, 0));
+    assert_eq!(zendesk.help_center_content(bo), (1, 0, 0));
+}
