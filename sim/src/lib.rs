@@ -35,8 +35,11 @@ mod elasticsearch;
 mod fault;
 mod harness;
 mod hubspot;
+mod index;
 mod intercom;
 mod loki;
+#[cfg(test)]
+mod lookup_cost_tests;
 mod mailchimp;
 mod oauth2;
 mod otlp;

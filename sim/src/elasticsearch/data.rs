@@ -1,5 +1,6 @@
 //! What the simulated cluster holds, and its delete-by-query tasks.
 
+use super::docs::{candidates, Doc, Docs};
 use super::error::EsError;
 use super::mapping::{add_dynamic, Mapping};
 use super::query::{flag, SimQuery};
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 /// What the simulated cluster holds.
 pub(crate) struct Data {
     /// Documents by index, then by id.
-    pub(super) indices: BTreeMap<String, BTreeMap<String, Doc>>,
+    pub(super) indices: BTreeMap<String, Docs>,
     /// Field mappings by index (explicit, then dynamic ones added as documents arrive).
     pub(super) mappings: BTreeMap<String, Mapping>,
     /// Delete-by-query tasks still running.
@@ -55,11 +56,6 @@ impl Default for Data {
             requests: Vec::new(),
         }
     }
-}
-
-pub(super) struct Doc {
-    pub(super) source: Value,
-    pub(super) seq_no: u64,
 }
 
 pub(super) enum Trouble {
@@ -149,13 +145,22 @@ impl Data {
         Ok(names)
     }
 
-    pub(super) fn matching(&self, names: &[String], query: &SimQuery) -> Vec<(String, String, u64)> {
+    /// The documents of these indices `query` matches, index by index, in id order: the
+    /// candidates its terms' lookups give (`docs.rs`), each checked with `SimQuery::matches`.
+    pub(super) fn matching(&mut self, names: &[String], query: &SimQuery) -> Vec<(String, String, u64)> {
         let mut found = Vec::new();
         for name in names {
             let mapping = self.mappings.get(name).cloned().unwrap_or_default();
-            for (id, doc) in self.indices.get(name).into_iter().flatten() {
+            let Some(docs) = self.indices.get_mut(name) else { continue };
+            let mut check = |id: &String, doc: &Doc| {
                 if query.matches(&doc.source, Some(&mapping)) {
                     found.push((name.clone(), id.clone(), doc.seq_no));
+                }
+            };
+            match candidates(query, &mapping, docs) {
+                None => docs.iter().for_each(|(id, doc)| check(id, doc)),
+                Some(ids) => {
+                    ids.iter().filter_map(|id| docs.get(id).map(|doc| (id, doc))).for_each(|(id, doc)| check(id, doc))
                 }
             }
         }
@@ -163,7 +168,7 @@ impl Data {
     }
 }
 
-pub(super) fn run_batch(task: &mut Task, indices: &mut BTreeMap<String, BTreeMap<String, Doc>>, batch_size: usize) {
+pub(super) fn run_batch(task: &mut Task, indices: &mut BTreeMap<String, Docs>, batch_size: usize) {
     if task.todo.is_empty() {
         task.done = true;
         return;

@@ -40,6 +40,7 @@
 //! dotted keys (`{"user.email": ...}`) alike; `mappings` (applied first) maps fields explicitly.
 
 mod data;
+mod docs;
 mod error;
 mod mapping;
 mod query;
@@ -75,8 +76,8 @@ impl Elasticsearch<'_> {
         let mut data = self.data();
         data.next_seq += 1;
         let seq = data.next_seq;
-        if let Some(doc) = data.indices.get_mut(index).and_then(|docs| docs.get_mut(id)) {
-            doc.seq_no = seq;
+        if let Some(docs) = data.indices.get_mut(index) {
+            docs.set_seq_no(id, seq);
         }
     }
 

@@ -1,6 +1,7 @@
 //! What the simulated Intercom workspace holds, and the JSON shapes Intercom writes it in.
 
 use super::answer::Headers;
+use super::index::Index;
 use super::query::Field;
 use super::{ADMIN_ID, DEFAULT_PAGE_SIZE, REDACTED_BODY, WINDOW_SECS};
 use crate::harness::now_ms;
@@ -18,6 +19,8 @@ pub(crate) struct Data {
     pub(super) next_id: u64,
     pub(super) page_size: Option<usize>,
     pub(super) rate_limit: Option<Window>,
+    /// Contacts, conversations and calls by the keys searches ask for (`index.rs`).
+    pub(super) index: Index,
 }
 
 pub(super) struct Contact {
@@ -109,6 +112,7 @@ impl Data {
         };
         let id = self.next_id();
         self.calls.insert(id, call);
+        self.reindex_call(id);
         Some(id)
     }
 
@@ -130,6 +134,7 @@ impl Data {
             deleted: false,
         };
         self.contacts.insert(id.clone(), contact);
+        self.reindex_contact(&id);
         id
     }
 
@@ -149,6 +154,7 @@ impl Data {
         parts.push(self.message("close", "admin".into(), ADMIN_ID, None));
         let contact_ids = contact_ids.iter().map(|c| c.to_string()).collect();
         self.conversations.insert(id, Conversation { id, created_at: now_secs(), contact_ids, source, parts });
+        self.reindex_conversation(id);
         id
     }
 

@@ -35,6 +35,9 @@
 
 mod answer;
 mod data;
+mod index;
+#[cfg(test)]
+mod index_tests;
 mod query;
 mod routes;
 mod seed;

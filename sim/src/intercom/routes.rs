@@ -3,7 +3,7 @@
 
 use super::answer::{bad_request, error, not_found, part_not_found, rate_limited, respond, Answer};
 use super::data::{now_secs, Data};
-use super::query::{filter_values, matches, paginate, search_body};
+use super::query::{filter_values, paginate, search_body};
 use super::{ADMIN_ID, SYSTEM, TOKEN, VERSION};
 use crate::harness::{ErrorShape, Vendor};
 use axum::body::Bytes;
@@ -51,14 +51,10 @@ async fn search_contacts(AxumState(vendor): Shared, headers: HeaderMap, body: By
             Ok(request) => request,
             Err(answer) => return answer,
         };
-        let mut found = Vec::new();
-        for contact in data.contacts.values().filter(|c| !c.deleted) {
-            match matches(&request["query"], &|field| contact.field(field)) {
-                Ok(true) => found.push((contact.id.clone(), contact.json())),
-                Ok(false) => {}
-                Err(message) => return bad_request(&message),
-            }
-        }
+        let found = match data.contacts_matching(&request["query"]) {
+            Ok(contacts) => contacts.iter().map(|c| (c.id.clone(), c.json())).collect(),
+            Err(message) => return bad_request(&message),
+        };
         match paginate(found, &request["pagination"], 50, data.page_size()) {
             Ok((data, total_count, pages)) => {
                 Answer::json(json!({ "type": "list", "data": data, "total_count": total_count, "pages": pages }))
@@ -86,8 +82,8 @@ async fn find_by_external_id(
     serve(&vendor, &headers, action, vec![external_id.clone()], move |data| {
         // Intercom's documented limit: this finds users, not leads.
         let user = data
-            .contacts
-            .values()
+            .contacts_with_external_id(&external_id)
+            .filter_map(|id| data.contacts.get(id))
             .find(|c| !c.deleted && c.role == "user" && c.external_id.as_deref() == Some(external_id.as_str()));
         match user {
             Some(contact) => Answer::json(contact.json()),
@@ -120,14 +116,10 @@ async fn search_conversations(AxumState(vendor): Shared, headers: HeaderMap, bod
             Ok(request) => request,
             Err(answer) => return answer,
         };
-        let mut found = Vec::new();
-        for conversation in data.conversations.values() {
-            match matches(&request["query"], &|field| conversation.field(field)) {
-                Ok(true) => found.push((format!("{:020}", conversation.id), conversation.list_item(data))),
-                Ok(false) => {}
-                Err(message) => return bad_request(&message),
-            }
-        }
+        let found = match data.conversations_matching(&request["query"]) {
+            Ok(found) => found.iter().map(|c| (format!("{:020}", c.id), c.list_item(data))).collect(),
+            Err(message) => return bad_request(&message),
+        };
         match paginate(found, &request["pagination"], 20, data.page_size()) {
             Ok((conversations, total_count, pages)) => {
                 Answer::json(json!({ "type": "conversation.list", "conversations": conversations,
@@ -206,10 +198,11 @@ async fn search_calls(AxumState(vendor): Shared, headers: HeaderMap, body: Bytes
             }
         };
         let calls: Vec<Value> = data
-            .calls
-            .iter()
+            .calls_of(&ids)
+            .into_iter()
+            .filter_map(|id| data.calls.get(&id).map(|call| (id, call)))
             .filter(|(_, call)| ids.contains(&call.conversation_id.to_string()))
-            .map(|(id, call)| call.json(*id))
+            .map(|(id, call)| call.json(id))
             .collect();
         Answer::json(json!({ "type": "list", "data": calls }))
     })

@@ -45,6 +45,7 @@ pub(crate) fn seed_json(data: &mut Data, seed: &Value) -> Result<(), String> {
         let contact = data.contacts.get_mut(&id).expect("just added");
         contact.phone = c.phone;
         contact.name = c.name;
+        data.reindex_contact(&id);
         for _ in 0..c.conversations {
             data.add_conversation(&[&id], c.replies);
         }

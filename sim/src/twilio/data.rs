@@ -1,5 +1,6 @@
 //! What the simulated Twilio account holds, its sids, and the JSON shapes Twilio writes it in.
 
+use super::index::Index;
 use super::{Holdings, ACCOUNT_SID, DEFAULT_PAGE_SIZE};
 use crate::harness::RateWindow;
 use chrono::{DateTime, TimeZone, Utc};
@@ -29,6 +30,8 @@ pub(crate) struct Data {
     pub(super) page_size: usize,
     pub(super) absolute_page_uris: bool,
     pub(super) rate_limit: Option<RateWindow>,
+    /// Records by the keys lists filter on (`index.rs`).
+    pub(super) index: Index,
 }
 
 impl Default for Data {
@@ -43,6 +46,7 @@ impl Default for Data {
             page_size: DEFAULT_PAGE_SIZE,
             absolute_page_uris: false,
             rate_limit: None,
+            index: Index::default(),
         }
     }
 }
@@ -219,12 +223,15 @@ impl Data {
                 created: default_created(),
             },
         );
+        self.reindex_call(call);
         for _ in 0..recordings {
             let recording = self.next();
             self.recordings.insert(recording, RecordingRecord { call, deleted: false });
+            self.reindex_recording(recording);
             for _ in 0..transcriptions {
                 let transcription = self.next();
                 self.transcriptions.insert(transcription, TranscriptionRecord { recording });
+                self.reindex_transcription(transcription);
             }
         }
         call
@@ -243,6 +250,7 @@ impl Data {
             created: default_created(),
         };
         self.calls.insert(call, record);
+        self.reindex_call(call);
         call
     }
 

@@ -4,7 +4,7 @@ use super::answer::Answer;
 use super::data::{account_path, parse_sid, sid, Data};
 use crate::text::percent_encode;
 use serde_json::{json, Value};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// What one list endpoint lists: its JSON key, its sids' prefix, its path after the account, the
 /// query filters its page URIs repeat, and the matching records.
@@ -16,15 +16,24 @@ pub(super) struct Listing<'a> {
     pub(super) items: Vec<(u64, Value)>,
 }
 
+/// The records of `records` among `candidates` (`None`: all of them), in sequence order.
+pub(super) fn among<'a, T>(
+    records: &'a BTreeMap<u64, T>,
+    candidates: Option<BTreeSet<u64>>,
+) -> Box<dyn Iterator<Item = (&'a u64, &'a T)> + 'a> {
+    match candidates {
+        None => Box::new(records.iter()),
+        Some(seqs) => Box::new(seqs.into_iter().filter_map(move |seq| records.get_key_value(&seq))),
+    }
+}
+
 impl Data {
     pub(super) fn list_calls(&self, query: &HashMap<String, String>, origin: &str) -> Answer {
         let to = query.get("To");
         let from = query.get("From");
         let parent = query.get("ParentCallSid");
         let parent_seq = parent.map(|p| parse_sid("CA", p));
-        let items = self
-            .calls
-            .iter()
+        let items = among(&self.calls, self.call_candidates(to, from, parent_seq))
             .filter(|(_, c)| !c.deleted && to.is_none_or(|t| *t == c.to) && from.is_none_or(|f| *f == c.from))
             .filter(|(_, c)| parent_seq.is_none_or(|p| p.is_some() && p == c.parent))
             .map(|(seq, c)| (*seq, Self::call_json(*seq, c)))
@@ -38,9 +47,8 @@ impl Data {
         let call_seq = call.map(|c| parse_sid("CA", c));
         let soft_deleted = query.get("IncludeSoftDeleted");
         let include_deleted = soft_deleted.is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        let items = self
-            .recordings
-            .iter()
+        let candidates = call_seq.map(|c| c.map(|c| self.recordings_of(c)).unwrap_or_default());
+        let items = among(&self.recordings, candidates)
             .filter(|(_, r)| call_seq.is_none_or(|c| c == Some(r.call)) && (include_deleted || !r.deleted))
             .map(|(seq, r)| (*seq, self.recording_json(*seq, r)))
             .collect();
@@ -53,9 +61,7 @@ impl Data {
         let Some(recording_seq) = parse_sid("RE", recording).filter(|r| self.recordings.contains_key(r)) else {
             return Answer::not_found();
         };
-        let items = self
-            .transcriptions
-            .iter()
+        let items = among(&self.transcriptions, Some(self.transcriptions_of(recording_seq)))
             .filter(|(_, t)| t.recording == recording_seq)
             .map(|(seq, t)| (*seq, Self::transcription_json(*seq, t)))
             .collect();
@@ -138,6 +144,7 @@ impl Data {
         match self.transcriptions.get(&seq) {
             Some(t) if under.is_none_or(|r| r == Some(t.recording)) => {
                 self.transcriptions.remove(&seq);
+                self.reindex_transcription(seq);
                 Answer::no_content()
             }
             _ => Answer::not_found(),

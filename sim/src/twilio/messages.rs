@@ -19,7 +19,7 @@
 use super::answer::Answer;
 use super::data::{account_path, default_created, parse_message_sid, parse_sid, rfc2822, sid};
 use super::data::{Data, MediaRecord, MessageRecord};
-use super::endpoints::Listing;
+use super::endpoints::{among, Listing};
 use super::ACCOUNT_SID;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -35,15 +35,17 @@ impl Data {
             created: default_created(),
         };
         self.messages.insert(message, record);
+        self.reindex_message(message);
         for _ in 0..media {
             let seq = self.next();
             self.media.insert(seq, MediaRecord { message, created: default_created() });
+            self.reindex_media(seq);
         }
         message
     }
 
     fn message_sid(&self, seq: u64) -> String {
-        let has_media = self.media.values().any(|m| m.message == seq);
+        let has_media = self.media_of(seq).iter().any(|m| self.media.get(m).is_some_and(|m| m.message == seq));
         sid(if has_media { "MM" } else { "SM" }, seq)
     }
 
@@ -51,7 +53,8 @@ impl Data {
         let sid = self.message_sid(seq);
         let base = account_path();
         let date = rfc2822(message.created);
-        let num_media = self.media.values().filter(|m| m.message == seq).count();
+        let num_media =
+            self.media_of(seq).iter().filter(|m| self.media.get(m).is_some_and(|m| m.message == seq)).count();
         json!({
             "sid": sid,
             "account_sid": ACCOUNT_SID,
@@ -82,9 +85,7 @@ impl Data {
     pub(super) fn list_messages(&self, query: &HashMap<String, String>, origin: &str) -> Answer {
         let to = query.get("To");
         let from = query.get("From");
-        let items = self
-            .messages
-            .iter()
+        let items = among(&self.messages, self.message_candidates(to, from))
             .filter(|(_, m)| to.is_none_or(|t| *t == m.to) && from.is_none_or(|f| *f == m.from))
             .map(|(seq, m)| (*seq, self.message_json(*seq, m)))
             .collect();
@@ -118,7 +119,11 @@ impl Data {
             return Answer::error(400, 20009, "Cannot delete this resource before it is complete");
         }
         self.messages.remove(&seq);
-        self.media.retain(|_, m| m.message != seq);
+        self.reindex_message(seq);
+        for media in self.media_of(seq) {
+            self.media.remove(&media);
+            self.reindex_media(media);
+        }
         Answer::no_content()
     }
 
@@ -127,9 +132,7 @@ impl Data {
             return Answer::not_found();
         };
         let message_sid = self.message_sid(seq);
-        let items = self
-            .media
-            .iter()
+        let items = among(&self.media, Some(self.media_of(seq)))
             .filter(|(_, m)| m.message == seq)
             .map(|(media, m)| {
                 let media_sid = sid("ME", *media);
@@ -155,6 +158,7 @@ impl Data {
         match parse_sid("ME", media).filter(|m| self.media.get(m).is_some_and(|m| Some(m.message) == message)) {
             Some(media) => {
                 self.media.remove(&media);
+                self.reindex_media(media);
                 Answer::no_content()
             }
             None => Answer::not_found(),

@@ -34,6 +34,9 @@
 mod answer;
 mod data;
 mod endpoints;
+mod index;
+#[cfg(test)]
+mod index_tests;
 mod messages;
 mod routes;
 mod seed;

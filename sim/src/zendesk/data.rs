@@ -2,6 +2,7 @@
 
 use super::guide_data::{with_voice, HelpCenter, Talk};
 use super::html::{escape_html, plain_text};
+use super::index::Index;
 use super::{AGENT_ID, EMAIL};
 use crate::harness::RateWindow;
 use crate::text::percent_encode;
@@ -31,6 +32,8 @@ pub(crate) struct Data {
     /// The applications a permanent user deletion cascades to, each with the time it takes to
     /// report `complete` (`None`: it never does), in `compliance_deletion_statuses`.
     pub(super) cascade: Vec<(String, Option<Duration>)>,
+    /// Users and tickets by the keys lookups ask for (`index.rs`).
+    pub(super) index: Index,
 }
 
 impl Default for Data {
@@ -55,6 +58,7 @@ impl Default for Data {
                 ("support".into(), Some(Duration::from_millis(200))),
                 ("chat".into(), Some(Duration::from_millis(400))),
             ],
+            index: Index::default(),
         };
         data.add_user("Erasure Bot", Some(EMAIL), None, "admin");
         data.next_id = 35_000;
@@ -210,6 +214,7 @@ impl Data {
             created_with,
         };
         self.users.insert(id, user);
+        self.reindex_user(id);
         id
     }
 
@@ -227,6 +232,7 @@ impl Data {
             archived: false,
         };
         self.tickets.insert(id, ticket);
+        self.reindex_ticket(id);
         self.add_comment(id, requester, text, &[]);
         id
     }

@@ -30,14 +30,12 @@ impl Data {
     /// a caller must check the match against the user's identities.
     pub(super) fn search(&self, link: &Link) -> Answer {
         let found: Vec<&User> = if let Some(external_id) = link.query.get("external_id") {
-            self.users
-                .values()
+            self.users_among(Some(self.users_with_external_id(external_id)))
                 .filter(|u| u.life == Life::Active && u.external_id.as_ref() == Some(external_id))
                 .collect()
         } else if let Some(query) = link.query.get("query") {
             let terms = parse_terms(query);
-            self.users
-                .values()
+            self.users_among(self.user_candidates(&terms))
                 .filter(|u| u.life == Life::Active && !terms.is_empty() && terms.iter().all(|t| t.matches(u)))
                 .collect()
         } else {
@@ -83,8 +81,9 @@ impl Data {
     }
 
     pub(super) fn delete_user(&mut self, id: u64, api: &str) -> Answer {
-        let open =
-            self.tickets.values().any(|t| t.requester_id == id && t.life == Life::Active && t.status != "closed");
+        let open = self
+            .tickets_among(Some(self.tickets_requested_by(id)))
+            .any(|t| t.requester_id == id && t.life == Life::Active && t.status != "closed");
         match self.users.get_mut(&id) {
             Some(u) if u.life == Life::Active && id == AGENT_ID => {
                 error(403, "Forbidden", "You cannot delete yourself")
@@ -116,6 +115,7 @@ impl Data {
                 u.email = None;
                 u.secondary_emails.clear();
                 u.external_id = None;
+                self.reindex_user(id);
                 answer
             }
             _ => not_found(),
@@ -207,7 +207,9 @@ impl Data {
         if let Some(status) = update.get("status").and_then(Value::as_str) {
             ticket.status = status.to_string();
         }
-        ok(json!({ "ticket": ticket.json(api) }))
+        let answer = ok(json!({ "ticket": ticket.json(api) }));
+        self.reindex_ticket(id);
+        answer
     }
 
     /// `PUT /comment_redactions/{id}`, on any live ticket, closed and archived ones included:

@@ -17,9 +17,9 @@ fn with_content() -> (Data, u64) {
     let mut data = Data::default();
     let ana = data.add_user("Ana", Some("ana@example.com"), None, "end-user");
     let hc = &mut data.help_center;
-    hc.article_comments.insert(10, ArticleComment { article_id: 7, author_id: ana, body: "Thanks".into() });
-    hc.posts.insert(20, Post { author_id: ana, title: "My printer".into() });
-    hc.post_comments.insert(30, PostComment { post_id: 20, author_id: ana, body: "Me too".into() });
+    hc.add_article_comment(10, ArticleComment { article_id: 7, author_id: ana, body: "Thanks".into() });
+    hc.add_post(20, Post { author_id: ana, title: "My printer".into() });
+    hc.add_post_comment(30, PostComment { post_id: 20, author_id: ana, body: "Me too".into() });
     (data, ana)
 }
 

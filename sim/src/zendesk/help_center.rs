@@ -45,9 +45,7 @@ impl Zendesk<'_> {
             let article = d.new_id();
             let comment = d.new_id();
             let body = text.to_string();
-            d.help_center
-                .article_comments
-                .insert(comment, ArticleComment { article_id: article, author_id: author, body });
+            d.help_center.add_article_comment(comment, ArticleComment { article_id: article, author_id: author, body });
             (article, comment)
         })
     }
@@ -56,7 +54,7 @@ impl Zendesk<'_> {
     pub fn community_post(&self, author: u64, title: &str) -> u64 {
         self.with(|d| {
             let id = d.new_id();
-            d.help_center.posts.insert(id, Post { author_id: author, title: title.to_string() });
+            d.help_center.add_post(id, Post { author_id: author, title: title.to_string() });
             id
         })
     }
@@ -66,7 +64,7 @@ impl Zendesk<'_> {
         self.with(|d| {
             let id = d.new_id();
             let body = text.to_string();
-            d.help_center.post_comments.insert(id, PostComment { post_id: post, author_id: author, body });
+            d.help_center.add_post_comment(id, PostComment { post_id: post, author_id: author, body });
             id
         })
     }
@@ -76,11 +74,10 @@ impl Zendesk<'_> {
         self.with(|d| {
             let hc = &d.help_center;
             (
-                hc.article_comments.values().filter(|c| c.author_id == author).count(),
-                hc.posts.values().filter(|p| p.author_id == author).count(),
-                hc.post_comments
-                    .values()
-                    .filter(|c| c.author_id == author && hc.posts.contains_key(&c.post_id))
+                hc.article_comments_by(author).filter(|(_, c)| c.author_id == author).count(),
+                hc.posts_by(author).filter(|(_, p)| p.author_id == author).count(),
+                hc.post_comments_by(author)
+                    .filter(|(_, c)| c.author_id == author && hc.posts.contains_key(&c.post_id))
                     .count(),
             )
         })
@@ -106,14 +103,13 @@ impl Data {
             let (article, comment) = (self.new_id(), self.new_id());
             let body = "Thanks, this fixed my sign-in problem.".to_string();
             self.help_center
-                .article_comments
-                .insert(comment, ArticleComment { article_id: article, author_id: user, body });
+                .add_article_comment(comment, ArticleComment { article_id: article, author_id: user, body });
         }
         for _ in 0..community_posts {
             let (post, comment) = (self.new_id(), self.new_id());
-            self.help_center.posts.insert(post, Post { author_id: user, title: "Printer offline".into() });
+            self.help_center.add_post(post, Post { author_id: user, title: "Printer offline".into() });
             let body = "Still broken on my side.".to_string();
-            self.help_center.post_comments.insert(comment, PostComment { post_id: post, author_id: user, body });
+            self.help_center.add_post_comment(comment, PostComment { post_id: post, author_id: user, body });
         }
     }
 
@@ -130,19 +126,19 @@ impl Data {
         let id = |s: &str| s.parse::<u64>().ok();
         let answer = match (method, segments) {
             ("GET", ["help_center", "users", user, "comments"]) => self.guarded(id(user), |d, u| {
-                let items = d.help_center.article_comments.iter().filter(|(_, c)| c.author_id == u);
+                let items = d.help_center.article_comments_by(u).filter(|(_, c)| c.author_id == u);
                 let items = items.map(|(cid, c)| article_comment_json(*cid, c, &link.api)).collect();
                 d.page("comments", items, link)
             }),
             ("GET", ["community", "users", user, "posts"]) => self.guarded(id(user), |d, u| {
-                let items = d.help_center.posts.iter().filter(|(_, p)| p.author_id == u);
+                let items = d.help_center.posts_by(u).filter(|(_, p)| p.author_id == u);
                 let items = items.map(|(pid, p)| post_json(*pid, p, &link.api)).collect();
                 d.page("posts", items, link)
             }),
             ("GET", ["community", "users", user, "comments"]) => self.guarded(id(user), |d, u| {
                 let hc = &d.help_center;
                 let items =
-                    hc.post_comments.iter().filter(|(_, c)| c.author_id == u && hc.posts.contains_key(&c.post_id));
+                    hc.post_comments_by(u).filter(|(_, c)| c.author_id == u && hc.posts.contains_key(&c.post_id));
                 let items = items.map(|(cid, c)| post_comment_json(*cid, c, &link.api)).collect();
                 d.page("comments", items, link)
             }),
@@ -180,7 +176,7 @@ impl Data {
         if !self.may_delete(self.help_center.article_comments[&comment].author_id) {
             return forbidden();
         }
-        self.help_center.article_comments.remove(&comment);
+        self.help_center.remove_article_comment(comment);
         no_content()
     }
 
@@ -191,7 +187,7 @@ impl Data {
         if !self.may_delete(self.help_center.posts[&post].author_id) {
             return forbidden();
         }
-        self.help_center.posts.remove(&post);
+        self.help_center.remove_post(post);
         no_content()
     }
 
@@ -206,7 +202,7 @@ impl Data {
         if !self.may_delete(self.help_center.post_comments[&comment].author_id) {
             return forbidden();
         }
-        self.help_center.post_comments.remove(&comment);
+        self.help_center.remove_post_comment(comment);
         no_content()
     }
 

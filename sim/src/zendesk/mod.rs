@@ -84,6 +84,9 @@ mod guide_data;
 mod guide_tests;
 mod help_center;
 mod html;
+mod index;
+#[cfg(test)]
+mod index_tests;
 mod query;
 mod routes;
 mod search;
@@ -149,6 +152,7 @@ impl Zendesk<'_> {
             } else {
                 t.email_cc_ids.push(user)
             }
+            d.reindex_ticket(ticket);
         })
     }
 
@@ -158,6 +162,7 @@ impl Zendesk<'_> {
             let u = d.users.get_mut(&user).expect("a simulated user");
             u.secondary_emails.push(email.to_lowercase());
             u.created_with.push(email.to_lowercase());
+            d.reindex_user(user);
         })
     }
 
@@ -228,10 +233,11 @@ impl Zendesk<'_> {
     pub fn records(&self, identifier: &str) -> u64 {
         self.with(|d| {
             let mut records = 0;
-            for user in d.users.values().filter(|u| u.created_with.iter().any(|i| i == identifier)) {
+            let users = d.users_among(Some(d.users_created_with(identifier)));
+            for user in users.filter(|u| u.created_with.iter().any(|i| i == identifier)) {
                 records += u64::from(user.life != Life::Purged);
-                records +=
-                    d.tickets.values().filter(|t| t.requester_id == user.id && t.life != Life::Purged).count() as u64;
+                let requested = d.tickets_among(Some(d.tickets_requested_by(user.id)));
+                records += requested.filter(|t| t.requester_id == user.id && t.life != Life::Purged).count() as u64;
             }
             records
         })

@@ -36,6 +36,50 @@ impl Term {
     }
 }
 
+/// What an index can narrow a search to for one term (`index.rs`).
+#[derive(Debug, PartialEq)]
+pub(super) enum Key<'a> {
+    /// Users with an e-mail identity containing this run (lower case): `email:`.
+    EmailContaining(String),
+    /// Users with exactly this external id: `external_id:`.
+    ExternalId(&'a str),
+    /// Tickets requested by this user (`None`: not a user id, nothing matches): `requester:`.
+    Requester(Option<u64>),
+    /// Tickets this user is CC'd on or follows (`None`: nothing matches): `cc:`.
+    Cc(Option<u64>),
+    /// Nothing to narrow by.
+    Every,
+}
+
+impl Term {
+    /// The key of a user search term: every user it can match holds it (`Term::matches`).
+    pub(super) fn user_key(&self) -> Key<'_> {
+        match self.field.as_deref() {
+            Some("email") => {
+                let value = self.value.to_lowercase();
+                if self.wildcard && value.contains('*') {
+                    // Every run between wildcards is in a text the pattern matches.
+                    let longest = value.split('*').max_by_key(|run| run.chars().count()).unwrap_or_default();
+                    Key::EmailContaining(longest.to_string())
+                } else {
+                    Key::EmailContaining(value)
+                }
+            }
+            Some("external_id") => Key::ExternalId(&self.value),
+            _ => Key::Every,
+        }
+    }
+
+    /// The key of a ticket search term: every ticket it can match holds it (`Term::matches_ticket`).
+    pub(super) fn ticket_key(&self) -> Key<'_> {
+        match self.field.as_deref() {
+            Some("requester") => Key::Requester(self.value.parse().ok()),
+            Some("cc") => Key::Cc(self.value.parse().ok()),
+            _ => Key::Every,
+        }
+    }
+}
+
 impl Term {
     /// `type:...`, which Export Search Results refuses in its query.
     pub(super) fn is_type(&self) -> bool {
@@ -120,5 +164,18 @@ mod tests {
         assert!(found("email:jo*@x.io"));
         assert!(!found("email:\"jo*@x.io\""));
         assert!(!found("email:\"bob@x.io\""));
+    }
+
+    #[test]
+    fn a_term_names_the_key_its_matches_hold() {
+        let key = |q: &str| parse_terms(q).remove(0);
+        assert_eq!(key("email:\"Ann@X.io\"").user_key(), Key::EmailContaining("ann@x.io".into()));
+        assert_eq!(key("email:jo*@x.io").user_key(), Key::EmailContaining("@x.io".into()));
+        assert_eq!(key("email:\"jo*@x.io\"").user_key(), Key::EmailContaining("jo*@x.io".into()));
+        assert_eq!(key("external_id:u_1").user_key(), Key::ExternalId("u_1"));
+        assert_eq!(key("name:jo").user_key(), Key::Every);
+        assert_eq!(key("requester:12").ticket_key(), Key::Requester(Some(12)));
+        assert_eq!(key("cc:x").ticket_key(), Key::Cc(None));
+        assert_eq!(key("type:ticket").ticket_key(), Key::Every);
     }
 }

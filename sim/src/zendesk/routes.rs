@@ -209,9 +209,13 @@ impl Data {
             ("DELETE", ["users", user]) => id(user).map_or_else(not_found, |u| self.delete_user(u, &link.api)),
             ("GET", ["users", user, "tickets", which]) => match id(user) {
                 Some(u) if self.users.get(&u).is_some_and(|u| u.life == Life::Active) => {
+                    let candidates = match *which {
+                        "requested" => self.tickets_requested_by(u),
+                        "ccd" => self.tickets_watched_by(u),
+                        _ => Default::default(),
+                    };
                     let tickets: Vec<Value> = self
-                        .tickets
-                        .values()
+                        .tickets_among(Some(candidates))
                         // Archived tickets are not in a user's lists (`Data::search_tickets`).
                         .filter(|t| t.life == Life::Active && !t.archived)
                         .filter(|t| match *which {

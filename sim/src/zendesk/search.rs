@@ -120,8 +120,7 @@ impl Data {
 
     /// Live tickets (archived ones included) matching every term.
     fn tickets_matching(&self, terms: &[Term]) -> Vec<&Ticket> {
-        self.tickets
-            .values()
+        self.tickets_among(self.ticket_candidates(terms))
             .filter(|t| t.life == Life::Active && !terms.is_empty() && terms.iter().all(|term| term.matches_ticket(t)))
             .collect()
     }

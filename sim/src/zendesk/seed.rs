@@ -87,6 +87,7 @@ pub(crate) fn seed_json(data: &mut Data, seed: &Value) -> Result<(), String> {
             let ticket = data.add_ticket(other, "Our team cannot sign in.");
             data.tickets.get_mut(&ticket).expect("just added").status = "open".into();
             data.tickets.get_mut(&ticket).expect("just added").email_cc_ids.push(id);
+            data.reindex_ticket(ticket);
             data.add_comment(ticket, id, "Same problem on my side.", &[]);
         }
         data.seed_help_center(id, u.article_comments, u.community_posts);

@@ -30,6 +30,7 @@ fn a_closed_ticket_refuses_updates_but_not_comment_redaction() {
     let ticket = data.add_ticket(other, "Printer broken.");
     let comment = data.add_comment(ticket, ana, "Mine too.", &[]);
     data.tickets.get_mut(&ticket).unwrap().email_cc_ids.push(ana);
+    data.reindex_ticket(ticket);
     assert_eq!(data.tickets[&ticket].status, "closed");
 
     let unwatch = json!({ "ticket": { "email_ccs": [{ "user_id": ana, "action": "delete" }] } });
@@ -62,6 +63,7 @@ fn archived_tickets_are_found_by_search_only() {
     let own = data.add_ticket(ana, "Old.");
     let theirs = data.add_ticket(other, "Old too.");
     data.tickets.get_mut(&theirs).unwrap().email_cc_ids.push(ana);
+    data.reindex_ticket(theirs);
     for ticket in [own, theirs] {
         data.tickets.get_mut(&ticket).unwrap().archived = true;
     }
@@ -84,6 +86,7 @@ fn a_secondary_email_is_an_identity_found_by_search() {
     let mut data = Data::default();
     let ana = data.add_user("Ana", Some("ana@work.example"), None, "end-user");
     data.users.get_mut(&ana).unwrap().secondary_emails.push("ana@home.example".into());
+    data.reindex_user(ana);
     let found = call(&mut data, "GET", "/api/v2/users/search?query=email:\"ana@home.example\"", Value::Null);
     assert_eq!(ids(&found, "users"), [ana]);
     assert_eq!(found.document()["users"][0]["email"], "ana@work.example", "the primary e-mail only");
