@@ -1,10 +1,10 @@
 //! What the simulated Intercom workspace holds, and the JSON shapes Intercom writes it in.
 
 use super::answer::Headers;
-use super::index::Index;
 use super::query::Field;
 use super::{ADMIN_ID, DEFAULT_PAGE_SIZE, REDACTED_BODY, WINDOW_SECS};
 use crate::harness::now_ms;
+use crate::index::Keys;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -364,4 +364,14 @@ mod tests {
         assert!(refused.contains(&("x-ratelimit-reset", "1000010".to_string())), "{refused:?}");
         assert!(data.take_slot(1_000_010).is_ok(), "a new window");
     }
+}
+
+/// The secondary indexes of this vendor's records, kept by `index.rs`.
+#[derive(Default)]
+pub(crate) struct Index {
+    pub(super) emails: Keys<String, String>,
+    pub(super) external_ids: Keys<String, String>,
+    pub(super) phones: Keys<String, String>,
+    pub(super) conversations_by_contact: Keys<String, u64>,
+    pub(super) calls_by_conversation: Keys<u64, u64>,
 }

@@ -5,18 +5,9 @@
 
 use super::data::{Contact, Conversation, Data};
 use super::query::matches;
-use crate::index::{narrower, Keys};
+use crate::index::narrower;
 use serde_json::Value;
 use std::collections::BTreeSet;
-
-#[derive(Default)]
-pub(crate) struct Index {
-    emails: Keys<String, String>,
-    external_ids: Keys<String, String>,
-    phones: Keys<String, String>,
-    conversations_by_contact: Keys<String, u64>,
-    calls_by_conversation: Keys<u64, u64>,
-}
 
 impl Data {
     /// Index contact `id` as it now is (deleted contacts stay: the searches skip them).

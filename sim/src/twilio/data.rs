@@ -1,8 +1,8 @@
 //! What the simulated Twilio account holds, its sids, and the JSON shapes Twilio writes it in.
 
-use super::index::Index;
 use super::{Holdings, ACCOUNT_SID, DEFAULT_PAGE_SIZE};
 use crate::harness::RateWindow;
+use crate::index::Keys;
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -290,4 +290,15 @@ mod tests {
         assert_eq!(parse_sid("CA", &format!("{}.json", sid("CA", 7))), Some(7));
         assert_eq!(parse_sid("RE", &sid("CA", 7)), None);
     }
+}
+
+/// The secondary indexes of this vendor's records, kept by `index.rs`.
+#[derive(Default)]
+pub(crate) struct Index {
+    pub(super) calls_by_number: Keys<String, u64>,
+    pub(super) calls_by_parent: Keys<u64, u64>,
+    pub(super) recordings_by_call: Keys<u64, u64>,
+    pub(super) transcriptions_by_recording: Keys<u64, u64>,
+    pub(super) messages_by_number: Keys<String, u64>,
+    pub(super) media_by_message: Keys<u64, u64>,
 }

@@ -4,18 +4,8 @@
 //! with their own filters.
 
 use super::data::Data;
-use crate::index::{narrower, Keys};
+use crate::index::narrower;
 use std::collections::BTreeSet;
-
-#[derive(Default)]
-pub(crate) struct Index {
-    calls_by_number: Keys<String, u64>,
-    calls_by_parent: Keys<u64, u64>,
-    recordings_by_call: Keys<u64, u64>,
-    transcriptions_by_recording: Keys<u64, u64>,
-    messages_by_number: Keys<String, u64>,
-    media_by_message: Keys<u64, u64>,
-}
 
 impl Data {
     /// Index call `seq` as it now is (a deleted call stays: the lists skip it).

@@ -2,9 +2,9 @@
 
 use super::guide_data::{with_voice, HelpCenter, Talk};
 use super::html::{escape_html, plain_text};
-use super::index::Index;
 use super::{AGENT_ID, EMAIL};
 use crate::harness::RateWindow;
+use crate::index::{Keys, Substrings};
 use crate::text::percent_encode;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -343,4 +343,18 @@ impl Job {
                 "status": status, "total": total, "progress": progress, "message": message,
                 "results": self.results })
     }
+}
+
+/// The secondary indexes of this vendor's records, kept by `index.rs`.
+#[derive(Default)]
+pub(crate) struct Index {
+    /// Every e-mail identity, primary and secondary, in lower case.
+    pub(super) emails: Substrings<u64>,
+    pub(super) external_ids: Keys<String, u64>,
+    /// `User::created_with`, for `Zendesk::records`.
+    pub(super) created_with: Keys<String, u64>,
+    /// Tickets by requester.
+    pub(super) requested: Keys<u64, u64>,
+    /// Tickets by CC and follower.
+    pub(super) watched: Keys<u64, u64>,
 }

@@ -6,21 +6,8 @@
 
 use super::data::{Data, Ticket, User};
 use super::query::{Key, Term};
-use crate::index::{narrower, Keys, Substrings};
+use crate::index::narrower;
 use std::collections::BTreeSet;
-
-#[derive(Default)]
-pub(crate) struct Index {
-    /// Every e-mail identity, primary and secondary, in lower case.
-    emails: Substrings<u64>,
-    external_ids: Keys<String, u64>,
-    /// `User::created_with`, for `Zendesk::records`.
-    created_with: Keys<String, u64>,
-    /// Tickets by requester.
-    requested: Keys<u64, u64>,
-    /// Tickets by CC and follower.
-    watched: Keys<u64, u64>,
-}
 
 impl Data {
     /// Index user `id` as it now is.
