@@ -19,10 +19,23 @@ pub fn sim_module(lib: &str, names: &Names) -> Result<String, String> {
             .and_then(|m| m.strip_suffix(';'))
             .map(str::to_string)
     };
+    let is_attribute = |l: &str| l.starts_with("#[");
     let lines: Vec<&str> = lib.lines().collect();
     let first = lines.iter().position(|l| module_of(l).is_some()).ok_or("sim/src/lib.rs: no module declarations")?;
-    let block = lines[first..].iter().take_while(|l| module_of(l).is_some()).count();
-    let at = first + lines[first..first + block].iter().take_while(|l| module_of(l).unwrap() < names.kind).count();
+    // The block goes on through attributes (`#[cfg(test)]`), which belong to the module below them.
+    let block = lines[first..].iter().take_while(|l| module_of(l).is_some() || is_attribute(l)).count();
+    let mut at = first + block;
+    let mut declaration_start = first;
+    for (i, line) in lines.iter().enumerate().take(first + block).skip(first) {
+        match module_of(line) {
+            Some(module) if module.as_str() > names.kind.as_str() => {
+                at = declaration_start;
+                break;
+            }
+            Some(_) => declaration_start = i + 1,
+            None => {}
+        }
+    }
     let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
     out.insert(at, format!("pub mod {};", names.kind));
     Ok(out.join("\n") + if lib.ends_with('\n') { "\n" } else { "" })
@@ -53,6 +66,27 @@ mod tests {
             "[dependencies]\nerasure-connector.workspace = true\nerasure-connector-zendesk = { path = \"connectors/zendesk\" }\nerasure-connector-acme = { path = \"connectors/acme\" }\nanyhow = \"1\"\n"
         );
         assert!(cargo_dependency("[dependencies]\nanyhow = \"1\"\n", &acme()).is_err());
+    }
+
+    #[test]
+    fn a_module_goes_before_the_attributes_of_the_module_after_it() {
+        let lib = "mod answer;\nmod loki;\n#[cfg(test)]\nmod lookup_cost_tests;\nmod twilio;\n";
+        assert_eq!(
+            sim_module(lib, &name::check("beta", &[]).unwrap()).unwrap(),
+            "mod answer;\npub mod beta;\nmod loki;\n#[cfg(test)]\nmod lookup_cost_tests;\nmod twilio;\n"
+        );
+        assert_eq!(
+            sim_module(lib, &name::check("mailer", &[]).unwrap()).unwrap(),
+            "mod answer;\nmod loki;\n#[cfg(test)]\nmod lookup_cost_tests;\npub mod mailer;\nmod twilio;\n"
+        );
+        assert_eq!(
+            sim_module(lib, &name::check("zeta", &[]).unwrap()).unwrap(),
+            "mod answer;\nmod loki;\n#[cfg(test)]\nmod lookup_cost_tests;\nmod twilio;\npub mod zeta;\n"
+        );
+        assert_eq!(
+            sim_module(lib, &name::check("lookup", &[]).unwrap()).unwrap(),
+            "mod answer;\nmod loki;\npub mod lookup;\n#[cfg(test)]\nmod lookup_cost_tests;\nmod twilio;\n"
+        );
     }
 
     #[test]
