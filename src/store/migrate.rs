@@ -24,6 +24,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (17, "dashboard_charts", include_str!("migrations/V17__dashboard_charts.sql")),
     (18, "ready_checks", include_str!("migrations/V18__ready_checks.sql")),
     (19, "open_checks_by_request", include_str!("migrations/V19__open_checks_by_request.sql")),
+    (20, "chain_head_in_one_update", include_str!("migrations/V20__chain_head_in_one_update.sql")),
 ];
 
 /// An arbitrary constant shared by every worker: "erasure" in ASCII.

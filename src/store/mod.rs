@@ -248,6 +248,37 @@ impl Prepared for deadpool_postgres::Object {
     }
 }
 
+/// One audit row of [`audit_many`]: request, task, event and detail.
+pub(crate) struct AuditRow {
+    pub request_id: uuid::Uuid,
+    pub task_id: Option<i64>,
+    pub event: String,
+    pub detail: serde_json::Value,
+}
+
+/// Append several rows to the audit log in one statement, in the order given (callers give them
+/// in request id order, the order the chain heads are locked in, V11).
+pub(crate) async fn audit_many(
+    tx: &deadpool_postgres::Transaction<'_>,
+    rows: &[AuditRow],
+    at: chrono::DateTime<chrono::Utc>,
+    actor: &str,
+) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let request_ids: Vec<uuid::Uuid> = rows.iter().map(|r| r.request_id).collect();
+    let task_ids: Vec<Option<i64>> = rows.iter().map(|r| r.task_id).collect();
+    let events: Vec<&str> = rows.iter().map(|r| r.event.as_str()).collect();
+    let details: Vec<&serde_json::Value> = rows.iter().map(|r| &r.detail).collect();
+    let sql = "INSERT INTO audit_log (request_id, task_id, at, actor, event, detail)
+               SELECT r, t, $5, $6, e, d FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::jsonb[])
+                    WITH ORDINALITY AS x(r, t, e, d, n)
+               ORDER BY n";
+    tx.execute(&tx.prepared(sql).await?, &[&request_ids, &task_ids, &events, &details, &at, &actor]).await?;
+    Ok(())
+}
+
 /// Append one row to the audit log, inside the caller's transaction.
 pub(crate) async fn audit(
     tx: &deadpool_postgres::Transaction<'_>,

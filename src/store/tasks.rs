@@ -4,7 +4,7 @@
 use super::outbox::enqueue;
 use super::sealed::{identifiers_from, IDENTIFIER_COLUMNS};
 use super::Tx;
-use super::{audit, secs, Prepared, Store, StoreError};
+use super::{audit, audit_many, secs, AuditRow, Prepared, Store, StoreError};
 use crate::events::{self, Settled, SystemOutcome};
 use crate::model::{settled_state, RequestState, TaskState};
 use crate::vault::Vault;
@@ -431,13 +431,7 @@ async fn audit_transitions(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    if done.is_empty() {
-        return Ok(());
-    }
-    let request_ids: Vec<Uuid> = done.iter().map(|r| r.request_id).collect();
-    let task_ids: Vec<i64> = done.iter().map(|r| r.task_id).collect();
-    let events: Vec<String> = done.iter().map(|r| format!("task.{}", r.transition.state)).collect();
-    let details: Vec<serde_json::Value> = done
+    let rows: Vec<AuditRow> = done
         .iter()
         .map(|r| {
             let t = r.transition;
@@ -448,15 +442,10 @@ async fn audit_transitions(
             if !t.state.is_terminal() {
                 detail["next_attempt_at"] = json!(t.next_attempt_at);
             }
-            detail
+            AuditRow { request_id: r.request_id, task_id: Some(r.task_id), event: format!("task.{}", t.state), detail }
         })
         .collect();
-    let sql = "INSERT INTO audit_log (request_id, task_id, at, actor, event, detail)
-               SELECT r, t, $5, $6, e, d FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::jsonb[])
-                    WITH ORDINALITY AS x(r, t, e, d, n)
-               ORDER BY n";
-    tx.execute(&tx.prepared(sql).await?, &[&request_ids, &task_ids, &events, &details, &now, &actor]).await?;
-    Ok(())
+    audit_many(tx, &rows, now, actor).await
 }
 
 /// If every task of the request is terminal, mark the request and queue its events. With

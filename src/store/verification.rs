@@ -7,7 +7,7 @@ use super::outbox::enqueue;
 use super::sealed::{identifiers_from, IDENTIFIER_COLUMNS};
 use super::tasks::{claimed_task, ClaimedTask, CLAIMED_TASK_COLUMNS};
 use super::Tx;
-use super::{audit, secs, Channel, Prepared, Store, StoreError};
+use super::{audit, audit_many, secs, AuditRow, Channel, Prepared, Store, StoreError};
 use crate::events::{self, Reopened};
 use crate::model::CheckResult;
 use crate::vault::Vault;
@@ -147,13 +147,22 @@ impl Store {
         // Audit rows in request id order, as the chain heads are locked (V11).
         let mut order: Vec<usize> = (0..checks.len()).collect();
         order.sort_by_key(|&i| (checks[i].0.task.request_id, checks[i].0.id));
-        let mut answers = vec![CheckRecorded::Stale; checks.len()];
+        let mut answers = if checks.iter().any(|(_, outcome)| outcome.result == CheckResult::Found) {
+            // A resurfaced subject reopens its task between its checks' rows: one by one.
+            let mut answers = vec![CheckRecorded::Stale; checks.len()];
+            for &i in &order {
+                let (check, outcome) = checks[i];
+                answers[i] = record_check_in(&tx, self.vault(), check, outcome, actor, now).await?;
+            }
+            answers
+        } else {
+            record_passes(&tx, checks, &order, actor, now).await?
+        };
         // A passed check may close its request: tried once per request, after all of its checks,
         // and reported on the last of them.
         let mut closable: Vec<(Uuid, usize)> = Vec::new();
         for i in order {
             let (check, outcome) = checks[i];
-            answers[i] = record_check_in(&tx, self.vault(), check, outcome, actor, now).await?;
             let passed = matches!(outcome.result, CheckResult::Absent | CheckResult::NotVerifiable);
             if passed && answers[i] != CheckRecorded::Stale {
                 let request_id = check.task.request_id;
@@ -323,6 +332,72 @@ async fn record_check_in(
     if updated == 0 {
         return Ok(CheckRecorded::Stale);
     }
+    let detail = check_detail(check, outcome);
+    let event = format!("verification.{}", outcome.result);
+    audit(tx, request_id, Some(check.task.id), now, actor, &event, detail).await?;
+    let recorded = match outcome.result {
+        CheckResult::Found => {
+            reopen(tx, vault, check, outcome.count, actor, now).await?;
+            CheckRecorded::Applied { reopened: true, closed: false }
+        }
+        // A pass may close the request: the caller tries once per request of the batch.
+        CheckResult::Absent | CheckResult::NotVerifiable | CheckResult::Error | CheckResult::Superseded => {
+            CheckRecorded::Applied { reopened: false, closed: false }
+        }
+    };
+    Ok(recorded)
+}
+
+/// Results that reopen nothing (every outcome but `found`), inside the caller's transaction: one
+/// update and one batch of audit rows for all of them, in `order` (request id order). Answers
+/// in the order of `checks`.
+async fn record_passes(
+    tx: &Tx<'_>,
+    checks: &[(&ClaimedCheck, &CheckOutcome)],
+    order: &[usize],
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<CheckRecorded>, StoreError> {
+    let ids: Vec<i64> = order.iter().map(|&i| checks[i].0.id).collect();
+    let tokens: Vec<i64> = order.iter().map(|&i| checks[i].0.lease_token).collect();
+    let results: Vec<&str> = order.iter().map(|&i| checks[i].1.result.as_str()).collect();
+    let counts: Vec<Option<i64>> = order.iter().map(|&i| checks[i].1.count).collect();
+    let errors: Vec<Option<&str>> = order.iter().map(|&i| checks[i].1.error.as_deref()).collect();
+    let retry_at: Vec<Option<DateTime<Utc>>> = order.iter().map(|&i| checks[i].1.retry_at).collect();
+    let sql = "UPDATE verification_checks c SET result = x.result, count = x.count, last_error = x.error,
+                      done_at = CASE WHEN x.result <> 'error' THEN $7::timestamptz END,
+                      due_at = COALESCE(x.retry_at, c.due_at), lease_owner = NULL, lease_expires_at = NULL,
+                      lease_token = c.lease_token + 1, updated_at = $7
+               FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[])
+                    AS x(id, token, result, count, error, retry_at)
+               WHERE c.id = x.id AND c.lease_token = x.token AND c.done_at IS NULL
+               RETURNING c.id";
+    let applied: std::collections::HashSet<i64> = tx
+        .query(&tx.prepared(sql).await?, &[&ids, &tokens, &results, &counts, &errors, &retry_at, &now])
+        .await?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let mut answers = vec![CheckRecorded::Stale; checks.len()];
+    let mut rows = Vec::with_capacity(applied.len());
+    for &i in order {
+        let (check, outcome) = checks[i];
+        if applied.contains(&check.id) {
+            answers[i] = CheckRecorded::Applied { reopened: false, closed: false };
+            rows.push(AuditRow {
+                request_id: check.task.request_id,
+                task_id: Some(check.task.id),
+                event: format!("verification.{}", outcome.result),
+                detail: check_detail(check, outcome),
+            });
+        }
+    }
+    audit_many(tx, &rows, now, actor).await?;
+    Ok(answers)
+}
+
+/// The audit detail of a check's result (`verification.<result>`).
+fn check_detail(check: &ClaimedCheck, outcome: &CheckOutcome) -> serde_json::Value {
     let mut detail = json!({
         "check_id": check.id,
         "after_seconds": check.after_seconds,
@@ -338,17 +413,5 @@ async fn record_check_in(
     if let Some(at) = outcome.retry_at {
         detail["next_attempt_at"] = json!(at);
     }
-    let event = format!("verification.{}", outcome.result);
-    audit(tx, request_id, Some(check.task.id), now, actor, &event, detail).await?;
-    let recorded = match outcome.result {
-        CheckResult::Found => {
-            reopen(tx, vault, check, outcome.count, actor, now).await?;
-            CheckRecorded::Applied { reopened: true, closed: false }
-        }
-        // A pass may close the request: the caller tries once per request of the batch.
-        CheckResult::Absent | CheckResult::NotVerifiable | CheckResult::Error | CheckResult::Superseded => {
-            CheckRecorded::Applied { reopened: false, closed: false }
-        }
-    };
-    Ok(recorded)
+    detail
 }

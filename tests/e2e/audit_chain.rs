@@ -152,3 +152,40 @@ async fn rows_written_before_the_chain_existed_are_chained_by_the_migration() {
     let report = erasure_worker::audit::verify::run(&store, Some(a)).await.unwrap();
     assert_eq!((report.chains, report.rows, report.breaks.len()), (1, 3, 0), "{:?}", report.lines());
 }
+
+/// Appends to one chain from many transactions at once take turns on the chain's head: every
+/// row gets the next position and links to the row before it, and nothing is refused as a fork.
+#[tokio::test]
+async fn concurrent_appends_to_one_chain_never_fork_it() {
+    let stack = Stack::new().await;
+    let url = secrecy::SecretString::from(stack.db_url.clone());
+    let store = erasure_worker::store::Store::connect(&url, 2, &stack.postgres_tls()).unwrap();
+    store.migrate().await.unwrap();
+    let request = Uuid::new_v4();
+    let mut writers = tokio::task::JoinSet::new();
+    for writer in 0..8 {
+        let db = stack.db().await;
+        writers.spawn(async move {
+            for row in 0..25 {
+                db.batch_execute(&format!(
+                    "BEGIN;
+                     INSERT INTO audit_log (request_id, at, actor, event, detail)
+                         VALUES ('{request}', now(), 'test', 'appended', '{{\"writer\": {writer}, \"row\": {row}}}');
+                     INSERT INTO audit_log (request_id, at, actor, event) VALUES (NULL, now(), 'test', 'appended');
+                     COMMIT;"
+                ))
+                .await
+                .unwrap();
+            }
+        });
+    }
+    while let Some(done) = writers.join_next().await {
+        done.unwrap();
+    }
+    let db = stack.db().await;
+    let length: i64 =
+        db.query_one("SELECT length FROM audit_chains WHERE chain = $1", &[&request]).await.unwrap().get(0);
+    assert_eq!(length, 200);
+    let report = erasure_worker::audit::verify::run(&store, None).await.unwrap();
+    assert_eq!((report.chains, report.rows, report.breaks.len()), (2, 400, 0), "{:?}", report.lines());
+}

@@ -204,3 +204,91 @@ async fn a_failed_lookup_retries_with_the_policy_and_never_closes_the_request_un
     assert_eq!(lookups, 2);
     worker.stop().await;
 }
+
+/// Results recorded in one batch (`Store::record_checks`, one update for the whole batch): a
+/// result whose lease moved on is refused while the others apply, each with its own audit row; a
+/// request closes once its last check passed, reported on the last of its checks.
+#[tokio::test]
+async fn a_batch_of_results_applies_each_under_its_own_lease_and_closes_what_passed() {
+    use erasure_worker::model::CheckResult;
+    use erasure_worker::store::verification::{CheckOutcome, CheckRecorded, ClaimedCheck};
+
+    let stack = Stack::new().await;
+    let extra = |name: &str| format!("verify_after = [\"1h\"]\nlookup_url = \"{}\"", stack.sim.webhook_url(name));
+    let (accounts, billing) = (extra("accounts"), extra("billing"));
+    let systems = [Instance { name: "accounts", extra: &accounts }, Instance { name: "billing", extra: &billing }];
+    let settings = stack.settings(&systems, VERIFY);
+    stack.declare_queues(&settings).await;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let worker = Worker::start(settings, clock.clone());
+    let (first, second) = (Uuid::new_v4(), Uuid::new_v4());
+    stack.publish(&bytes(&request(first, "una@example.com", clock.now())), None).await;
+    stack.publish(&bytes(&request(second, "vic@example.com", clock.now())), None).await;
+    stack.wait_for_state(first, "completed", Duration::from_secs(20)).await;
+    stack.wait_for_state(second, "completed", Duration::from_secs(20)).await;
+    worker.stop().await;
+
+    let store = erasure_worker::store::Store::connect(
+        &secrecy::SecretString::from(stack.db_url.clone()),
+        2,
+        &stack.postgres_tls(),
+    )
+    .unwrap()
+    .with_vault(erasure_worker::vault::Vault::parse(DATA_KEYS).unwrap())
+    .with_verification(true);
+    let later = clock.now() + chrono::Duration::hours(2);
+    let mut claimed: Vec<ClaimedCheck> = Vec::new();
+    for system in ["accounts", "billing"] {
+        claimed.extend(store.claim_checks(system, 10, "test", Duration::from_secs(60), later).await.unwrap());
+    }
+    assert_eq!(claimed.len(), 4, "one check per system and request");
+    // Another worker took the first request's billing check over (as after an expired lease).
+    let stale = claimed.iter().find(|c| c.task.request_id == first && c.task.connector == "billing").unwrap().id;
+    let db = stack.db().await;
+    db.execute("UPDATE verification_checks SET lease_token = lease_token + 1 WHERE id = $1", &[&stale]).await.unwrap();
+
+    // Given newest first, so that the answers must follow the order given, not the store's.
+    claimed.sort_by_key(|c| std::cmp::Reverse(c.id));
+    let absent = CheckOutcome { result: CheckResult::Absent, count: Some(0), error: None, retry_at: None };
+    let batch: Vec<(&ClaimedCheck, &CheckOutcome)> = claimed.iter().map(|c| (c, &absent)).collect();
+    let answers = store.record_checks(&batch, "test", later).await.unwrap();
+    let last_of_second = claimed.iter().filter(|c| c.task.request_id == second).map(|c| c.id).max().unwrap();
+    for (check, answer) in claimed.iter().zip(&answers) {
+        let expected = if check.id == stale {
+            CheckRecorded::Stale
+        } else {
+            CheckRecorded::Applied { reopened: false, closed: check.id == last_of_second }
+        };
+        assert_eq!(*answer, expected, "check {} of {}", check.id, check.task.connector);
+    }
+    assert_eq!(stack.request_state(first).await.as_deref(), Some("completed"), "its billing check is still due");
+    assert_eq!(stack.request_state(second).await.as_deref(), Some("closed"));
+    assert_eq!(
+        check_results(&stack, first).await,
+        [("accounts".into(), result("absent"), Some(0), true), ("billing".into(), None, None, false)]
+    );
+    let absent_rows =
+        |events: Vec<(String, String, Value)>| events.iter().filter(|e| e.1 == "verification.absent").count();
+    assert_eq!(
+        (absent_rows(stack.audit_events(first).await), absent_rows(stack.audit_events(second).await)),
+        (1, 2),
+        "one audit row per applied result"
+    );
+    let report = erasure_worker::audit::verify::run(&store, None).await.unwrap();
+    assert!(report.breaks.is_empty(), "{:?}", report.lines());
+}
+
+/// A request's checks by system: (system, result, count, done).
+async fn check_results(stack: &Stack, id: Uuid) -> Vec<(String, Option<String>, Option<i64>, bool)> {
+    let rows = stack
+        .db()
+        .await
+        .query(
+            "SELECT connector, result, count, done_at IS NOT NULL FROM verification_checks
+             WHERE request_id = $1 ORDER BY connector",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect()
+}
