@@ -154,7 +154,7 @@ pub(crate) fn continue_request_trace(span: &tracing::Span, task: &ClaimedTask) {
 
 async fn attempt(app: &Arc<App>, instance: &Instance, task: &ClaimedTask, recorder: &recorder::Recorder) {
     let started = std::time::Instant::now();
-    let outcome = call_connector(app, instance, task).await;
+    let outcome = call_connector(app, instance, task, recorder).await;
     let mut transition = decide(task, &outcome, policy(app), app.clock.now());
     transition.verify_after =
         verify::checks_for(transition.state, &instance.verify_after, app.settings.verification.enabled);
@@ -172,7 +172,12 @@ async fn attempt(app: &Arc<App>, instance: &Instance, task: &ClaimedTask, record
     }
 }
 
-async fn call_connector(app: &Arc<App>, instance: &Instance, task: &ClaimedTask) -> Outcome {
+async fn call_connector(
+    app: &Arc<App>,
+    instance: &Instance,
+    task: &ClaimedTask,
+    recorder: &recorder::Recorder,
+) -> Outcome {
     let subject: Subject = match serde_json::from_value(task.subject.clone()) {
         Ok(subject) => subject,
         Err(_) => return Outcome::failed("the stored subject is unreadable or was already forgotten"),
@@ -181,7 +186,7 @@ async fn call_connector(app: &Arc<App>, instance: &Instance, task: &ClaimedTask)
         Ok(pending) => pending,
         Err(_) => return Outcome::failed("the stored follow-up state of an accepted erasure is unreadable"),
     };
-    let ctx = connector_ctx(app, instance, task);
+    let ctx = connector_ctx(instance, task, recorder);
     let heartbeat = tokio::spawn(heartbeat(app.clone(), task.id, task.lease_token));
     let connector = instance.connector.clone();
     let call = tokio::spawn(
@@ -211,7 +216,7 @@ async fn call_connector(app: &Arc<App>, instance: &Instance, task: &ClaimedTask)
 /// What the connector gets for one call about `task`. The idempotency key is the same for every
 /// attempt of one generation; a reopened request's new generation gets a new one, so a service
 /// that remembers its first answer erases the resurfaced data instead of repeating it.
-pub(crate) fn connector_ctx(app: &Arc<App>, instance: &Instance, task: &ClaimedTask) -> Ctx {
+pub(crate) fn connector_ctx(instance: &Instance, task: &ClaimedTask, recorder: &recorder::Recorder) -> Ctx {
     let idempotency_key = match task.generation {
         1 => format!("{}:{}", task.request_id, task.connector),
         generation => format!("{}:{}:{generation}", task.request_id, task.connector),
@@ -228,7 +233,7 @@ pub(crate) fn connector_ctx(app: &Arc<App>, instance: &Instance, task: &ClaimedT
             .map(|t| t.to_string())
             .or_else(|| task.traceparent.clone()),
         http: instance.http.clone(),
-        progress: progress::for_attempt(app, task.id, task.lease_token, task.progress.clone()),
+        progress: progress::for_attempt(recorder, task.id, task.lease_token, task.progress.clone()),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Outcomes written in batches: attempts that finish at about the same time share one
-//! transaction (`Store::record_all`), and so do verification checks (`Store::record_checks`), so
-//! a busy runner commits once per batch, not once per task or check.
+//! transaction (`Store::record_all`), and so do verification checks (`Store::record_checks`) and
+//! connectors' progress documents (`Store::save_progress_all`), so a busy runner commits once per
+//! batch, not once per task, check or step.
 //!
 //! An attempt hands its transition over and waits for the answer, so nothing is acknowledged
 //! before its commit. A batch takes whatever is waiting when the writer is free (never waiting to
@@ -25,6 +26,7 @@ const WRITERS: usize = 1;
 enum Job {
     Task(TaskJob),
     Check(CheckJob),
+    Progress(ProgressJob),
 }
 
 struct TaskJob {
@@ -37,6 +39,13 @@ struct CheckJob {
     check: ClaimedCheck,
     outcome: CheckOutcome,
     answer: oneshot::Sender<Option<CheckRecorded>>,
+}
+
+struct ProgressJob {
+    task_id: i64,
+    lease_token: i64,
+    document: serde_json::Value,
+    answer: oneshot::Sender<Option<bool>>,
 }
 
 /// Where attempts hand their outcomes; the writers stop once every handle is dropped and the
@@ -65,6 +74,19 @@ impl Recorder {
         answered.await.ok().flatten()
     }
 
+    /// Save a connector's progress document under the attempt's lease: `Some(false)` when the
+    /// lease moved on or expired, `None` when it could not be written.
+    pub(crate) async fn save_progress(
+        &self,
+        task_id: i64,
+        lease_token: i64,
+        document: serde_json::Value,
+    ) -> Option<bool> {
+        let (answer, answered) = oneshot::channel();
+        self.jobs.send(Job::Progress(ProgressJob { task_id, lease_token, document, answer })).ok()?;
+        answered.await.ok().flatten()
+    }
+
     /// Record a verification check's result under its lease; `None` when it could not be
     /// written (the lease then expires and the check runs again).
     pub(crate) async fn record_check(&self, check: &ClaimedCheck, outcome: CheckOutcome) -> Option<CheckRecorded> {
@@ -83,12 +105,17 @@ async fn write_batches(app: Arc<App>, queue: Arc<Mutex<mpsc::UnboundedReceiver<J
                 return;
             }
         }
-        let (mut tasks, mut checks) = (Vec::new(), Vec::new());
+        let (mut tasks, mut checks, mut saves) = (Vec::new(), Vec::new(), Vec::new());
         for job in batch {
             match job {
                 Job::Task(job) => tasks.push(job),
                 Job::Check(job) => checks.push(job),
+                Job::Progress(job) => saves.push(job),
             }
+        }
+        // First: an attempt waits on its save before its next call to the system.
+        if !saves.is_empty() {
+            write_progress(&app, saves).await;
         }
         if !tasks.is_empty() {
             write_tasks(&app, tasks, &actor).await;
@@ -151,6 +178,26 @@ async fn write_checks(app: &App, batch: Vec<CheckJob>, actor: &str) {
         Err(error) => {
             let check = &batch[0].check;
             tracing::error!(connector = %check.task.connector, check_id = check.id, %error, "Could not record a verification check; its lease will expire and it runs again.");
+        }
+    }
+}
+
+async fn write_progress(app: &App, batch: Vec<ProgressJob>) {
+    use backon::Retryable;
+    let saves: Vec<(i64, i64, &serde_json::Value)> =
+        batch.iter().map(|job| (job.task_id, job.lease_token, &job.document)).collect();
+    let attempt = || app.store.save_progress_all(&saves, app.clock.now());
+    match attempt.retry(crate::retry::in_process()).await {
+        Ok(answers) => {
+            for (job, answer) in batch.into_iter().zip(answers) {
+                let _ = job.answer.send(Some(answer));
+            }
+        }
+        Err(error) => {
+            tracing::warn!(saves = batch.len(), %error, "Could not save connectors' progress; their next steps were not taken.");
+            for job in batch {
+                let _ = job.answer.send(None);
+            }
         }
     }
 }

@@ -99,17 +99,22 @@ pub(super) async fn execute(app: &Arc<App>, instance: &Instance, check: &Claimed
 }
 
 async fn check_once(app: &Arc<App>, instance: &Instance, check: &ClaimedCheck, recorder: &Recorder) {
-    let lookup = lookup(app, instance, check).await;
+    let lookup = lookup(app, instance, check, recorder).await;
     let outcome = judge(check.id, check.attempt, lookup, policy(app), app.clock.now());
     if let Some(recorded) = recorder.record_check(check, outcome.clone()).await {
         log_check(check, &outcome, recorded);
     }
 }
 
-async fn lookup(app: &Arc<App>, instance: &Instance, check: &ClaimedCheck) -> Result<Found, Failure> {
+async fn lookup(
+    app: &Arc<App>,
+    instance: &Instance,
+    check: &ClaimedCheck,
+    recorder: &Recorder,
+) -> Result<Found, Failure> {
     let subject: Subject = serde_json::from_value(check.task.subject.clone())
         .map_err(|_| Failure::permanent("the stored subject is unreadable or was already forgotten"))?;
-    let ctx = connector_ctx(app, instance, &check.task);
+    let ctx = connector_ctx(instance, &check.task, recorder);
     let timeout = app.settings.runner.attempt_timeout.0;
     match tokio::time::timeout(timeout, instance.connector.lookup(&ctx, &subject)).await {
         Ok(found) => found,

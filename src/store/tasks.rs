@@ -200,19 +200,41 @@ impl Store {
         document: &serde_json::Value,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
+        let saved = self.save_progress_all(&[(task_id, token, document)], now).await?;
+        Ok(saved[0])
+    }
+
+    /// [`Store::save_progress`] for several attempts' documents (task, lease token, document) in
+    /// one statement and one commit; answers in the order given.
+    pub async fn save_progress_all(
+        &self,
+        saves: &[(i64, i64, &serde_json::Value)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<bool>, StoreError> {
+        let mut order: Vec<usize> = (0..saves.len()).collect();
+        order.sort_by_key(|&i| saves[i].0);
+        let ids: Vec<i64> = order.iter().map(|&i| saves[i].0).collect();
+        let tokens: Vec<i64> = order.iter().map(|&i| saves[i].1).collect();
+        let documents: Vec<&serde_json::Value> = order.iter().map(|&i| saves[i].2).collect();
         let client = self.client().await?;
-        let n = client
-            .execute(
+        let saved: std::collections::HashSet<(i64, i64)> = client
+            .query(
                 &client
                     .prepared(
-                        "UPDATE tasks SET progress = $3
-                 WHERE id = $1 AND lease_token = $2 AND state = 'running' AND lease_expires_at > $4",
+                        "UPDATE tasks t SET progress = x.document
+                         FROM unnest($1::bigint[], $2::bigint[], $3::jsonb[]) AS x(id, token, document)
+                         WHERE t.id = x.id AND t.lease_token = x.token AND t.state = 'running'
+                           AND t.lease_expires_at > $4
+                         RETURNING t.id, t.lease_token",
                     )
                     .await?,
-                &[&task_id, &token, document, &now],
+                &[&ids, &tokens, &documents, &now],
             )
-            .await?;
-        Ok(n == 1)
+            .await?
+            .iter()
+            .map(|row| (row.get(0), row.get(1)))
+            .collect();
+        Ok(saves.iter().map(|(id, token, _)| saved.contains(&(*id, *token))).collect())
     }
 
     /// Apply a transition if `guard` still holds, with its audit row; settle the request when

@@ -118,6 +118,9 @@ async fn progress_follows_the_task_under_its_lease_and_is_cleared_on_success() {
     let tickets = serde_json::json!({ "tickets": [101, 102] });
     assert!(store.save_progress(first.id, first.lease_token, &tickets, now).await.unwrap());
     assert!(!store.save_progress(first.id, first.lease_token - 1, &tickets, now).await.unwrap(), "a stale token");
+    let other = serde_json::json!({ "tickets": [999] });
+    let batch = [(first.id, first.lease_token - 1, &other), (first.id, first.lease_token, &tickets)];
+    assert_eq!(store.save_progress_all(&batch, now).await.unwrap(), [false, true], "answers in the order given");
 
     // The worker is lost: its lease expires and the task is rescued, then claimed again.
     let later = now + chrono::Duration::seconds(61);
