@@ -176,7 +176,7 @@ impl Store {
         if !add && kind == HoldKind::Legal {
             // An operator's legal hold kept the list's off this request: an active entry that
             // matches it holds it now.
-            super::legal_holds::hold_matching(&tx, Some(id), now).await?;
+            super::legal_holds::hold_matching(&tx, Some(&[id]), now).await?;
         }
         if !add {
             tx.wake(Channel::Tasks);

@@ -44,11 +44,11 @@ pub struct LegalHoldView {
 
 const ACTOR: &str = "legal-hold-list";
 
-/// Put a `legal` hold on every open request (or only `request_id`) that matches an active entry
+/// Put a `legal` hold on every open request (or only those of `request_ids`) that matches an active entry
 /// and has none yet, with its audit rows; returns how many were held.
 pub(crate) async fn hold_matching(
     tx: &Tx<'_>,
-    request_id: Option<Uuid>,
+    request_ids: Option<&[Uuid]>,
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
     let held = tx
@@ -58,7 +58,7 @@ pub(crate) async fn hold_matching(
                  FROM requests r JOIN legal_holds l
                    ON l.released_at IS NULL AND r.identifier_hashes @> ARRAY[l.identifier_hash]
                  WHERE r.state IN ('received', 'scheduled', 'in_progress', 'failed')
-                   AND ($2::uuid IS NULL OR r.id = $2)
+                   AND ($2::uuid[] IS NULL OR r.id = ANY($2))
                  ORDER BY r.id, l.id),
              held AS (
                  INSERT INTO request_holds (request_id, kind, reason, actor, created_at, legal_hold_id)
@@ -69,7 +69,7 @@ pub(crate) async fn hold_matching(
              INSERT INTO audit_log (request_id, at, actor, event, detail)
              SELECT request_id, $1, $3, 'request.held', jsonb_build_object('kind', 'legal', 'legal_hold_id', legal_hold_id)
              FROM held",
-            &[&now, &request_id, &ACTOR],
+            &[&now, &request_ids, &ACTOR],
         )
         .await?;
     Ok(held)

@@ -23,6 +23,7 @@ pub mod forget;
 pub mod gauges;
 pub mod grace;
 pub mod hash_keys;
+mod intake_batch;
 pub mod legal_holds;
 pub mod mail;
 pub mod migrate;
@@ -112,6 +113,8 @@ pub struct Store {
     verification: bool,
     /// The mass-deletion brake's recent count (`requests::BrakeCount`), shared by this process.
     brake_count: std::sync::Arc<requests::BrakeCount>,
+    /// Intake's group commit (`intake_batch`), shared by this process.
+    intake: std::sync::Arc<intake_batch::IntakeQueue>,
     /// The loops to wake after a commit, here and in the other processes.
     wakes: std::sync::Arc<wake::Wakes>,
 }
@@ -136,6 +139,7 @@ impl Store {
             direct: None,
             verification: false,
             brake_count: Default::default(),
+            intake: Default::default(),
         })
     }
 

@@ -71,7 +71,7 @@ impl Store {
                 .await?;
             if changed == 1 {
                 updated += 1;
-                held += hold_matching(&tx, Some(*id), now).await?;
+                held += hold_matching(&tx, Some(&[*id]), now).await?;
             }
         }
         tx.commit().await?;

@@ -1,8 +1,10 @@
-//! Intake's one transaction: the request, one task per connector instance, the audit event.
+//! Intake's transaction: each request, one task per connector instance, its audit rows, the
+//! mass-deletion brake and the legal holds; requests that arrive together share it (`intake_batch`).
 
 use super::sealed::Identifiers;
-use super::{audit, Channel, Prepared, Store, StoreError};
+use super::{audit, audit_many, AuditRow, Channel, Prepared, Store, StoreError, Tx};
 use crate::model::HoldKind;
+use crate::vault::Sealed;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -60,77 +62,97 @@ pub enum Inserted {
 }
 
 impl Store {
+    /// Store a request with its tasks and audit rows, or say why not (a duplicate, a conflict).
+    /// Requests that arrive while another intake transaction is being written are written
+    /// together in the next one (`intake_batch`).
     pub async fn insert_request(&self, new: &NewRequest, now: DateTime<Utc>) -> Result<Inserted, StoreError> {
-        let scheduled = new.starts_at.filter(|at| *at > now);
-        let state = if scheduled.is_some() { "scheduled" } else { "received" };
-        // The one encryption of intake: the subject and reply_to, sealed together.
-        let identifiers = Identifiers { subject: new.subject.clone(), reply_to: new.reply_to.clone() };
-        let sealed = identifiers.seal(self.vault(), new.id)?;
+        self.intake.insert(self, new.clone(), now).await
+    }
+
+    /// Intake's one transaction for several requests with distinct ids: each request, its
+    /// tasks, its audit rows, the brake and the legal holds that match it. Answers in the order given.
+    pub(crate) async fn insert_requests(
+        &self,
+        news: &[&NewRequest],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Inserted>, StoreError> {
+        // The one encryption of intake: each subject and reply_to, sealed together.
+        let sealed = news
+            .iter()
+            .map(|new| {
+                let identifiers = Identifiers { subject: new.subject.clone(), reply_to: new.reply_to.clone() };
+                identifiers.seal(self.vault(), new.id)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let scheduled: Vec<Option<DateTime<Utc>>> =
+            news.iter().map(|new| new.starts_at.filter(|at| *at > now)).collect();
         let mut client = self.client().await?;
         let tx = self.begin(&mut client).await?;
-        let inserted = tx
-            .execute(
-                &tx.prepared(
-                    "INSERT INTO requests (id, state, body_sha256, identifiers_sealed, subject_hash, identifier_hashes,
-                                       locale, identifiers_key_id, requested_at, received_at, deadline_at, created_at,
-                                       updated_at, signing_key_id, hash_key_ids, traceparent)
-                 VALUES ($1, $11, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9, $9, $12, $13, $14)
-                 ON CONFLICT (id) DO NOTHING",
-                )
-                .await?,
-                &[
-                    &new.id,
-                    &new.body_sha256,
-                    &sealed.bytes,
-                    &new.subject_hash,
-                    &new.identifier_hashes,
-                    &new.locale,
-                    &sealed.key_id,
-                    &new.requested_at,
-                    &now,
-                    &new.deadline_at,
-                    &state,
-                    &new.signing_key_id,
-                    &new.hash_key_ids,
-                    &new.traceparent,
-                ],
-            )
-            .await?;
-        if inserted == 0 {
-            let row =
-                tx.query_one(&tx.prepared("SELECT body_sha256 FROM requests WHERE id = $1").await?, &[&new.id]).await?;
-            let stored: Vec<u8> = row.get(0);
-            return Ok(if stored == new.body_sha256 { Inserted::Duplicate } else { Inserted::Conflict });
-        }
-
-        let connectors: Vec<&str> = new.tasks.iter().map(|t| t.connector.as_str()).collect();
-        let kinds: Vec<&str> = new.tasks.iter().map(|t| t.kind.as_str()).collect();
-        let max_attempts: Vec<i32> = new.tasks.iter().map(|t| t.max_attempts).collect();
-        let first_attempt_at = scheduled.unwrap_or(now);
-        tx.execute(
-            &tx.prepared("INSERT INTO tasks (request_id, connector, kind, state, max_attempts, next_attempt_at, created_at, updated_at)
-             SELECT $1, c, k, 'pending', m, $6, $5, $5 FROM unnest($2::text[], $3::text[], $4::int[]) AS t(c, k, m)").await?,
-            &[&new.id, &connectors, &kinds, &max_attempts, &now, &first_attempt_at],
-        )
-        .await?;
-        let detail = serde_json::json!({
-            "systems": connectors,
-            "deadline_at": new.deadline_at,
-            "signing_key_id": new.signing_key_id,
-        });
-        audit(&tx, new.id, None, now, "intake", "request.received", detail).await?;
-        let braked = match new.brake {
-            Some(brake) => apply_brake(&tx, &self.brake_count, new.id, brake, now).await?,
-            None => false,
+        let inserted = insert_rows(&tx, news, &sealed, &scheduled, now).await?;
+        let mut answers: Vec<Inserted> = Vec::with_capacity(news.len());
+        let refused: Vec<Uuid> = news.iter().map(|n| n.id).filter(|id| !inserted.contains(id)).collect();
+        let stored: std::collections::HashMap<Uuid, Vec<u8>> = if refused.is_empty() {
+            Default::default()
+        } else {
+            let sql = "SELECT id, body_sha256 FROM requests WHERE id = ANY($1)";
+            tx.query(&tx.prepared(sql).await?, &[&refused]).await?.iter().map(|r| (r.get(0), r.get(1))).collect()
         };
-        super::legal_holds::hold_matching(&tx, Some(new.id), now).await?;
-        if let Some(starts_at) = scheduled {
-            let detail = serde_json::json!({ "starts_at": starts_at });
-            audit(&tx, new.id, None, now, "intake", "request.scheduled", detail).await?;
+        // Created ones in id order: the order their audit chains are written in.
+        let mut created: Vec<usize> = (0..news.len()).filter(|&i| inserted.contains(&news[i].id)).collect();
+        created.sort_by_key(|&i| news[i].id);
+        insert_tasks(&tx, news, &created, &scheduled, now).await?;
+        let received: Vec<AuditRow> = created
+            .iter()
+            .map(|&i| AuditRow {
+                request_id: news[i].id,
+                task_id: None,
+                event: "request.received".into(),
+                detail: serde_json::json!({
+                    "systems": news[i].tasks.iter().map(|t| t.connector.as_str()).collect::<Vec<_>>(),
+                    "deadline_at": news[i].deadline_at,
+                    "signing_key_id": news[i].signing_key_id,
+                }),
+            })
+            .collect();
+        audit_many(&tx, &received, now, "intake").await?;
+        let mut braked = std::collections::HashSet::new();
+        for &i in &created {
+            if let Some(brake) = news[i].brake {
+                if apply_brake(&tx, &self.brake_count, news[i].id, brake, now).await? {
+                    braked.insert(news[i].id);
+                }
+            }
         }
-        tx.wake(Channel::Tasks);
+        let created_ids: Vec<Uuid> = created.iter().map(|&i| news[i].id).collect();
+        super::legal_holds::hold_matching(&tx, Some(&created_ids), now).await?;
+        let waiting: Vec<AuditRow> = created
+            .iter()
+            .filter_map(|&i| {
+                scheduled[i].map(|starts_at| AuditRow {
+                    request_id: news[i].id,
+                    task_id: None,
+                    event: "request.scheduled".into(),
+                    detail: serde_json::json!({ "starts_at": starts_at }),
+                })
+            })
+            .collect();
+        audit_many(&tx, &waiting, now, "intake").await?;
+        if !created.is_empty() {
+            tx.wake(Channel::Tasks);
+        }
         tx.commit().await?;
-        Ok(if braked { Inserted::Braked } else { Inserted::Created })
+        for new in news {
+            answers.push(if braked.contains(&new.id) {
+                Inserted::Braked
+            } else if inserted.contains(&new.id) {
+                Inserted::Created
+            } else if stored.get(&new.id) == Some(&new.body_sha256) {
+                Inserted::Duplicate
+            } else {
+                Inserted::Conflict
+            });
+        }
+        Ok(answers)
     }
 
     /// The signing key id that admitted a request: `None` when there is no such request,
@@ -149,6 +171,97 @@ impl Store {
         let row = client.query_opt(&client.prepared("SELECT state FROM requests WHERE id = $1").await?, &[&id]).await?;
         Ok(row.map(|r| r.get(0)))
     }
+}
+
+/// The requests' rows; the ids of those inserted (an id already stored is left as it is).
+async fn insert_rows(
+    tx: &Tx<'_>,
+    news: &[&NewRequest],
+    sealed: &[Sealed],
+    scheduled: &[Option<DateTime<Utc>>],
+    now: DateTime<Utc>,
+) -> Result<std::collections::HashSet<Uuid>, StoreError> {
+    let ids: Vec<Uuid> = news.iter().map(|n| n.id).collect();
+    let states: Vec<&str> = scheduled.iter().map(|s| if s.is_some() { "scheduled" } else { "received" }).collect();
+    let bodies: Vec<&[u8]> = news.iter().map(|n| n.body_sha256.as_slice()).collect();
+    let ciphertexts: Vec<&[u8]> = sealed.iter().map(|s| s.bytes.as_slice()).collect();
+    let key_ids: Vec<&str> = sealed.iter().map(|s| s.key_id.as_str()).collect();
+    let subject_hashes: Vec<&str> = news.iter().map(|n| n.subject_hash.as_str()).collect();
+    // Arrays of arrays of different lengths: one JSON array each.
+    let identifier_hashes: Vec<serde_json::Value> =
+        news.iter().map(|n| serde_json::json!(n.identifier_hashes)).collect();
+    let hash_key_ids: Vec<serde_json::Value> = news.iter().map(|n| serde_json::json!(n.hash_key_ids)).collect();
+    let locales: Vec<Option<&str>> = news.iter().map(|n| n.locale.as_deref()).collect();
+    let requested: Vec<DateTime<Utc>> = news.iter().map(|n| n.requested_at).collect();
+    let deadlines: Vec<DateTime<Utc>> = news.iter().map(|n| n.deadline_at).collect();
+    let signers: Vec<Option<&str>> = news.iter().map(|n| n.signing_key_id.as_deref()).collect();
+    let traceparents: Vec<Option<&str>> = news.iter().map(|n| n.traceparent.as_deref()).collect();
+    let sql = "INSERT INTO requests (id, state, body_sha256, identifiers_sealed, identifiers_key_id, subject_hash,
+                                     identifier_hashes, hash_key_ids, locale, requested_at, deadline_at,
+                                     signing_key_id, traceparent, received_at, created_at, updated_at)
+               SELECT id, state, body, sealed, key_id, subject_hash,
+                      ARRAY(SELECT jsonb_array_elements_text(hashes)), ARRAY(SELECT jsonb_array_elements_text(keys)),
+                      locale, requested_at, deadline_at, signer, traceparent, $14, $14, $14
+               FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::bytea[], $5::text[], $6::text[], $7::jsonb[],
+                           $8::jsonb[], $9::text[], $10::timestamptz[], $11::timestamptz[], $12::text[], $13::text[])
+                    AS x(id, state, body, sealed, key_id, subject_hash, hashes, keys, locale, requested_at,
+                         deadline_at, signer, traceparent)
+               ORDER BY id
+               ON CONFLICT (id) DO NOTHING
+               RETURNING id";
+    let rows = tx
+        .query(
+            &tx.prepared(sql).await?,
+            &[
+                &ids,
+                &states,
+                &bodies,
+                &ciphertexts,
+                &key_ids,
+                &subject_hashes,
+                &identifier_hashes,
+                &hash_key_ids,
+                &locales,
+                &requested,
+                &deadlines,
+                &signers,
+                &traceparents,
+                &now,
+            ],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// One task per requested instance of each created request (`created`: indexes into `news`).
+async fn insert_tasks(
+    tx: &Tx<'_>,
+    news: &[&NewRequest],
+    created: &[usize],
+    scheduled: &[Option<DateTime<Utc>>],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let (mut request_ids, mut connectors, mut kinds, mut max_attempts, mut first_attempts) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for &i in created {
+        for task in &news[i].tasks {
+            request_ids.push(news[i].id);
+            connectors.push(task.connector.as_str());
+            kinds.push(task.kind.as_str());
+            max_attempts.push(task.max_attempts);
+            first_attempts.push(scheduled[i].unwrap_or(now));
+        }
+    }
+    if request_ids.is_empty() {
+        return Ok(());
+    }
+    let sql = "INSERT INTO tasks (request_id, connector, kind, state, max_attempts, next_attempt_at, created_at, updated_at)
+               SELECT r, c, k, 'pending', m, n, $6, $6
+               FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::timestamptz[]) WITH ORDINALITY AS t(r, c, k, m, n, o)
+               ORDER BY o";
+    tx.execute(&tx.prepared(sql).await?, &[&request_ids, &connectors, &kinds, &max_attempts, &first_attempts, &now])
+        .await?;
+    Ok(())
 }
 
 async fn apply_brake(

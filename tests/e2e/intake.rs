@@ -381,3 +381,81 @@ async fn a_database_error_that_repeats_for_one_message_dead_letters_it() {
     assert_eq!(letters[0].0.as_deref(), Some("unstorable"));
     worker.stop().await;
 }
+
+/// Requests stored at the same moment share intake transactions (`Store::insert_request`'s
+/// group commit) and each keeps its own answer: a redelivery is a duplicate, a reused id with
+/// another body a conflict, and a value the database refuses fails alone.
+#[tokio::test]
+async fn requests_stored_at_once_each_get_their_own_answer() {
+    use erasure_worker::store::requests::{Inserted, NewRequest, NewTask};
+
+    let stack = Stack::new().await;
+    let store = erasure_worker::store::Store::connect(
+        &secrecy::SecretString::from(stack.db_url.clone()),
+        8,
+        &stack.postgres_tls(),
+    )
+    .unwrap()
+    .with_vault(erasure_worker::vault::Vault::parse(DATA_KEYS).unwrap());
+    store.migrate().await.unwrap();
+    let now = chrono::Utc::now();
+    let new = |id: Uuid, body: u8| NewRequest {
+        id,
+        body_sha256: vec![body],
+        subject: serde_json::json!({ "emails": [format!("{id}@example.com")] }),
+        subject_hash: format!("h-{id}"),
+        identifier_hashes: vec![format!("i-{id}"), format!("j-{id}")],
+        hash_key_ids: vec!["k1".into()],
+        locale: None,
+        reply_to: None,
+        signing_key_id: None,
+        requested_at: now,
+        deadline_at: now,
+        starts_at: None,
+        tasks: vec![
+            NewTask { connector: "accounts".into(), kind: "webhook".into(), max_attempts: 5 },
+            NewTask { connector: "billing".into(), kind: "webhook".into(), max_attempts: 5 },
+        ],
+        traceparent: None,
+        brake: None,
+    };
+    let distinct: Vec<Uuid> = (0..40).map(|_| Uuid::new_v4()).collect();
+    let (redelivered, reused, refused) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    let mut bad = new(refused, 1);
+    bad.traceparent = Some("not a traceparent".into());
+    let mut all: Vec<NewRequest> = distinct.iter().map(|id| new(*id, 1)).collect();
+    all.extend([new(redelivered, 1), new(redelivered, 1), new(reused, 1), new(reused, 2), bad]);
+    let answers = futures_util::future::join_all(all.iter().map(|n| store.insert_request(n, now))).await;
+
+    for (n, answer) in all.iter().zip(&answers).take(distinct.len()) {
+        assert_eq!(*answer.as_ref().unwrap(), Inserted::Created, "{}", n.id);
+    }
+    let answers_of = |id: Uuid| -> Vec<String> {
+        let mut of: Vec<String> =
+            all.iter().zip(&answers).filter(|(n, _)| n.id == id).map(|(_, a)| format!("{a:?}")).collect();
+        of.sort();
+        of
+    };
+    assert_eq!(answers_of(redelivered), ["Ok(Created)", "Ok(Duplicate)"]);
+    let reused_answers = answers_of(reused);
+    assert!(
+        reused_answers == ["Ok(Conflict)", "Ok(Created)"],
+        "one body stored, the other refused as a conflict: {reused_answers:?}"
+    );
+    let refusal = answers.last().unwrap().as_ref().unwrap_err();
+    assert!(refusal.is_refused_value(), "a CHECK violation is the message's own: {refusal}");
+
+    let db = stack.db().await;
+    let count = |sql: &'static str| {
+        let db = &db;
+        async move { db.query_one(sql, &[]).await.unwrap().get::<_, i64>(0) }
+    };
+    assert_eq!(count("SELECT count(*) FROM requests").await, 42);
+    assert_eq!(count("SELECT count(*) FROM tasks").await, 84);
+    assert_eq!(count("SELECT count(*) FROM audit_log WHERE event = 'request.received'").await, 42);
+    let hashes: Vec<String> =
+        db.query_one("SELECT identifier_hashes FROM requests WHERE id = $1", &[&distinct[0]]).await.unwrap().get(0);
+    assert_eq!(hashes, [format!("i-{}", distinct[0]), format!("j-{}", distinct[0])]);
+    let report = erasure_worker::audit::verify::run(&store, None).await.unwrap();
+    assert!(report.breaks.is_empty(), "{:?}", report.lines());
+}
