@@ -102,6 +102,7 @@ impl Store {
     ) -> Result<Vec<ClaimedTask>, StoreError> {
         let mut client = self.client().await?;
         let tx = self.begin(&mut client).await?;
+        tx.generic_plans().await?;
         let rows = tx
             .query(
                 &tx.prepared(&format!(

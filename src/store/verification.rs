@@ -60,6 +60,7 @@ impl Store {
     ) -> Result<Vec<ClaimedCheck>, StoreError> {
         let mut client = self.client().await?;
         let tx = self.begin(&mut client).await?;
+        tx.generic_plans().await?;
         let claimed = tx
             .query(
                 &tx.prepared(
