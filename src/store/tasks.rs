@@ -102,7 +102,6 @@ impl Store {
     ) -> Result<Vec<ClaimedTask>, StoreError> {
         let mut client = self.client().await?;
         let tx = self.begin(&mut client).await?;
-        tx.generic_plans().await?;
         let rows = tx
             .query(
                 &tx.prepared(&format!(

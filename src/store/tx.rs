@@ -24,16 +24,6 @@ impl<'a> Tx<'a> {
         self.marked.fetch_or(channel.bit(), Ordering::Relaxed);
     }
 
-    /// Run this transaction's prepared statements on their generic plans (planned once per
-    /// connection) instead of a plan for each execution's values. For the claims: PostgreSQL's
-    /// `auto` mode kept planning them for every execution (their generic plan's estimate is
-    /// higher, the plan itself the same), and each plan probed the end of the `next_attempt_at`
-    /// index: 2.5 ms of planning for 1.3 ms of execution with a backlog of 200,000 requests, and
-    /// more of the database's CPU than any statement's execution (`track_planning`).
-    pub(crate) async fn generic_plans(&self) -> Result<(), tokio_postgres::Error> {
-        self.inner.batch_execute("SET LOCAL plan_cache_mode = force_generic_plan").await
-    }
-
     pub(crate) async fn commit(self) -> Result<(), tokio_postgres::Error> {
         let marked = self.marked.load(Ordering::Relaxed);
         self.inner.commit().await?;

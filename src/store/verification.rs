@@ -60,7 +60,6 @@ impl Store {
     ) -> Result<Vec<ClaimedCheck>, StoreError> {
         let mut client = self.client().await?;
         let tx = self.begin(&mut client).await?;
-        tx.generic_plans().await?;
         let claimed = tx
             .query(
                 &tx.prepared(
