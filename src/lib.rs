@@ -121,6 +121,7 @@ pub async fn run(
     }
     metrics::install();
     metrics::register_known(&app.settings);
+    loops.spawn(metrics::upkeep(shutdown.clone()));
     match app.settings.probes.listen.clone() {
         Some(listen) => {
             loops.spawn(api::probes::run(app.clone(), listen, shutdown.clone()));

@@ -38,6 +38,21 @@ pub fn install() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
+/// Fold the histograms' recent samples into their buckets every few seconds, until shutdown.
+/// The recorder keeps every sample until it is folded (at a scrape, or here): a worker nobody
+/// scraped grew by about 100 bytes per request (the 200,000 backlog: 80 -> 100 MB).
+pub async fn upkeep(shutdown: crate::shutdown::Shutdown) {
+    let Some(handle) = HANDLE.get().and_then(Option::as_ref) else {
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = shutdown.wait() => return,
+            _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => handle.run_upkeep(),
+        }
+    }
+}
+
 /// Every counter at zero for the label sets known now: connectors from the config, and each
 /// fixed outcome, result and reason.
 pub fn register_known(settings: &Settings) {
