@@ -14,21 +14,17 @@ CREATE OR REPLACE FUNCTION audit_log_chain() RETURNS trigger LANGUAGE plpgsql AS
 DECLARE
     key uuid := coalesce(NEW.request_id, '00000000-0000-0000-0000-000000000000'::uuid);
 BEGIN
-    UPDATE audit_chains
-       SET length = length + 1, prev_head = head,
-           head = audit_row_hash(head, NEW.id, length + 1, NEW.request_id, NEW.task_id, NEW.at, NEW.actor,
-                                 NEW.event, NEW.detail)
-     WHERE chain = key
-    RETURNING length, prev_head, head INTO NEW.seq, NEW.prev_hash, NEW.hash;
-    IF NOT FOUND THEN
-        INSERT INTO audit_chains (chain, length, head) VALUES (key, 0, decode(repeat('00', 32), 'hex'))
-            ON CONFLICT (chain) DO NOTHING;
+    LOOP
         UPDATE audit_chains
            SET length = length + 1, prev_head = head,
                head = audit_row_hash(head, NEW.id, length + 1, NEW.request_id, NEW.task_id, NEW.at, NEW.actor,
                                      NEW.event, NEW.detail)
          WHERE chain = key
         RETURNING length, prev_head, head INTO NEW.seq, NEW.prev_hash, NEW.hash;
-    END IF;
+        EXIT WHEN FOUND;
+        -- The chain's first row: its head starts at length 0 and 32 zero bytes.
+        INSERT INTO audit_chains (chain, length, head) VALUES (key, 0, decode(repeat('00', 32), 'hex'))
+            ON CONFLICT (chain) DO NOTHING;
+    END LOOP;
     RETURN NEW;
 END $$;
