@@ -387,37 +387,19 @@ async fn a_database_error_that_repeats_for_one_message_dead_letters_it() {
 /// another body a conflict, and a value the database refuses fails alone.
 #[tokio::test]
 async fn requests_stored_at_once_each_get_their_own_answer() {
-    use erasure_worker::store::requests::{Inserted, NewRequest, NewTask};
+    use erasure_worker::store::requests::{Inserted, NewRequest};
 
     let stack = Stack::new().await;
-    let store = erasure_worker::store::Store::connect(
-        &secrecy::SecretString::from(stack.db_url.clone()),
-        8,
-        &stack.postgres_tls(),
-    )
-    .unwrap()
-    .with_vault(erasure_worker::vault::Vault::parse(DATA_KEYS).unwrap());
+    let store = stack.store(8);
     store.migrate().await.unwrap();
     let now = chrono::Utc::now();
     let new = |id: Uuid, body: u8| NewRequest {
-        id,
         body_sha256: vec![body],
         subject: serde_json::json!({ "emails": [format!("{id}@example.com")] }),
         subject_hash: format!("h-{id}"),
         identifier_hashes: vec![format!("i-{id}"), format!("j-{id}")],
         hash_key_ids: vec!["k1".into()],
-        locale: None,
-        reply_to: None,
-        signing_key_id: None,
-        requested_at: now,
-        deadline_at: now,
-        starts_at: None,
-        tasks: vec![
-            NewTask { connector: "accounts".into(), kind: "webhook".into(), max_attempts: 5 },
-            NewTask { connector: "billing".into(), kind: "webhook".into(), max_attempts: 5 },
-        ],
-        traceparent: None,
-        brake: None,
+        ..new_request(id, &["accounts", "billing"], now)
     };
     let distinct: Vec<Uuid> = (0..40).map(|_| Uuid::new_v4()).collect();
     let (redelivered, reused, refused) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());

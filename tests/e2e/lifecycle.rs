@@ -161,31 +161,9 @@ async fn store_with_one_task(
     id: Uuid,
     now: chrono::DateTime<chrono::Utc>,
 ) -> erasure_worker::store::Store {
-    use erasure_worker::store::requests::{NewRequest, NewTask};
-    use secrecy::SecretString;
-
-    let store =
-        erasure_worker::store::Store::connect(&SecretString::from(stack.db_url.clone()), 4, &stack.postgres_tls())
-            .unwrap()
-            .with_vault(erasure_worker::vault::Vault::parse(DATA_KEYS).unwrap());
+    let store = stack.store(4);
     store.migrate().await.unwrap();
-    let new = NewRequest {
-        id,
-        body_sha256: vec![1],
-        subject: serde_json::json!({ "emails": ["q@example.com"] }),
-        subject_hash: "h".into(),
-        identifier_hashes: vec![],
-        hash_key_ids: vec![],
-        locale: None,
-        reply_to: None,
-        signing_key_id: None,
-        requested_at: now,
-        deadline_at: now,
-        starts_at: None,
-        tasks: vec![NewTask { connector: "accounts".into(), kind: "webhook".into(), max_attempts: 5 }],
-        traceparent: None,
-        brake: None,
-    };
+    let new = new_request(id, &["accounts"], now);
     store.insert_request(&new, now).await.unwrap();
     store
 }

@@ -300,12 +300,17 @@ impl Stack {
         rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect()
     }
 
+    /// A store on the test database that seals and opens identifiers with the test's data keys.
+    pub fn store(&self, pool_size: usize) -> erasure_worker::store::Store {
+        let url = secrecy::SecretString::from(self.db_url.clone());
+        erasure_worker::store::Store::connect(&url, pool_size, &self.postgres_tls())
+            .unwrap()
+            .with_vault(erasure_worker::vault::Vault::parse(DATA_KEYS).unwrap())
+    }
+
     /// A request's subject and reply_to as the worker reads them (opened with the test's keys).
     pub async fn identifiers(&self, id: Uuid) -> Option<erasure_worker::store::sealed::Identifiers> {
-        let vault = erasure_worker::vault::Vault::parse(DATA_KEYS).unwrap();
-        let url = secrecy::SecretString::from(self.db_url.clone());
-        let store = erasure_worker::store::Store::connect(&url, 1, &self.postgres_tls()).unwrap().with_vault(vault);
-        store.request_identifiers(id).await.unwrap()
+        self.store(1).request_identifiers(id).await.unwrap()
     }
 
     /// Tasks of a request: (connector, state, attempt, next_attempt_at, last_error).
@@ -573,5 +578,34 @@ fn merge(into: &mut toml::Table, from: toml::Table) {
                 into.insert(key, value);
             }
         }
+    }
+}
+
+/// A request as intake would store it, with one webhook task (5 attempts) per named system.
+pub fn new_request(
+    id: Uuid,
+    systems: &[&str],
+    now: chrono::DateTime<chrono::Utc>,
+) -> erasure_worker::store::requests::NewRequest {
+    use erasure_worker::store::requests::{NewRequest, NewTask};
+    NewRequest {
+        id,
+        body_sha256: vec![1],
+        subject: serde_json::json!({ "emails": ["q@example.com"] }),
+        subject_hash: "h".into(),
+        identifier_hashes: vec![],
+        hash_key_ids: vec![],
+        locale: None,
+        reply_to: None,
+        signing_key_id: None,
+        requested_at: now,
+        deadline_at: now,
+        starts_at: None,
+        tasks: systems
+            .iter()
+            .map(|system| NewTask { connector: system.to_string(), kind: "webhook".into(), max_attempts: 5 })
+            .collect(),
+        traceparent: None,
+        brake: None,
     }
 }

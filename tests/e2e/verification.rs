@@ -228,14 +228,7 @@ async fn a_batch_of_results_applies_each_under_its_own_lease_and_closes_what_pas
     stack.wait_for_state(second, "completed", Duration::from_secs(20)).await;
     worker.stop().await;
 
-    let store = erasure_worker::store::Store::connect(
-        &secrecy::SecretString::from(stack.db_url.clone()),
-        2,
-        &stack.postgres_tls(),
-    )
-    .unwrap()
-    .with_vault(erasure_worker::vault::Vault::parse(DATA_KEYS).unwrap())
-    .with_verification(true);
+    let store = stack.store(2).with_verification(true);
     let later = clock.now() + chrono::Duration::hours(2);
     let mut claimed: Vec<ClaimedCheck> = Vec::new();
     for system in ["accounts", "billing"] {
