@@ -76,6 +76,9 @@ async fn retry_after_is_honoured_and_a_429_does_not_consume_an_attempt() {
     assert_eq!(stack.sim.calls("accounts").len(), 1, "not before Retry-After");
     clock.advance(chrono::Duration::seconds(1));
     wait_until(Duration::from_secs(10), "the second call", || async { stack.sim.calls("accounts").len() == 2 }).await;
+    // Its 429 recorded before the clock moves on: recorded after, it would be due 120 s later still.
+    let again = clock.now() + chrono::Duration::seconds(120);
+    wait_task(&stack, id, "the second 429 recorded", |t| t.state == "retrying" && t.next_attempt_at == again).await;
     clock.advance(chrono::Duration::seconds(120));
     stack.wait_for_state(id, "completed", Duration::from_secs(15)).await;
     assert_eq!(stack.tasks(id).await[0].attempt, 1, "two 429s and one success with max_attempts = 1");
